@@ -1,0 +1,100 @@
+/**
+ * The cost table: every constant the timing model uses, named, with its unit and where its value
+ * comes from (a datasheet, a published measurement with paper and table, or "calibrated on
+ * <table cell>"). Timing studies change these values (`ulp run --cost NAME=VALUE`), never code.
+ *
+ * Components read the values they need once, when they are built, so a lookup never sits on a
+ * hot path; overrides therefore apply to machines built after they are set.
+ */
+import { assert } from '../../sim/assert.ts';
+
+export type CostUnit = 'cycles' | 'ns' | 'cycles/byte' | 'ns/byte' | 'count' | 'bytes';
+
+export interface CostEntry {
+  readonly value: number;
+  readonly unit: CostUnit;
+  /** Datasheet, published measurement (paper + table), or "calibrated on <table cell>". */
+  readonly source: string;
+  /** What the constant stands for, in a phrase. */
+  readonly what: string;
+}
+
+export type CostGroup = Readonly<Record<string, CostEntry>>;
+
+export interface CostRow {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: CostUnit;
+  readonly source: string;
+  readonly what: string;
+  readonly overridden: boolean;
+}
+
+export class UnknownCostError extends Error {
+  override readonly name = 'UnknownCostError';
+}
+
+export class CostTable {
+  private readonly entries = new Map<string, CostEntry>();
+  private readonly overrides = new Map<string, number>();
+
+  constructor(groups: readonly CostGroup[]) {
+    for (const g of groups) {
+      for (const [name, e] of Object.entries(g)) {
+        assert(!this.entries.has(name), `cost ${name} defined twice`);
+        assert(Number.isFinite(e.value) && e.value >= 0, `cost ${name} has a bad value`);
+        assert(e.source.trim().length > 0, `cost ${name} says nothing of its source`);
+        this.entries.set(name, e);
+      }
+    }
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The value of `name` in its declared unit. Throws for a name no table defines (a bug). */
+  get(name: string): number {
+    const o = this.overrides.get(name);
+    if (o !== undefined) return o;
+    const e = this.entries.get(name);
+    assert(e !== undefined, `no cost named ${name}`);
+    return e.value;
+  }
+
+  /** A value that must be in `unit` (guards against unit mix-ups at the reading site). */
+  read(name: string, unit: CostUnit): number {
+    const e = this.entries.get(name);
+    assert(e !== undefined, `no cost named ${name}`);
+    assert(e.unit === unit, `cost ${name} is in ${e.unit}, read as ${unit}`);
+    return this.get(name);
+  }
+
+  /** What-if: replace one constant. Unknown names and bad values are user errors. */
+  override(name: string, value: number): void {
+    if (!this.entries.has(name)) throw new UnknownCostError(`unknown cost '${name}' (see 'ulp costs')`);
+    if (!Number.isFinite(value) || value < 0) throw new UnknownCostError(`cost '${name}' needs a non-negative number, got '${value}'`);
+    this.overrides.set(name, value);
+  }
+
+  rows(): CostRow[] {
+    return [...this.entries.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, e]) => ({
+        name,
+        value: this.get(name),
+        unit: e.unit,
+        source: e.source,
+        what: e.what,
+        overridden: this.overrides.has(name),
+      }));
+  }
+
+  /** A copy with the same overrides (one table per machine; overrides are per run). */
+  clone(): CostTable {
+    const t = Object.create(CostTable.prototype) as CostTable;
+    (t as unknown as { entries: Map<string, CostEntry> }).entries = this.entries;
+    (t as unknown as { overrides: Map<string, number> }).overrides = new Map(this.overrides);
+    return t;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The DECstation 5000/200 cost table: the union of every component's cost group. Each group file
+ * belongs to one component; each constant says where its value comes from.
+ */
+import { CostTable, type CostGroup } from './cost-table.ts';
+import { CPU_COSTS } from './cpu-costs.ts';
+import { KERNEL_COSTS } from './kernel-costs.ts';
+
+export const DECSTATION_5000_200_COST_GROUPS: readonly CostGroup[] = [CPU_COSTS, KERNEL_COSTS];
+
+export function decstationCostTable(): CostTable {
+  return new CostTable(DECSTATION_5000_200_COST_GROUPS);
+}

@@ -1,0 +1,203 @@
+/**
+ * The discrete-event scheduler: one per run, one clock, integer nanoseconds.
+ *
+ * Order is total: (time, priority, insertion sequence). Equal time and priority run in the order
+ * they were scheduled (FIFO), so a run is a pure function of its inputs and seed.
+ * Components create their events once (`createEvent`) and reschedule them; nothing allocates per
+ * firing. The pending set is a binary heap whose entries know their index, so cancel and
+ * reschedule are O(log n).
+ */
+import { assert, EmulatorBug } from './assert.ts';
+import type { Ns } from './time.ts';
+
+/**
+ * Priorities for events at the same instant, lowest first, each with its reason (gem5 eventq.hh).
+ * - wire: a bit or frame edge on a medium happens before anything reacts to it.
+ * - device: device-internal state machines (DMA steps, FIFOs, firmware) see the wire first.
+ * - interrupt: a line that a device raised at t is sampled by the CPU at t, before the CPU
+ *   decides what to run next.
+ * - cpu: the end of a CPU burst and dispatch of the next thread.
+ * - timer: kernel/software timers fire after the hardware at the same instant.
+ * - observer: statistics, sampling, end-of-run checks see the settled state.
+ */
+export const Priority = {
+  wire: 0,
+  device: 10,
+  interrupt: 20,
+  cpu: 30,
+  timer: 40,
+  observer: 90,
+} as const;
+export type Priority = number;
+
+export type EventCallback = (now: Ns) => void;
+
+export class SimEvent {
+  /** Absolute time at which the event fires; meaningful only while scheduled. */
+  time = 0 as Ns;
+  /** Insertion sequence of the current scheduling; breaks ties FIFO. */
+  seq = 0;
+  /** Position in the heap, or -1 when not scheduled. */
+  heapIndex = -1;
+
+  constructor(
+    readonly name: string,
+    readonly priority: Priority,
+    readonly callback: EventCallback,
+  ) {}
+
+  get scheduled(): boolean {
+    return this.heapIndex >= 0;
+  }
+}
+
+export type RunOutcome = 'done' | 'limit' | 'idle';
+
+export interface RunLimit {
+  /** Longest stretch of simulated time this call may cover, in ns (a limit on everything). */
+  readonly nsMax: number;
+}
+
+function before(a: SimEvent, b: SimEvent): boolean {
+  if (a.time !== b.time) return a.time < b.time;
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  return a.seq < b.seq;
+}
+
+export class Scheduler {
+  private nowNs = 0 as Ns;
+  private nextSeq = 0;
+  private readonly heap: SimEvent[] = [];
+  /** Events fired since the start of the run. */
+  eventsFired = 0;
+
+  get now(): Ns {
+    return this.nowNs;
+  }
+  get pendingCount(): number {
+    return this.heap.length;
+  }
+
+  createEvent(name: string, priority: Priority, callback: EventCallback): SimEvent {
+    return new SimEvent(name, priority, callback);
+  }
+
+  /** Schedule an idle event at absolute time `at` (never in the past). */
+  schedule(ev: SimEvent, at: number): void {
+    assert(!ev.scheduled, `event ${ev.name} is already scheduled`);
+    if (!(at >= this.nowNs)) throw new EmulatorBug(`event ${ev.name} scheduled in the past: ${at} < ${this.nowNs}`);
+    assert(Number.isSafeInteger(at), `event ${ev.name}: time ${at} is not an integer ns`);
+    ev.time = at as Ns;
+    ev.seq = this.nextSeq++;
+    ev.heapIndex = this.heap.length;
+    this.heap.push(ev);
+    this.siftUp(ev.heapIndex);
+  }
+
+  scheduleIn(ev: SimEvent, delayNs: number): void {
+    this.schedule(ev, this.nowNs + delayNs);
+  }
+
+  /** Move an event (scheduled or not) to `at`; it takes a fresh insertion sequence. */
+  reschedule(ev: SimEvent, at: number): void {
+    if (ev.scheduled) this.cancel(ev);
+    this.schedule(ev, at);
+  }
+
+  cancel(ev: SimEvent): void {
+    const i = ev.heapIndex;
+    if (i < 0) return;
+    const last = this.heap.pop();
+    assert(last !== undefined, 'heap underflow');
+    ev.heapIndex = -1;
+    if (last !== ev) {
+      this.heap[i] = last;
+      last.heapIndex = i;
+      this.siftUp(i);
+      this.siftDown(last.heapIndex);
+    }
+  }
+
+  /** Time of the earliest pending event, or undefined when idle. */
+  peekTime(): Ns | undefined {
+    return this.heap[0]?.time;
+  }
+
+  /** Fire the earliest event. Returns false when nothing is pending. */
+  step(): boolean {
+    const ev = this.heap[0];
+    if (ev === undefined) return false;
+    this.cancel(ev);
+    assert(ev.time >= this.nowNs, 'time went backwards');
+    this.nowNs = ev.time;
+    this.eventsFired++;
+    ev.callback(this.nowNs);
+    return true;
+  }
+
+  /**
+   * Fire events until `pred()` holds (checked before each event), nothing is pending, or the
+   * next event lies more than `nsMax` beyond the time of the call; in the last case the clock
+   * advances to exactly that limit.
+   */
+  runUntil(pred: () => boolean, limit: RunLimit): RunOutcome {
+    const deadline = this.nowNs + limit.nsMax;
+    for (;;) {
+      if (pred()) return 'done';
+      const next = this.heap[0];
+      if (next === undefined) return 'idle';
+      if (next.time > deadline) {
+        this.nowNs = deadline as Ns;
+        return 'limit';
+      }
+      this.step();
+    }
+  }
+
+  /** Run for exactly `durationNs`: every event up to and including now+duration fires. */
+  runFor(durationNs: number): void {
+    const deadline = this.nowNs + durationNs;
+    for (;;) {
+      const next = this.heap[0];
+      if (next === undefined || next.time > deadline) break;
+      this.step();
+    }
+    this.nowNs = deadline as Ns;
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    const ev = heap[i]!;
+    while (i > 0) {
+      const parentIndex = (i - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!before(ev, parent)) break;
+      heap[i] = parent;
+      parent.heapIndex = i;
+      i = parentIndex;
+    }
+    heap[i] = ev;
+    ev.heapIndex = i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    if (i < 0 || i >= n) return;
+    const ev = heap[i]!;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && before(heap[right]!, heap[left]!)) child = right;
+      const c = heap[child]!;
+      if (!before(c, ev)) break;
+      heap[i] = c;
+      c.heapIndex = i;
+      i = child;
+    }
+    heap[i] = ev;
+    ev.heapIndex = i;
+  }
+}

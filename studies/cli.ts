@@ -1,0 +1,168 @@
+/**
+ * The `ulp` command line. Every user error (unknown command, scenario, option, cost name, bad
+ * value) is one clear line on stderr and exit code 2, never a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
+import { UnknownCostError } from '../emulator/host/costs/cost-table.ts';
+import { SCENARIOS } from './scenarios/index.ts';
+import type { ResultValue, RunReport } from './scenarios/types.ts';
+import { findScenario, runScenario, UsageError } from './run.ts';
+import { runBench } from './bench.ts';
+
+const HELP = `ulp — the ulp-emu emulator of "Implementing Network Protocols at User Level" (1993)
+
+usage:
+  ulp run <scenario> [--seed N] [--json] [--cost NAME=VALUE ...] [--pcap DIR]
+                                 run one scenario (built-in name)
+  ulp costs [--json]             list the cost table (name, value, unit, source)
+  ulp scenarios                  list the built-in scenarios
+  ulp paper [--json]             the paper's experiments side by side with the emulator's
+  ulp bench [--json]             the emulator's own speed (wall clock)
+  ulp --help                     this text
+
+options:
+  --seed N         PRNG seed (integer, default 1); same scenario + seed => same fingerprint
+  --json           print one JSON object instead of text
+  --cost NAME=V    override one cost-table constant for a what-if run (repeatable)
+  --pcap DIR       write one pcap per network interface into DIR
+`;
+
+function parseSeed(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--seed needs an integer, got '${text}'`);
+  return Number(text);
+}
+
+function parseCosts(items: readonly string[]): Map<string, number> {
+  const table = decstationCostTable();
+  const out = new Map<string, number>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--cost needs NAME=VALUE, got '${item}'`);
+    const name = item.slice(0, eq);
+    const text = item.slice(eq + 1);
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`--cost ${name} needs a number, got '${text}'`);
+    table.override(name, value); // throws UnknownCostError for unknown names / negative values
+    out.set(name, value);
+  }
+  return out;
+}
+
+function formatValue(v: ResultValue, indent: string): string {
+  if (v === null || typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== 'object')) return `[${v.map((x) => String(x)).join(', ')}]`;
+    return v.map((x, i) => `\n${indent}- [${i}] ${formatValue(x, indent + '    ')}`).join('');
+  }
+  return Object.entries(v as Record<string, ResultValue>)
+    .map(([k, x]) => `\n${indent}${k}: ${formatValue(x, indent + '  ')}`)
+    .join('');
+}
+
+function printReport(r: RunReport): void {
+  const lines = [
+    `scenario ${r.scenario}  seed ${r.seed}`,
+    `simulated ${(r.simTimeNs / 1e6).toFixed(6)} ms in ${r.events} events; fingerprint ${r.fingerprint}; guest errors ${r.guestErrors}`,
+  ];
+  if (Object.keys(r.costOverrides).length > 0) lines.push(`cost overrides: ${JSON.stringify(r.costOverrides)}`);
+  lines.push(`results:${formatValue(r.results, '  ')}`);
+  if (r.paper !== undefined) lines.push(`paper:${formatValue(r.paper, '  ')}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function cmdRun(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      cost: { type: 'string', multiple: true, default: [] },
+      pcap: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name (known: ${[...SCENARIOS.keys()].join(', ')})`);
+  const scenario = findScenario(positionals[0]!);
+  const report = runScenario(scenario, {
+    seed: parseSeed(values.seed),
+    costOverrides: parseCosts(values.cost),
+    ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
+  });
+  if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else printReport(report);
+  return 0;
+}
+
+function cmdCosts(args: string[]): number {
+  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false } } });
+  const rows = decstationCostTable().rows();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(rows.map(({ name, value, unit, source }) => ({ name, value, unit, source }))) + '\n');
+    return 0;
+  }
+  for (const r of rows) process.stdout.write(`${r.name.padEnd(36)} ${String(r.value).padStart(8)} ${r.unit.padEnd(11)} ${r.what}\n${' '.repeat(58)}source: ${r.source}\n`);
+  return 0;
+}
+
+function cmdScenarios(): number {
+  for (const s of SCENARIOS.values()) process.stdout.write(`${s.name.padEnd(28)} ${s.summary}\n`);
+  return 0;
+}
+
+function cmdPaper(args: string[]): number {
+  parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false }, tables: { type: 'string' } } });
+  const paperScenarios = [...SCENARIOS.values()].filter((s) => s.name.startsWith('paper-'));
+  if (paperScenarios.length === 0) {
+    process.stdout.write(
+      'ulp paper: none of the paper\'s experiments is built yet (they arrive with the network I/O module and the protocol library).\n' +
+        'Built-in scenarios so far: ' + [...SCENARIOS.keys()].join(', ') + ". Try 'ulp run hello'.\n",
+    );
+    return 0;
+  }
+  for (const s of paperScenarios) printReport(runScenario(s, { seed: 1 }));
+  return 0;
+}
+
+export function main(argv: string[]): number {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(HELP);
+        return 0;
+      case 'run':
+        return cmdRun(rest);
+      case 'costs':
+        return cmdCosts(rest);
+      case 'scenarios':
+        return cmdScenarios();
+      case 'paper':
+        return cmdPaper(rest);
+      case 'bench':
+        return runBench(rest);
+      default:
+        throw new UsageError(`unknown command '${command}' (try 'ulp --help')`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof UnknownCostError || isParseArgsError(e)) {
+      process.stderr.write(`ulp: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function isParseArgsError(e: unknown): boolean {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+}

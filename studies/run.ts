@@ -1,0 +1,43 @@
+/** Run one scenario in a fresh world and build its report. */
+import { SCENARIOS } from './scenarios/index.ts';
+import type { RunReport, Scenario, ScenarioRunOptions } from './scenarios/types.ts';
+import { World } from './world.ts';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface RunOptions extends ScenarioRunOptions {
+  readonly seed: number;
+  readonly costOverrides?: ReadonlyMap<string, number>;
+  readonly traceOn?: boolean;
+  /** Called with the world before the scenario runs (tests attach taps here). */
+  readonly onWorld?: (world: World) => void;
+}
+
+export function findScenario(name: string): Scenario {
+  const s = SCENARIOS.get(name);
+  if (s === undefined) throw new UsageError(`unknown scenario '${name}' (known: ${[...SCENARIOS.keys()].join(', ')})`);
+  return s;
+}
+
+export function runScenario(scenario: Scenario, options: RunOptions): RunReport {
+  const world = new World({
+    seed: options.seed,
+    ...(options.costOverrides !== undefined ? { costOverrides: options.costOverrides } : {}),
+    ...(options.traceOn !== undefined ? { traceOn: options.traceOn } : {}),
+  });
+  options.onWorld?.(world);
+  const results = scenario.run(world, options.pcapDir !== undefined ? { pcapDir: options.pcapDir } : {});
+  return {
+    scenario: scenario.name,
+    seed: options.seed,
+    simTimeNs: world.sched.now,
+    events: world.sched.eventsFired,
+    fingerprint: world.trace.fingerprint(),
+    costOverrides: Object.fromEntries(options.costOverrides ?? []),
+    guestErrors: world.trace.guestErrorsTotal,
+    results,
+    ...(scenario.paper !== undefined ? { paper: scenario.paper } : {}),
+  };
+}

@@ -1,0 +1,31 @@
+/** What a scenario is and what a run of one reports. */
+import type { World } from '../world.ts';
+
+export type ResultValue = number | string | boolean | null | readonly ResultValue[] | { readonly [k: string]: ResultValue };
+export type Results = { readonly [k: string]: ResultValue };
+
+export interface ScenarioRunOptions {
+  /** Directory for per-interface pcap files, when asked for. */
+  readonly pcapDir?: string;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly summary: string;
+  /** Build the world's hosts and programs, run to completion (bounded), return results. */
+  run(world: World, options: ScenarioRunOptions): Results;
+  /** The paper's figures for the same keys, printed beside the results (optional). */
+  readonly paper?: Results;
+}
+
+export interface RunReport {
+  readonly scenario: string;
+  readonly seed: number;
+  readonly simTimeNs: number;
+  readonly events: number;
+  readonly fingerprint: string;
+  readonly costOverrides: { readonly [name: string]: number };
+  readonly guestErrors: number;
+  readonly results: Results;
+  readonly paper?: Results;
+}
