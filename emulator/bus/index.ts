@@ -126,4 +126,10 @@ export interface HostPort {
   readonly cpu: CpuPort;
   readonly bus: PhysicalBus;
   readonly ramSize: number;
+  /**
+   * RAM as the kernel addresses it directly (KSEG0, unmapped): page tables, kernel buffers and
+   * user pages are bytes here. Reads and writes through it are free; kernel code charges its
+   * copies explicitly from the cost table (cpu.memcpy*), as the bus does for block moves.
+   */
+  readonly ram: Uint8Array;
 }

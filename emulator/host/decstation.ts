@@ -87,6 +87,7 @@ export class DecStation5000 {
       cpu: this.cpu,
       bus: this.bus,
       ramSize: this.ram.size,
+      ram: this.ram.bytes,
     };
   }
 }
