@@ -305,6 +305,11 @@ export class HostStack {
 
   get connectionCount(): number { return this.sockets.size; }
 
+  /** The socket for a 4-tuple (including embryonic, not yet accepted ones), or null. */
+  findSocket(remoteIp: Ipv4Addr, remotePort: number, localPort: number): TcpSocket | null {
+    return this.sockets.get(connKey(remoteIp >>> 0, remotePort, localPort)) ?? null;
+  }
+
   /** @internal Moves a socket's pending segments to the link and does its bookkeeping. */
   flush(now: Ns, s: TcpSocket): void {
     for (const seg of s.conn.takeSegments()) this.sendTcp(now, s.conn.endpoints.remoteIp, seg, s);

@@ -280,6 +280,14 @@ export class TcpConnection {
   get isSynchronized(): boolean {
     return this.state !== 'CLOSED' && this.state !== 'LISTEN' && this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED';
   }
+  /**
+   * Send window measured from SND.UNA. The peer's window is relative to the ACK it came with
+   * (SND.WL2), so the right edge is SND.WL2 + SND.WND; a later ACK taken without a window update
+   * (an old retransmitted segment carrying a new ACK) must not slide that edge to the right.
+   */
+  get effectiveSndWnd(): number {
+    return Math.max(0, Seq32.diff(Seq32.add(this.sndWl2, this.sndWnd), this.sndUna));
+  }
   /** Current retransmission timeout including backoff. */
   get currentRtoNs(): number {
     const backedOff = this.rtoNs * 2 ** Math.min(this.rxtShift, 30);
@@ -446,7 +454,7 @@ export class TcpConnection {
     this.persistAt = NEVER;
     this.counters.persistProbes += 1;
     // Re-probe with the first unacknowledged byte (BSD pulls snd_nxt back into a closed window).
-    if (this.sndWnd === 0) this.sndNxt = this.sndUna;
+    if (this.effectiveSndWnd === 0) this.sndNxt = this.sndUna;
     this.forceProbe = true;
     this.output(now);
     this.forceProbe = false;
@@ -745,7 +753,7 @@ export class TcpConnection {
       this.sndWl1 = seq;
       this.sndWl2 = ack;
       if (seg.window > this.maxSndWnd) this.maxSndWnd = seg.window;
-      if (this.sndWnd > 0) {
+      if (this.effectiveSndWnd > 0) {
         this.persistAt = NEVER;
         this.persistShift = 0;
       }
@@ -842,7 +850,7 @@ export class TcpConnection {
   }
 
   private halvedWindow(): number {
-    const flight = Math.min(this.sndWnd, this.cwnd);
+    const flight = Math.min(this.effectiveSndWnd, this.cwnd);
     return Math.max(2, Math.floor(flight / 2 / this.sndMss)) * this.sndMss;
   }
 
@@ -1006,8 +1014,11 @@ export class TcpConnection {
         return;
       case 'CLOSING':
       case 'LAST-ACK':
-      case 'TIME-WAIT':
         this.enterClosed(null);
+        return;
+      case 'TIME-WAIT':
+        // RFC 1337 (TIME-WAIT assassination): ignore RST in TIME-WAIT. RFC 793 and 4.3BSD close
+        // here; a peer that already closed answers our duplicate ACK with exactly such an RST.
         return;
       case 'CLOSED':
       case 'LISTEN':
@@ -1099,7 +1110,7 @@ export class TcpConnection {
     const pendingData = this.sndBuf.length > 0;
     if (!pendingData || this.rexmtAt !== NEVER || this.persistAt !== NEVER) return;
     const unsent = this.sndBuf.length - Math.max(0, Seq32.diff(this.sndNxt, this.dataStartSeq()));
-    if (this.sndWnd > 0 && unsent <= 0) return;
+    if (this.effectiveSndWnd > 0 && unsent <= 0) return;
     // Persist (RFC 1122 §4.2.2.17): probe a zero window, and also un-stick a small window that SWS
     // avoidance refuses to fill while nothing is outstanding (4.3BSD tcp_output).
     const t = Math.min(this.config.persistMaxNs, Math.max(this.config.persistMinNs, this.currentRtoNs * 2 ** this.persistShift));
@@ -1163,12 +1174,17 @@ export class TcpConnection {
     const bufLen = this.sndBuf.length;
     const off = Seq32.diff(this.sndNxt, dataStart);
     const unsent = bufLen - off;
-    let win = Math.min(this.sndWnd, this.cwnd);
-    if (this.forceProbe && win === 0) win = 1;
+    const sndWnd = this.effectiveSndWnd;
+    let win = Math.min(sndWnd, this.cwnd);
+    // A zero-window probe (RFC 1122 §4.2.2.17) sends one byte past a closed window and is not timed
+    // by the retransmit timer (persist re-probes); a forced send into an open but small window
+    // (SWS deadlock breaking) is an ordinary transmission.
+    const zeroWindowProbe = this.forceProbe && sndWnd === 0;
+    if (zeroWindowProbe) win = 1;
     const inFlight = Seq32.diff(this.sndNxt, this.sndUna);
     let len = Math.max(0, Math.min(unsent, win - inFlight));
     if (len > this.sndMss) len = this.sndMss;
-    if (win === 0 && !this.forceProbe && inFlight > 0 && bufLen > 0 && this.sndWnd === 0) {
+    if (win === 0 && !this.forceProbe && inFlight > 0 && bufLen > 0 && sndWnd === 0) {
       // Window closed under us: cancel the retransmit timer and pull SND.NXT back; persist takes over.
       this.rexmtAt = NEVER;
       this.sndNxt = this.sndUna;
@@ -1207,14 +1223,14 @@ export class TcpConnection {
     }
     this.sndNxt = Seq32.add(this.sndNxt, len + (fin ? 1 : 0));
     if (Seq32.gt(this.sndNxt, this.sndMax)) {
-      if (!this.rtTiming && !this.forceProbe) {
+      if (!this.rtTiming && !zeroWindowProbe) {
         this.rtTiming = true;
         this.rtSeq = seq;
         this.rtStartNs = now;
       }
       this.sndMax = this.sndNxt;
     }
-    if (this.sndNxt !== this.sndUna && this.rexmtAt === NEVER && !this.forceProbe) {
+    if (this.sndNxt !== this.sndUna && this.rexmtAt === NEVER && !zeroWindowProbe) {
       this.rexmtAt = now + this.currentRtoNs;
       if (this.persistAt !== NEVER) {
         this.persistAt = NEVER;
