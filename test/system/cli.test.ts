@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+function ulp(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['bin/ulp.js', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('ulp CLI', () => {
+  it('prints help', () => {
+    const r = ulp('--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ulp run <scenario>/);
+  });
+
+  it.each([
+    [['frob'], /unknown command 'frob'/],
+    [['run', 'no-such'], /unknown scenario 'no-such'/],
+    [['run', 'hello', '--bogus'], /Unknown option '--bogus'/],
+    [['run', 'hello', '--cost', 'no.such=1'], /unknown cost 'no.such'/],
+    [['run', 'hello', '--cost', 'kernel.trapCycles=abc'], /needs a number/],
+    [['run', 'hello', '--cost', 'kernel.trapCycles'], /NAME=VALUE/],
+    [['run', 'hello', '--seed', 'x'], /--seed needs an integer/],
+    [['run'], /exactly one scenario/],
+  ])('%j → one clear line, exit 2, no stack trace', (args, message) => {
+    const r = ulp(...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('costs --json lists every constant with value, unit and source', () => {
+    const rows = JSON.parse(ulp('costs', '--json').out) as { name: string; value: number; unit: string; source: string }[];
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) {
+      expect(typeof r.value).toBe('number');
+      expect(r.unit.length).toBeGreaterThan(0);
+      expect(r.source.length).toBeGreaterThan(10);
+    }
+    expect(rows.map((r) => r.name)).toContain('kernel.trapCycles');
+  });
+
+  it('run --json prints one object with the required keys', () => {
+    const r = ulp('run', 'hello', '--seed', '3', '--json');
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.out) as Record<string, unknown>;
+    for (const k of ['scenario', 'seed', 'simTimeNs', 'events', 'fingerprint', 'results']) expect(o).toHaveProperty(k);
+    expect(o['seed']).toBe(3);
+  });
+});
