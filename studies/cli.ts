@@ -9,6 +9,7 @@ import { SCENARIOS } from './scenarios/index.ts';
 import type { ResultValue, RunReport } from './scenarios/types.ts';
 import { findScenario, runScenario, UsageError } from './run.ts';
 import { runBench } from './bench.ts';
+import { compare, formatComparison } from './paper/compare.ts';
 
 const HELP = `ulp — the ulp-emu emulator of "Implementing Network Protocols at User Level" (1993)
 
@@ -68,7 +69,10 @@ function printReport(r: RunReport): void {
   ];
   if (Object.keys(r.costOverrides).length > 0) lines.push(`cost overrides: ${JSON.stringify(r.costOverrides)}`);
   lines.push(`results:${formatValue(r.results, '  ')}`);
-  if (r.paper !== undefined) lines.push(`paper:${formatValue(r.paper, '  ')}`);
+  if (r.paper !== undefined) lines.push('beside the paper:', formatComparison(compare(r.paper, r.results)));
+  for (const [host, cats] of Object.entries(r.cpuUs)) {
+    lines.push(`cpu ${host} (µs): ${Object.entries(cats).map(([c, us]) => `${c} ${us.toFixed(1)}`).join(', ')}`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -118,8 +122,12 @@ function cmdScenarios(): number {
 }
 
 function cmdPaper(args: string[]): number {
-  parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false }, tables: { type: 'string' } } });
-  const paperScenarios = [...SCENARIOS.values()].filter((s) => s.name.startsWith('paper-'));
+  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false }, tables: { type: 'string' } } });
+  const wanted = values.tables === undefined ? undefined : new Set(values.tables.split(',').map((t) => t.trim()));
+  if (wanted !== undefined && [...wanted].some((t) => !/^[1-5]$/.test(t))) throw new UsageError(`--tables takes a list of 1..5, got '${values.tables}'`);
+  const paperScenarios = [...SCENARIOS.values()].filter(
+    (s) => s.name.startsWith('paper-') && (wanted === undefined || [...wanted].some((t) => s.name.startsWith(`paper-table${t}`))),
+  );
   if (paperScenarios.length === 0) {
     process.stdout.write(
       'ulp paper: none of the paper\'s experiments is built yet (they arrive with the network I/O module and the protocol library).\n' +
@@ -127,7 +135,9 @@ function cmdPaper(args: string[]): number {
     );
     return 0;
   }
-  for (const s of paperScenarios) printReport(runScenario(s, { seed: 1 }));
+  const reports = paperScenarios.map((s) => runScenario(s, { seed: 1 }));
+  if (values.json) process.stdout.write(JSON.stringify(reports) + '\n');
+  else for (const r of reports) printReport(r);
   return 0;
 }
 

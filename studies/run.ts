@@ -37,7 +37,20 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     fingerprint: world.trace.fingerprint(),
     costOverrides: Object.fromEntries(options.costOverrides ?? []),
     guestErrors: world.trace.guestErrorsTotal,
+    cpuUs: cpuBreakdown(world),
     results,
     ...(scenario.paper !== undefined ? { paper: scenario.paper } : {}),
   };
+}
+
+/** Where each host's CPU time went, by category, in simulated µs (timing studies read this). */
+function cpuBreakdown(world: World): { [host: string]: { [category: string]: number } } {
+  const out: { [host: string]: { [category: string]: number } } = {};
+  for (const h of world.hosts) {
+    const row: { [category: string]: number } = {};
+    const cats = [...h.cpu.cyclesByCategory.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [cat, cycles] of cats) row[cat] = (cycles * h.cpu.clock.periodNs) / 1000;
+    out[h.name] = row;
+  }
+  return out;
 }

@@ -26,6 +26,8 @@ export interface RunReport {
   readonly fingerprint: string;
   readonly costOverrides: { readonly [name: string]: number };
   readonly guestErrors: number;
+  /** Simulated µs of CPU time per host, by category (user, trap, copy, pio, interrupt, ...). */
+  readonly cpuUs: { readonly [host: string]: { readonly [category: string]: number } };
   readonly results: Results;
   readonly paper?: Results;
 }
