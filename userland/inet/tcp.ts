@@ -106,6 +106,10 @@ export interface TcpCounters {
   fastRetransmits: number;
   dupAcksIn: number;
   challengeAcksOut: number;
+  /** RFC 5961 triggers: in-window RST (§3.2), SYN (§4.2), ACK too old (§5.2); counted before rate limiting. */
+  challengeForRst: number;
+  challengeForSyn: number;
+  challengeForOldAck: number;
   rstsOut: number;
   persistProbes: number;
   keepaliveProbes: number;
@@ -230,7 +234,7 @@ export class TcpConnection {
   private outbox: TcpRepr[] = [];
   readonly counters: TcpCounters = {
     segsIn: 0, segsOut: 0, bytesSentTotal: 0, bytesRetransmittedTotal: 0, bytesReceivedTotal: 0,
-    retransmitTimeouts: 0, fastRetransmits: 0, dupAcksIn: 0, challengeAcksOut: 0, rstsOut: 0,
+    retransmitTimeouts: 0, fastRetransmits: 0, dupAcksIn: 0, challengeAcksOut: 0, challengeForRst: 0, challengeForSyn: 0, challengeForOldAck: 0, rstsOut: 0,
     persistProbes: 0, keepaliveProbes: 0, outOfOrderSegs: 0, duplicateSegs: 0, rttSamples: 0,
   };
 
@@ -612,7 +616,7 @@ export class TcpConnection {
       if (seg.seq === this.rcvNxt) {
         this.onAcceptableReset();
       } else if (Seq32.inWindow(seg.seq, this.rcvNxt, Math.max(wnd, 1))) {
-        this.challengeAck(now);
+        this.challengeAck(now, 'rst');
         this.output(now);
       }
       return;
@@ -627,7 +631,7 @@ export class TcpConnection {
         return;
       }
       // RFC 5961 §4.2: any SYN in a synchronized state gets a challenge ACK and is dropped.
-      this.challengeAck(now);
+      this.challengeAck(now, 'syn');
       this.output(now);
       return;
     }
@@ -717,7 +721,7 @@ export class TcpConnection {
     }
     // RFC 5961 §5.2: acceptable iff (SND.UNA − MAX.SND.WND) =< SEG.ACK =< SND.NXT.
     if (Seq32.lt(ack, Seq32.add(this.sndUna, -Math.max(this.maxSndWnd, 1)))) {
-      this.challengeAck(now);
+      this.challengeAck(now, 'ack');
       this.output(now);
       return false;
     }
@@ -1029,7 +1033,13 @@ export class TcpConnection {
     }
   }
 
-  private challengeAck(now: Ns): void {
+  private challengeAck(now: Ns, why: 'rst' | 'syn' | 'ack'): void {
+    switch (why) {
+      case 'rst': this.counters.challengeForRst += 1; break;
+      case 'syn': this.counters.challengeForSyn += 1; break;
+      case 'ack': this.counters.challengeForOldAck += 1; break;
+      default: assertNever(why);
+    }
     if (now - this.challengeWindowStart >= 1_000_000_000) {
       this.challengeWindowStart = now;
       this.challengeCount = 0;
@@ -1184,6 +1194,9 @@ export class TcpConnection {
     const inFlight = Seq32.diff(this.sndNxt, this.sndUna);
     let len = Math.max(0, Math.min(unsent, win - inFlight));
     if (len > this.sndMss) len = this.sndMss;
+    // A retransmission ends where the original transmission ended, so new data never rides on it
+    // (keeps captures analysable; 4.3BSD would merge them).
+    if (Seq32.lt(this.sndNxt, this.sndMax)) len = Math.min(len, Seq32.diff(this.sndMax, this.sndNxt));
     if (win === 0 && !this.forceProbe && inFlight > 0 && bufLen > 0 && sndWnd === 0) {
       // Window closed under us: cancel the retransmit timer and pull SND.NXT back; persist takes over.
       this.rexmtAt = NEVER;
