@@ -1,0 +1,325 @@
+/**
+ * `raw-an1`: two DECstation 5000/200s on a switchless 100 Mb/s AN1 segment (P §4), each with an
+ * AN1 controller in TURBOchannel slot 1 running the BQI firmware and the kernel's AN1 driver.
+ * Kernel-level raw traffic, no protocols: host A sends `frames` frames at line rate to host B
+ * (and B to A when `bidirectional`), cycling the link header's DST_BQI through enabled,
+ * disabled and out-of-range BQIs. Each receiver checks every frame: intact, in order, and in a
+ * buffer of the ring its BQI names (BQI 0's kernel ring when that BQI is disabled or unknown).
+ *
+ * Physical memory used by kernel-level code (fixed ranges until the kernel's frame allocator is
+ * available to drivers): the driver's BQI 0 buffers are the top 64 pages of RAM; below them this
+ * scenario keeps 32 transmit pages and 3 rings × 64 pages for BQIs 1–3 (stand-ins for the
+ * wired shared regions the network I/O module will post).
+ *
+ * Results: framesSent, framesReceived, framesDropped, misdelivered, throughputMbps (payload
+ * bits over first transmit → last receive), clockTicksPerUs (the AN1 clock read by the kernel
+ * at the start and end of the run, over the CPU's local time between the reads), plus counters.
+ * `--pcap DIR` writes an1-<host>.pcap per interface (LINKTYPE_USER0; tools/wireshark/an1.lua).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { An1Controller } from '../../emulator/devices/an1/controller.ts';
+import type { DecStation5000 } from '../../emulator/host/decstation.ts';
+import { An1Link, type LinkSide } from '../../emulator/net/an1-link.ts';
+import type { FaultConfig } from '../../emulator/net/faults.ts';
+import { LINKTYPE_USER0, PcapWriter } from '../../emulator/net/pcap.ts';
+import { mbps, msToNs } from '../../emulator/sim/time.ts';
+import { createBqiFirmware } from '../../firmware/an1/main.ts';
+import { An1Driver, AN1_KERNEL_BUFFER_PAGES, AN1_PAGE_BYTES } from '../../kernel/dev/an1/an1-driver.ts';
+import type { DriverEnv } from '../../kernel/dev/driver-env.ts';
+import type { Kernel } from '../../kernel/kernel.ts';
+import type { World } from '../world.ts';
+import type { Results, Scenario } from './types.ts';
+
+export const AN1_SLOT = 1;
+const HEADER = 20;
+const TX_PAGES = 32;
+const RING_SLOTS = 64;
+/** Experimental EtherType (IEEE 802 local experimental 1) marking raw test frames. */
+const RAW_ETHERTYPE = 0x88b5;
+
+// ---- Building AN1-equipped hosts (reusable by other scenarios and tests) ---------------------
+
+export interface An1Host {
+  readonly name: string;
+  readonly host: DecStation5000;
+  readonly kernel: Kernel;
+  readonly controller: An1Controller;
+  readonly driver: An1Driver;
+  readonly env: DriverEnv;
+}
+
+/** Add a host with a kernel and an AN1 controller (BQI firmware) in `slot`; driver not attached. */
+export function addAn1Host(world: World, name: string, uid: number, slot = AN1_SLOT): An1Host {
+  const host = world.addHost(name);
+  const kernel = world.bootKernel(host);
+  const controller = new An1Controller(world, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
+  controller.connectInterrupt(host.installOption(slot, controller));
+  const env: DriverEnv = {
+    host: kernel.host,
+    registerInterrupt: (bit, handler) => kernel.registerInterrupt(bit, handler),
+    postKernelWork: (work) => kernel.postKernelWork(work),
+  };
+  const driver = new An1Driver(env, { slot, shortAddr: uid & 0xffff });
+  return { name, host, kernel, controller, driver, env };
+}
+
+/** Join two AN1 hosts with a point-to-point link (faults per direction: a→b, b→a). */
+export function connectAn1(world: World, a: An1Host, b: An1Host, faults?: readonly [FaultConfig, FaultConfig]): An1Link {
+  const link = new An1Link(world, {
+    name: 'an1',
+    framingNs: world.costs.read('an1.wireFramingNs', 'ns'),
+    propagationNs: world.costs.read('an1.linkPropagationNs', 'ns'),
+    ...(faults !== undefined ? { faults } : {}),
+  });
+  a.controller.connectLink(link.attach(0, a.controller));
+  b.controller.connectLink(link.attach(1, b.controller));
+  return link;
+}
+
+// ---- Raw traffic -----------------------------------------------------------------------------
+
+export interface RawAn1Options {
+  readonly frames: number;
+  /** Payload bytes after the 20-byte link header (≤ 1500 with the default MAXFRAME). */
+  readonly payloadBytes: number;
+  readonly bidirectional: boolean;
+  /** BQIs each receiver enables (besides BQI 0). */
+  readonly enabledBqis: readonly number[];
+  /** DST_BQI values the senders cycle through. */
+  readonly bqiPattern: readonly number[];
+  readonly faults?: readonly [FaultConfig, FaultConfig];
+  readonly pcapDir?: string;
+}
+
+export const RAW_AN1_DEFAULTS: RawAn1Options = {
+  frames: 10_000,
+  payloadBytes: 1500,
+  bidirectional: false,
+  enabledBqis: [1, 2, 3],
+  bqiPattern: [1, 2, 3, 0, 7, 100],
+};
+
+function payloadByte(buffer: number, j: number): number {
+  return (buffer * 31 + j * 7 + 11) & 0xff;
+}
+
+interface Region {
+  readonly base: number;
+  readonly bytes: number;
+}
+
+/** One host's side of the raw test: a transmitter and a checking receiver. */
+class RawEndpoint {
+  // transmitter
+  sent = 0;
+  retired = 0;
+  private inflight = 0;
+  firstTxNs = -1;
+  // receiver
+  received = 0;
+  misdelivered = 0;
+  corrupted = 0;
+  outOfOrder = 0;
+  redirected = 0;
+  batches = 0;
+  lastRxNs = -1;
+  private nextSeq = 0;
+  private readonly regions = new Map<number, Region>();
+  private readonly txBase: number;
+
+  constructor(
+    readonly me: An1Host,
+    private readonly peerUid: number,
+    private readonly opts: RawAn1Options,
+    private readonly toSend: number,
+  ) {
+    const ram = me.host.ram.size;
+    const kernelBase = ram - AN1_KERNEL_BUFFER_PAGES * AN1_PAGE_BYTES;
+    this.regions.set(0, { base: kernelBase, bytes: AN1_KERNEL_BUFFER_PAGES * AN1_PAGE_BYTES });
+    this.txBase = kernelBase - TX_PAGES * AN1_PAGE_BYTES;
+    let below = this.txBase;
+    for (const bqi of opts.enabledBqis) {
+      below -= RING_SLOTS * AN1_PAGE_BYTES;
+      this.regions.set(bqi, { base: below, bytes: RING_SLOTS * AN1_PAGE_BYTES });
+    }
+  }
+
+  /** Kernel-level start: attach the driver, open the BQIs, fill the transmit buffers, go. */
+  start(): void {
+    const d = this.me.driver;
+    if (!d.attach()) throw new Error(`${this.me.name}: no AN1 in slot ${AN1_SLOT}`);
+    const handler = {
+      frame: (bqi: number, _slot: number, addr: number, length: number, status: number) => this.onFrame(bqi, addr, length, status),
+      batchEnd: () => {
+        this.batches++;
+      },
+    };
+    d.setReceiveHandler(0, handler);
+    for (const bqi of this.opts.enabledBqis) {
+      const r = this.regions.get(bqi)!;
+      d.configureBqi(bqi, RING_SLOTS);
+      d.postBuffers(bqi, Array.from({ length: RING_SLOTS }, (_, i) => r.base + i * AN1_PAGE_BYTES));
+      d.enableBqi(bqi);
+      d.setReceiveHandler(bqi, handler);
+    }
+    // Transmit buffers: payload pattern written once per buffer (kernel-level setup, charged as a copy).
+    const ram = this.me.host.ram.bytes;
+    const frameBytes = HEADER + this.opts.payloadBytes;
+    for (let b = 0; b < TX_PAGES; b++) {
+      const at = this.txBase + b * AN1_PAGE_BYTES;
+      for (let j = HEADER; j < frameBytes; j++) ram[at + j] = payloadByte(b, j);
+    }
+    this.me.host.cpu.charge(TX_PAGES * frameBytes, 'copy');
+    d.onTransmitDone((retired) => {
+      this.retired += retired;
+      this.inflight -= retired;
+      this.pump();
+    });
+    this.pump();
+  }
+
+  private pump(): void {
+    const d = this.me.driver;
+    const ram = this.me.host.ram.bytes;
+    const frameBytes = HEADER + this.opts.payloadBytes;
+    while (this.sent < this.toSend && this.inflight < TX_PAGES) {
+      const seq = this.sent;
+      const b = seq % TX_PAGES;
+      const at = this.txBase + b * AN1_PAGE_BYTES;
+      const bqi = this.opts.bqiPattern[seq % this.opts.bqiPattern.length]!;
+      writeHeader(ram, at, this.peerUid & 0xffff, bqi, this.peerUid, d.uid);
+      // sequence number and intended BQI lead the payload (big-endian)
+      ram[at + 20] = seq >>> 24;
+      ram[at + 21] = (seq >>> 16) & 0xff;
+      ram[at + 22] = (seq >>> 8) & 0xff;
+      ram[at + 23] = seq & 0xff;
+      this.me.host.cpu.charge(24, 'copy');
+      if (!d.transmit(at, frameBytes)) break;
+      if (this.firstTxNs < 0) this.firstTxNs = this.me.host.cpu.localNow();
+      this.sent++;
+      this.inflight++;
+    }
+  }
+
+  private onFrame(bqi: number, addr: number, length: number, status: number): void {
+    const ram = this.me.host.ram.bytes;
+    this.received++;
+    this.lastRxNs = this.me.host.cpu.localNow();
+    const intended = (ram[addr + 2]! << 8) | ram[addr + 3]!;
+    const expected = this.regions.has(intended) && intended !== 0 ? intended : 0;
+    const region = this.regions.get(bqi);
+    if (bqi !== expected || region === undefined || addr < region.base || addr + length > region.base + region.bytes) this.misdelivered++;
+    if (status === 3) this.redirected++;
+    const seq = ((ram[addr + 20]! << 24) | (ram[addr + 21]! << 16) | (ram[addr + 22]! << 8) | ram[addr + 23]!) >>> 0;
+    if (seq !== this.nextSeq) this.outOfOrder++;
+    this.nextSeq = seq + 1;
+    let intact = length === HEADER + this.opts.payloadBytes && (status === 0 || status === 3);
+    const b = seq % TX_PAGES;
+    for (let j = 24; intact && j < length; j++) if (ram[addr + j] !== payloadByte(b, j)) intact = false;
+    if (!intact) this.corrupted++;
+    this.me.driver.postBuffers(bqi, [addr]);
+  }
+}
+
+export function writeHeader(ram: Uint8Array, at: number, dstShort: number, dstBqi: number, dstUid: number, srcUid: number, spare = 0): void {
+  ram[at] = dstShort >>> 8;
+  ram[at + 1] = dstShort & 0xff;
+  ram[at + 2] = dstBqi >>> 8;
+  ram[at + 3] = dstBqi & 0xff;
+  for (let i = 0; i < 6; i++) {
+    ram[at + 4 + i] = Math.floor(dstUid / 2 ** (8 * (5 - i))) & 0xff;
+    ram[at + 10 + i] = Math.floor(srcUid / 2 ** (8 * (5 - i))) & 0xff;
+  }
+  ram[at + 16] = RAW_ETHERTYPE >>> 8;
+  ram[at + 17] = RAW_ETHERTYPE & 0xff;
+  ram[at + 18] = spare >>> 8;
+  ram[at + 19] = spare & 0xff;
+}
+
+export function runRawAn1(world: World, opts: RawAn1Options): Results {
+  const uids = [0x08002b_a10001, 0x08002b_a10002];
+  const a = addAn1Host(world, 'ws-a', uids[0]!);
+  const b = addAn1Host(world, 'ws-b', uids[1]!);
+  const link = connectAn1(world, a, b, opts.faults);
+  const captures: PcapWriter[] = [];
+  if (opts.pcapDir !== undefined) {
+    for (const side of [0, 1] as LinkSide[]) {
+      const w = new PcapWriter(LINKTYPE_USER0);
+      link.capture(side, w);
+      captures.push(w);
+    }
+  }
+  const ea = new RawEndpoint(a, uids[1]!, opts, opts.frames);
+  const eb = new RawEndpoint(b, uids[0]!, opts, opts.bidirectional ? opts.frames : 0);
+  const clock = { first: 0, firstNs: 0, last: 0, lastNs: 0 };
+  a.kernel.postKernelWork(() => {
+    ea.start();
+    clock.firstNs = a.host.cpu.localNow();
+    clock.first = a.driver.readClock();
+  });
+  b.kernel.postKernelWork(() => eb.start());
+
+  const expected = opts.frames * (opts.bidirectional ? 2 : 1);
+  const limit = { nsMax: opts.frames * 250_000 + msToNs(50) };
+  const outcome = world.sched.runUntil(() => ea.retired + eb.retired >= expected && ea.received + eb.received >= expected, limit);
+  if (outcome !== 'done') world.sched.runFor(msToNs(1)); // lossy runs: let the last frames land
+  let clockDone = false;
+  a.kernel.postKernelWork(() => {
+    clock.lastNs = a.host.cpu.localNow();
+    clock.last = a.driver.readClock();
+    clockDone = true;
+  });
+  world.sched.runUntil(() => clockDone, { nsMax: msToNs(10) });
+
+  if (opts.pcapDir !== undefined) {
+    mkdirSync(opts.pcapDir, { recursive: true });
+    captures.forEach((w, i) => writeFileSync(join(opts.pcapDir!, `an1-${i === 0 ? a.name : b.name}.pcap`), w.bytes()));
+  }
+  const ends = [ea, eb];
+  const received = ea.received + eb.received;
+  const sent = ea.sent + eb.sent;
+  const dropsBoard = a.driver.stats.drops + b.driver.stats.drops + a.driver.stats.overruns + b.driver.stats.overruns;
+  const dropsWire = link.counters(0).faults.dropped + link.counters(1).faults.dropped;
+  const firstTx = Math.min(...ends.filter((e) => e.firstTxNs >= 0).map((e) => e.firstTxNs));
+  const lastRx = Math.max(...ends.map((e) => e.lastRxNs));
+  const ticks = (clock.last - clock.first) >>> 0;
+  return {
+    outcome,
+    framesSent: sent,
+    framesReceived: received,
+    framesDropped: dropsBoard + dropsWire + a.driver.stats.rxErrs + b.driver.stats.rxErrs,
+    misdelivered: ea.misdelivered + eb.misdelivered,
+    corrupted: ea.corrupted + eb.corrupted,
+    outOfOrder: ea.outOfOrder + eb.outOfOrder,
+    redirectedToBqi0: ea.redirected + eb.redirected,
+    throughputMbps: Math.round(mbps(received * opts.payloadBytes, lastRx - firstTx) * 1000) / 1000,
+    clockTicksPerUs: Math.round((ticks / ((clock.lastNs - clock.firstNs) / 1000)) * 1000) / 1000,
+    clockReadBy: 'kernel (the kernel VM cannot yet map a device page into a task)',
+    batchesPerInterrupt: Math.round(((eb.batches + ea.batches) / Math.max(1, a.driver.stats.interrupts + b.driver.stats.interrupts)) * 1000) / 1000,
+    hosts: ends.map((e) => ({
+      host: e.me.name,
+      sent: e.sent,
+      received: e.received,
+      interrupts: e.me.driver.stats.interrupts,
+      rxBatches: e.me.driver.stats.rxBatches,
+      boardDrops: e.me.driver.stats.drops,
+      overruns: e.me.driver.stats.overruns,
+      rxErrs: e.me.driver.stats.rxErrs,
+      firmwareUsPerFrame:
+        e.me.controller.stats.firmwareSteps === 0
+          ? 0
+          : Math.round(((e.me.controller.stats.firmwareCycles * 40) / 1000 / Math.max(1, e.me.controller.stats.framesArrived + e.me.controller.stats.framesSent)) * 1000) / 1000,
+      cpuBusyPercent: Math.round((e.me.host.cpu.busyNsTotal / Math.max(1, world.sched.now)) * 10000) / 100,
+    })),
+    pcapFiles: opts.pcapDir !== undefined ? [`an1-${a.name}.pcap`, `an1-${b.name}.pcap`] : [],
+  };
+}
+
+export const rawAn1Scenario: Scenario = {
+  name: 'raw-an1',
+  summary: 'two hosts on a 100 Mb/s AN1 link: 10,000 raw frames at line rate through BQI rings, checked',
+  run(world, options) {
+    return runRawAn1(world, { ...RAW_AN1_DEFAULTS, ...(options.pcapDir !== undefined ? { pcapDir: options.pcapDir } : {}) });
+  },
+};
