@@ -34,6 +34,8 @@ export const ETHER_10MBPS = 10;
 export const BIT_NS = bitTimeNs(ETHER_10MBPS);
 export const PREAMBLE_SFD_BITS = 64;
 export const IFG_BITS = 96;
+/** The last part of the gap, during which a deferring station no longer listens (802.3). */
+export const IFG_COMMIT_BITS = 32;
 export const SLOT_BITS = 512;
 export const JAM_BITS = 32;
 export const BACKOFF_LIMIT = 10;
@@ -264,10 +266,16 @@ export class EthernetSegment {
   /**
    * Earliest time ≥ t at which `port` may start, given the signals known to reach it; `byOther`
    * says whether another station's carrier (or the gap after it) was the reason to wait.
+   *
+   * The inter-frame gap is timed in two parts (IEEE 802.3 4.2.3.2.1): carrier seen during its first
+   * 64 bits restarts it; during the last 32 bits the station is committed and transmits even if a
+   * signal arrives (it then collides). `timingGap` selects that rule, for a station waking at the
+   * end of a gap it was timing; a fresh attempt defers to any carrier present now.
    */
-  private freeAt(port: EthernetPort, t: number): { at: number; byOther: boolean } {
+  private freeAt(port: EthernetPort, t: number, timingGap: boolean): { at: number; byOther: boolean } {
     const p = this.propagationNs;
     const ifg = IFG_BITS * BIT_NS;
+    const committed = timingGap ? IFG_COMMIT_BITS * BIT_NS : 0;
     let at = Math.max(t, port.lastOwnEndNs + ifg);
     let byOther = false;
     for (let changed = true; changed; ) {
@@ -276,7 +284,7 @@ export class EthernetSegment {
         if (x.port === port) continue;
         const arrive = x.startNs + p;
         const leave = x.endNs + p;
-        if (at >= arrive && at < leave + ifg) {
+        if (arrive <= at - committed && at < leave + ifg) {
           at = leave + ifg;
           byOther = true;
           changed = true;
@@ -300,9 +308,9 @@ export class EthernetSegment {
       this.sched.schedule(port.endEvent, port.current.endNs);
       return;
     }
-    const free = this.freeAt(port, now);
+    const free = this.freeAt(port, now, port.state === 'defer');
     if (free.at > now) {
-      if (free.byOther && port.attempts === 0 && !port.deferred) {
+      if (free.byOther && !port.deferred) {
         port.deferred = true;
         port.counters.deferrals++;
       }
@@ -320,9 +328,10 @@ export class EthernetSegment {
     const p = this.propagationNs;
     for (const y of this.active) {
       if (y === x) continue;
-      // y's signal reaches us at y.start + p (we sensed nothing at `now`, so that is later).
+      // y's signal is at our station during [y.start + p, y.end + p): later than `now` when we
+      // sensed nothing, or already there when we were committed to the end of a gap.
       const arrive = y.startNs + p;
-      if (arrive > now && arrive < x.endNs) this.noteCollision(port, arrive);
+      if (arrive < x.endNs && y.endNs + p > now) this.noteCollision(port, Math.max(arrive, now));
       // Our signal reaches y's station at now + p; it collides if y is still sending then.
       const other = y.port;
       if (other.current === y && other.state === 'transmit' && now + p < y.endNs) this.noteCollision(other, now + p);
@@ -421,7 +430,7 @@ export class EthernetSegment {
     const now = this.sched.now;
     for (const q of this.ports) {
       if (q.state !== 'defer') continue;
-      const at = this.freeAt(q, now).at;
+      const at = this.freeAt(q, now, false).at;
       if (at !== q.attemptEvent.time) this.sched.reschedule(q.attemptEvent, at);
     }
   }

@@ -1,5 +1,7 @@
 /** The built-in scenarios, by name. */
 import { helloScenario } from './hello.ts';
+import { rawEthernetScenario } from './raw-ethernet.ts';
+import { rawAn1Scenario } from './raw-an1.ts';
 import type { Scenario } from './types.ts';
 
-export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario].map((s) => [s.name, s]));
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario].map((s) => [s.name, s]));
