@@ -1,18 +1,27 @@
 /**
- * The kernel's core: tasks, threads, a priority run queue on the host's one CPU, and the
- * system-call dispatcher derived from kernel/abi's table. Guest threads are generators stepped
- * inside CPU bursts: one burst = the user computation recorded since the last trap + the trap
- * path + the service. A service either answers at once or blocks the thread; a blocked thread is
- * resumed later (by an interrupt, a timer callout or another thread) with its result.
+ * The Mach-like microkernel: tasks, threads, a priority run queue on the host's one CPU, ports
+ * and mach_msg (ipc/), virtual memory (vm/), semaphores (sync/), exceptions, the bootstrap name
+ * service, and the system-call dispatcher derived from kernel/abi's one table.
  *
- * Nothing a guest does can make this code throw: requests are decoded and validated first,
- * guest exceptions are caught and end the task with the reason recorded.
+ * Guest threads are generators stepped inside CPU bursts: one burst = the user computation
+ * recorded since the last trap + the trap path + the service. A service either answers at once
+ * or blocks the thread; a blocked thread is resumed later (by an interrupt, a timer callout or
+ * another thread) with its result, or — a sender that found a full queue — runs its trap again.
+ *
+ * Nothing a guest does can make this code throw: requests are decoded and validated first; a
+ * thread that faults, throws or yields garbage raises an exception message to its task's
+ * exception port, or (no port, or the handler refuses) ends its task with the reason recorded.
+ *
+ * Kernel modules (drivers, the network I/O module) use the "kernel-internal API" section:
+ * kernel-object ports and rights, semaphores, wired memory objects, device-page mappings and
+ * copyin/copyout. See docs/kernel.md.
  */
 import type { HostPort } from '../emulator/bus/index.ts';
 import { assert } from '../emulator/sim/assert.ts';
-import { TimingWheel, WheelTimer } from '../emulator/sim/timing-wheel.ts';
-import { KERN } from './abi/errors.ts';
-import type { GuestContext, GuestParams, GuestProgram, GuestThread, TaskExit } from './abi/guest.ts';
+import { TimingWheel } from '../emulator/sim/timing-wheel.ts';
+import { BOOTSTRAP, KERN, MACH_MSG } from './abi/errors.ts';
+import { MemoryFault, type GuestContext, type GuestProgram, type TaskExit } from './abi/guest.ts';
+import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MACH_PORT_NULL, NOTIFY, PORT_RIGHT, TASK_PORT, VM_PROT } from './abi/message.ts';
 import {
   decodeTrap,
   SYSCALL_TABLE,
@@ -22,56 +31,17 @@ import {
   type TrapRequest,
   type TrapResult,
 } from './abi/syscalls.ts';
+import { BootstrapRegistry } from './bootstrap.ts';
+import { Ipc, type KMsg, type KObject, type Port, Space } from './ipc/ipc.ts';
+import { Semaphore } from './sync/semaphore.ts';
+import { PRIORITY_DEFAULT, PRIORITY_MAX, PRIORITY_USER_MAX, Task, Thread, THREADS_PER_TASK_MAX } from './task.ts';
+import { FrameAllocator, PAGE_SIZE } from './vm/frames.ts';
+import { createGuestMemory } from './vm/guest-memory.ts';
+import { MemoryObject } from './vm/memory-object.ts';
+import { pageRange, VmMap } from './vm/vm-map.ts';
 
-/** Thread states as a union (STYLE.md): why a thread is not running is part of its state. */
-export type ThreadState =
-  | { readonly kind: 'runnable' }
-  | { readonly kind: 'blocked'; readonly on: string }
-  | { readonly kind: 'dead' };
-
-/** Priorities: higher runs first; equal priorities round-robin at each trap. */
-export const PRIORITY_DEFAULT = 12;
-export const PRIORITY_MAX = 31;
-
-/** A task may hold this many threads at most (a limit on everything). */
-export const THREADS_PER_TASK_MAX = 256;
-
-export class Thread {
-  state: ThreadState = { kind: 'runnable' };
-  /** What the thread is resumed with at its next step. */
-  resumeValue: TrapResult | undefined = undefined;
-  /** User cycles recorded by spend() since the last trap. */
-  spentCycles = 0;
-  trapsTotal = 0;
-  readonly timer: WheelTimer;
-
-  constructor(
-    readonly id: number,
-    readonly task: Task,
-    readonly gen: GuestThread,
-    public priority: number,
-    onTimer: () => void,
-  ) {
-    this.timer = new WheelTimer(`thread${id}`, onTimer);
-  }
-}
-
-export class Task {
-  readonly threads: Thread[] = [];
-  exit: TaskExit | undefined = undefined;
-  readonly log: string[] = [];
-
-  constructor(
-    readonly id: number,
-    readonly name: string,
-    readonly privileged: boolean,
-    readonly params: GuestParams,
-  ) {}
-
-  get alive(): boolean {
-    return this.exit === undefined;
-  }
-}
+export { PRIORITY_DEFAULT, PRIORITY_MAX, PRIORITY_USER_MAX, Task, Thread, THREADS_PER_TASK_MAX };
+export type { ThreadState } from './task.ts';
 
 /** A service's answer: a result now, or BLOCKED (the service arranged a later wake-up). */
 export const BLOCKED = Symbol('blocked');
@@ -83,28 +53,70 @@ export interface KernelCosts {
   readonly nullServiceCycles: number;
   readonly contextSwitchCycles: number;
   readonly interruptEntryCycles: number;
+  readonly msgSendCycles: number;
+  readonly msgReceiveCycles: number;
+  readonly msgRightCycles: number;
+  readonly portOpCycles: number;
+  readonly vmOpCycles: number;
+  readonly vmPageCycles: number;
+  readonly pageZeroCycles: number;
+  readonly semaphoreCycles: number;
+  readonly exceptionCycles: number;
+  readonly threadCreateCycles: number;
+  readonly memcpySetupCycles: number;
+  readonly memcpyCyclesPerByte: number;
 }
 
 /** The KN02 system CSR (interrupt pending bits 7:0, enables 23:16); the kernel's own constant. */
 const KN02_CSR = 0x1ff0_0000;
+/** Frames below this are the kernel's (text, data, drivers' fixed buffers): 2 MB. */
+export const KERNEL_RESERVED_BYTES = 2 * 1024 * 1024;
+/** Tasks alive on one host at most. */
+export const TASKS_MAX = 1024;
+export const TASK_LOG_LINES_MAX = 1_000;
 
 export interface SpawnOptions {
-  readonly params?: GuestParams;
+  readonly params?: GuestParamsLike;
   readonly privileged?: boolean;
   readonly priority?: number;
 }
+type GuestParamsLike = Readonly<Record<string, number | string | boolean>>;
+
+/** Why an exception was raised and what the thread does if the handler says "resume". */
+type Deferred = { readonly kind: 'unwound' } | { readonly kind: 'done' } | { readonly kind: 'trap'; readonly req: TrapRequest } | { readonly kind: 'bad-trap' };
+
+/** The task's kernel object (its port is the task port). */
+class TaskObject implements KObject {
+  readonly kind = 'task';
+  constructor(readonly task: Task) {}
+}
+/** The host's ports: host (anyone) and host-privileged (privileged tasks only). */
+class HostObject implements KObject {
+  constructor(readonly kind: 'host' | 'host-priv') {}
+}
+
+export type LookupResult<T> = { readonly ok: true; readonly object: T; readonly port: Port } | { readonly ok: false; readonly kr: number };
 
 export class Kernel {
   readonly tasks = new Map<number, Task>();
   private readonly runQueue: Thread[] = [];
   private nextTaskId = 1;
   private nextThreadId = 1;
+  private nextObjectId = 1;
   /** The thread that ran the last user burst (a switch away from it costs a context switch). */
   private lastThread: Thread | undefined = undefined;
+  /** The thread whose generator is being stepped (memory faults are charged to it). */
+  private current: Thread | undefined = undefined;
   readonly wheel: TimingWheel;
   readonly costs: KernelCosts;
+  readonly frames: FrameAllocator;
+  readonly ipc: Ipc;
+  readonly bootstrap: BootstrapRegistry;
+  readonly hostPort: Port;
+  readonly hostPrivPort: Port;
   contextSwitchesTotal = 0;
   trapsTotal = 0;
+  exceptionsTotal = 0;
   private readonly services: ServiceTable;
 
   constructor(readonly host: HostPort) {
@@ -114,8 +126,43 @@ export class Kernel {
       nullServiceCycles: c.get('kernel.nullServiceCycles'),
       contextSwitchCycles: c.get('kernel.contextSwitchCycles'),
       interruptEntryCycles: c.get('kernel.interruptEntryCycles'),
+      msgSendCycles: c.get('kernel.msgSendCycles'),
+      msgReceiveCycles: c.get('kernel.msgReceiveCycles'),
+      msgRightCycles: c.get('kernel.msgRightCycles'),
+      portOpCycles: c.get('kernel.portOpCycles'),
+      vmOpCycles: c.get('kernel.vmOpCycles'),
+      vmPageCycles: c.get('kernel.vmPageCycles'),
+      pageZeroCycles: c.get('kernel.pageZeroCycles'),
+      semaphoreCycles: c.get('kernel.semaphoreCycles'),
+      exceptionCycles: c.get('kernel.exceptionCycles'),
+      threadCreateCycles: c.get('kernel.threadCreateCycles'),
+      memcpySetupCycles: c.get('cpu.memcpySetupCycles'),
+      memcpyCyclesPerByte: c.get('cpu.memcpyCyclesPerByte'),
     };
     this.wheel = new TimingWheel(host.sched, 1, `${host.name}.kernel.timers`);
+    this.frames = new FrameAllocator(host.ram, Math.min(Math.floor(KERNEL_RESERVED_BYTES / PAGE_SIZE), Math.floor(host.ram.length / PAGE_SIZE / 4)));
+    this.ipc = new Ipc({
+      charge: (cycles, category) => host.cpu.charge(cycles, category),
+      frames: this.frames,
+      costs: this.costs,
+      trace: (kind, a, b) => {
+        if (host.trace.on) host.trace.record(this.source, kind, a, b);
+      },
+    });
+    this.ipc.ramOf = () => host.ram;
+    this.ipc.senderRetry = (t) => {
+      if (t.state.kind !== 'blocked') return;
+      this.wheel.cancel(t.timer);
+      t.onTimeout = undefined;
+      this.makeRunnable(t, undefined);
+    };
+    this.ipc.senderWake = (t, r) => {
+      t.restart = undefined;
+      this.wake(t, r);
+    };
+    this.bootstrap = new BootstrapRegistry(this.ipc);
+    this.hostPort = this.createKernelPort(new HostObject('host'));
+    this.hostPrivPort = this.createKernelPort(new HostObject('host-priv'));
     this.services = this.buildServices();
     host.cpu.dispatcher = () => this.dispatch();
     host.cpu.hardwareIrqHandler = () => this.hardwareInterrupt();
@@ -178,35 +225,59 @@ export class Kernel {
     return `${this.host.name}.kernel`;
   }
 
-  /** Create a task with one thread running `program`. */
+  // ---- Tasks and threads -------------------------------------------------------------------
+
+  /** Create a task with one thread running `program` (undefined when the host's task limit is reached). */
   spawn(name: string, program: GuestProgram, options: SpawnOptions = {}): Task {
-    const task = new Task(this.nextTaskId++, name, options.privileged ?? false, options.params ?? {});
+    assert(this.liveTasks() < TASKS_MAX, `more than ${TASKS_MAX} tasks on ${this.host.name}`);
+    const space = new Space(undefined);
+    const map = new VmMap(this.frames);
+    const task = new Task(this.nextTaskId++, name, options.privileged ?? false, options.params ?? {}, space, map);
+    space.task = task;
+    task.mem = createGuestMemory(map, this.host.ram, this.host.bus, {
+      fault: (f) => {
+        const cur = this.current;
+        if (cur !== undefined && cur.task === task && cur.fault === undefined) cur.fault = f;
+      },
+      beforeDeviceAccess: () => {
+        const cur = this.current;
+        if (cur === undefined) return;
+        this.host.cpu.charge(cur.spentCycles, 'user');
+        cur.spentCycles = 0;
+      },
+    });
+    task.selfPort = this.createKernelPort(new TaskObject(task));
     this.tasks.set(task.id, task);
     this.addThread(task, program, options.priority ?? PRIORITY_DEFAULT);
     this.host.trace.record(this.source, 'task.spawn', task.id, 0, name);
     return task;
   }
 
+  private liveTasks(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) if (t.alive) n++;
+    return n;
+  }
+
   addThread(task: Task, program: GuestProgram, priority: number): Thread | undefined {
-    if (task.threads.length >= THREADS_PER_TASK_MAX || !task.alive) return undefined;
+    if (task.threads.filter((t) => t.state.kind !== 'dead').length >= THREADS_PER_TASK_MAX || !task.alive) return undefined;
     const id = this.nextThreadId++;
-    let thread: Thread | undefined;
+    const thread = new Thread(id, task, undefined, clampPriority(priority, task.privileged), () => this.onThreadTimer(thread));
     const ctx: GuestContext = {
       spend: (cycles: number) => {
         // A guest passing garbage here only hurts itself: it is charged nothing for it.
-        if (thread !== undefined && Number.isFinite(cycles) && cycles > 0) thread.spentCycles += cycles;
+        if (Number.isFinite(cycles) && cycles > 0) thread.spentCycles += cycles;
       },
+      mem: task.mem!,
       params: task.params,
       taskId: task.id,
     };
-    let gen: GuestThread;
     try {
-      gen = program(ctx);
+      thread.gen = program(ctx);
     } catch (e) {
       this.endTask(task, { kind: 'guest-error', message: `program failed to start: ${errorText(e)}` });
       return undefined;
     }
-    thread = new Thread(id, task, gen, Math.min(Math.max(priority, 0), PRIORITY_MAX), () => this.onThreadTimer(thread!));
     task.threads.push(thread);
     this.makeRunnable(thread, undefined);
     return thread;
@@ -216,6 +287,8 @@ export class Kernel {
   wake(thread: Thread, result: TrapResult): void {
     if (thread.state.kind !== 'blocked') return;
     this.wheel.cancel(thread.timer);
+    thread.onTimeout = undefined;
+    thread.waitCancel = undefined;
     this.makeRunnable(thread, result);
   }
 
@@ -232,7 +305,7 @@ export class Kernel {
     for (let i = 0; i < this.runQueue.length; i++) {
       const t = this.runQueue[i]!;
       if (t.state.kind !== 'runnable') continue;
-      if (bestIndex < 0 || t.priority > this.runQueue[bestIndex]!.priority) bestIndex = i;
+      if (bestIndex < 0 || t.effectivePriority > this.runQueue[bestIndex]!.effectivePriority) bestIndex = i;
     }
     if (bestIndex < 0) {
       this.runQueue.length = 0;
@@ -261,37 +334,65 @@ export class Kernel {
       }
       this.lastThread = thread;
     }
-    const resume = thread.resumeValue;
-    thread.resumeValue = undefined;
-    let step: IteratorResult<TrapRequest, void>;
-    try {
-      step = thread.gen.next(resume as TrapResult);
-    } catch (e) {
+    let req: TrapRequest;
+    if (thread.restart !== undefined) {
+      // A sender parked on a full queue runs its trap again (inside the kernel: no new trap entry).
+      req = thread.restart;
+      thread.restart = undefined;
+    } else {
+      const resume = thread.resumeValue;
+      thread.resumeValue = undefined;
+      const gen = thread.gen;
+      if (gen === undefined) {
+        this.endThread(thread);
+        return;
+      }
+      let step: IteratorResult<TrapRequest, void> | undefined;
+      let thrown: unknown = undefined;
+      let threw = false;
+      this.current = thread;
+      try {
+        step = gen.next(resume as TrapResult);
+      } catch (e) {
+        threw = true;
+        thrown = e;
+      } finally {
+        this.current = undefined;
+      }
       cpu.charge(thread.spentCycles, 'user');
       thread.spentCycles = 0;
-      this.endTask(thread.task, { kind: 'guest-error', message: `thread ${thread.id} threw: ${errorText(e)}` });
-      return;
+      const fault = thread.fault;
+      thread.fault = undefined;
+      if (fault !== undefined) {
+        const deferred: Deferred = threw ? { kind: 'unwound' } : step!.done === true ? { kind: 'done' } : { kind: 'trap', req: step!.value };
+        this.raiseException(thread, EXC.BAD_ACCESS, fault.fault === 'protection' ? KERN.PROTECTION_FAILURE : KERN.INVALID_ADDRESS, fault.address, `thread ${thread.id}: ${fault.message}`, deferred);
+        return;
+      }
+      if (threw) {
+        const what = thrown instanceof MemoryFault ? thrown.message : `threw: ${errorText(thrown)}`;
+        this.raiseException(thread, EXC.SOFTWARE, 0, 0, `thread ${thread.id} ${what}`, { kind: 'unwound' });
+        return;
+      }
+      if (step!.done === true) {
+        this.endThread(thread);
+        return;
+      }
+      cpu.charge(this.costs.trapCycles, 'trap');
+      thread.trapsTotal++;
+      this.trapsTotal++;
+      const decoded = decodeTrap(step!.value);
+      if (!decoded.ok) {
+        this.raiseException(thread, EXC.BAD_INSTRUCTION, 0, 0, `thread ${thread.id}: ${decoded.error}`, { kind: 'bad-trap' });
+        return;
+      }
+      req = decoded.req;
     }
-    cpu.charge(thread.spentCycles, 'user');
-    thread.spentCycles = 0;
-    if (step.done === true) {
-      this.endThread(thread);
-      return;
-    }
-    cpu.charge(this.costs.trapCycles, 'trap');
-    thread.trapsTotal++;
-    this.trapsTotal++;
-    const decoded = decodeTrap(step.value);
-    if (!decoded.ok) {
-      this.endTask(thread.task, { kind: 'guest-error', message: `thread ${thread.id}: ${decoded.error}` });
-      return;
-    }
-    const req = decoded.req;
+    thread.depressed = false;
     if (this.host.trace.on) this.host.trace.record(this.source, 'trap', SYSCALL_TABLE[req.sys].number, thread.id);
     const service = this.services[req.sys] as (t: Thread, r: TrapRequest) => TrapResult | typeof BLOCKED;
     const answer = service(thread, req);
     if (answer === BLOCKED) {
-      assert(thread.state.kind !== 'runnable', `service ${req.sys} answered BLOCKED without blocking`);
+      assert(thread.state.kind !== 'runnable' || thread.restart !== undefined, `service ${req.sys} answered BLOCKED without blocking`);
       return;
     }
     if (thread.state.kind === 'runnable') thread.resumeValue = answer;
@@ -302,40 +403,303 @@ export class Kernel {
     return BLOCKED;
   }
 
+  /** Block with a timeout: `onTimeout` runs (at interrupt level) if nothing woke the thread by then. */
+  private blockFor(thread: Thread, on: string, ns: number | undefined, onTimeout: () => void): typeof BLOCKED {
+    if (ns !== undefined) {
+      thread.onTimeout = onTimeout;
+      this.wheel.arm(thread.timer, this.host.cpu.localNow() + ns);
+    }
+    return this.block(thread, on);
+  }
+
   private onThreadTimer(thread: Thread): void {
     // A kernel timer callout runs at interrupt level on the CPU.
     this.host.cpu.postSoftInterrupt(() => {
       this.host.cpu.charge(this.costs.nullServiceCycles, 'timer');
-      this.wake(thread, { kr: KERN.SUCCESS });
+      const action = thread.onTimeout;
+      thread.onTimeout = undefined;
+      if (thread.state.kind !== 'blocked' || action === undefined) return;
+      thread.waitCancel?.();
+      thread.waitCancel = undefined;
+      action();
     });
   }
 
   private endThread(thread: Thread): void {
-    thread.state = { kind: 'dead' };
-    this.wheel.cancel(thread.timer);
+    this.killThread(thread);
     if (thread.task.threads.every((t) => t.state.kind === 'dead') && thread.task.alive) {
       this.endTask(thread.task, { kind: 'exit', code: 0 });
     }
   }
 
-  /** End a task: every thread dies; the reason is recorded (and traced). */
+  private killThread(t: Thread): void {
+    t.state = { kind: 'dead' };
+    this.wheel.cancel(t.timer);
+    t.waitCancel?.();
+    t.waitCancel = undefined;
+    t.onTimeout = undefined;
+    t.restart = undefined;
+    t.gen = undefined;
+  }
+
+  /**
+   * End a task: every thread dies; every right it holds is released (its ports die, their send
+   * rights elsewhere become dead names and dead-name notifications fire; its send rights may fire
+   * no-senders); every mapping goes; its task port dies. The reason is recorded (and traced).
+   */
   endTask(task: Task, reason: TaskExit): void {
     if (!task.alive) return;
     task.exit = reason;
-    for (const t of task.threads) {
-      t.state = { kind: 'dead' };
-      this.wheel.cancel(t.timer);
-    }
+    for (const t of task.threads) this.killThread(t);
     if (reason.kind === 'guest-error') this.host.trace.guestError(this.source, `task ${task.id} (${task.name}): ${reason.message}`, task.id);
     else this.host.trace.record(this.source, 'task.exit', task.id, reason.kind === 'exit' ? reason.code : -1, reason.kind);
+    this.ipc.destroySpace(task.space);
+    task.map.destroy();
+    if (task.exceptionPort !== undefined) {
+      const p = task.exceptionPort;
+      task.exceptionPort = undefined;
+      this.ipc.releaseSend(p);
+    }
+    if (task.selfPort !== undefined) this.ipc.destroyKernelPort(task.selfPort);
+    for (const hook of this.taskDeathHooks) hook(task);
   }
+
+  private readonly taskDeathHooks: ((task: Task) => void)[] = [];
+  /** Kernel modules learn of task death here (e.g. the network I/O module closes its channels). */
+  onTaskDeath(hook: (task: Task) => void): void {
+    this.taskDeathHooks.push(hook);
+  }
+
+  // ---- Exceptions ----------------------------------------------------------------------------
+
+  /**
+   * A thread faulted or misbehaved: send exception_raise to the task's exception port with a
+   * send-once reply right to a kernel port; the thread waits. A KERN_SUCCESS reply resumes it
+   * (if its generator survived the fault) or ends just that thread; any other reply, a dead or
+   * missing port, or a destroyed reply right ends the task with the reason.
+   */
+  private raiseException(thread: Thread, exc: number, code: number, subcode: number, reason: string, deferred: Deferred): void {
+    const task = thread.task;
+    this.exceptionsTotal++;
+    this.host.cpu.charge(this.costs.exceptionCycles, 'exception');
+    const excPort = task.exceptionPort;
+    if (excPort === undefined || excPort.dead) {
+      this.endTask(task, { kind: 'guest-error', message: reason });
+      return;
+    }
+    this.host.trace.record(this.source, 'exception', task.id, exc, reason);
+    this.block(thread, 'exception');
+    let replyPort: Port | undefined = undefined;
+    const replyObject: KObject = {
+      kind: 'exception-reply',
+      onMessage: (kmsg: KMsg) => {
+        const first = kmsg.items[0];
+        const kr = kmsg.id === NOTIFY.SEND_ONCE ? KERN.FAILURE : first !== undefined && first.type === 'int32' && first.values.length > 0 ? first.values[0]! : KERN.FAILURE;
+        this.ipc.destroyKmsg(kmsg);
+        if (replyPort !== undefined) this.ipc.destroyKernelPort(replyPort);
+        this.finishException(thread, kr, reason, deferred);
+        return MACH_MSG.SUCCESS;
+      },
+    };
+    replyPort = this.createKernelPort(replyObject);
+    this.ipc.makeSendOnce(replyPort);
+    this.ipc.copySend(excPort);
+    this.ipc.kernelSend({ kind: 'send', port: excPort }, EXC_MSG_ID, [{ type: 'int32', values: [task.id, thread.id, exc, code >>> 0, subcode >>> 0] }], {
+      kind: 'send-once',
+      port: replyPort,
+    });
+  }
+
+  private finishException(thread: Thread, kr: number, reason: string, deferred: Deferred): void {
+    const task = thread.task;
+    if (!task.alive || thread.state.kind !== 'blocked') return;
+    if (kr !== KERN.SUCCESS) {
+      this.endTask(task, { kind: 'guest-error', message: `${reason} (exception not handled: ${kr})` });
+      return;
+    }
+    switch (deferred.kind) {
+      case 'unwound':
+      case 'done':
+        this.endThread(thread);
+        return;
+      case 'trap':
+        thread.restart = deferred.req;
+        this.makeRunnable(thread, undefined);
+        return;
+      case 'bad-trap':
+        this.makeRunnable(thread, { kr: KERN.INVALID_ARGUMENT });
+        return;
+    }
+  }
+
+  // ---- Kernel-internal API (drivers, network I/O module) ------------------------------------
+
+  /** A port received by the kernel and bound to `object`: a send right to it is a capability to the object. */
+  createKernelPort(object: KObject): Port {
+    const p = this.ipc.newPort('kernel', object);
+    assert(p !== undefined, 'out of ports for a kernel object');
+    return p;
+  }
+
+  /** Insert a new send right to `port` into `task`'s space; returns its name (merged with an existing one). */
+  insertSendRight(task: Task, port: Port): { kr: number; name: number } {
+    if (!task.alive) return { kr: KERN.INVALID_TASK, name: 0 };
+    if (port.dead) return { kr: KERN.INVALID_CAPABILITY, name: 0 };
+    this.ipc.makeSend(port);
+    const name = this.ipc.copyoutSend(task.space, port);
+    return name === undefined ? { kr: KERN.NO_SPACE, name: 0 } : { kr: KERN.SUCCESS, name };
+  }
+
+  /**
+   * The kernel object behind `name` in `task`'s space, which must be a send right to a live
+   * kernel port of kind `kind`. Errors: KERN_INVALID_NAME (no such name), KERN_INVALID_RIGHT
+   * (not a send right, e.g. a receive or send-once right), KERN_INVALID_CAPABILITY (a dead name,
+   * or not a kernel object), KERN_INVALID_ARGUMENT (another kind of object).
+   */
+  lookupKernelObject<T extends KObject>(task: Task, name: number, kind: string): LookupResult<T> {
+    const e = task.space.entries.get(name);
+    if (e === undefined) return { ok: false, kr: KERN.INVALID_NAME };
+    if (e.deadRefs > 0 && e.port === undefined) return { ok: false, kr: KERN.INVALID_CAPABILITY };
+    if (e.sendRefs === 0 || e.port === undefined) return { ok: false, kr: KERN.INVALID_RIGHT };
+    const p = e.port;
+    if (p.dead || p.receiver !== 'kernel' || p.kobject === undefined) return { ok: false, kr: KERN.INVALID_CAPABILITY };
+    if (p.kobject.kind !== kind) return { ok: false, kr: KERN.INVALID_ARGUMENT };
+    return { ok: true, object: p.kobject as T, port: p };
+  }
+
+  /** Destroy a kernel-object port: its send rights become dead names; dead-name notifications fire. */
+  destroyPort(port: Port): void {
+    this.ipc.destroyKernelPort(port);
+  }
+
+  /** A semaphore with `initial` pending signals and its port (names come from insertSendRight). */
+  createSemaphore(initial = 0): Semaphore {
+    let sem: Semaphore | undefined = undefined;
+    sem = new Semaphore(
+      this.nextObjectId++,
+      initial,
+      (t, kr) => this.wake(t, { kr }),
+      (s) => {
+        if (s.port !== undefined && !s.port.dead) this.ipc.destroyKernelPort(s.port);
+      },
+    );
+    sem.port = this.createKernelPort(sem);
+    return sem;
+  }
+
+  /** Signal a semaphore from kernel code (interrupt level included); charged to the running body. */
+  semaphoreSignal(sem: Semaphore): void {
+    this.host.cpu.charge(this.costs.semaphoreCycles, 'semaphore');
+    sem.signal();
+  }
+
+  /** Allocate `pages` zeroed, wired frames as a memory object the calling module holds. */
+  createWiredObject(pages: number): MemoryObject | undefined {
+    if (!Number.isSafeInteger(pages) || pages <= 0 || pages > 4096) return undefined;
+    const frames = this.frames.allocMany(pages);
+    if (frames === undefined) return undefined;
+    this.host.cpu.charge(pages * (this.costs.pageZeroCycles + this.costs.vmPageCycles), 'vm');
+    return new MemoryObject(this.nextObjectId++, frames, true, this.frames, () => {});
+  }
+
+  /**
+   * Map `object` into `task` (anywhere, or at `address`), protection `prot` (max = prot).
+   * Returns the task address and each page's physical address.
+   */
+  mapObject(task: Task, object: MemoryObject, prot: number = VM_PROT.DEFAULT, address?: number): { kr: number; address: number; physAddrs: number[] } {
+    if (!task.alive) return { kr: KERN.INVALID_TASK, address: 0, physAddrs: [] };
+    if (object.freed) return { kr: KERN.INVALID_ARGUMENT, address: 0, physAddrs: [] };
+    this.host.cpu.charge(this.costs.vmOpCycles + object.frames.length * this.costs.vmPageCycles, 'vm');
+    const r = task.map.mapFrames(address ?? 0, address === undefined, object.frames, prot & VM_PROT.ALL, prot & VM_PROT.ALL);
+    if (r.kr !== KERN.SUCCESS) return { kr: r.kr, address: 0, physAddrs: [] };
+    if (object.wired) task.map.wire(r.address, object.size, true);
+    return { kr: KERN.SUCCESS, address: r.address, physAddrs: object.physAddrs };
+  }
+
+  /** Remove `pages` pages at `address` from `task`'s map (unwiring them). */
+  unmapObject(task: Task, address: number, pages: number): number {
+    if (!task.alive) return KERN.SUCCESS; // death already unmapped everything
+    this.host.cpu.charge(this.costs.vmOpCycles, 'vm');
+    return task.map.deallocate(address, pages * PAGE_SIZE);
+  }
+
+  /** Release the module's hold on an object; frames return to the pool when no mapping holds them. */
+  freeObject(object: MemoryObject): void {
+    object.free();
+  }
+
+  /** Map one physical device page (e.g. the AN1 clock page) read-only into `task`. */
+  mapDevicePage(task: Task, physAddr: number): { kr: number; address: number } {
+    if (!task.alive) return { kr: KERN.INVALID_TASK, address: 0 };
+    if (physAddr % PAGE_SIZE !== 0 || physAddr < this.host.ramSize) return { kr: KERN.INVALID_ADDRESS, address: 0 };
+    this.host.cpu.charge(this.costs.vmOpCycles, 'vm');
+    return task.map.mapDevice(physAddr);
+  }
+
+  /** Copy `length` bytes in from a task's memory (readable pages only), charged as a copy. */
+  copyin(task: Task, address: number, length: number): { kr: number; bytes: Uint8Array } {
+    const empty = new Uint8Array(0);
+    if (!Number.isSafeInteger(length) || length < 0 || length > 16 * 1024 * 1024) return { kr: KERN.INVALID_ARGUMENT, bytes: empty };
+    if (length === 0) return { kr: KERN.SUCCESS, bytes: empty };
+    const frames = task.map.framesOf(address, length, VM_PROT.READ);
+    if (frames === undefined) return { kr: KERN.INVALID_ADDRESS, bytes: empty };
+    this.host.cpu.charge(this.costs.memcpySetupCycles + length * this.costs.memcpyCyclesPerByte, 'copy');
+    const out = new Uint8Array(length);
+    this.moveBytes(task, address, length, (phys, off, n) => out.set(this.host.ram.subarray(phys, phys + n), off));
+    return { kr: KERN.SUCCESS, bytes: out };
+  }
+
+  /** Copy bytes out into a task's memory (writable pages only), charged as a copy. */
+  copyout(task: Task, address: number, bytes: Uint8Array): number {
+    if (bytes.length === 0) return KERN.SUCCESS;
+    const frames = task.map.framesOf(address, bytes.length, VM_PROT.WRITE);
+    if (frames === undefined) return KERN.INVALID_ADDRESS;
+    this.host.cpu.charge(this.costs.memcpySetupCycles + bytes.length * this.costs.memcpyCyclesPerByte, 'copy');
+    this.moveBytes(task, address, bytes.length, (phys, off, n) => this.host.ram.set(bytes.subarray(off, off + n), phys));
+    return KERN.SUCCESS;
+  }
+
+  private moveBytes(task: Task, address: number, length: number, step: (phys: number, offset: number, n: number) => void): void {
+    let done = 0;
+    while (done < length) {
+      const a = address + done;
+      const m = task.map.lookup(a)!;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(length - done, PAGE_SIZE - off);
+      step(m.phys + off, done, n);
+      done += n;
+    }
+  }
+
+  /** Publish a kernel port in the bootstrap registry (kernel servers, tests). */
+  publish(service: string, port: Port): number {
+    this.ipc.makeSend(port);
+    return this.bootstrap.register(service, port);
+  }
+
+  // ---- System calls --------------------------------------------------------------------------
 
   private buildServices(): ServiceTable {
     const cpu = this.host.cpu;
+    const c = this.costs;
+    const ipc = this.ipc;
     const ok = { kr: KERN.SUCCESS } as const;
+    const portOp = (): void => cpu.charge(c.portOpCycles, 'ipc');
+    const semOf = (t: Thread, name: number): LookupResult<Semaphore> => {
+      cpu.charge(c.semaphoreCycles, 'semaphore');
+      return this.lookupKernelObject<Semaphore>(t.task, name, 'semaphore');
+    };
+    const semWait = (t: Thread, name: number, ns: number | undefined): { kr: number } | typeof BLOCKED => {
+      const s = semOf(t, name);
+      if (!s.ok) return { kr: s.kr };
+      if (s.object.tryWait()) return ok;
+      if (ns === 0) return { kr: KERN.OPERATION_TIMED_OUT };
+      if (!s.object.enqueue(t)) return { kr: KERN.RESOURCE_SHORTAGE };
+      return this.blockFor(t, 'semaphore', ns, () => this.wake(t, { kr: KERN.OPERATION_TIMED_OUT }));
+    };
     return {
       null_trap: () => {
-        cpu.charge(this.costs.nullServiceCycles, 'trap');
+        cpu.charge(c.nullServiceCycles, 'trap');
         return ok;
       },
       task_exit: (t, req) => {
@@ -345,28 +709,285 @@ export class Kernel {
       thread_yield: () => {
         // Every burst ends with the thread at the back of the run queue, so answering is
         // enough: another runnable thread of equal priority runs first.
-        cpu.charge(this.costs.nullServiceCycles, 'trap');
+        cpu.charge(c.nullServiceCycles, 'trap');
         return ok;
       },
       clock_get_ns: () => {
-        cpu.charge(this.costs.nullServiceCycles, 'trap');
+        cpu.charge(c.nullServiceCycles, 'trap');
         return { kr: KERN.SUCCESS, ns: cpu.localNow() };
       },
       thread_sleep_ns: (t, req) => {
-        cpu.charge(this.costs.nullServiceCycles, 'trap');
-        this.wheel.arm(t.timer, cpu.localNow() + req.ns);
-        return this.block(t, 'sleep');
+        cpu.charge(c.nullServiceCycles, 'trap');
+        return this.blockFor(t, 'sleep', req.ns, () => this.wake(t, ok));
       },
       debug_log: (t, req) => {
-        cpu.charge(this.costs.nullServiceCycles, 'trap');
-        if (t.task.log.length < 1_000) t.task.log.push(req.text);
+        cpu.charge(c.nullServiceCycles, 'trap');
+        if (t.task.log.length < TASK_LOG_LINES_MAX) t.task.log.push(req.text);
         this.host.trace.record(this.source, 'task.log', t.task.id, 0, req.text);
         return ok;
       },
+      thread_create: (t, req) => {
+        cpu.charge(c.threadCreateCycles, 'thread');
+        const th = this.addThread(t.task, req.program, req.priority < 0 ? t.priority : req.priority);
+        return th === undefined ? { kr: KERN.RESOURCE_SHORTAGE, thread: 0 } : { kr: KERN.SUCCESS, thread: th.id };
+      },
+      thread_exit: (t) => {
+        this.endThread(t);
+        return BLOCKED;
+      },
+      thread_set_priority: (t, req) => {
+        cpu.charge(c.nullServiceCycles, 'trap');
+        const max = t.task.privileged ? PRIORITY_MAX : PRIORITY_USER_MAX;
+        if (req.priority < 0 || req.priority > max) return { kr: KERN.INVALID_VALUE };
+        t.priority = req.priority;
+        return ok;
+      },
+      thread_switch: (t, req) => {
+        cpu.charge(c.nullServiceCycles, 'trap');
+        if (req.depress) t.depressed = true;
+        return ok;
+      },
+      task_get_special_port: (t, req) => {
+        portOp();
+        let port: Port | undefined;
+        switch (req.which) {
+          case TASK_PORT.KERNEL:
+            port = t.task.selfPort;
+            break;
+          case TASK_PORT.HOST:
+            port = this.hostPort;
+            break;
+          case TASK_PORT.EXCEPTION:
+            port = t.task.exceptionPort;
+            break;
+          case TASK_PORT.HOST_PRIV:
+            if (!t.task.privileged) return { kr: KERN.NO_ACCESS, name: 0 };
+            port = this.hostPrivPort;
+            break;
+          case TASK_PORT.BOOTSTRAP:
+            return { kr: KERN.SUCCESS, name: MACH_PORT_NULL }; // the name service is a set of traps here
+          default:
+            return { kr: KERN.INVALID_ARGUMENT, name: 0 };
+        }
+        if (port === undefined || port.dead) return { kr: KERN.SUCCESS, name: MACH_PORT_NULL };
+        return this.insertSendRight(t.task, port);
+      },
+      task_set_special_port: (t, req) => {
+        portOp();
+        if (req.which !== TASK_PORT.EXCEPTION) return { kr: KERN.INVALID_ARGUMENT };
+        let port: Port | undefined = undefined;
+        if (req.name !== MACH_PORT_NULL) {
+          const e = t.task.space.entries.get(req.name);
+          if (e === undefined) return { kr: KERN.INVALID_NAME };
+          if (e.sendRefs === 0 || e.port === undefined) return { kr: KERN.INVALID_RIGHT };
+          port = e.port;
+          ipc.copySend(port);
+        }
+        const old = t.task.exceptionPort;
+        t.task.exceptionPort = port;
+        if (old !== undefined) ipc.releaseSend(old);
+        return ok;
+      },
+      task_terminate: (t, req) => {
+        portOp();
+        const r = this.lookupKernelObject<TaskObject>(t.task, req.task, 'task');
+        if (!r.ok) return { kr: r.kr };
+        this.endTask(r.object.task, { kind: 'killed', by: `task ${t.task.id} (${t.task.name})` });
+        return t.task.alive ? ok : BLOCKED;
+      },
+      mach_reply_port: (t) => {
+        portOp();
+        return ipc.allocateReceive(t.task.space);
+      },
+      mach_port_allocate: (t, req) => {
+        portOp();
+        switch (req.right) {
+          case PORT_RIGHT.RECEIVE:
+            return ipc.allocateReceive(t.task.space);
+          case PORT_RIGHT.PORT_SET:
+            return ipc.allocatePortSet(t.task.space);
+          case PORT_RIGHT.DEAD_NAME:
+            return ipc.allocateDeadName(t.task.space);
+          default:
+            return { kr: KERN.INVALID_VALUE, name: 0 };
+        }
+      },
+      mach_port_deallocate: (t, req) => {
+        portOp();
+        return { kr: ipc.deallocate(t.task.space, req.name) };
+      },
+      mach_port_destroy: (t, req) => {
+        portOp();
+        return { kr: ipc.destroyName(t.task.space, req.name) };
+      },
+      mach_port_mod_refs: (t, req) => {
+        portOp();
+        return { kr: ipc.modRefs(t.task.space, req.name, req.right, req.delta) };
+      },
+      mach_port_get_refs: (t, req) => {
+        portOp();
+        return ipc.getRefs(t.task.space, req.name, req.right);
+      },
+      mach_port_type: (t, req) => {
+        portOp();
+        const e = t.task.space.entries.get(req.name);
+        return e === undefined ? { kr: KERN.INVALID_NAME, type: 0 } : { kr: KERN.SUCCESS, type: e.type };
+      },
+      mach_port_insert_right: (t, req) => {
+        portOp();
+        return ipc.insertRight(t.task.space, req.name, req.disposition);
+      },
+      mach_port_move_member: (t, req) => {
+        portOp();
+        return { kr: ipc.moveMember(t.task.space, req.member, req.after) };
+      },
+      mach_port_set_qlimit: (t, req) => {
+        portOp();
+        return { kr: ipc.setQlimit(t.task.space, req.name, req.qlimit) };
+      },
+      mach_port_request_notification: (t, req) => {
+        portOp();
+        return ipc.requestNotification(t.task.space, req.name, req.variant, req.sync, req.notify, req.disposition);
+      },
+      mach_msg: (t, req) => this.machMsg(t, req),
+      bootstrap_register: (t, req) => {
+        portOp();
+        const e = t.task.space.entries.get(req.name);
+        if (e === undefined) return { kr: KERN.INVALID_NAME };
+        if (e.port === undefined || (e.sendRefs === 0 && !e.receive)) return { kr: KERN.INVALID_RIGHT };
+        if (e.sendRefs > 0) ipc.copySend(e.port);
+        else ipc.makeSend(e.port);
+        return { kr: this.bootstrap.register(req.service, e.port) };
+      },
+      bootstrap_look_up: (t, req) => {
+        portOp();
+        const p = this.bootstrap.lookUp(req.service);
+        if (p === undefined) return { kr: BOOTSTRAP.UNKNOWN_SERVICE, name: 0 };
+        return this.insertSendRight(t.task, p);
+      },
+      vm_allocate: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        const r = t.task.map.allocate(req.address, req.size, req.anywhere);
+        if (r.kr === KERN.SUCCESS) cpu.charge(Math.ceil(req.size / PAGE_SIZE) * (c.pageZeroCycles + c.vmPageCycles), 'vm');
+        return r;
+      },
+      vm_deallocate: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        return { kr: t.task.map.deallocate(req.address, req.size) };
+      },
+      vm_protect: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        return { kr: t.task.map.protect(req.address, req.size, req.setMax, req.prot) };
+      },
+      vm_wire: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        const h = this.lookupKernelObject<HostObject>(t.task, req.hostPriv, 'host-priv');
+        if (!h.ok) return { kr: h.kr === KERN.INVALID_ARGUMENT ? KERN.INVALID_HOST : h.kr };
+        if ((req.access & ~VM_PROT.ALL) !== 0) return { kr: KERN.INVALID_ARGUMENT };
+        return { kr: t.task.map.wire(req.address, req.size, req.access !== VM_PROT.NONE) };
+      },
+      memory_object_create: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        const pages = Math.ceil(req.size / PAGE_SIZE);
+        if (pages === 0 || pages > 4096) return { kr: KERN.INVALID_ARGUMENT, name: 0 };
+        const frames = this.frames.allocMany(pages);
+        if (frames === undefined) return { kr: KERN.RESOURCE_SHORTAGE, name: 0 };
+        cpu.charge(pages * c.pageZeroCycles, 'vm');
+        const obj = new MemoryObject(this.nextObjectId++, frames, false, this.frames, (o) => {
+          if (o.port !== undefined && !o.port.dead) ipc.destroyKernelPort(o.port);
+        });
+        obj.port = this.createKernelPort(obj);
+        const r = this.insertSendRight(t.task, obj.port);
+        if (r.kr !== KERN.SUCCESS) obj.free();
+        return r;
+      },
+      vm_map: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        const o = this.lookupKernelObject<MemoryObject>(t.task, req.object, 'memory-object');
+        if (!o.ok) return { kr: o.kr, address: 0 };
+        if ((req.prot & ~VM_PROT.ALL) !== 0) return { kr: KERN.INVALID_ARGUMENT, address: 0 };
+        if (req.offset % PAGE_SIZE !== 0) return { kr: KERN.INVALID_ARGUMENT, address: 0 };
+        const first = req.offset / PAGE_SIZE;
+        const pages = Math.ceil(req.size / PAGE_SIZE);
+        if (pages === 0 || first + pages > o.object.frames.length) return { kr: KERN.INVALID_ARGUMENT, address: 0 };
+        if (!req.anywhere && pageRange(req.address, req.size) === undefined) return { kr: KERN.INVALID_ADDRESS, address: 0 };
+        cpu.charge(pages * c.vmPageCycles, 'vm');
+        return t.task.map.mapFrames(req.address, req.anywhere, o.object.frames.slice(first, first + pages), req.prot, VM_PROT.ALL);
+      },
+      semaphore_create: (t, req) => {
+        cpu.charge(c.semaphoreCycles, 'semaphore');
+        const s = this.createSemaphore(Math.min(req.value, 0x7fff_ffff));
+        const r = this.insertSendRight(t.task, s.port!);
+        if (r.kr !== KERN.SUCCESS) s.destroy();
+        return r;
+      },
+      semaphore_destroy: (t, req) => {
+        const s = semOf(t, req.sem);
+        if (!s.ok) return { kr: s.kr };
+        s.object.destroy();
+        return ok;
+      },
+      semaphore_signal: (t, req) => {
+        const s = semOf(t, req.sem);
+        if (!s.ok) return { kr: s.kr };
+        s.object.signal();
+        return ok;
+      },
+      semaphore_signal_all: (t, req) => {
+        const s = semOf(t, req.sem);
+        if (!s.ok) return { kr: s.kr };
+        s.object.signalAll();
+        return ok;
+      },
+      semaphore_wait: (t, req) => semWait(t, req.sem, undefined),
+      semaphore_timedwait: (t, req) => semWait(t, req.sem, req.ns),
     };
   }
+
+  /** mach_msg: send, receive, or both (RPC). */
+  private machMsg(t: Thread, req: SyscallArgs<'mach_msg'>): SyscallResults['mach_msg'] | typeof BLOCKED {
+    const opt = req.option;
+    const msToNs = (ms: number): number => Math.min(ms, 1e9) * 1_000_000;
+    if ((opt & MACH_MSG_OPTION.SEND_MSG) !== 0) {
+      const r = this.ipc.send(t.task, req.msg);
+      if (r === 'full') {
+        if ((opt & MACH_MSG_OPTION.SEND_TIMEOUT) !== 0 && req.timeoutMs === 0) return { kr: MACH_MSG.SEND_TIMED_OUT };
+        const remote = (req.msg as { remote: number }).remote;
+        if (!this.ipc.waitSend(t.task, remote, t)) return { kr: MACH_MSG.SEND_NO_BUFFER };
+        t.restart = { sys: 'mach_msg', ...req } as TrapRequest;
+        const timeout = (opt & MACH_MSG_OPTION.SEND_TIMEOUT) !== 0 ? msToNs(req.timeoutMs) : undefined;
+        return this.blockFor(t, 'send', timeout, () => {
+          t.restart = undefined;
+          this.wake(t, { kr: MACH_MSG.SEND_TIMED_OUT });
+        });
+      }
+      if (r !== MACH_MSG.SUCCESS) return { kr: r };
+      if (t.state.kind === 'dead') return BLOCKED; // the message ended the sender's own task
+    }
+    if ((opt & MACH_MSG_OPTION.RCV_MSG) !== 0) {
+      const r = this.ipc.receive(t.task, req.rcvName, req.rcvSize, opt);
+      if (r !== 'block') return r;
+      const timed = (opt & MACH_MSG_OPTION.RCV_TIMEOUT) !== 0;
+      if (timed && req.timeoutMs === 0) return { kr: MACH_MSG.RCV_TIMED_OUT };
+      const queued = this.ipc.waitReceive(t.task, req.rcvName, {
+        thread: t,
+        rcvSize: req.rcvSize,
+        option: opt,
+        onMessage: (result) => this.wake(t, result),
+      });
+      if (!queued) return { kr: MACH_MSG.RCV_INVALID_NAME };
+      return this.blockFor(t, 'receive', timed ? msToNs(req.timeoutMs) : undefined, () => this.wake(t, { kr: MACH_MSG.RCV_TIMED_OUT }));
+    }
+    return { kr: MACH_MSG.SUCCESS };
+  }
+}
+
+function clampPriority(p: number, privileged: boolean): number {
+  const max = privileged ? PRIORITY_MAX : PRIORITY_USER_MAX;
+  return Number.isFinite(p) ? Math.min(Math.max(Math.trunc(p), 0), max) : PRIORITY_DEFAULT;
 }
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
+

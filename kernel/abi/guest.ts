@@ -13,7 +13,42 @@ export type GuestThread = Generator<TrapRequest, void, TrapResult>;
 
 export type GuestParams = Readonly<Record<string, number | string | boolean>>;
 
+/**
+ * A guest's view of its task's memory: every access is translated through the task's map.
+ * u16/u32 accesses must be aligned (MIPS address error otherwise). An access outside the map,
+ * against its protection, or misaligned throws a MemoryFault; the kernel sees the fault and
+ * raises an exception (the task's exception port, else the task ends with the reason). RAM
+ * accesses cost nothing beyond what the guest spends; device pages are timed bus reads.
+ * Values are little-endian (the DECstation's R3000 runs little-endian).
+ */
+export interface GuestMemory {
+  read8(addr: number): number;
+  read16(addr: number): number;
+  read32(addr: number): number;
+  write8(addr: number, value: number): void;
+  write16(addr: number, value: number): void;
+  write32(addr: number, value: number): void;
+  readBytes(addr: number, length: number): Uint8Array;
+  writeBytes(addr: number, bytes: Uint8Array): void;
+}
+
+export type FaultKind = 'unmapped' | 'protection' | 'alignment' | 'range';
+
+/** Thrown into a guest by a bad memory access (the kernel has already recorded it). */
+export class MemoryFault extends Error {
+  override readonly name = 'MemoryFault';
+  constructor(
+    readonly address: number,
+    readonly fault: FaultKind,
+    readonly write: boolean,
+  ) {
+    super(`${write ? 'write' : 'read'} fault (${fault}) at 0x${(address >>> 0).toString(16)}`);
+  }
+}
+
 export interface GuestContext {
+  /** The task's memory, through its map. */
+  readonly mem: GuestMemory;
   /** Account `cycles` of user-mode computation, charged at the next trap. */
   spend(cycles: number): void;
   /** The task's start-up parameters (like argv). */

@@ -8,6 +8,8 @@
  * guest that yields garbage gets KERN_INVALID_ARGUMENT (or is ended), never an emulator throw.
  */
 import type { KernReturn } from './errors.ts';
+import type { GuestProgram } from './guest.ts';
+import type { MachMsg, PortName, ReceivedMsg } from './message.ts';
 
 /** How the kernel validates an argument. */
 export type ArgKind =
@@ -22,7 +24,11 @@ export type ArgKind =
   /** boolean */
   | 'bool'
   /** short string (a name in the bootstrap service) */
-  | 'string';
+  | 'string'
+  /** a message to send (MachMsg), or null for a receive-only mach_msg; checked by the IPC code */
+  | 'msg'
+  /** a guest program (the body of a new thread in the caller's task) */
+  | 'program';
 
 export interface SyscallSpec {
   /** Trap number, for traces and the dispatcher's dense table. */
@@ -38,6 +44,56 @@ export const SYSCALL_TABLE = {
   clock_get_ns: { number: 3, args: {}, doc: 'simulated time in ns (a kernel clock, charged as a trap)' },
   thread_sleep_ns: { number: 4, args: { ns: 'count' }, doc: 'block the calling thread for ns nanoseconds' },
   debug_log: { number: 5, args: { text: 'string' }, doc: 'append a line to the task log (trace record)' },
+  // Threads and tasks
+  thread_create: { number: 10, args: { program: 'program', priority: 'i32' }, doc: 'start a new thread in the calling task (priority < 0: the caller\'s)' },
+  thread_exit: { number: 11, args: {}, doc: 'end the calling thread (the task ends with its last thread)' },
+  thread_set_priority: { number: 12, args: { priority: 'i32' }, doc: 'set the calling thread\'s priority (0..24; privileged tasks up to 31)' },
+  thread_switch: { number: 13, args: { depress: 'bool' }, doc: 'yield; with depress, run below every other thread until the next trap' },
+  task_get_special_port: { number: 14, args: { which: 'u32' }, doc: 'a send right to one of the task\'s special ports (TASK_PORT.*)' },
+  task_set_special_port: { number: 15, args: { which: 'u32', name: 'u32' }, doc: 'set the task\'s exception port (a send right or MACH_PORT_NULL)' },
+  task_terminate: { number: 16, args: { task: 'u32' }, doc: 'end the task whose task port (send right) is named' },
+  // Ports
+  mach_reply_port: { number: 26, args: {}, doc: 'allocate a receive right (a reply port)' },
+  mach_port_allocate: { number: 30, args: { right: 'u32' }, doc: 'allocate a RECEIVE right, PORT_SET or DEAD_NAME' },
+  mach_port_deallocate: { number: 31, args: { name: 'u32' }, doc: 'drop one user reference of a send / send-once right or dead name' },
+  mach_port_destroy: { number: 32, args: { name: 'u32' }, doc: 'drop every right under a name' },
+  mach_port_mod_refs: { number: 33, args: { name: 'u32', right: 'u32', delta: 'i32' }, doc: 'change the user references of one right' },
+  mach_port_get_refs: { number: 34, args: { name: 'u32', right: 'u32' }, doc: 'user references of one right' },
+  mach_port_type: { number: 35, args: { name: 'u32' }, doc: 'PORT_TYPE bits of a name' },
+  mach_port_insert_right: { number: 36, args: { name: 'u32', disposition: 'u32' }, doc: 'MAKE_SEND / MAKE_SEND_ONCE from the caller\'s own receive right (returns the new name)' },
+  mach_port_move_member: { number: 37, args: { member: 'u32', after: 'u32' }, doc: 'move a receive right into a port set (after = MACH_PORT_NULL removes it)' },
+  mach_port_set_qlimit: { number: 38, args: { name: 'u32', qlimit: 'u32' }, doc: 'set a port\'s queue limit (1..16)' },
+  mach_port_request_notification: {
+    number: 39,
+    args: { name: 'u32', variant: 'u32', sync: 'u32', notify: 'u32', disposition: 'u32' },
+    doc: 'register a dead-name, no-senders or port-destroyed notification (send-once right to notify)',
+  },
+  mach_msg: {
+    number: 25,
+    args: { option: 'u32', msg: 'msg', rcvName: 'u32', rcvSize: 'count', timeoutMs: 'count', notify: 'u32' },
+    doc: 'send, receive, or send then receive (RPC)',
+  },
+  // Bootstrap / name service
+  bootstrap_register: { number: 40, args: { service: 'string', name: 'u32' }, doc: 'publish a send right under a service name' },
+  bootstrap_look_up: { number: 41, args: { service: 'string' }, doc: 'a send right to a published service' },
+  // Virtual memory
+  vm_allocate: { number: 50, args: { address: 'u32', size: 'count', anywhere: 'bool' }, doc: 'zero-filled pages' },
+  vm_deallocate: { number: 51, args: { address: 'u32', size: 'count' }, doc: 'unmap pages' },
+  vm_protect: { number: 52, args: { address: 'u32', size: 'count', setMax: 'bool', prot: 'u32' }, doc: 'change current or maximum protection' },
+  vm_wire: { number: 53, args: { hostPriv: 'u32', address: 'u32', size: 'count', access: 'u32' }, doc: 'wire (access ≠ NONE) or unwire pages; needs the host-privileged port' },
+  memory_object_create: { number: 54, args: { size: 'count' }, doc: 'a zero-filled memory object (send right) that vm_map can map into several tasks' },
+  vm_map: {
+    number: 55,
+    args: { object: 'u32', offset: 'count', size: 'count', address: 'u32', anywhere: 'bool', prot: 'u32' },
+    doc: 'map (part of) a memory object, shared with every other mapping of it',
+  },
+  // Semaphores
+  semaphore_create: { number: 60, args: { value: 'count' }, doc: 'a counting semaphore (send right)' },
+  semaphore_destroy: { number: 61, args: { sem: 'u32' }, doc: 'destroy a semaphore: waiters return KERN_TERMINATED' },
+  semaphore_signal: { number: 62, args: { sem: 'u32' }, doc: 'wake one waiter, or count a pending signal' },
+  semaphore_signal_all: { number: 63, args: { sem: 'u32' }, doc: 'wake every waiter and clear pending signals' },
+  semaphore_wait: { number: 64, args: { sem: 'u32' }, doc: 'consume a pending signal or block until one' },
+  semaphore_timedwait: { number: 65, args: { sem: 'u32', ns: 'count' }, doc: 'semaphore_wait giving up after ns (KERN_OPERATION_TIMED_OUT)' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -48,7 +104,11 @@ type KindType<K extends ArgKind> = K extends 'bytes'
     ? boolean
     : K extends 'string'
       ? string
-      : number;
+      : K extends 'msg'
+        ? MachMsg | null
+        : K extends 'program'
+          ? GuestProgram
+          : number;
 
 type ArgsOf<K extends SyscallName> = (typeof SYSCALL_TABLE)[K]['args'];
 export type SyscallArgs<K extends SyscallName> = {
@@ -56,13 +116,60 @@ export type SyscallArgs<K extends SyscallName> = {
 };
 
 /** What each system call returns to the guest. */
+interface KrOnly {
+  readonly kr: KernReturn;
+}
+interface KrName {
+  readonly kr: KernReturn;
+  readonly name: PortName;
+}
+interface KrAddress {
+  readonly kr: KernReturn;
+  readonly address: number;
+}
+
+/** What each system call returns to the guest. */
 export interface SyscallResults {
-  null_trap: { readonly kr: KernReturn };
-  task_exit: { readonly kr: KernReturn };
-  thread_yield: { readonly kr: KernReturn };
+  null_trap: KrOnly;
+  task_exit: KrOnly;
+  thread_yield: KrOnly;
   clock_get_ns: { readonly kr: KernReturn; readonly ns: number };
-  thread_sleep_ns: { readonly kr: KernReturn };
-  debug_log: { readonly kr: KernReturn };
+  thread_sleep_ns: KrOnly;
+  debug_log: KrOnly;
+  thread_create: { readonly kr: KernReturn; readonly thread: number };
+  thread_exit: KrOnly;
+  thread_set_priority: KrOnly;
+  thread_switch: KrOnly;
+  task_get_special_port: KrName;
+  task_set_special_port: KrOnly;
+  task_terminate: KrOnly;
+  mach_reply_port: KrName;
+  mach_port_allocate: KrName;
+  mach_port_deallocate: KrOnly;
+  mach_port_destroy: KrOnly;
+  mach_port_mod_refs: KrOnly;
+  mach_port_get_refs: { readonly kr: KernReturn; readonly refs: number };
+  mach_port_type: { readonly kr: KernReturn; readonly type: number };
+  mach_port_insert_right: KrName;
+  mach_port_move_member: KrOnly;
+  mach_port_set_qlimit: KrOnly;
+  mach_port_request_notification: { readonly kr: KernReturn; readonly previous: PortName };
+  /** `msg` is present when a message was received (or, with RCV_TOO_LARGE, only its size). */
+  mach_msg: { readonly kr: KernReturn; readonly msg?: ReceivedMsg; readonly tooLargeSize?: number };
+  bootstrap_register: KrOnly;
+  bootstrap_look_up: KrName;
+  vm_allocate: KrAddress;
+  vm_deallocate: KrOnly;
+  vm_protect: KrOnly;
+  vm_wire: KrOnly;
+  memory_object_create: KrName;
+  vm_map: KrAddress;
+  semaphore_create: KrName;
+  semaphore_destroy: KrOnly;
+  semaphore_signal: KrOnly;
+  semaphore_signal_all: KrOnly;
+  semaphore_wait: KrOnly;
+  semaphore_timedwait: KrOnly;
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];
@@ -88,6 +195,10 @@ export function checkArg(kind: ArgKind, value: unknown): string | undefined {
       return typeof value === 'boolean' ? undefined : 'not a boolean';
     case 'string':
       return typeof value === 'string' && value.length <= STRING_ARG_MAX ? undefined : 'not a short string';
+    case 'msg':
+      return value === null || (typeof value === 'object' && value !== undefined) ? undefined : 'not a message or null';
+    case 'program':
+      return typeof value === 'function' ? undefined : 'not a program';
   }
 }
 

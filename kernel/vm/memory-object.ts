@@ -1,0 +1,47 @@
+/**
+ * A memory object: a list of RAM frames that several task maps (and devices, when wired) share.
+ * Created by a task (memory_object_create, named by a send right and released when the last
+ * send right goes) or by a kernel module (a wired packet region: the module holds it and frees
+ * it explicitly). The object holds one reference per frame; each mapping holds its own, so
+ * freeing the object never pulls a page out from under a task that still maps it.
+ */
+import type { KObject, Port } from '../ipc/ipc.ts';
+import { PAGE_SIZE, type FrameAllocator } from './frames.ts';
+
+export class MemoryObject implements KObject {
+  readonly kind = 'memory-object';
+  port: Port | undefined = undefined;
+  freed = false;
+
+  constructor(
+    readonly id: number,
+    public frames: number[],
+    /** Wired objects' frames are pinned for DMA for the object's life. */
+    readonly wired: boolean,
+    private readonly allocator: FrameAllocator,
+    /** Installed by the kernel: drop the object's port when it is freed. */
+    private readonly onFree: (o: MemoryObject) => void,
+  ) {}
+
+  get size(): number {
+    return this.frames.length * PAGE_SIZE;
+  }
+
+  /** Physical address of each page. */
+  get physAddrs(): number[] {
+    return this.frames.map((f) => f * PAGE_SIZE);
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    for (const f of this.frames) this.allocator.unref(f);
+    this.frames = [];
+    this.onFree(this);
+  }
+
+  onNoSenders(): void {
+    // A task-created object lives while someone can name it; kernel-held objects have no port senders to lose.
+    this.free();
+  }
+}
