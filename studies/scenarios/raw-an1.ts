@@ -121,6 +121,8 @@ class RawEndpoint {
   misdelivered = 0;
   corrupted = 0;
   outOfOrder = 0;
+  /** frames missing before this one (lost on a faulty link) */
+  gaps = 0;
   redirected = 0;
   batches = 0;
   lastRxNs = -1;
@@ -212,8 +214,9 @@ class RawEndpoint {
     if (bqi !== expected || region === undefined || addr < region.base || addr + length > region.base + region.bytes) this.misdelivered++;
     if (status === 3) this.redirected++;
     const seq = ((ram[addr + 20]! << 24) | (ram[addr + 21]! << 16) | (ram[addr + 22]! << 8) | ram[addr + 23]!) >>> 0;
-    if (seq !== this.nextSeq) this.outOfOrder++;
-    this.nextSeq = seq + 1;
+    if (seq < this.nextSeq) this.outOfOrder++;
+    else if (seq > this.nextSeq) this.gaps++;
+    this.nextSeq = Math.max(this.nextSeq, seq + 1);
     let intact = length === HEADER + this.opts.payloadBytes && (status === 0 || status === 3);
     const b = seq % TX_PAGES;
     for (let j = 24; intact && j < length; j++) if (ram[addr + j] !== payloadByte(b, j)) intact = false;
@@ -292,11 +295,12 @@ export function runRawAn1(world: World, opts: RawAn1Options): Results {
     misdelivered: ea.misdelivered + eb.misdelivered,
     corrupted: ea.corrupted + eb.corrupted,
     outOfOrder: ea.outOfOrder + eb.outOfOrder,
+    sequenceGaps: ea.gaps + eb.gaps,
     redirectedToBqi0: ea.redirected + eb.redirected,
     throughputMbps: Math.round(mbps(received * opts.payloadBytes, lastRx - firstTx) * 1000) / 1000,
     clockTicksPerUs: Math.round((ticks / ((clock.lastNs - clock.firstNs) / 1000)) * 1000) / 1000,
     clockReadBy: 'kernel (the kernel VM cannot yet map a device page into a task)',
-    batchesPerInterrupt: Math.round(((eb.batches + ea.batches) / Math.max(1, a.driver.stats.interrupts + b.driver.stats.interrupts)) * 1000) / 1000,
+    framesPerBatch: Math.round((received / Math.max(1, ea.batches + eb.batches)) * 1000) / 1000,
     hosts: ends.map((e) => ({
       host: e.me.name,
       sent: e.sent,

@@ -399,6 +399,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
       if (timed) this.guestError(`read of unimplemented CSR offset 0x${off.toString(16)}`);
       return 0;
     }
+    if (i === this.iCsr) this.refreshLinkUp();
     const v = this.csr.readIndex(i);
     if (timed && this.clearOnRead.has(i)) this.csr.raw[i] = 0;
     return v;

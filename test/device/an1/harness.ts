@@ -1,0 +1,209 @@
+/**
+ * Black-box bench for the AN1 controller: DECstations with the board in a slot, a link, and a
+ * wire probe that injects raw frames. Tests touch the board only through the physical bus (timed
+ * read32/write32, functional peek/poke for RAM) and the wire; register constants are declared
+ * HERE (QEMU qtest style), never imported from the model or the driver.
+ */
+import { crc32, writeFcs } from '../../../emulator/bits/crc32.ts';
+import { An1Controller } from '../../../emulator/devices/an1/controller.ts';
+import { decstationCostTable } from '../../../emulator/host/costs/decstation-5000-200.ts';
+import { DecStation5000, type SimContext } from '../../../emulator/host/decstation.ts';
+import { An1Link, type An1LinkEndpoint, type An1LinkPort } from '../../../emulator/net/an1-link.ts';
+import type { FaultConfig } from '../../../emulator/net/faults.ts';
+import { Rng } from '../../../emulator/sim/rng.ts';
+import { Priority, Scheduler, type SimEvent } from '../../../emulator/sim/scheduler.ts';
+import { Trace } from '../../../emulator/sim/trace.ts';
+import { createBqiFirmware } from '../../../firmware/an1/main.ts';
+
+/** The test's own transcription of the AN1 register map (hw/an1-autonet.md §8, docs/an1.md). */
+export const R = {
+  SLOT: 1,
+  SLOT_BASE: 0x1e40_0000,
+  KN02_CSR: 0x1ff0_0000,
+  ROM_MODULE: 0x440,
+  ROM_VENDOR: 0x420,
+  CSR: 0x1000,
+  ISR: 0x1004,
+  IMR: 0x1008,
+  UID_LO: 0x100c,
+  UID_HI: 0x1010,
+  SHORTADDR: 0x1014,
+  MAXFRAME: 0x1018,
+  NBQI: 0x101c,
+  RINGSLOTS: 0x1020,
+  FWREV: 0x1024,
+  DROPS: 0x1028,
+  RXERRS: 0x102c,
+  DMAERRS: 0x1030,
+  DESCERRS: 0x1034,
+  OVERRUNS: 0x1038,
+  RXFRAMES: 0x103c,
+  TX_ADDR: 0x2000,
+  TX_LEN: 0x2004,
+  TX_FREE: 0x2008,
+  TX_DONE: 0x200c,
+  TX_STATUS: 0x2010,
+  TX_FAILED: 0x2014,
+  RXC_POP: 0x3000,
+  RXC_COUNT: 0x3004,
+  CLOCK: 0x4000,
+  CLOCK_HI: 0x4004,
+  BQI_TABLE: 0x10000,
+  BQI_STRIDE: 0x400,
+  BQ_CTRL: 0x0,
+  BQ_POSTED: 0x4,
+  BQ_FILLED: 0x8,
+  BQ_DROPS: 0xc,
+  BQ_DESC: 0x100,
+} as const;
+export const CSR = { RESET: 1, RXEN: 2, TXEN: 4, INTEN: 8, LOOPBACK: 16, LINKUP: 0x100 } as const;
+export const ISR = { RXDONE: 1, TXDONE: 2, RXDROP: 4, RXERR: 8, TXERR: 16 } as const;
+export const RXST = { OK: 0, TRUNCATED: 2, REDIRECTED: 3, BUFFER_ERROR: 4, DMA_ERROR: 5 } as const;
+export const HDR = 20;
+export const RXC_EMPTY = 0xffff_ffff;
+
+export function bqiOff(bqi: number, reg: number): number {
+  return R.BQI_TABLE + R.BQI_STRIDE * bqi + reg;
+}
+export function descOff(bqi: number, slot: number): number {
+  return bqiOff(bqi, R.BQ_DESC + 8 * slot);
+}
+export function decodeCompletion(w: number): { bqi: number; slot: number; status: number; length: number } {
+  return { bqi: w >>> 26, slot: (w >>> 20) & 0x3f, status: (w >>> 16) & 0xf, length: w & 0xffff };
+}
+
+/** A link header + payload (no CRC), big-endian fields. */
+export function makeFrame(dstBqi: number, payload: Uint8Array, spare = 0): Uint8Array {
+  const f = new Uint8Array(HDR + payload.length);
+  f[0] = 0x12;
+  f[1] = 0x34;
+  f[2] = (dstBqi >>> 8) & 0xff;
+  f[3] = dstBqi & 0xff;
+  for (let i = 0; i < 6; i++) {
+    f[4 + i] = 0xa0 + i;
+    f[10 + i] = 0xb0 + i;
+  }
+  f[16] = 0x88;
+  f[17] = 0xb5;
+  f[18] = (spare >>> 8) & 0xff;
+  f[19] = spare & 0xff;
+  f.set(payload, HDR);
+  return f;
+}
+
+export function withCrc(frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(frame.length + 4);
+  out.set(frame);
+  writeFcs(out, frame.length, crc32(frame));
+  return out;
+}
+
+/** The far end of the link as a test instrument: sends raw frames, records what arrives. */
+export class WireProbe implements An1LinkEndpoint {
+  port: An1LinkPort | undefined = undefined;
+  readonly arrived: Uint8Array[] = [];
+  private readonly queue: Uint8Array[] = [];
+  private readonly ev: SimEvent;
+  /** Minimum spacing between frame starts, ns (lets the receiver keep up with tiny frames). */
+  gapNsMin = 0;
+
+  constructor(private readonly sched: Scheduler) {
+    this.ev = sched.createEvent('probe.tx', Priority.wire, () => this.next());
+  }
+  frameArrived(frame: Uint8Array): void {
+    this.arrived.push(frame);
+  }
+  /** Queue frames (CRC included) to send back to back from now. */
+  send(frames: readonly Uint8Array[]): void {
+    this.queue.push(...frames);
+    if (!this.ev.scheduled) this.sched.schedule(this.ev, this.sched.now);
+  }
+  get pending(): number {
+    return this.queue.length + (this.ev.scheduled ? 1 : 0);
+  }
+  private next(): void {
+    const f = this.queue.shift();
+    if (f === undefined || this.port === undefined) return;
+    const wire = this.port.transmit(f);
+    if (this.queue.length > 0) this.sched.schedule(this.ev, this.sched.now + Math.max(wire, this.gapNsMin));
+  }
+}
+
+export interface Bench {
+  readonly sched: Scheduler;
+  readonly trace: Trace;
+  readonly ctx: SimContext;
+  readonly host: DecStation5000;
+  readonly probe: WireProbe;
+  readonly link: An1Link;
+  rd(off: number): number;
+  wr(off: number, v: number): void;
+  ram(addr: number, length: number): Uint8Array;
+  fillRam(addr: number, length: number, byte: number): void;
+}
+
+/** One host with the board in slot 1, its link's far end held by a WireProbe. */
+export function buildBench(options: { seed?: number; ramBytes?: number; faults?: FaultConfig } = {}): Bench {
+  const sched = new Scheduler();
+  const trace = new Trace(sched, { on: false });
+  const ctx: SimContext = { sched, trace, rng: Rng.fromSeed(options.seed ?? 1), costs: decstationCostTable() };
+  const host = new DecStation5000(ctx, { name: 'dut', ramBytes: options.ramBytes ?? 8 * 1024 * 1024 });
+  const ctrl = new An1Controller(ctx, { name: 'dut.an1', uid: 0x08002b_000042 }, createBqiFirmware(), host.dmaPort());
+  ctrl.connectInterrupt(host.installOption(R.SLOT, ctrl));
+  const link = new An1Link(ctx, {
+    name: 'an1',
+    framingNs: ctx.costs.read('an1.wireFramingNs', 'ns'),
+    propagationNs: ctx.costs.read('an1.linkPropagationNs', 'ns'),
+    ...(options.faults !== undefined ? { faults: [{}, options.faults] as const } : {}),
+  });
+  const probe = new WireProbe(sched);
+  ctrl.connectLink(link.attach(0, ctrl));
+  probe.port = link.attach(1, probe);
+  const bus = host.bus;
+  return {
+    sched,
+    trace,
+    ctx,
+    host,
+    probe,
+    link,
+    rd: (off) => bus.read32(R.SLOT_BASE + off),
+    wr: (off, v) => bus.write32(R.SLOT_BASE + off, v),
+    ram: (addr, length) => {
+      const out = new Uint8Array(length);
+      bus.peekBlock(addr, out);
+      return out;
+    },
+    fillRam: (addr, length, byte) => bus.pokeBlock(addr, new Uint8Array(length).fill(byte)),
+  };
+}
+
+/** Drain the completion FIFO through the bus. */
+export function popAll(b: Bench): { bqi: number; slot: number; status: number; length: number }[] {
+  const out = [];
+  for (let k = 0; k < 1000; k++) {
+    const w = b.rd(R.RXC_POP);
+    if (w === RXC_EMPTY) break;
+    out.push(decodeCompletion(w));
+  }
+  return out;
+}
+
+/** Configure `bqi` with a ring of 2^log2 slots, post `buffers`, optionally enable. */
+export function openRing(b: Bench, bqi: number, log2: number, buffers: readonly { addr: number; len: number }[], enable: boolean): void {
+  b.wr(bqiOff(bqi, R.BQ_CTRL), log2 << 8);
+  const filled = b.rd(bqiOff(bqi, R.BQ_FILLED));
+  buffers.forEach((buf, k) => {
+    const slot = (filled + k) & ((1 << log2) - 1);
+    b.wr(descOff(bqi, slot), buf.addr);
+    b.wr(descOff(bqi, slot) + 4, buf.len);
+  });
+  b.wr(bqiOff(bqi, R.BQ_POSTED), (filled + buffers.length) & 0xffff);
+  if (enable) b.wr(bqiOff(bqi, R.BQ_CTRL), (log2 << 8) | 1);
+}
+
+/** Run until nothing is pending: the probe has sent everything and the board is idle (bounded). */
+export function settle(b: Bench, nsMax = 50_000_000): void {
+  const outcome = b.sched.runUntil(() => false, { nsMax });
+  if (outcome !== 'idle') throw new Error(`bench did not settle within ${nsMax} ns`);
+}
