@@ -19,6 +19,8 @@ interface Scenario {
   nagle: boolean;
   slowReaderB: boolean;
   nearWrap: boolean;
+  /** Both ends call connect() at once with crossing SYNs (RFC 793 Figure 8) instead of listen/connect. */
+  simultaneous: boolean;
 }
 
 const MS = 1_000_000;
@@ -42,6 +44,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   nagle: fc.boolean(),
   slowReaderB: fc.boolean(),
   nearWrap: fc.boolean(),
+  simultaneous: fc.boolean(),
 });
 
 /** Every draw lands in the last 64 KB below 2^32, so ISNs wrap within the first segments. */
@@ -56,10 +59,17 @@ function runScenario(sc: Scenario): void {
   const randomB = sc.nearWrap ? nearWrapSource(new TestRng(sc.seed ^ 0xaaaa)) : new TestRng(sc.seed ^ 0x2222);
   const net = new SimNet(sc.faults, rng, { tcp: tcp(sc.rcvBufA), random: randomA }, { tcp: tcp(sc.rcvBufB), random: randomB });
   const [A, B] = net.hosts;
-  const listener = B.listen(7000) as TcpListener;
-  const cli = A.connect(0, IP_B, 7000) as TcpSocket;
-  expect(typeof cli).toBe('object');
+  let listener: TcpListener | null = null;
+  let cli: TcpSocket;
   let srv: TcpSocket | null = null;
+  if (sc.simultaneous) {
+    cli = A.connect(0, IP_B, 7002, { localPort: 7001 }) as TcpSocket;
+    srv = B.connect(0, IP_A, 7001, { localPort: 7002 }) as TcpSocket;
+  } else {
+    listener = B.listen(7000) as TcpListener;
+    cli = A.connect(0, IP_B, 7000) as TcpSocket;
+  }
+  expect(typeof cli).toBe('object');
   const toB = patternBytes(sc.bytesAtoB, sc.seed);
   const toA = patternBytes(sc.bytesBtoA, sc.seed + 1);
   const appA = new BulkApp(() => cli, toA.length === 0 ? toB : toB, rng);
@@ -82,7 +92,7 @@ function runScenario(sc: Scenario): void {
   });
   net.pump();
   net.app = (now) => {
-    if (srv === null) srv = listener.accept();
+    if (srv === null && listener !== null) srv = listener.accept();
     appA.run(now, net);
     appB.run(now, net);
   };
@@ -110,11 +120,21 @@ describe('TCP between two engines over a faulty link', () => {
     fc.assert(fc.property(scenario, (sc) => runScenario(sc)), { numRuns: Number(process.env["INET_LINK_RUNS"] ?? Math.min(fc.readConfigureGlobal().numRuns ?? 100, 150)) });
   });
 
+  it('simultaneous open with crossing SYNs, heavy faults (regression anchor)', () => {
+    runScenario({
+      seed: 4242,
+      faults: { lossRate: 0.08, dupRate: 0.05, reorderRate: 0.1, corruptRate: 0.03, delayNs: 20 * MS, jitterNs: 5 * MS, reorderDelayNs: 60 * MS },
+      bytesAtoB: 20_000, bytesBtoA: 20_000, rcvBufA: 16384, rcvBufB: 16384, mss: 1460, nagle: true, slowReaderB: false, nearWrap: false,
+      simultaneous: true,
+    });
+  });
+
   it('a fixed heavy-fault seed (regression anchor)', () => {
     runScenario({
       seed: 12345,
       faults: { lossRate: 0.1, dupRate: 0.05, reorderRate: 0.1, corruptRate: 0.05, delayNs: 5 * MS, jitterNs: 2 * MS, reorderDelayNs: 50 * MS },
       bytesAtoB: 60_000, bytesBtoA: 30_000, rcvBufA: 4096, rcvBufB: 2048, mss: 536, nagle: true, slowReaderB: true, nearWrap: true,
+      simultaneous: false,
     });
   });
 });
