@@ -295,7 +295,8 @@ export class LanceDriver {
     }
     if ((csr0 & LE_CSR0.IDON) === 0 || (csr0 & LE_CSR0.ERR) !== 0) {
       this.writeCsr(0, LE_CSR0.STOP);
-      this.env.host.trace.record(`${this.env.host.name}.lance-driver`, 'lance.init-failed', csr0);
+      const trace = this.env.host.trace;
+      if (trace.on) trace.record(`${this.env.host.name}.lance-driver`, 'lance.init-failed', csr0);
       return false;
     }
     // NetBSD style: acknowledge IDON, enable interrupts and start in one store.
@@ -361,7 +362,8 @@ export class LanceDriver {
   /** Step 20: full re-initialization; frames in the transmit ring are lost (counted, reported). */
   reinit(reason: string): boolean {
     this.counters.reinits++;
-    this.env.host.trace.record(`${this.env.host.name}.lance-driver`, 'lance.reinit', this.txOutstanding, 0, reason);
+    const trace = this.env.host.trace;
+    if (trace.on) trace.record(`${this.env.host.name}.lance-driver`, 'lance.reinit', this.txOutstanding, 0, reason);
     const lost = this.txOutstanding;
     for (let k = 0; k < lost; k++) {
       const slot = (this.txCons + k) % this.nTx;
