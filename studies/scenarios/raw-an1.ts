@@ -12,8 +12,9 @@
  * wired shared regions the network I/O module will post).
  *
  * Results: framesSent, framesReceived, framesDropped, misdelivered, throughputMbps (payload
- * bits over first transmit → last receive), clockTicksPerUs (the AN1 clock read by the kernel
- * at the start and end of the run, over the CPU's local time between the reads), plus counters.
+ * bits over first transmit → last receive), clockTicksPerUs (measured by a guest task that reads
+ * the AN1 clock page the kernel mapped read-only into it (P §4), against the kernel's ns clock
+ * over a 1 s sleep), plus counters.
  * `--pcap DIR` writes an1-<host>.pcap per interface (LINKTYPE_USER0; tools/wireshark/an1.lua).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,8 @@ import { LINKTYPE_USER0, PcapWriter } from '../../emulator/net/pcap.ts';
 import { mbps, msToNs } from '../../emulator/sim/time.ts';
 import { createBqiFirmware } from '../../firmware/an1/main.ts';
 import { An1Driver, AN1_KERNEL_BUFFER_PAGES, AN1_PAGE_BYTES } from '../../kernel/dev/an1/an1-driver.ts';
+import type { GuestContext, GuestThread } from '../../kernel/abi/guest.ts';
+import type { TrapResult } from '../../kernel/abi/syscalls.ts';
 import type { DriverEnv } from '../../kernel/dev/driver-env.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import type { World } from '../world.ts';
@@ -240,6 +243,27 @@ export function writeHeader(ram: Uint8Array, at: number, dstShort: number, dstBq
   ram[at + 19] = spare & 0xff;
 }
 
+/** Interval over which the guest clock reader measures ticks per µs. */
+const CLOCK_SLEEP_NS = 1_000_000_000;
+
+/**
+ * A guest program: read the mapped AN1 clock page (`params.clockPage`, a task address), then the
+ * kernel's ns clock; sleep; read both again; log "clock <ticks> <ns>". The same read-then-trap
+ * order at both ends makes the fixed offset between the two reads cancel.
+ */
+function* clockReader(ctx: GuestContext): GuestThread {
+  const va = Number(ctx.params['clockPage']);
+  const sleepNs = Number(ctx.params['sleepNs']);
+  const c0 = ctx.mem.read32(va);
+  const r0: TrapResult = yield { sys: 'clock_get_ns' };
+  yield { sys: 'thread_sleep_ns', ns: sleepNs };
+  const c1 = ctx.mem.read32(va);
+  const r1: TrapResult = yield { sys: 'clock_get_ns' };
+  const ns0 = 'ns' in r0 ? r0.ns : 0;
+  const ns1 = 'ns' in r1 ? r1.ns : 0;
+  yield { sys: 'debug_log', text: `clock ${(c1 - c0) >>> 0} ${ns1 - ns0}` };
+}
+
 export function runRawAn1(world: World, opts: RawAn1Options): Results {
   const uids = [0x08002b_a10001, 0x08002b_a10002];
   const a = addAn1Host(world, 'ws-a', uids[0]!);
@@ -255,25 +279,22 @@ export function runRawAn1(world: World, opts: RawAn1Options): Results {
   }
   const ea = new RawEndpoint(a, uids[1]!, opts, opts.frames);
   const eb = new RawEndpoint(b, uids[0]!, opts, opts.bidirectional ? opts.frames : 0);
-  const clock = { first: 0, firstNs: 0, last: 0, lastNs: 0 };
-  a.kernel.postKernelWork(() => {
-    ea.start();
-    clock.firstNs = a.host.cpu.localNow();
-    clock.first = a.driver.readClock();
-  });
+  // The clock page mapped read-only into a guest task (the task's address goes into its
+  // parameters before its first instruction runs, as exec sets up argv).
+  const clockParams: Record<string, number> = { clockPage: 0, sleepNs: CLOCK_SLEEP_NS };
+  const clockTask = a.kernel.spawn('an1-clock', clockReader, { params: clockParams });
+  const mapped = a.kernel.mapDevicePage(clockTask, a.driver.clockPagePhysAddr());
+  clockParams['clockPage'] = mapped.address;
+  a.kernel.postKernelWork(() => ea.start());
   b.kernel.postKernelWork(() => eb.start());
 
   const expected = opts.frames * (opts.bidirectional ? 2 : 1);
   const limit = { nsMax: opts.frames * 250_000 + msToNs(50) };
   const outcome = world.sched.runUntil(() => ea.retired + eb.retired >= expected && ea.received + eb.received >= expected, limit);
   if (outcome !== 'done') world.sched.runFor(msToNs(1)); // lossy runs: let the last frames land
-  let clockDone = false;
-  a.kernel.postKernelWork(() => {
-    clock.lastNs = a.host.cpu.localNow();
-    clock.last = a.driver.readClock();
-    clockDone = true;
-  });
-  world.sched.runUntil(() => clockDone, { nsMax: msToNs(10) });
+  world.sched.runUntil(() => !clockTask.alive, { nsMax: CLOCK_SLEEP_NS + msToNs(100) });
+  const clockLine = /^clock (\d+) (\d+)$/.exec(clockTask.log.find((l) => l.startsWith('clock ')) ?? '');
+  const clockTicksPerUs = clockLine === null ? -1 : Number(clockLine[1]) / (Number(clockLine[2]) / 1000);
 
   if (opts.pcapDir !== undefined) {
     mkdirSync(opts.pcapDir, { recursive: true });
@@ -286,7 +307,6 @@ export function runRawAn1(world: World, opts: RawAn1Options): Results {
   const dropsWire = link.counters(0).faults.dropped + link.counters(1).faults.dropped;
   const firstTx = Math.min(...ends.filter((e) => e.firstTxNs >= 0).map((e) => e.firstTxNs));
   const lastRx = Math.max(...ends.map((e) => e.lastRxNs));
-  const ticks = (clock.last - clock.first) >>> 0;
   return {
     outcome,
     framesSent: sent,
@@ -298,8 +318,10 @@ export function runRawAn1(world: World, opts: RawAn1Options): Results {
     sequenceGaps: ea.gaps + eb.gaps,
     redirectedToBqi0: ea.redirected + eb.redirected,
     throughputMbps: Math.round(mbps(received * opts.payloadBytes, lastRx - firstTx) * 1000) / 1000,
-    clockTicksPerUs: Math.round((ticks / ((clock.lastNs - clock.firstNs) / 1000)) * 1000) / 1000,
-    clockReadBy: 'kernel (the kernel VM cannot yet map a device page into a task)',
+    clockTicksPerUs: Math.round(clockTicksPerUs * 1000) / 1000,
+    clockTicks: clockLine === null ? -1 : Number(clockLine[1]),
+    clockIntervalNs: clockLine === null ? -1 : Number(clockLine[2]),
+    clockReadBy: mapped.kr === 0 ? 'guest task, clock page mapped read-only' : `mapping failed (kr ${mapped.kr})`,
     framesPerBatch: Math.round((received / Math.max(1, ea.batches + eb.batches)) * 1000) / 1000,
     hosts: ends.map((e) => ({
       host: e.me.name,

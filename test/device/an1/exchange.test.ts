@@ -23,6 +23,7 @@ describe('AN1 two-host exchange', () => {
     // both directions near the 1500/1524-byte line rate of 97.6 Mb/s each
     expect(r['throughputMbps'] as number).toBeGreaterThan(2 * 97);
     expect(r['clockTicksPerUs']).toBe(25);
+    expect(r['clockReadBy']).toBe('guest task, clock page mapped read-only');
     const hosts = r['hosts'] as { sent: number; received: number; boardDrops: number; overruns: number; rxErrs: number }[];
     for (const h of hosts) {
       expect(h.sent).toBe(10_000);
