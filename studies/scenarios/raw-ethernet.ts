@@ -174,6 +174,8 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
   const lostOnWire = segment.ports.reduce((a, p) => a + p.counters.framesLostInbound, 0);
   const crcErrors = stations.reduce((a, s) => a + s.driver.counters.rxCrcErrors, 0);
   const missed = stations.reduce((a, s) => a + s.board.chip.stats.framesMissed, 0);
+  // A bit flip in the destination address makes the chip's filter reject the frame.
+  const filtered = stations.reduce((a, s) => a + s.board.chip.stats.framesFiltered + s.board.chip.stats.runtsDropped, 0);
   const txFailed = stations.reduce((a, s) => a + s.txFailed, 0);
   const rxOtherErrors = stations.reduce((a, s) => a + s.driver.counters.rxErrors - s.driver.counters.rxCrcErrors + s.corruptDelivered, 0);
   const framesDropped = framesSent - framesReceived;
@@ -194,7 +196,10 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
     framesSent,
     framesReceived,
     framesDropped,
-    dropped: { lostOnWire, crcErrors, missed, txFailed, rxOtherErrors, unexplained: framesDropped - lostOnWire - crcErrors - missed - txFailed - rxOtherErrors },
+    dropped: {
+      lostOnWire, crcErrors, missed, filtered, txFailed, rxOtherErrors,
+      unexplained: framesDropped - lostOnWire - crcErrors - missed - filtered - txFailed - rxOtherErrors,
+    },
     collisions,
     crcErrors,
     outOfOrder: stations.reduce((a, s) => a + s.outOfOrder, 0),

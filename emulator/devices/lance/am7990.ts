@@ -472,6 +472,8 @@ export class Am7990 implements EthernetMac {
   private pollTransmit(): void {
     this.setCsr0(this.csr0 & ~CSR0.TDMD);
     if (!this.has(CSR0.TXON) || this.txInFlight !== undefined || this.loopEvent.scheduled) return;
+    // A frame from before a STOP is still on the medium: its end triggers the next poll.
+    if (this.port?.busy === true) return;
     try {
       this.pollRing();
     } catch (e) {
@@ -611,8 +613,10 @@ export class Am7990 implements EthernetMac {
   transmitDone(o: TransmitOutcome): void {
     const tx = this.txInFlight;
     if (tx === undefined || this.txOrphaned) {
+      // Stopped while the frame was on the wire: nothing is written back.
       this.txOrphaned = false;
-      return; // stopped while the frame was on the wire: nothing is written back
+      if (this.has(CSR0.TXON) && this.txInFlight === undefined) this.sched.reschedule(this.pollEvent, this.sched.now);
+      return;
     }
     this.txInFlight = undefined;
     this.stats.collisions += o.collisions;

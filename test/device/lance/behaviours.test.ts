@@ -399,6 +399,24 @@ describe('LANCE on a busy segment', () => {
   });
 });
 
+describe('LANCE stopped mid-frame', () => {
+  it('STOP while a frame is on the wire, then restart: the old frame ends, nothing is written back, the next one follows', () => {
+    const r = makeRig();
+    bringUp(r);
+    queueTx(r, 0, testFrame(PEER_MAC, DUT_MAC, 1500, 1));
+    r.wrdp(INEA | TDMD);
+    r.step(TDMD_NS + 100_000);
+    r.wrdp(STOP);
+    bringUp(r);
+    queueTx(r, 0, testFrame(PEER_MAC, DUT_MAC, 100, 2));
+    r.wrdp(INEA | TDMD);
+    r.step(3_000_000);
+    expect(r.peer.frames.map((f) => f.length)).toEqual([1504, 104]);
+    expect(r.r16(tmd(0) + 2) & (OWN | D_ERR)).toBe(0);
+    expect(r.r16(tmd(1) + 2)).toBe(0);
+  });
+});
+
 describe('LANCE misuse: the chip sets its bits, reports, and never throws', () => {
   it('ring-length word with the count in the reserved bits: reported, ring is 1 entry', () => {
     const r = makeRig();

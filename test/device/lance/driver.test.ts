@@ -263,6 +263,15 @@ describe('two hosts exchange 10,000 raw frames through their drivers (1 % loss, 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('bit corruption on the wire is caught by the FCS (CRC errors), never delivered', () => {
+    const w = new World({ seed: 2 });
+    const c = runRawEthernet(w, { frames: 2_000, loss: 0, corrupt: 0.02 }).results as Record<string, unknown> & { dropped: Record<string, number> };
+    expect(c['crcErrors'] as number).toBeGreaterThan(10);
+    expect(c['corruptDelivered']).toBe(0);
+    expect(c['outOfOrder']).toBe(0);
+    expect(c.dropped['unexplained']).toBe(0);
+  });
+
   it('capture does not change the run: same fingerprint with and without pcap', () => {
     const a = new World({ seed: 3 });
     runRawEthernet(a, { frames: 600 });
