@@ -102,6 +102,8 @@ export class Puppet {
 
   /** Cut the idle sleep short (never a real wait). */
   private poke(): void {
+    // Let an exception in progress (or the end of the last command) settle first.
+    this.world.sched.runUntil(() => !this.task.alive || (this.thread.state.kind === 'blocked' && this.thread.state.on === 'sleep'), { nsMax: 1e8 });
     const st = this.thread.state;
     if (st.kind === 'blocked' && st.on === 'sleep') this.kernel.wake(this.thread, { kr: 0 });
   }
