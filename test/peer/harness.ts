@@ -158,7 +158,21 @@ export class PeerLab {
     this.pcap.write(file);
   }
 
+  /** Deletes namespaces left by earlier runs of this harness whose process is gone (e.g. killed by a timeout). */
+  static async removeStale(): Promise<void> {
+    const list = await run('ip', ['netns', 'list'], true);
+    for (const line of list.split('\n')) {
+      const m = /^(ulpinet-(\d+)-\S+)/.exec(line.trim());
+      if (m === null) continue;
+      const pid = Number(m[2]);
+      let alive = true;
+      try { process.kill(pid, 0); } catch { alive = false; }
+      if (!alive && m[1] !== undefined) await run('ip', ['netns', 'del', m[1]], true);
+    }
+  }
+
   async start(engineOpts: Partial<HostStackOptions>, seed: number): Promise<void> {
+    await PeerLab.removeStale();
     await run('ip', ['netns', 'del', this.ns], true);
     await run('ip', ['netns', 'add', this.ns]);
     await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);

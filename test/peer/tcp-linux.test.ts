@@ -179,17 +179,19 @@ async function transfer(direction: 'linux-connects' | 'engine-connects', faults:
   }
 }
 
+const SIZE = BYTES % MB === 0 ? `${BYTES / MB} MB` : `${BYTES} B`;
+
 describe.skipIf(skipReason !== null)('inet engine vs Linux TCP (real peer)', () => {
-  it('Linux client → engine listener, 10 MB each way, no faults', async () => {
+  it(`Linux client → engine listener, ${SIZE} each way, no faults`, async () => {
     await transfer('linux-connects', NO_NODE_FAULTS, 'linux-connects-clean');
   });
-  it('engine client → Linux listener, 10 MB each way, no faults', async () => {
+  it(`engine client → Linux listener, ${SIZE} each way, no faults`, async () => {
     await transfer('engine-connects', NO_NODE_FAULTS, 'engine-connects-clean');
   });
-  it('Linux client → engine listener, 10 MB each way, 2 % loss + reordering', async () => {
+  it(`Linux client → engine listener, ${SIZE} each way, 2 % loss + reordering`, async () => {
     await transfer('linux-connects', LOSSY, 'linux-connects-lossy');
   });
-  it('engine client → Linux listener, 10 MB each way, 2 % loss + reordering', async () => {
+  it(`engine client → Linux listener, ${SIZE} each way, 2 % loss + reordering`, async () => {
     await transfer('engine-connects', LOSSY, 'engine-connects-lossy');
   });
 });
