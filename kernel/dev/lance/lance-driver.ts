@@ -401,10 +401,12 @@ export class LanceDriver {
   /**
    * Write a frame of `length` bytes straight into a free transmit buffer through `fill` (the
    * caller copies from its own source by PIO) and hand it to the chip. False, with nothing
-   * written, when no descriptor is free or the length is out of range.
+   * written, when no descriptor is free (or frames are queued ahead) or the length is out of
+   * range; retry from onTransmitDone.
    */
   transmitFrom(length: number, fill: (w: LanceTxWriter) => void): boolean {
-    if (!this.running || this.txOutstanding >= this.nTx || length < 14 || length > ETHER_MAX_DATA) return false;
+    // Frames already queued go first: a direct write never overtakes them.
+    if (!this.running || this.txOutstanding >= this.nTx || this.txQueue.length > 0 || length < 14 || length > ETHER_MAX_DATA) return false;
     this.put(length, fill);
     return true;
   }
