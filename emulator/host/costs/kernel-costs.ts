@@ -90,4 +90,10 @@ export const KERNEL_COSTS = {
     source: 'derived: thread structure, 4 KB kernel stack (CONT §3.4) allocation and initialisation, ≈ 500 instructions',
     what: 'thread_create service',
   },
+  'cthreads.switchCycles': {
+    value: 50,
+    unit: 'cycles',
+    source: 'derived: a C-threads (cproc) switch saves/restores 9 callee-saved registers, sp, fp, ra (24 loads/stores) and moves the thread between queues ≈ 40 instructions; "little more than a coroutine switch" (MB92 §2.3). Userland copy: CTHREAD_SWITCH_CYCLES in userland/cthreads/cthreads.ts; scenarios pass this value as the task parameter cthreadSwitchCycles',
+    what: 'user-level C-thread context switch (user cycles, no trap)',
+  },
 } as const satisfies CostGroup;
