@@ -308,6 +308,8 @@ export class Am7990 implements EthernetMac {
       this.guestError('INEA written while the chip stays stopped: ignored on the Am7990');
       this.setCsr0(this.csr0 & ~CSR0.INEA);
     }
+    // A stopped chip has nothing to poll: TDMD does not stick (STOP clears every other bit).
+    if (this.has(CSR0.STOP)) this.setCsr0(this.csr0 & ~CSR0.TDMD);
     if ((v & CSR0.TDMD) !== 0 && this.has(CSR0.TXON) && this.txInFlight === undefined && !this.loopEvent.scheduled) {
       const at = atNs + this.timing.tdmdLatencyNs;
       if (!this.pollEvent.scheduled || this.pollEvent.time > at) this.sched.reschedule(this.pollEvent, at);

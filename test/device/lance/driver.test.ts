@@ -6,11 +6,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LanceDriver, type LanceDriverConfig, type LanceTxDone } from '../../../kernel/dev/lance/lance-driver.ts';
 import type { DriverEnv } from '../../../kernel/dev/driver-env.ts';
 import { World } from '../../../studies/world.ts';
-import { runRawEthernet } from '../../../studies/scenarios/raw-ethernet.ts';
+import { runRawEthernet, type RawEthernetRun } from '../../../studies/scenarios/raw-ethernet.ts';
 import { DUT_MAC, PEER_MAC, SLOT, makeRig, testFrame } from './rig.ts';
 
 const MS = 1_000_000;
@@ -206,10 +206,15 @@ function haveTshark(): boolean {
 describe('two hosts exchange 10,000 raw frames through their drivers (1 % loss, both sending at once)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ulp-lance-'));
   const world = new World({ seed: 1 });
-  const t0 = process.hrtime.bigint();
-  const run = runRawEthernet(world, { frames: 10_000, loss: 0.01, pcapDir: dir });
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const res = run.results as Record<string, unknown> & { dropped: Record<string, number> };
+  let run!: RawEthernetRun;
+  let res!: Record<string, unknown> & { dropped: Record<string, number> };
+  let wallMs = 0;
+  beforeAll(() => {
+    const t0 = process.hrtime.bigint();
+    run = runRawEthernet(world, { frames: 10_000, loss: 0.01, pcapDir: dir });
+    wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    res = run.results as Record<string, unknown> & { dropped: Record<string, number> };
+  });
 
   it('every frame not lost arrives intact and in order; the counters add up', () => {
     expect(res['outcome']).toBe('done');
