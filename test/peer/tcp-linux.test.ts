@@ -20,7 +20,11 @@ const MB = 1024 * 1024;
 const BYTES = Number(process.env['PEER_BYTES'] ?? 10 * MB);
 const SEED = Number(process.env['PEER_SEED'] ?? 7);
 const TIMEOUT_S = 120;
-const LOSSY: NodeSideFaults = { lossRate: 0.02, reorderRate: 0.02, holdMsMax: 3 };
+const LOSSY: NodeSideFaults = {
+  lossRate: Number(process.env['PEER_LOSS'] ?? 0.02),
+  reorderRate: Number(process.env['PEER_REORDER'] ?? 0.02),
+  holdMsMax: 3,
+};
 /**
  * Engine TCP settings for the peer runs: the defaults (16 KB windows, MSS 1460, delayed ACKs,
  * Nagle) except the RTO floor, lowered from 4.3BSD's 1 s to Linux's 200 ms (PEER_RTO_MIN_MS to
