@@ -23,6 +23,7 @@
  * BABL, CERR, receive CRC/BUFF/OFLO errors are counted and the rings keep running.
  */
 import type { PhysicalBus } from '../../../emulator/bus/index.ts';
+import { crc32 } from '../../../emulator/bits/crc32.ts';
 import { assert } from '../../../emulator/sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../../../emulator/sim/scheduler.ts';
 import type { DriverEnv } from '../driver-env.ts';
@@ -174,6 +175,8 @@ export class LanceDriver {
   private running = false;
   private attached = false;
   private handler: LanceReceiveHandler | undefined = undefined;
+  private promiscuous: boolean;
+  private ladrf: [number, number, number, number];
   private readonly costs: { intr: number; rx: number; tx: number; pollNs: number; stopNs: number };
   private readonly watchdog: SimEvent;
   private readonly watchdogNs: number;
@@ -211,6 +214,19 @@ export class LanceDriver {
     this.watchdogNs = config.watchdogNs ?? DEFAULTS.watchdogNs;
     this.watchdog = env.host.sched.createEvent(`${env.host.name}.lance-driver.watchdog`, Priority.timer, () => this.watchdogFired());
     this.rxFrame = new RxFrameRef(this.bus, this.base);
+    this.promiscuous = config.promiscuous ?? false;
+    const l = config.ladrf ?? [0, 0, 0, 0];
+    this.ladrf = [l[0], l[1], l[2], l[3]];
+  }
+
+  /**
+   * Change the receive filter. MODE and LADRF are read only at INIT, so a running chip is
+   * re-initialized (as NetBSD does for multicast-list changes; hw doc §5 step 20).
+   */
+  setFilter(filter: { readonly promiscuous?: boolean; readonly multicast?: readonly Uint8Array[] }): boolean {
+    if (filter.promiscuous !== undefined) this.promiscuous = filter.promiscuous;
+    if (filter.multicast !== undefined) this.ladrf = lanceLadrf(filter.multicast);
+    return this.running ? this.reinit('filter change') : true;
   }
 
   get isRunning(): boolean {
@@ -323,11 +339,10 @@ export class LanceDriver {
     const bus = this.bus;
     const ib = new Uint8Array(LE_IB.BYTES);
     const v = new DataView(ib.buffer);
-    v.setUint16(LE_IB.MODE, this.config.promiscuous === true ? LE_MODE.PROM : 0, true);
+    v.setUint16(LE_IB.MODE, this.promiscuous ? LE_MODE.PROM : 0, true);
     const a = this.stationAddress;
     for (let i = 0; i < 3; i++) v.setUint16(LE_IB.PADR + 2 * i, a[2 * i]! | (a[2 * i + 1]! << 8), true);
-    const ladrf = this.config.ladrf ?? [0, 0, 0, 0];
-    for (let i = 0; i < 4; i++) v.setUint16(LE_IB.LADRF + 2 * i, ladrf[i]! & 0xffff, true);
+    for (let i = 0; i < 4; i++) v.setUint16(LE_IB.LADRF + 2 * i, this.ladrf[i]! & 0xffff, true);
     v.setUint16(LE_IB.RDRA, RX_RING_ADDR & 0xffff, true);
     v.setUint16(LE_IB.RLEN, (Math.log2(this.nRx) << 13) | ((RX_RING_ADDR >>> 16) & 0xff), true);
     v.setUint16(LE_IB.TDRA, this.txRingAddr & 0xffff, true);
@@ -616,6 +631,20 @@ export class LanceDriver {
       this.reinit('watchdog');
     });
   }
+}
+
+/**
+ * The logical address filter for a list of group addresses (hw doc §2.2): the top 6 bits of the
+ * CRC-32 register (preset ~0, not complemented) over the 6 address bytes pick one of 64 bits.
+ */
+export function lanceLadrf(addresses: readonly Uint8Array[]): [number, number, number, number] {
+  const words: [number, number, number, number] = [0, 0, 0, 0];
+  for (const a of addresses) {
+    if (a.length !== 6 || (a[0]! & 1) === 0) continue; // only group addresses go through the hash
+    const index = (~crc32(a, 0, 6) >>> 0) >>> 26;
+    words[index >>> 4] = words[index >>> 4]! | (1 << (index & 15));
+  }
+  return words;
 }
 
 /** The handler's view of one received frame (reused; valid only during the call). */

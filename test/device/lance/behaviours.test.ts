@@ -345,6 +345,25 @@ describe('LANCE behaviours naive emulators get wrong', () => {
   });
 });
 
+describe('LANCE CSR3', () => {
+  it('BSWP swaps buffer bytes (not descriptors); the PMAD-AA wants CSR3 = 0 and says so', () => {
+    const r = makeRig();
+    r.wcsr(0, STOP);
+    buildInit(r);
+    r.wcsr(3, 0x0004);
+    expect(r.csr(3)).toBe(0x0004);
+    expect(r.guestErrorText()).toMatch(/requires CSR3 = 0/);
+    r.wcsr(0, INIT);
+    r.step(INIT_NS);
+    r.wrdp(INEA | STRT | IDON);
+    const f = testFrame(DUT_MAC, PEER_MAC, 64, 3);
+    sendTo(r, f);
+    expect(r.r16(rmd(0) + 6)).toBe(68);
+    const got = r.rbytes(RX_BUF, 4);
+    expect([...got]).toEqual([f[1], f[0], f[3], f[2]]);
+  });
+});
+
 describe('LANCE on a busy segment', () => {
   it('collides with a station that starts within the propagation delay, jams, backs off, retries (ONE/MORE)', () => {
     const r = makeRig();

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LanceDriver, type LanceDriverConfig, type LanceTxDone } from '../../../kernel/dev/lance/lance-driver.ts';
+import { LanceDriver, lanceLadrf, type LanceDriverConfig, type LanceTxDone } from '../../../kernel/dev/lance/lance-driver.ts';
 import type { DriverEnv } from '../../../kernel/dev/driver-env.ts';
 import { World } from '../../../studies/world.ts';
 import { runRawEthernet, type RawEthernetRun } from '../../../studies/scenarios/raw-ethernet.ts';
@@ -182,6 +182,24 @@ describe('LANCE driver', () => {
     });
     d.step(2 * MS);
     expect(d.peer.frames.length).toBe(1);
+  });
+
+  it('multicast filter: the driver\'s LADRF lets a joined group in, others stay out; a change re-initializes', () => {
+    expect(lanceLadrf([new Uint8Array([0x01, 0x00, 0x5e, 0x00, 0x00, 0x01])])).toEqual([0, 0, 0, 0x0040]);
+    const d = makeDriverRig();
+    const group = new Uint8Array([0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb]);
+    d.peer.send(testFrame(group, PEER_MAC, 64, 1));
+    d.step(1 * MS);
+    expect(d.received.length).toBe(0);
+    let ok = false;
+    d.kernelDo(() => {
+      ok = d.driver.setFilter({ multicast: [group] });
+    });
+    expect(ok).toBe(true);
+    expect(d.driver.counters.reinits).toBe(1);
+    d.peer.send(testFrame(group, PEER_MAC, 64, 2));
+    d.step(1 * MS);
+    expect(d.received.length).toBe(1);
   });
 
   it('lost carrier and CRC errors are counted, not fatal', () => {
