@@ -101,8 +101,11 @@ describe('LANCE on the PMAD-AA: the 21-step driver sequence', () => {
     expect(r.r16(tmd(0) + 2)).toBe(STP | ENP);
     expect(r.r16(tmd(0) + 6)).toBe(0);
 
+    // 14. (The driver arms its software watchdog here; nothing on the chip.)
     // 16. Acknowledge what was read (NetBSD): INTR drops, /INTR released.
     const c = r.rdp();
+    // 17. No error flags to handle: ERR clear.
+    expect(c & 0x8000).toBe(0);
     r.wrdp((c & (TINT | RINT | IDON)) | INEA);
     expect(r.rdp()).toBe(0x0073);
     expect(r.irqPending()).toBe(false);
