@@ -6,10 +6,10 @@
  * disabled and out-of-range BQIs. Each receiver checks every frame: intact, in order, and in a
  * buffer of the ring its BQI names (BQI 0's kernel ring when that BQI is disabled or unknown).
  *
- * Physical memory used by kernel-level code (fixed ranges until the kernel's frame allocator is
- * available to drivers): the driver's BQI 0 buffers are the top 64 pages of RAM; below them this
- * scenario keeps 32 transmit pages and 3 rings × 64 pages for BQIs 1–3 (stand-ins for the
- * wired shared regions the network I/O module will post).
+ * Physical memory comes from the kernel's frame allocator as wired kernel objects
+ * (`kernel.createWiredObject`): 64 pages for the driver's BQI 0 ring, 32 transmit pages, and
+ * 64 pages per enabled BQI (stand-ins for the wired shared regions the network I/O module will
+ * post).
  *
  * Results: framesSent, framesReceived, framesDropped, misdelivered, throughputMbps (payload
  * bits over first transmit → last receive), clockTicksPerUs (measured by a guest task that reads
@@ -63,7 +63,9 @@ export function addAn1Host(world: World, name: string, uid: number, slot = AN1_S
     registerInterrupt: (bit, handler) => kernel.registerInterrupt(bit, handler),
     postKernelWork: (work) => kernel.postKernelWork(work),
   };
-  const driver = new An1Driver(env, { slot, shortAddr: uid & 0xffff });
+  const bqi0 = kernel.createWiredObject(AN1_KERNEL_BUFFER_PAGES);
+  if (bqi0 === undefined) throw new Error(`${name}: no RAM for the AN1 kernel buffers`);
+  const driver = new An1Driver(env, { slot, shortAddr: uid & 0xffff, kernelBuffers: bqi0.physAddrs });
   return { name, host, kernel, controller, driver, env };
 }
 
@@ -107,11 +109,6 @@ function payloadByte(buffer: number, j: number): number {
   return (buffer * 31 + j * 7 + 11) & 0xff;
 }
 
-interface Region {
-  readonly base: number;
-  readonly bytes: number;
-}
-
 /** One host's side of the raw test: a transmitter and a checking receiver. */
 class RawEndpoint {
   // transmitter
@@ -130,8 +127,10 @@ class RawEndpoint {
   batches = 0;
   lastRxNs = -1;
   private nextSeq = 0;
-  private readonly regions = new Map<number, Region>();
-  private readonly txBase: number;
+  /** Which ring each receive page belongs to (page physical address → BQI). */
+  private readonly ringOfPage = new Map<number, number>();
+  private readonly ringPages = new Map<number, readonly number[]>();
+  private readonly txPages: readonly number[];
 
   constructor(
     readonly me: An1Host,
@@ -139,15 +138,15 @@ class RawEndpoint {
     private readonly opts: RawAn1Options,
     private readonly toSend: number,
   ) {
-    const ram = me.host.ram.size;
-    const kernelBase = ram - AN1_KERNEL_BUFFER_PAGES * AN1_PAGE_BYTES;
-    this.regions.set(0, { base: kernelBase, bytes: AN1_KERNEL_BUFFER_PAGES * AN1_PAGE_BYTES });
-    this.txBase = kernelBase - TX_PAGES * AN1_PAGE_BYTES;
-    let below = this.txBase;
-    for (const bqi of opts.enabledBqis) {
-      below -= RING_SLOTS * AN1_PAGE_BYTES;
-      this.regions.set(bqi, { base: below, bytes: RING_SLOTS * AN1_PAGE_BYTES });
-    }
+    const wired = (pages: number): number[] => {
+      const o = me.kernel.createWiredObject(pages);
+      if (o === undefined) throw new Error(`${me.name}: out of RAM`);
+      return o.physAddrs;
+    };
+    this.ringPages.set(0, me.driver.kernelBufferPages);
+    this.txPages = wired(TX_PAGES);
+    for (const bqi of opts.enabledBqis) this.ringPages.set(bqi, wired(RING_SLOTS));
+    for (const [bqi, pages] of this.ringPages) for (const p of pages) this.ringOfPage.set(p, bqi);
   }
 
   /** Kernel-level start: attach the driver, open the BQIs, fill the transmit buffers, go. */
@@ -162,9 +161,8 @@ class RawEndpoint {
     };
     d.setReceiveHandler(0, handler);
     for (const bqi of this.opts.enabledBqis) {
-      const r = this.regions.get(bqi)!;
       d.configureBqi(bqi, RING_SLOTS);
-      d.postBuffers(bqi, Array.from({ length: RING_SLOTS }, (_, i) => r.base + i * AN1_PAGE_BYTES));
+      d.postBuffers(bqi, this.ringPages.get(bqi)!);
       d.enableBqi(bqi);
       d.setReceiveHandler(bqi, handler);
     }
@@ -172,7 +170,7 @@ class RawEndpoint {
     const ram = this.me.host.ram.bytes;
     const frameBytes = HEADER + this.opts.payloadBytes;
     for (let b = 0; b < TX_PAGES; b++) {
-      const at = this.txBase + b * AN1_PAGE_BYTES;
+      const at = this.txPages[b]!;
       for (let j = HEADER; j < frameBytes; j++) ram[at + j] = payloadByte(b, j);
     }
     this.me.host.cpu.charge(TX_PAGES * frameBytes, 'copy');
@@ -191,7 +189,7 @@ class RawEndpoint {
     while (this.sent < this.toSend && this.inflight < TX_PAGES) {
       const seq = this.sent;
       const b = seq % TX_PAGES;
-      const at = this.txBase + b * AN1_PAGE_BYTES;
+      const at = this.txPages[b]!;
       const bqi = this.opts.bqiPattern[seq % this.opts.bqiPattern.length]!;
       writeHeader(ram, at, this.peerUid & 0xffff, bqi, this.peerUid, d.uid);
       // sequence number and intended BQI lead the payload (big-endian)
@@ -212,9 +210,8 @@ class RawEndpoint {
     this.received++;
     this.lastRxNs = this.me.host.cpu.localNow();
     const intended = (ram[addr + 2]! << 8) | ram[addr + 3]!;
-    const expected = this.regions.has(intended) && intended !== 0 ? intended : 0;
-    const region = this.regions.get(bqi);
-    if (bqi !== expected || region === undefined || addr < region.base || addr + length > region.base + region.bytes) this.misdelivered++;
+    const expected = this.ringPages.has(intended) ? intended : 0;
+    if (bqi !== expected || this.ringOfPage.get(addr) !== bqi || length > AN1_PAGE_BYTES) this.misdelivered++;
     if (status === 3) this.redirected++;
     const seq = ((ram[addr + 20]! << 24) | (ram[addr + 21]! << 16) | (ram[addr + 22]! << 8) | ram[addr + 23]!) >>> 0;
     if (seq < this.nextSeq) this.outOfOrder++;

@@ -15,9 +15,10 @@
  *   template (P §3.4); the controller checks nothing. `onTransmitDone(retired, failed)` reports
  *   frames whose host buffer is no longer needed, oldest first.
  *
- * Kernel buffers for BQI 0: until the kernel's physical frame allocator is available to drivers,
- * the driver takes a fixed range at the top of RAM (`AN1_KERNEL_BUFFER_PAGES` pages), which the
- * composition root must keep out of any allocator.
+ * Kernel buffers for BQI 0: whoever builds the driver passes wired kernel pages
+ * (`config.kernelBuffers`, e.g. from the kernel's `createWiredObject`; raw-an1 does). Without
+ * them the driver falls back to a fixed range at the top of RAM (`AN1_KERNEL_BUFFER_PAGES`
+ * pages), which the kernel's allocator hands out last but does not exclude.
  *
  * Costs: every register access is a timed bus access (charged by the bus: tc.ioRead/WriteCycles);
  * bookkeeping is charged from the cost table (an1.drv*). Imports only emulator/bus and kernel/.
@@ -253,6 +254,11 @@ export class An1Driver {
     this.postBuffers(0, this.kernelBuffers.slice(0, AN1_RINGSLOTS_VALUE));
     this.wr(AN1_IMR, ISR_RXDONE | ISR_TXDONE | ISR_RXDROP | ISR_RXERR | ISR_TXERR);
     this.wr(AN1_CSR, CSR_RXEN | CSR_TXEN | CSR_INTEN | (this.config.loopback === true ? CSR_LOOPBACK : 0));
+  }
+
+  /** The pages of BQI 0's kernel ring. */
+  get kernelBufferPages(): readonly PhysAddr[] {
+    return this.kernelBuffers;
   }
 
   /** The board's 48-bit UID (read at reset). */

@@ -31,15 +31,20 @@ function kernelDo(p: Pair, h: An1Host, fn: () => void): void {
   p.world.sched.runUntil(() => done, { nsMax: 1_000_000 });
 }
 
-const PAGE = 4096;
-const TX = 0x100000;
+/** Wired kernel pages on `h` (from the kernel's frame allocator). */
+function pages(h: An1Host, n: number): number[] {
+  const o = h.kernel.createWiredObject(n);
+  if (o === undefined) throw new Error('out of RAM');
+  return o.physAddrs;
+}
 
 /** Kernel-level sender on `h`: `count` frames of `payload` bytes to `bqi`, refilling on TX done. */
 function sendFrames(h: An1Host, count: number, payload: number, bqi: (i: number) => number): { sent: number } {
   const st = { sent: 0, inflight: 0 };
+  const tx = pages(h, 32);
   const pump = (): void => {
     while (st.sent < count && st.inflight < 32) {
-      const at = TX + (st.sent % 32) * PAGE;
+      const at = tx[st.sent % 32]!;
       writeHeader(h.host.ram.bytes, at, 2, bqi(st.sent), 0x08002b_000002, h.driver.uid);
       h.host.ram.bytes[at + 20] = st.sent & 0xff;
       if (!h.driver.transmit(at, 20 + payload)) break;
@@ -74,8 +79,9 @@ describe('AN1 driver', () => {
     kernelDo(p, p.b, () => {
       d.attach();
       out.push(d.configureBqi(0, 8), d.configureBqi(64, 8), d.configureBqi(5, 3), d.configureBqi(5, 128), d.enableBqi(6));
-      out.push(d.configureBqi(5, 4), d.postBuffers(5, [0x200000, 0x201000, 0x202002, 0x203000]), d.ringRoom(5));
-      out.push(d.postBuffers(5, [p.b.host.ram.size - 100]), d.postBuffers(5, [0x204000, 0x205000, 0x206000, 0x207000]), d.ringRoom(5));
+      const pg = pages(p.b, 6);
+      out.push(d.configureBqi(5, 4), d.postBuffers(5, [pg[0]!, pg[1]!, pg[2]! + 2, pg[3]!]), d.ringRoom(5));
+      out.push(d.postBuffers(5, [p.b.host.ram.size - 100]), d.postBuffers(5, [pg[2]!, pg[3]!, pg[4]!, pg[5]!]), d.ringRoom(5));
     });
     expect(out).toEqual(['bad-bqi', 'bad-bqi', 'bad-size', 'bad-size', 'not-configured', 'ok', 2, 2, 0, 2, 0]);
     expect(p.world.trace.guestErrorsTotal).toBe(0);
@@ -86,17 +92,20 @@ describe('AN1 driver', () => {
     const frames: { bqi: number; addr: number; length: number; status: number }[] = [];
     const batches: number[] = [];
     let batchFrames = 0;
+    const ring9 = pages(p.b, 16);
     kernelDo(p, p.b, () => {
       const d = p.b.driver;
       d.attach();
       d.configureBqi(9, 16);
-      d.postBuffers(9, Array.from({ length: 16 }, (_, i) => 0x300000 + i * PAGE));
+      d.postBuffers(9, ring9);
       d.enableBqi(9);
       for (const bqi of [0, 9]) {
         d.setReceiveHandler(bqi, {
           frame: (q, _slot, addr, length, status) => {
             frames.push({ bqi: q, addr, length, status });
             batchFrames++;
+            // Hold B's CPU at interrupt level for 500 µs mid-stream: completions pile up in the FIFO.
+            if (frames.length === 10) p.b.kernel.postKernelWork(() => p.b.host.cpu.charge(12_500, 'test'));
             d.postBuffers(q, [addr]);
           },
           batchEnd: () => {
@@ -110,12 +119,9 @@ describe('AN1 driver', () => {
       p.a.driver.attach();
       sendFrames(p.a, 100, 200, (i) => (i % 2 === 0 ? 9 : 0));
     });
-    // Hold B's CPU at raised priority for 500 µs mid-stream: completions pile up in the FIFO.
-    p.world.sched.runFor(600_000);
-    p.b.kernel.postKernelWork(() => p.b.host.cpu.charge(12_500, 'test'));
     p.world.sched.runUntil(() => frames.length === 100, { nsMax: 50_000_000 });
     expect(frames).toHaveLength(100);
-    expect(frames.filter((f) => f.bqi === 9).every((f) => f.addr >= 0x300000 && f.addr < 0x310000 && f.status === 0)).toBe(true);
+    expect(frames.filter((f) => f.bqi === 9).every((f) => ring9.includes(f.addr) && f.status === 0)).toBe(true);
     expect(frames.filter((f) => f.bqi === 0)).toHaveLength(50);
     expect(frames.every((f) => f.length === 220)).toBe(true);
     expect(Math.max(...batches)).toBeGreaterThan(1);
@@ -127,11 +133,12 @@ describe('AN1 driver', () => {
     const p = pair();
     const seen: { bqi: number; status: number }[] = [];
     let returned: number[] = [];
+    const ring4 = pages(p.b, 3);
     kernelDo(p, p.b, () => {
       const d = p.b.driver;
       d.attach();
       d.configureBqi(4, 4);
-      d.postBuffers(4, [0x300000, 0x301000, 0x302000]);
+      d.postBuffers(4, ring4);
       d.enableBqi(4);
       const h = {
         frame: (q: number, _s: number, addr: number, _l: number, status: number) => {
@@ -150,7 +157,7 @@ describe('AN1 driver', () => {
     kernelDo(p, p.b, () => {
       returned = p.b.driver.disableBqi(4);
     });
-    expect(returned).toEqual([0x301000, 0x302000, 0x300000]);
+    expect(returned).toEqual([ring4[1], ring4[2], ring4[0]]);
     kernelDo(p, p.a, () => sendFrames(p.a, 1, 100, () => 4));
     p.world.sched.runUntil(() => seen.length === 2, { nsMax: 10_000_000 });
     expect(seen).toEqual([
@@ -164,14 +171,15 @@ describe('AN1 driver', () => {
     const p = pair();
     let accepted = 0;
     let retired = 0;
+    const [tx] = pages(p.a, 1);
     kernelDo(p, p.a, () => {
       const d = p.a.driver;
       d.attach();
-      writeHeader(p.a.host.ram.bytes, TX, 2, 0, 2, 1);
+      writeHeader(p.a.host.ram.bytes, tx!, 2, 0, 2, 1);
       d.onTransmitDone((n) => {
         retired += n;
       });
-      for (let i = 0; i < 40; i++) if (d.transmit(TX, 1520)) accepted++;
+      for (let i = 0; i < 40; i++) if (d.transmit(tx!, 1520)) accepted++;
     });
     expect(accepted).toBe(32);
     expect(p.a.driver.stats.txQueueFull).toBe(8);
