@@ -692,7 +692,9 @@ export class TcpConnection {
         this.emitRst(seg.ack, Seq32.from(0), false);
         return;
       }
-      this.state = this.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED';
+      // A FIN that arrived in SYN-RECEIVED was remembered (see onFinInOrder): go where it leads now.
+      if (this.finReceived) this.state = this.finQueued ? 'LAST-ACK' : 'CLOSE-WAIT';
+      else this.state = this.finQueued ? 'FIN-WAIT-1' : 'ESTABLISHED';
       this.sndWnd = seg.window;
       this.maxSndWnd = Math.max(this.maxSndWnd, seg.window);
       this.sndWl1 = seg.seq;
@@ -875,6 +877,7 @@ export class TcpConnection {
   /** RFC 793 p.74 "seventh, process the segment text" and p.75 "eighth, check the FIN bit". */
   private processText(now: Ns, seq: Seq32, data: Uint8Array, fin: boolean): void {
     if (data.length === 0 && !fin) return;
+    if (this.finReceived) return; // nothing follows a FIN
     switch (this.state) {
       case 'SYN-RECEIVED':
       case 'ESTABLISHED':
@@ -979,6 +982,9 @@ export class TcpConnection {
     this.oooFinSeq = null;
     switch (this.state) {
       case 'SYN-RECEIVED':
+        // RFC 793 enters CLOSE-WAIT here, but our SYN is not acknowledged yet and must stay
+        // retransmittable: stay in SYN-RECEIVED; the ACK of our SYN leads to CLOSE-WAIT.
+        break;
       case 'ESTABLISHED':
         this.state = 'CLOSE-WAIT';
         break;

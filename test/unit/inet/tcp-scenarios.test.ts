@@ -277,6 +277,18 @@ describe('SYN-RECEIVED', () => {
     c.onTimer(c.pollAt() as number);
     expectSegs(c, [{ seq: ISS, ack: RSEQ + 1, flags: SYN | ACK }]);
   });
+  it('a FIN in SYN-RECEIVED is remembered; the ACK of our SYN then leads to CLOSE-WAIT', () => {
+    const c = conn();
+    c.listen();
+    c.onSegment(0, seg({ seq: RSEQ, flags: SYN | FIN }));
+    expect(c.state).toBe('SYN-RECEIVED');
+    expectSegs(c, [{ seq: ISS, ack: RSEQ + 2, flags: SYN | ACK }]);
+    c.onTimer(c.pollAt() as number); // our SYN stays retransmittable
+    expectSegs(c, [{ seq: ISS, ack: RSEQ + 2, flags: SYN | ACK }]);
+    c.onSegment(4 * S, seg({ seq: RSEQ + 2, ack: ISS + 1, flags: ACK }));
+    expect(c.state).toBe('CLOSE-WAIT');
+    expect(c.eof).toBe(true);
+  });
   it('close in SYN-RECEIVED waits for the ACK, then FIN-WAIT-1 with a FIN', () => {
     const c = synReceived();
     c.close(MS);
