@@ -327,7 +327,7 @@ export class EthernetSegment {
     this.active.push(x);
     const p = this.propagationNs;
     for (const y of this.active) {
-      if (y === x) continue;
+      if (y.port === port) continue; // our own earlier (collided) attempts
       // y's signal is at our station during [y.start + p, y.end + p): later than `now` when we
       // sensed nothing, or already there when we were committed to the end of a gap.
       const arrive = y.startNs + p;
