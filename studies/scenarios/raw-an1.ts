@@ -334,6 +334,11 @@ export function runRawAn1(world: World, opts: RawAn1Options): Results {
           ? 0
           : Math.round(((e.me.controller.stats.firmwareCycles * 40) / 1000 / Math.max(1, e.me.controller.stats.framesArrived + e.me.controller.stats.framesSent)) * 1000) / 1000,
       cpuBusyPercent: Math.round((e.me.host.cpu.busyNsTotal / Math.max(1, world.sched.now)) * 10000) / 100,
+      // host CPU in interrupt entry + driver PIO + driver bookkeeping, per frame sent or received
+      driverUsPerFrame:
+        Math.round(
+          ((['interrupt', 'pio', 'an1'].reduce((sum, k) => sum + (e.me.host.cpu.cyclesByCategory.get(k) ?? 0), 0) * 40) / 1000 / Math.max(1, e.sent + e.received)) * 1000,
+        ) / 1000,
     })),
     pcapFiles: opts.pcapDir !== undefined ? [`an1-${a.name}.pcap`, `an1-${b.name}.pcap`] : [],
   };
