@@ -345,6 +345,38 @@ describe('LANCE behaviours naive emulators get wrong', () => {
   });
 });
 
+describe('LANCE MODE and transmit chaining', () => {
+  it('DRX: STRT leaves RXON off and frames are ignored; DTX: TXON off and the ring is never read', () => {
+    const r = makeRig();
+    bringUp(r, { mode: 0x0001 | 0x0002 });
+    expect(r.rdp() & (TXON | RXON)).toBe(0);
+    sendTo(r, testFrame(DUT_MAC, PEER_MAC, 64));
+    expect(r.r16(rmd(0) + 2)).toBe(OWN);
+    queueTx(r, 0, testFrame(PEER_MAC, DUT_MAC, 60));
+    r.wrdp(INEA | TDMD);
+    r.step(2 * POLL_NS);
+    expect(r.peer.frames.length).toBe(0);
+    expect(r.r16(tmd(0) + 2) & OWN).toBe(OWN);
+  });
+
+  it('a frame gathered from three buffers (STP, -, ENP) goes out whole; every descriptor is released', () => {
+    const r = makeRig();
+    bringUp(r);
+    const f = testFrame(PEER_MAC, DUT_MAC, 700, 4);
+    const parts = [f.subarray(0, 300), f.subarray(300, 500), f.subarray(500)];
+    // Hand over the later descriptors first, the STP one last (as drivers do).
+    queueTx(r, 2, parts[2]!, ENP);
+    queueTx(r, 1, parts[1]!, 0);
+    queueTx(r, 0, parts[0]!, STP);
+    r.wrdp(INEA | TDMD);
+    r.step(TDMD_NS + wireNs(704) + r.segment.propagationNs);
+    expect(r.peer.frames.length).toBe(1);
+    expect([...r.peer.frames[0]!]).toEqual([...f, ...fcsOf(f)]);
+    expect([0, 1, 2].map((i) => r.r16(tmd(i) + 2))).toEqual([STP, 0, ENP]);
+    expect(r.rdp() & TINT).toBe(TINT);
+  });
+});
+
 describe('LANCE CSR3', () => {
   it('BSWP swaps buffer bytes (not descriptors); the PMAD-AA wants CSR3 = 0 and says so', () => {
     const r = makeRig();
