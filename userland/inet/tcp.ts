@@ -212,6 +212,8 @@ export class TcpConnection {
   closeAt: Ns = NEVER;
   private persistShift = 0;
   private keepProbes = 0;
+  /** When the last segment arrived (4.3BSD t_idle), for the slow-start restart after idle. */
+  private lastRecvNs = 0;
 
   // --- Flags ---
   private finQueued = false;
@@ -491,6 +493,7 @@ export class TcpConnection {
 
   onSegment(now: Ns, seg: TcpRepr): void {
     this.counters.segsIn += 1;
+    this.lastRecvNs = now;
     switch (this.state) {
       case 'CLOSED':
         // RFC 793: "all data in the incoming segment is discarded ... a reset is sent in response".
@@ -1186,6 +1189,11 @@ export class TcpConnection {
   }
 
   private sendData(now: Ns): boolean {
+    // Jacobson 1988 / 4.3BSD-Reno: after an idle period longer than the RTO the ACK clock is
+    // gone; restart from one segment.
+    if (this.sndMax === this.sndUna && now - this.lastRecvNs >= this.currentRtoNs && this.cwnd > this.sndMss) {
+      this.cwnd = this.sndMss;
+    }
     const dataStart = this.dataStartSeq();
     const bufLen = this.sndBuf.length;
     const off = Seq32.diff(this.sndNxt, dataStart);
@@ -1379,6 +1387,7 @@ export class TcpConnection {
     invariant(c.sndBuf.push(snap.sndData) === snap.sndData.length, 'snapshot send data exceeds buffer');
     invariant(c.rcvBuf.push(snap.rcvData) === snap.rcvData.length, 'snapshot receive data exceeds buffer');
     c.finWasAcked = snap.finAcked;
+    c.lastRecvNs = now;
     if (c.state === 'TIME-WAIT') c.closeAt = now + 2 * cfg.mslNs;
     if (c.sndNxt !== c.sndUna) c.rexmtAt = now + c.currentRtoNs;
     if (c.config.keepalive && c.isKeepaliveState()) c.keepAt = now + c.config.keepIdleNs;

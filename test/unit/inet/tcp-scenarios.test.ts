@@ -440,6 +440,19 @@ describe('ESTABLISHED', () => {
     c.onSegment(now + 2 * MS, seg({ seq: RSEQ + 1, ack: una + 6 * 1460, flags: ACK, window: 60_000 }));
     expect(c.cwnd).toBeLessThanOrEqual(c.ssthresh + 1460);
   });
+  it('slow-start restart: after an idle period longer than the RTO, cwnd is one segment again', () => {
+    const c = established({ nagle: false }, 60_000);
+    let now = 10 * MS;
+    for (let i = 0; i < 3; i++) {
+      c.write(now, new Uint8Array(1460));
+      c.takeSegments();
+      now += MS;
+      c.onSegment(now, seg({ seq: RSEQ + 1, ack: ISS + 1 + 1460 * (i + 1), flags: ACK, window: 60_000 }));
+    }
+    expect(c.cwnd).toBeGreaterThan(1460);
+    c.write(now + 10 * S, new Uint8Array(3 * 1460));
+    expect(out(c).map((x) => x.len)).toEqual([1460]);
+  });
   it('RTT estimation (Jacobson/Karels): first sample sets SRTT and RTTVAR = R/2', () => {
     const c = conn({ rtoMinNs: 1 });
     c.connect(0);
