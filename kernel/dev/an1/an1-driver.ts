@@ -26,7 +26,6 @@
 import type { PhysAddr } from '../../../emulator/bus/index.ts';
 import type { DriverEnv } from '../driver-env.ts';
 import {
-  AN1_BQI_STRIDE,
   AN1_CLOCK,
   AN1_CLOCK_PAGE,
   AN1_CSR,
