@@ -143,10 +143,12 @@ export interface Bench {
 }
 
 /** One host with the board in slot 1, its link's far end held by a WireProbe. */
-export function buildBench(options: { seed?: number; ramBytes?: number; faults?: FaultConfig } = {}): Bench {
+export function buildBench(options: { seed?: number; ramBytes?: number; faults?: FaultConfig; costs?: Readonly<Record<string, number>> } = {}): Bench {
   const sched = new Scheduler();
   const trace = new Trace(sched, { on: false });
-  const ctx: SimContext = { sched, trace, rng: Rng.fromSeed(options.seed ?? 1), costs: decstationCostTable() };
+  const costs = decstationCostTable();
+  for (const [name, value] of Object.entries(options.costs ?? {})) costs.override(name, value);
+  const ctx: SimContext = { sched, trace, rng: Rng.fromSeed(options.seed ?? 1), costs };
   const host = new DecStation5000(ctx, { name: 'dut', ramBytes: options.ramBytes ?? 8 * 1024 * 1024 });
   const ctrl = new An1Controller(ctx, { name: 'dut.an1', uid: 0x08002b_000042 }, createBqiFirmware(), host.dmaPort());
   ctrl.connectInterrupt(host.installOption(R.SLOT, ctrl));

@@ -179,6 +179,20 @@ describe('AN1 receive path', () => {
     expect(decodeCompletion(b.rd(R.RXC_POP)).length).toBe(1520);
   });
 
+  it('takes its timing from the cost table (what-if: slower DMA, slower firmware)', () => {
+    const at = (costs: Record<string, number>): number => {
+      const b = buildBench({ costs });
+      b.wr(R.CSR, CSR.RXEN);
+      openRing(b, 0, 6, [{ addr: 0x10000, len: 4096 }], true);
+      b.probe.send([withCrc(makeFrame(0, payload(1000)))]);
+      b.sched.runUntil(() => b.host.bus.peek32(R.SLOT_BASE + R.RXC_COUNT) > 0, { nsMax: 1_000_000 });
+      return b.sched.now;
+    };
+    const base = at({});
+    expect(at({ 'an1.dmaNsPerByte': 80 }) - base).toBe(1020 * 40);
+    expect(at({ 'an1.fwRxBqiLookupCycles': 120 }) - base).toBe(100 * 40);
+  });
+
   it('keeps descriptors in on-board registers that read back as written', () => {
     const b = buildBench();
     b.wr(descOff(9, 63), 0x123450);
