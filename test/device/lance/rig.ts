@@ -121,6 +121,7 @@ export type Rig = ReturnType<typeof makeRig>;
 
 /** A frame DA..data of `length` bytes with a recognisable payload. */
 export function testFrame(dst: Uint8Array, src: Uint8Array, length: number, tag = 0): Uint8Array {
+  if (length < 14) return testFrame(dst, src, 14, tag).slice(0, length);
   const f = new Uint8Array(length);
   f.set(dst, 0);
   f.set(src, 6);
