@@ -61,6 +61,8 @@ export class Cpu implements CycleSink {
   /** Cycles charged by category (trap, copy, pio, user, demux, ...), for where-time-goes. */
   readonly cyclesByCategory = new Map<string, number>();
   busyNsTotal = 0;
+  /** Cycles charged outside any burst (boot, tests poking the bus): accounted, never timed. */
+  untimedCycles = 0;
   burstsTotal = 0;
   interruptsTotal = 0;
 
@@ -87,12 +89,17 @@ export class Cpu implements CycleSink {
   }
 
   /**
-   * Charge cycles to the running body. Outside a body (a test poking the bus directly) the
-   * charge is only accounted: time is the caller's to step.
+   * Charge cycles to the running body, by category. Outside a body (boot-time set-up, a test
+   * poking the bus directly) the charge goes to `untimedCycles`: time is the caller's to step.
    */
   charge(cycles: number, category: string = this.category): void {
     assert(cycles >= 0 && Number.isFinite(cycles), `bad cycle charge ${cycles}`);
-    if (this.inBody) this.bodyCycles += cycles;
+    if (!this.inBody) {
+      // Boot-time set-up or a test driving the bus directly: no burst, so no simulated time.
+      this.untimedCycles += cycles;
+      return;
+    }
+    this.bodyCycles += cycles;
     this.cyclesByCategory.set(category, (this.cyclesByCategory.get(category) ?? 0) + cycles);
   }
 

@@ -80,9 +80,13 @@ describe('DECstation 5000/200 board', () => {
     const host = world.addHost('ws');
     host.installOption(0, romOption('TEST    '));
     const pio = () => host.cpu.cyclesByCategory.get('pio') ?? 0;
-    host.bus.peek32(SLOT0 + 0x440);
+    host.cpu.execute('k', () => host.bus.peek32(SLOT0 + 0x440));
     expect(pio()).toBe(0);
-    host.bus.read32(SLOT0 + 0x440);
+    world.sched.runFor(1_000);
+    host.cpu.execute('k', () => host.bus.read32(SLOT0 + 0x440));
     expect(pio()).toBe(28);
+    host.bus.read32(SLOT0 + 0x440); // outside a burst: accounted as untimed only
+    expect(pio()).toBe(28);
+    expect(host.cpu.untimedCycles).toBe(28);
   });
 });
