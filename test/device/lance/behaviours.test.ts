@@ -7,7 +7,7 @@ import { DUT_MAC, PEER_MAC, makeRig, testFrame, type Rig } from './rig.ts';
 import {
   BABL, BUF, CERR, CRC, D_ERR, ENP, ERR, IB, IDON, INEA, INIT, INTR, LCAR, MERR, MISS, M_COLL, M_DTCR, M_INTL, M_LOOP, M_PROM,
   OFLO, OWN, RINT, RTRY, RXON, RX_BUF, R_BUFF, STOP, STP, STRT, T3_BUFF, TDMD, TINT, TXON, TX_BUF, UFLO, T_DEF, T_ONE, T_MORE,
-  bcnt, bringUp, buildInit, fcsOf, queueTx, rmd, tmd, wireNs,
+  bringUp, buildInit, fcsOf, queueTx, rmd, tmd, wireNs,
 } from './layout.ts';
 
 const INIT_NS = 7_200;
