@@ -398,7 +398,9 @@ export class Ipc {
 
   /** Free an entry that has become empty; a dead-name request on it yields port-deleted. */
   private maybeFree(e: Entry): void {
-    if (!e.empty) return;
+    // Releasing a right can run a kernel object's no-senders hook, which may already have
+    // destroyed the port and freed this entry: then there is nothing left to do.
+    if (!e.empty || e.space.entries.get(e.name) !== e) return;
     if (e.port !== undefined) {
       e.port.entries.delete(e);
       if (e.space.byPort.get(e.port) === e) e.space.byPort.delete(e.port);
