@@ -25,6 +25,8 @@ import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MACH_PORT_NULL, NOTIFY, PORT_RIGHT, T
 import {
   decodeTrap,
   SYSCALL_TABLE,
+  type CoreSyscallName,
+  type ModuleSyscallName,
   type SyscallArgs,
   type SyscallName,
   type SyscallResults,
@@ -46,7 +48,8 @@ export type { ThreadState } from './task.ts';
 /** A service's answer: a result now, or BLOCKED (the service arranged a later wake-up). */
 export const BLOCKED = Symbol('blocked');
 export type ServiceAnswer<K extends SyscallName> = SyscallResults[K] | typeof BLOCKED;
-export type ServiceTable = { readonly [K in SyscallName]: (t: Thread, req: SyscallArgs<K>) => ServiceAnswer<K> };
+export type Service<K extends SyscallName> = (t: Thread, req: SyscallArgs<K>) => ServiceAnswer<K>;
+export type ServiceTable = { readonly [K in CoreSyscallName]: Service<K> };
 
 export interface KernelCosts {
   readonly trapCycles: number;
@@ -260,7 +263,14 @@ export class Kernel {
   }
 
   addThread(task: Task, program: GuestProgram, priority: number): Thread | undefined {
-    if (task.threads.filter((t) => t.state.kind !== 'dead').length >= THREADS_PER_TASK_MAX || !task.alive) return undefined;
+    if (!task.alive) return undefined;
+    if (task.threads.length >= THREADS_PER_TASK_MAX) {
+      // Forget dead threads (a create/exit loop must not grow the array without bound).
+      const live = task.threads.filter((t) => t.state.kind !== 'dead');
+      task.threads.length = 0;
+      task.threads.push(...live);
+      if (live.length >= THREADS_PER_TASK_MAX) return undefined;
+    }
     const id = this.nextThreadId++;
     const thread = new Thread(id, task, undefined, clampPriority(priority, task.privileged), () => this.onThreadTimer(thread));
     const ctx: GuestContext = {
@@ -364,7 +374,14 @@ export class Kernel {
       const fault = thread.fault;
       thread.fault = undefined;
       if (fault !== undefined) {
-        const deferred: Deferred = threw ? { kind: 'unwound' } : step!.done === true ? { kind: 'done' } : { kind: 'trap', req: step!.value };
+        let deferred: Deferred;
+        if (threw) deferred = { kind: 'unwound' };
+        else if (step!.done === true) deferred = { kind: 'done' };
+        else {
+          // The guest caught the fault and trapped: that trap runs if the handler resumes it.
+          const d = decodeTrap(step!.value);
+          deferred = d.ok ? { kind: 'trap', req: d.req } : { kind: 'bad-trap' };
+        }
         this.raiseException(thread, EXC.BAD_ACCESS, fault.fault === 'protection' ? KERN.PROTECTION_FAILURE : KERN.INVALID_ADDRESS, fault.address, `thread ${thread.id}: ${fault.message}`, deferred);
         return;
       }
@@ -389,8 +406,8 @@ export class Kernel {
     }
     thread.depressed = false;
     if (this.host.trace.on) this.host.trace.record(this.source, 'trap', SYSCALL_TABLE[req.sys].number, thread.id);
-    const service = this.services[req.sys] as (t: Thread, r: TrapRequest) => TrapResult | typeof BLOCKED;
-    const answer = service(thread, req);
+    const service = (this.services as Partial<Record<SyscallName, unknown>>)[req.sys] ?? this.moduleServices.get(req.sys);
+    const answer = service === undefined ? { kr: KERN.FAILURE } : (service as (t: Thread, r: TrapRequest) => TrapResult | typeof BLOCKED)(thread, req);
     if (answer === BLOCKED) {
       assert(thread.state.kind !== 'runnable' || thread.restart !== undefined, `service ${req.sys} answered BLOCKED without blocking`);
       return;
@@ -678,6 +695,14 @@ export class Kernel {
   }
 
   // ---- System calls --------------------------------------------------------------------------
+
+  private readonly moduleServices = new Map<SyscallName, unknown>();
+
+  /** A kernel module serves one of the table's module system calls (e.g. the network I/O module's traps). */
+  registerService<K extends ModuleSyscallName>(name: K, service: Service<K>): void {
+    assert(!this.moduleServices.has(name), `system call ${name} registered twice`);
+    this.moduleServices.set(name, service);
+  }
 
   private buildServices(): ServiceTable {
     const cpu = this.host.cpu;

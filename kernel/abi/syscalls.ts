@@ -35,6 +35,12 @@ export interface SyscallSpec {
   readonly number: number;
   readonly args: Readonly<Record<string, ArgKind>>;
   readonly doc: string;
+  /**
+   * Served by a kernel module registered at boot (e.g. 'netio'), not by the core kernel: the
+   * module calls `kernel.registerService(name, fn)`; until it does, the call fails with
+   * KERN_FAILURE.
+   */
+  readonly module?: string;
 }
 
 export const SYSCALL_TABLE = {
@@ -97,6 +103,9 @@ export const SYSCALL_TABLE = {
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
+/** System calls the core kernel serves itself / that kernel modules register. */
+export type CoreSyscallName = { [K in SyscallName]: (typeof SYSCALL_TABLE)[K] extends { readonly module: string } ? never : K }[SyscallName];
+export type ModuleSyscallName = Exclude<SyscallName, CoreSyscallName>;
 
 type KindType<K extends ArgKind> = K extends 'bytes'
   ? Uint8Array
