@@ -589,8 +589,12 @@ export class Kernel {
     this.ipc.destroyKernelPort(port);
   }
 
-  /** A semaphore with `initial` pending signals and its port (names come from insertSendRight). */
-  createSemaphore(initial = 0): Semaphore {
+  /**
+   * A semaphore with `initial` pending signals and its port (names come from insertSendRight).
+   * By default the calling module holds a send right of its own, so the semaphore lives until it
+   * calls `sem.destroy()`; with `moduleHeld` false (semaphore_create) it dies with its last send right.
+   */
+  createSemaphore(initial = 0, moduleHeld = true): Semaphore {
     let sem: Semaphore | undefined = undefined;
     sem = new Semaphore(
       this.nextObjectId++,
@@ -601,6 +605,7 @@ export class Kernel {
       },
     );
     sem.port = this.createKernelPort(sem);
+    if (moduleHeld) this.ipc.makeSend(sem.port);
     return sem;
   }
 
@@ -941,7 +946,7 @@ export class Kernel {
       },
       semaphore_create: (t, req) => {
         cpu.charge(c.semaphoreCycles, 'semaphore');
-        const s = this.createSemaphore(Math.min(req.value, 0x7fff_ffff));
+        const s = this.createSemaphore(Math.min(req.value, 0x7fff_ffff), false);
         const r = this.insertSendRight(t.task, s.port!);
         if (r.kr !== KERN.SUCCESS) s.destroy();
         return r;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KERN } from '../../kernel/abi/errors.ts';
 import { MemoryFault } from '../../kernel/abi/guest.ts';
-import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MSG_TYPE, PORT_RIGHT, TASK_PORT, VM_PROT, msghBits } from '../../kernel/abi/message.ts';
+import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MSG_TYPE, NOTIFY, PORT_RIGHT, PORT_TYPE, TASK_PORT, VM_PROT, msghBits } from '../../kernel/abi/message.ts';
 import type { Semaphore } from '../../kernel/sync/semaphore.ts';
 import { sys } from '../../userland/mach/syscalls.ts';
 import { receive, reply } from '../../userland/mach/ipc.ts';
@@ -131,10 +131,46 @@ describe('semaphores', () => {
     a.start('semaphore_wait', { sem: r.name });
     kernel.semaphoreSignal(sem);
     expect(a.collect('semaphore_wait')).toEqual({ kr: 0 });
+    // A second insertion merges under the same name; the task dropping every reference does not
+    // destroy the module's semaphore.
+    expect(kernel.insertSendRight(a.task, sem.port!)).toEqual(r);
+    expect(a.call('mach_port_deallocate', { name: r.name })).toEqual({ kr: 0 });
+    expect(a.call('mach_port_deallocate', { name: r.name })).toEqual({ kr: 0 });
+    expect(a.call('mach_port_deallocate', { name: r.name })).toEqual({ kr: KERN.INVALID_NAME });
+    expect(sem.destroyed).toBe(false);
+    const r2 = kernel.insertSendRight(a.task, sem.port!);
+    expect(r2.kr).toBe(0);
     // Destroying the object's port: the task's name becomes a dead name; lookups say so.
     kernel.destroyPort(sem.port!);
-    expect(a.call('mach_port_type', { name: r.name })).toMatchObject({ kr: 0 });
-    expect(kernel.lookupKernelObject(a.task, r.name, 'semaphore')).toEqual({ ok: false, kr: KERN.INVALID_CAPABILITY });
+    expect(a.call('mach_port_type', { name: r2.name })).toEqual({ kr: 0, type: PORT_TYPE.DEAD_NAME });
+    expect(kernel.lookupKernelObject(a.task, r2.name, 'semaphore')).toEqual({ ok: false, kr: KERN.INVALID_CAPABILITY });
+    expect(sem.destroyed).toBe(true);
+  });
+});
+
+describe('task ports', () => {
+  it('a holder of a task port learns of the task\'s death through a dead-name notification', () => {
+    const { world, kernel } = boot();
+    const watcher = new Puppet(world, kernel, 'registry', { privileged: true });
+    const inbox = watcher.call('mach_port_allocate', { right: PORT_RIGHT.RECEIVE });
+    const notify = watcher.call('mach_port_allocate', { right: PORT_RIGHT.RECEIVE });
+    if (inbox === 'blocked' || inbox === 'dead' || notify === 'blocked' || notify === 'dead') throw new Error('alloc');
+    watcher.call('bootstrap_register', { service: 'registry', name: inbox.name });
+    const app = new Puppet(world, kernel, 'app');
+    const reg = app.call('bootstrap_look_up', { service: 'registry' });
+    const self = app.call('task_get_special_port', { which: TASK_PORT.KERNEL });
+    if (reg === 'blocked' || reg === 'dead' || self === 'blocked' || self === 'dead') throw new Error('lookup');
+    expect(app.call('mach_msg', { option: MACH_MSG_OPTION.SEND_MSG, msg: { bits: msghBits(MSG_TYPE.COPY_SEND), remote: reg.name, local: 0, id: 1, items: [{ type: 'port', name: self.name, disposition: MSG_TYPE.MOVE_SEND }] }, rcvName: 0, rcvSize: 0, timeoutMs: 0, notify: 0 })).toEqual({ kr: 0 });
+    const got = watcher.call('mach_msg', { option: MACH_MSG_OPTION.RCV_MSG, msg: null, rcvName: inbox.name, rcvSize: 4096, timeoutMs: 0, notify: 0 });
+    if (got === 'blocked' || got === 'dead' || got.msg?.items[0]?.type !== 'port') throw new Error('rcv');
+    const taskName = got.msg.items[0].name;
+    expect(watcher.call('mach_port_request_notification', { name: taskName, variant: NOTIFY.DEAD_NAME, sync: 0, notify: notify.name, disposition: MSG_TYPE.MAKE_SEND_ONCE })).toMatchObject({ kr: 0 });
+    app.call('task_exit', { code: 3 });
+    const n = watcher.call('mach_msg', { option: MACH_MSG_OPTION.RCV_MSG, msg: null, rcvName: notify.name, rcvSize: 4096, timeoutMs: 0, notify: 0 });
+    if (n === 'blocked' || n === 'dead') throw new Error('notification');
+    expect(n.msg?.id).toBe(NOTIFY.DEAD_NAME);
+    expect(n.msg?.items[0]).toEqual({ type: 'port', name: taskName, disposition: MSG_TYPE.PORT_NAME });
+    expect(app.task.exit).toEqual({ kind: 'exit', code: 3 });
   });
 });
 
