@@ -55,3 +55,127 @@ export const NETIO_LINK = { ethernet: 1, an1: 2 } as const;
 export function rxSlotOffset(slot: number): number {
   return (1 + slot) * NETIO_PAGE_SIZE;
 }
+
+/** Byte offset of the transmit area in a region of `rxSlots` receive slots. */
+export function txAreaOffset(rxSlots: number): number {
+  return (1 + rxSlots) * NETIO_PAGE_SIZE;
+}
+
+/** The network I/O module's own return codes (beside KERN_*; D_* of Mach device I/O are 2500+). */
+export const NETIO_ERR = {
+  /** net_send: the frame's headers differ from the channel's template (nothing left the host). */
+  TEMPLATE_MISMATCH: 2600,
+  /** net_send: the channel's token bucket is empty (nothing left the host). */
+  RATE_LIMITED: 2601,
+  /** net_send: the length is outside the link's frame sizes or shorter than the template. */
+  BAD_LENGTH: 2602,
+  /** net_channel_create: the demultiplexing key is installed already. */
+  KEY_IN_USE: 2603,
+  /** net_channel_create: no free BQI on the AN1 (63 non-zero BQIs at most). */
+  NO_BQI: 2604,
+  /** net_channel_create: the link named has no device on this host. */
+  NO_DEVICE: 2605,
+} as const;
+
+/** How inbound frames find a channel: a TCP 4-tuple or a raw (EtherType, source MAC) key on Ethernet; AN1 channels get a BQI. */
+export type NetioDemuxSpec =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'tcp'; readonly remoteIp: number; readonly localIp: number; readonly remotePort: number; readonly localPort: number }
+  | { readonly kind: 'raw'; readonly etherType: number; readonly srcMac: Uint8Array };
+
+/** What net_channel_create binds (carried as bytes, encodeChannelSpec). */
+export interface NetioChannelSpec {
+  readonly demux: NetioDemuxSpec;
+  /** The registry server's default channel: frames that match no key (and IP fragments) land here. */
+  readonly isDefault: boolean;
+  /** Header template: each field's frame offset and the exact bytes every sent frame must carry there. */
+  readonly template: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+  /** Optional token bucket on sent bytes (beyond the paper, §3.5). */
+  readonly rate?: { readonly bytesPerSecond: number; readonly burstBytes: number };
+}
+
+/** Limits on a spec (a limit on everything): fields, bytes per field, offset of a field's end. */
+export const NETIO_TEMPLATE_FIELDS_MAX = 16;
+export const NETIO_TEMPLATE_FIELD_BYTES_MAX = 16;
+export const NETIO_TEMPLATE_END_MAX = 128;
+
+const DEMUX_KIND = { none: 0, tcp: 1, raw: 2 } as const;
+
+/**
+ * Spec wire format (big-endian): u8 version=1, u8 demux kind, u8 flags (bit0 default, bit1 rate),
+ * u8 field count; demux body (tcp: u32 remoteIp, u32 localIp, u16 remotePort, u16 localPort;
+ * raw: u16 etherType, 6 bytes MAC); rate (u32 bytes/s, u32 burst) when flagged; fields
+ * (u16 offset, u8 length, bytes).
+ */
+export function encodeChannelSpec(s: NetioChannelSpec): Uint8Array {
+  const out: number[] = [1, DEMUX_KIND[s.demux.kind], (s.isDefault ? 1 : 0) | (s.rate !== undefined ? 2 : 0), s.template.length];
+  const u16 = (v: number): void => void out.push((v >>> 8) & 0xff, v & 0xff);
+  const u32 = (v: number): void => void out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  const d = s.demux;
+  if (d.kind === 'tcp') {
+    u32(d.remoteIp);
+    u32(d.localIp);
+    u16(d.remotePort);
+    u16(d.localPort);
+  } else if (d.kind === 'raw') {
+    u16(d.etherType);
+    for (let i = 0; i < 6; i++) out.push(d.srcMac[i] ?? 0);
+  }
+  if (s.rate !== undefined) {
+    u32(s.rate.bytesPerSecond);
+    u32(s.rate.burstBytes);
+  }
+  for (const f of s.template) {
+    u16(f.offset);
+    out.push(f.bytes.length & 0xff);
+    for (const b of f.bytes) out.push(b);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Decode and validate a spec; undefined for anything malformed (never throws). */
+export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
+  let at = 0;
+  const need = (n: number): boolean => at + n <= b.length;
+  const u8 = (): number => b[at++]!;
+  const u16 = (): number => (u8() << 8) | u8();
+  const u32 = (): number => ((u16() << 16) | u16()) >>> 0;
+  if (!need(4) || u8() !== 1) return undefined;
+  const kind = u8();
+  const flags = u8();
+  const nFields = u8();
+  if ((flags & ~3) !== 0 || nFields > NETIO_TEMPLATE_FIELDS_MAX) return undefined;
+  let demux: NetioDemuxSpec;
+  if (kind === DEMUX_KIND.none) demux = { kind: 'none' };
+  else if (kind === DEMUX_KIND.tcp) {
+    if (!need(12)) return undefined;
+    demux = { kind: 'tcp', remoteIp: u32(), localIp: u32(), remotePort: u16(), localPort: u16() };
+  } else if (kind === DEMUX_KIND.raw) {
+    if (!need(8)) return undefined;
+    const etherType = u16();
+    demux = { kind: 'raw', etherType, srcMac: b.slice(at, at + 6) };
+    at += 6;
+  } else return undefined;
+  let rate: NetioChannelSpec['rate'];
+  if ((flags & 2) !== 0) {
+    if (!need(8)) return undefined;
+    rate = { bytesPerSecond: u32(), burstBytes: u32() };
+    if (rate.bytesPerSecond === 0 || rate.burstBytes === 0) return undefined;
+  }
+  const template: { offset: number; bytes: Uint8Array }[] = [];
+  const used = new Set<number>();
+  for (let i = 0; i < nFields; i++) {
+    if (!need(3)) return undefined;
+    const offset = u16();
+    const len = u8();
+    if (len === 0 || len > NETIO_TEMPLATE_FIELD_BYTES_MAX || offset + len > NETIO_TEMPLATE_END_MAX || !need(len)) return undefined;
+    for (let k = offset; k < offset + len; k++) {
+      if (used.has(k)) return undefined; // a byte constrained twice
+      used.add(k);
+    }
+    template.push({ offset, bytes: b.slice(at, at + len) });
+    at += len;
+  }
+  if (at !== b.length) return undefined;
+  return { demux, isDefault: (flags & 1) !== 0, template, ...(rate !== undefined ? { rate } : {}) };
+}

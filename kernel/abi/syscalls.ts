@@ -100,6 +100,17 @@ export const SYSCALL_TABLE = {
   semaphore_signal_all: { number: 63, args: { sem: 'u32' }, doc: 'wake every waiter and clear pending signals' },
   semaphore_wait: { number: 64, args: { sem: 'u32' }, doc: 'consume a pending signal or block until one' },
   semaphore_timedwait: { number: 65, args: { sem: 'u32', ns: 'count' }, doc: 'semaphore_wait giving up after ns (KERN_OPERATION_TIMED_OUT)' },
+  // Network I/O module (kernel/netio, P §3.3–3.4; module 'netio')
+  net_priv_port: { module: 'netio', number: 70, args: { hostPriv: 'u32' }, doc: 'a send right to the network I/O module\'s privileged port (needs the host-privileged port)' },
+  net_channel_create: {
+    module: 'netio',
+    number: 71,
+    args: { priv: 'u32', task: 'u32', link: 'u32', rxSlots: 'u32', txPages: 'u32', spec: 'bytes' },
+    doc: 'bind a channel (template, demux key or BQI, wired region mapped into task, semaphore); returns its send right to the caller',
+  },
+  net_channel_close: { module: 'netio', number: 72, args: { channel: 'u32' }, doc: 'revoke a channel: key, BQI and template removed, region unmapped, its rights become dead names' },
+  net_send: { module: 'netio', number: 73, args: { channel: 'u32', offset: 'u32', length: 'u32' }, doc: 'send the frame at [offset, offset+length) of the channel\'s region after the template check' },
+  net_rx_done: { module: 'netio', number: 74, args: { channel: 'u32' }, doc: 'hand consumed receive slots (up to RX_TAIL) back; on AN1 they are re-posted to the BQI ring' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -179,6 +190,12 @@ export interface SyscallResults {
   semaphore_signal_all: KrOnly;
   semaphore_wait: KrOnly;
   semaphore_timedwait: KrOnly;
+  net_priv_port: KrName;
+  /** name: the channel's send right (caller); address and sem: the region and semaphore in the owner task; bqi: the AN1 BQI (0 on Ethernet). */
+  net_channel_create: { readonly kr: KernReturn; readonly name: PortName; readonly address: number; readonly sem: PortName; readonly bqi: number };
+  net_channel_close: KrOnly;
+  net_send: KrOnly;
+  net_rx_done: KrOnly;
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];
