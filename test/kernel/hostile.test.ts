@@ -192,4 +192,35 @@ describe('hostile system calls', () => {
     expect(a.call('task_terminate', { task: tp.name })).toBe('dead');
     expect(a.task.exit).toMatchObject({ kind: 'killed' });
   });
+
+  it('exhausting limits: names, threads; messages to a kernel object without a message interface', () => {
+    const { world, kernel, a } = setup();
+    let last = { kr: 0, name: 0 };
+    let n = 0;
+    for (; n < 5000 && last.kr === 0; n++) last = call(a.call('mach_port_allocate', { right: PORT_RIGHT.DEAD_NAME }));
+    expect(last.kr).toBe(KERN.NO_SPACE);
+    expect(a.task.space.entries.size).toBe(4096);
+    let threads = 0;
+    const spin = kernel.spawn('spawner', function* () {
+      for (let i = 0; i < 300; i++) {
+        const r = yield { sys: 'thread_create', priority: 0, program: function* () { yield { sys: 'thread_sleep_ns', ns: 1e9 }; } } as never;
+        if ((r as { kr: number }).kr === 0) threads++;
+        else break;
+      }
+    });
+    world.sched.runUntil(() => !spin.alive || threads >= 255, { nsMax: 1e9 });
+    world.sched.runFor(1e6);
+    expect(threads).toBe(255);
+    // A message to a kernel object's port (no message interface) is refused and destroyed.
+    const b = new Puppet(world, kernel, 'b');
+    const tp = call(b.call('task_get_special_port', { which: TASK_PORT.KERNEL }));
+    const before = kernel.ipc.kmsgsLive;
+    expect(b.call('mach_msg', send(m(tp.name)))).toEqual({ kr: MACH_MSG.SEND_INVALID_DEST });
+    expect(kernel.ipc.kmsgsLive).toBe(before);
+  });
 });
+
+function call<T>(r: T | 'blocked' | 'dead'): T {
+  if (r === 'blocked' || r === 'dead') throw new Error(`call ${r}`);
+  return r;
+}
