@@ -88,6 +88,16 @@ type GuestParamsLike = Readonly<Record<string, number | string | boolean>>;
 /** Why an exception was raised and what the thread does if the handler says "resume". */
 type Deferred = { readonly kind: 'unwound' } | { readonly kind: 'done' } | { readonly kind: 'trap'; readonly req: TrapRequest } | { readonly kind: 'bad-trap' };
 
+/** Kinds of the core kernel's objects (kernel modules add their own, e.g. 'netio-channel'). */
+export const KOBJ_KIND = {
+  TASK: 'task',
+  HOST: 'host',
+  HOST_PRIV: 'host-priv',
+  SEMAPHORE: 'semaphore',
+  MEMORY_OBJECT: 'memory-object',
+  EXCEPTION_REPLY: 'exception-reply',
+} as const;
+
 /** The task's kernel object (its port is the task port). */
 class TaskObject implements KObject {
   readonly kind = 'task';
@@ -584,6 +594,22 @@ export class Kernel {
     return { ok: true, object: p.kobject as T, port: p };
   }
 
+  /**
+   * Does `name` in `task` name the host-privileged port? KERN_SUCCESS, or the error to return
+   * (KERN_INVALID_HOST for a right to something else) — for privileged module calls.
+   */
+  checkHostPriv(task: Task, name: number): number {
+    const h = this.lookupKernelObject<HostObject>(task, name, KOBJ_KIND.HOST_PRIV);
+    if (h.ok) return KERN.SUCCESS;
+    return h.kr === KERN.INVALID_ARGUMENT ? KERN.INVALID_HOST : h.kr;
+  }
+
+  /** The task behind a task-port name (a capability to that task), for module calls taking a task. */
+  lookupTask(task: Task, name: number): { ok: true; task: Task } | { ok: false; kr: number } {
+    const r = this.lookupKernelObject<TaskObject>(task, name, KOBJ_KIND.TASK);
+    return r.ok ? { ok: true, task: r.object.task } : { ok: false, kr: r.kr };
+  }
+
   /** Destroy a kernel-object port: its send rights become dead names; dead-name notifications fire. */
   destroyPort(port: Port): void {
     this.ipc.destroyKernelPort(port);
@@ -911,8 +937,8 @@ export class Kernel {
       },
       vm_wire: (t, req) => {
         cpu.charge(c.vmOpCycles, 'vm');
-        const h = this.lookupKernelObject<HostObject>(t.task, req.hostPriv, 'host-priv');
-        if (!h.ok) return { kr: h.kr === KERN.INVALID_ARGUMENT ? KERN.INVALID_HOST : h.kr };
+        const hk = this.checkHostPriv(t.task, req.hostPriv);
+        if (hk !== KERN.SUCCESS) return { kr: hk };
         if ((req.access & ~VM_PROT.ALL) !== 0) return { kr: KERN.INVALID_ARGUMENT };
         return { kr: t.task.map.wire(req.address, req.size, req.access !== VM_PROT.NONE) };
       },
