@@ -104,3 +104,44 @@ describe('C-threads', () => {
     expect(task.exit).toEqual({ kind: 'exit', code: 0 });
   });
 });
+
+describe('C-threads timers', () => {
+  it('sleep blocks one C-thread only; a timed condition wait times out or is signalled', () => {
+    const events: string[] = [];
+    const { task, world } = run(function* (pkg) {
+      const m = new Mutex();
+      const c = new Condition();
+      const sleeper = pkg.fork(function* (p) {
+        yield* p.sleep(200_000);
+        events.push('slept');
+      })!;
+      const busy = pkg.fork(function* (p) {
+        for (let i = 0; i < 3; i++) {
+          events.push(`busy${i}`);
+          yield* p.yield();
+        }
+      })!;
+      const timed = pkg.fork(function* (p) {
+        yield* p.lock(m);
+        const first = yield* p.timedWait(c, m, 50_000);
+        events.push(`timedout=${String(first)}`);
+        const second = yield* p.timedWait(c, m, 10_000_000);
+        events.push(`timedout=${String(second)}`);
+        p.unlock(m);
+      })!;
+      yield* pkg.sleep(100_000);
+      yield* pkg.lock(m);
+      pkg.signal(c);
+      pkg.unlock(m);
+      for (const t of [sleeper, busy, timed]) yield* pkg.join(t);
+      return 0;
+    });
+    expect(task.exit).toEqual({ kind: 'exit', code: 0 });
+    expect(events.slice(0, 3)).toEqual(['busy0', 'busy1', 'busy2']);
+    expect(events.indexOf('timedout=true')).toBeLessThan(events.indexOf('timedout=false'));
+    expect(events).toContain('slept');
+    expect(events.indexOf('timedout=false')).toBeLessThan(events.indexOf('slept'));
+    expect(world.sched.now).toBeGreaterThan(200_000);
+    expect(world.sched.now).toBeLessThan(1_000_000);
+  });
+});

@@ -44,8 +44,20 @@ export class Condition {
 export type CthreadOp =
   | { readonly ct: 'yield' }
   | { readonly ct: 'lock'; readonly m: Mutex }
-  | { readonly ct: 'wait'; readonly c: Condition; readonly m: Mutex }
+  | { readonly ct: 'wait'; readonly c: Condition; readonly m: Mutex; readonly deadlineNs?: number }
+  | { readonly ct: 'sleep'; readonly deadlineNs: number }
   | { readonly ct: 'join'; readonly t: Cthread };
+
+/** A C-thread waiting with a deadline (sleep, or a timed condition wait). */
+interface CtTimer {
+  readonly t: Cthread;
+  readonly deadlineNs: number;
+  readonly wait: { readonly c: Condition; readonly m: Mutex } | undefined;
+}
+/** Timers pending at once, at most. */
+export const CTHREAD_TIMERS_MAX = CTHREADS_MAX;
+/** With timers pending, the scheduler reads the clock at least every this many switches. */
+const TIMER_CHECK_SWITCHES = 16;
 
 export type CthreadYield = TrapRequest | CthreadOp;
 /** What a C-thread is resumed with: a trap's result, or (after a C-threads op) the join value. */
@@ -60,10 +72,16 @@ export class Cthread {
   detached = false;
   joiner: Cthread | undefined = undefined;
   data: unknown = undefined;
+  timer: CtTimer | undefined = undefined;
   constructor(
     readonly id: number,
     readonly gen: Generator<CthreadYield, unknown, CthreadResume>,
   ) {}
+}
+
+/** Run a system-call stub inside a C-thread (the scheduler passes the trap's result back in). */
+export function* inCthread<T>(stub: Generator<TrapRequest, T, TrapResult>): G<T> {
+  return yield* stub as unknown as G<T>;
 }
 
 export class Cthreads {
@@ -77,6 +95,8 @@ export class Cthreads {
   readonly idleWakeHooks: (() => void)[] = [];
   switchesTotal = 0;
   idleWaitsTotal = 0;
+  private readonly timers: CtTimer[] = [];
+  private switchesSinceClock = 0;
   readonly switchCycles: number;
 
   constructor(readonly ctx: GuestContext) {
@@ -130,6 +150,8 @@ export class Cthreads {
 
   /** A woken condition waiter must get its mutex back before it runs. */
   private reacquire(t: Cthread, m: Mutex): void {
+    this.cancelTimer(t);
+    if (t.resume === undefined) t.resume = false; // a timed wait that did not time out
     if (m.holder === undefined) {
       m.holder = t;
       this.makeReady(t, undefined);
@@ -138,8 +160,49 @@ export class Cthreads {
 
   private makeReady(t: Cthread, value: CthreadResume): void {
     t.state = 'ready';
-    t.resume = value;
+    if (value !== undefined || t.resume === undefined) t.resume = value;
     this.ready.push(t);
+  }
+
+  private cancelTimer(t: Cthread): void {
+    const tm = t.timer;
+    if (tm === undefined) return;
+    t.timer = undefined;
+    const i = this.timers.indexOf(tm);
+    if (i >= 0) this.timers.splice(i, 1);
+  }
+
+  private addTimer(t: Cthread, deadlineNs: number, wait: CtTimer['wait']): boolean {
+    if (this.timers.length >= CTHREAD_TIMERS_MAX) return false;
+    const tm: CtTimer = { t, deadlineNs, wait };
+    t.timer = tm;
+    this.timers.push(tm);
+    return true;
+  }
+
+  /** Fire every timer due at `nowNs`: sleepers become ready, timed waiters leave their condition (timed out). */
+  private fireTimers(nowNs: number): void {
+    this.switchesSinceClock = 0;
+    for (const tm of [...this.timers]) {
+      if (tm.deadlineNs > nowNs) continue;
+      this.cancelTimer(tm.t);
+      if (tm.wait === undefined) {
+        this.makeReady(tm.t, undefined);
+        continue;
+      }
+      const ws = tm.wait.c.waiters;
+      const i = ws.findIndex((w) => w.t === tm.t);
+      if (i < 0) continue; // already signalled
+      ws.splice(i, 1);
+      tm.t.resume = true; // timed out
+      this.reacquire(tm.t, tm.wait.m);
+    }
+  }
+
+  private earliestDeadline(): number {
+    let d = Infinity;
+    for (const tm of this.timers) d = Math.min(d, tm.deadlineNs);
+    return d;
   }
 
   // Blocking operations: use with yield* inside a C-thread.
@@ -151,6 +214,16 @@ export class Cthreads {
   }
   *join(t: Cthread): G<unknown> {
     return yield { ct: 'join', t };
+  }
+  /** condition_wait with a timeout: true if it timed out (the mutex is held again either way). */
+  *timedWait(c: Condition, m: Mutex, ns: number): G<boolean> {
+    const now = yield* inCthread(sys.clock_get_ns({}));
+    return (yield { ct: 'wait', c, m, deadlineNs: now.ns + Math.max(0, ns) }) === true;
+  }
+  /** Block this C-thread (only) for `ns`. */
+  *sleep(ns: number): G<void> {
+    const now = yield* inCthread(sys.clock_get_ns({}));
+    yield { ct: 'sleep', deadlineNs: now.ns + Math.max(0, ns) };
   }
   *yield(): G<void> {
     yield { ct: 'yield' };
@@ -178,9 +251,18 @@ export class Cthreads {
           t.resume = KERN.INVALID_ARGUMENT;
           return true; // waiting without holding the mutex: refused
         }
+        if (o.deadlineNs !== undefined && !this.addTimer(t, o.deadlineNs, { c: o.c, m: o.m })) {
+          t.resume = true; // no timer left: time out at once
+          return true;
+        }
         t.state = 'blocked';
+        t.resume = undefined;
         o.c.waiters.push({ t, m: o.m });
         this.unlock(o.m);
+        return false;
+      case 'sleep':
+        if (!this.addTimer(t, o.deadlineNs, undefined)) return true;
+        t.state = 'blocked';
         return false;
       case 'join':
         if (o.t.state === 'done') {
@@ -211,15 +293,26 @@ export class Cthreads {
   *run(stopWhen: () => boolean): Generator<TrapRequest, void, TrapResult> {
     let last: Cthread | undefined = undefined;
     while (!stopWhen()) {
+      if (this.timers.length > 0 && (this.ready.length === 0 || this.switchesSinceClock >= TIMER_CHECK_SWITCHES)) {
+        this.fireTimers((yield* sys.clock_get_ns({})).ns);
+      }
       const t = this.ready.shift();
       if (t === undefined) {
         if (this.live === 0) return;
         this.idleWaitsTotal++;
-        const r = yield* sys.semaphore_wait({ sem: this.idleSemaphore });
-        if (r.kr !== KERN.SUCCESS) return; // the semaphore is gone: nothing can wake us
+        if (this.timers.length > 0) {
+          const now = (yield* sys.clock_get_ns({})).ns;
+          const wait = Math.max(0, this.earliestDeadline() - now);
+          const r = yield* sys.semaphore_timedwait({ sem: this.idleSemaphore, ns: wait });
+          if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) return;
+        } else {
+          const r = yield* sys.semaphore_wait({ sem: this.idleSemaphore });
+          if (r.kr !== KERN.SUCCESS) return; // the semaphore is gone: nothing can wake us
+        }
         for (const h of this.idleWakeHooks) h();
         continue;
       }
+      this.switchesSinceClock++;
       if (last !== undefined && last !== t) {
         this.ctx.spend(this.switchCycles);
         this.switchesTotal++;
