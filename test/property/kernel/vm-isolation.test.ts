@@ -150,6 +150,31 @@ class Access implements Cmd {
   toString = () => `${this.value === undefined ? 'Read' : 'Write'}(${this.t},${this.i},${this.word})`;
 }
 
+/** Write then read back through the other task's mapping of the same page, if it has one. */
+class CrossRead implements Cmd {
+  constructor(
+    readonly i: number,
+    readonly word: number,
+    readonly value: number,
+  ) {}
+  check = (m: Readonly<Model>) => m.alive[0]! && m.alive[1]!;
+  run(m: Model, r: Real): void {
+    new Access(0, this.i, this.word, this.value).run(m, r);
+    const a = addrOf(m, this.i, this.word);
+    const pg = m.maps[0]!.get(Math.floor(a / PAGE));
+    if (pg === undefined) return;
+    for (const [vpn, other] of m.maps[1]!) {
+      if (other.cell !== pg.cell) continue;
+      const b = vpn * PAGE + (a % PAGE);
+      const got = r.p[1]!.mem((ctx) => ctx.mem.read32(b));
+      const expected = m.cells.get(pg.cell)?.get(a % PAGE) ?? 0;
+      expect(got).toBe(expected);
+      if (expected !== 0) STATS.nonZeroReads++;
+    }
+  }
+  toString = () => `CrossRead(${this.i},${this.word})`;
+}
+
 class Kill implements Cmd {
   constructor(readonly t: number) {}
   check = (m: Readonly<Model>) => m.alive[this.t]!;
@@ -175,6 +200,7 @@ const commands = fc.commands(
     fc.tuple(t, idx, word, fc.option(fc.nat(), { nil: undefined })).map(([x, i, w, v]) => new Access(x, i, w, v)),
     fc.tuple(t, idx, word, fc.option(fc.nat(), { nil: undefined })).map(([x, i, w, v]) => new Access(x, i, w, v)),
     fc.tuple(t, idx, word, fc.option(fc.nat(), { nil: undefined })).map(([x, i, w, v]) => new Access(x, i, w, v)),
+    fc.tuple(idx, word, fc.integer({ min: 1, max: 0xffff_ffff })).map(([i, w, v]) => new CrossRead(i, w, v)),
     t.map((x) => new Kill(x)),
   ],
   { maxCommands: 40, size: 'medium' },
@@ -197,6 +223,7 @@ describe('VM isolation', () => {
     );
     expect(STATS.faults).toBeGreaterThan(20);
     expect(STATS.hits).toBeGreaterThan(20);
+    // Shared pages were read back through the other task (Share + CrossRead reach each other).
     expect(STATS.nonZeroReads).toBeGreaterThan(0);
   });
 });
