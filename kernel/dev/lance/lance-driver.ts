@@ -154,6 +154,8 @@ export class LanceDriver {
   onTransmitDone: ((done: LanceTxDone) => void) | undefined = undefined;
   /** The default receive handler's output: a copy of each frame (without FCS). */
   onFrame: ((frame: Uint8Array) => void) | undefined = undefined;
+  /** Called once after each interrupt's receive drain (the network I/O module signals once per batch here). */
+  onReceiveBatchEnd: (() => void) | undefined = undefined;
 
   private readonly bus: PhysicalBus;
   private readonly base: number;
@@ -483,7 +485,10 @@ export class LanceDriver {
       this.counters.memoryErrors++;
       reinit = 'MERR';
     }
-    if ((csr0 & LE_CSR0.RINT) !== 0) this.drainRx();
+    if ((csr0 & LE_CSR0.RINT) !== 0) {
+      this.drainRx();
+      this.onReceiveBatchEnd?.();
+    }
     if ((csr0 & LE_CSR0.TINT) !== 0) reinit = this.drainTx() ?? reinit;
     if (reinit === undefined && this.running && (csr0 & (LE_CSR0.TXON | LE_CSR0.RXON)) !== (LE_CSR0.TXON | LE_CSR0.RXON)) {
       reinit = 'TXON/RXON off';

@@ -1,0 +1,49 @@
+/**
+ * Costs of the kernel's network I/O module (kernel/netio): the outbound template check, the
+ * software demultiplexer and the receive-ring bookkeeping. PIO, copies, traps, interrupt entry
+ * and semaphore signals are charged from their own constants (cpu-, kernel-, lance-, an1-costs).
+ *
+ * None of these is fitted to P Table 1 or 5: they are instruction-count estimates at the
+ * kernel-costs.ts convention (≈1.5 cycles per R3000 instruction with cache misses, CONT Table 4)
+ * for code the paper describes as "only a few instructions" (P §2.2) and "quite short" (P §3.4).
+ */
+import type { CostGroup } from './cost-table.ts';
+
+export const NETIO_COSTS = {
+  'netio.rxClassifyCycles': {
+    value: 60,
+    unit: 'cycles',
+    source: 'derived: classify (EtherType, IHL/version, fragment bits, protocol, 4-tuple extraction) ≈ 40 instructions at ≈1.5 cycles each; P §2.2 "the demultiplexing logic requires only a few instructions"',
+    what: 'software demultiplexer: turn a frame header into its lookup key',
+  },
+  'netio.rxLookupCycles': {
+    value: 45,
+    unit: 'cycles',
+    source: 'derived: hash of a 12-byte key and one bucket probe ≈ 30 instructions at ≈1.5 cycles each (one lookup, no scan: issue 6)',
+    what: 'one hash lookup of a demultiplexing key',
+  },
+  'netio.rxDeliverCycles': {
+    value: 40,
+    unit: 'cycles',
+    source: 'derived: ring-full test against RX_TAIL, slot index, length word and RX_HEAD stores, batch bookkeeping ≈ 25 instructions at ≈1.5 cycles each',
+    what: 'record one frame in a channel\'s receive ring (either link)',
+  },
+  'netio.txCheckFixedCycles': {
+    value: 60,
+    unit: 'cycles',
+    source: 'derived: channel capability lookup, region range and length checks ≈ 40 instructions at ≈1.5 cycles each (the right lookup itself is kernel.portOpCycles-like)',
+    what: 'net_send: fixed part of the outbound check',
+  },
+  'netio.txCheckWordCycles': {
+    value: 6,
+    unit: 'cycles',
+    source: 'derived: the compiled matcher does load, and-mask, compare, branch per 32-bit word = 4 instructions at ≈1.5 cycles each',
+    what: 'net_send: per 32-bit template word compared',
+  },
+  'netio.rxReturnCycles': {
+    value: 20,
+    unit: 'cycles',
+    source: 'derived: read RX_TAIL, clamp it, walk the returned slots ≈ 12 instructions + 1 per slot at ≈1.5 cycles each (PIO of the re-post is charged by the bus)',
+    what: 'net_rx_done (or the piggy-back on net_send): fixed part of handing buffers back',
+  },
+} as const satisfies CostGroup;

@@ -1,0 +1,727 @@
+/**
+ * The network I/O module (P §3.3–3.4): capability channels between the kernel and user-level
+ * protocol code, co-located with the LANCE and AN1 drivers.
+ *
+ * A channel binds, at creation by a holder of the module's privileged port (the registry server):
+ * - a header template, compiled once into a word-compare matcher (template.ts) that every
+ *   outbound frame must pass (on AN1 the template includes the peer's BQI);
+ * - an inbound demultiplexing key (Ethernet: TCP 4-tuple or raw (EtherType, source MAC), one
+ *   hash lookup in the interrupt path) or, on AN1, a BQI whose ring IS the channel's slot pages;
+ * - a shared region (kernel/abi/netio.ts layout: control page, receive slots, transmit area),
+ *   wired and mapped read-write into the owning task;
+ * - a lightweight semaphore (a send right in the owner's space), signalled once per interrupt
+ *   batch that delivered frames to the channel;
+ * - a send right to the channel's kernel port, returned to the creator, who passes it on.
+ *
+ * Outbound (`net_send`): the right is looked up in the caller's space, the range checked against
+ * the region, the frame's header bytes COPIED into kernel memory and the matcher run on that
+ * copy; the copy is what goes out (time of check = time of use: a thread rewriting the header
+ * after the check changes nothing). Ethernet: header copy + body by PIO into a LANCE transmit
+ * buffer (driver.transmitFrom). AN1: the whole frame is copied into a kernel transmit page and
+ * queued for DMA (the controller DMAs long after the trap returned, so the user's page cannot be
+ * the DMA source; docs/netio.md says why we copy rather than add a gather descriptor). When the
+ * device has no room the sender blocks until a transmit completes.
+ *
+ * Inbound, Ethernet: in the LANCE receive upcall the header is read by PIO, classified, looked up
+ * once, and the frame PIO-copied straight into the channel's next slot; RX_HEAD bumps; at the end
+ * of the driver's drain each touched channel's semaphore is signalled once. Unmatched frames and
+ * IP fragments go to the default channel if there is one, else they are dropped and counted.
+ * Inbound, AN1: the controller DMAs into the channel's slot pages (its BQI ring); the handler
+ * records the length and bumps RX_HEAD; buffers come back by `net_rx_done` (or piggy-backed on
+ * `net_send`) and are re-posted. BQI 0 (kernel buffers) feeds the default channel by a copy.
+ *
+ * Accounting: every frame the module sees goes to exactly one of: a keyed channel, the default
+ * channel, or one drop counter (no channel, ring full, receive error). Revocation (close, the
+ * owner's death, the last send right gone) removes key, BQI and template, unmaps and frees the
+ * region (AN1: after a quarantine covering a DMA already under way), destroys the semaphore and
+ * the port: every send right to the channel becomes a dead name.
+ */
+import { KERN } from '../abi/errors.ts';
+import {
+  decodeChannelSpec,
+  NETIO_CTL,
+  NETIO_ERR,
+  NETIO_LINK,
+  NETIO_MAGIC,
+  NETIO_PAGE_SIZE,
+  NETIO_RX_SLOTS_MAX,
+  txAreaOffset,
+  type NetioChannelSpec,
+} from '../abi/netio.ts';
+import type { SyscallArgs, SyscallResults } from '../abi/syscalls.ts';
+import { Priority, type SimEvent } from '../../emulator/sim/scheduler.ts';
+import type { An1Driver } from '../dev/an1/an1-driver.ts';
+import type { LanceDriver, LanceRxFrame } from '../dev/lance/lance-driver.ts';
+import type { KObject, Port } from '../ipc/ipc.ts';
+import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
+import type { Semaphore } from '../sync/semaphore.ts';
+import type { MemoryObject } from '../vm/memory-object.ts';
+import { classify, DemuxTable, rawKey, tcpKey } from './demux.ts';
+import { TokenBucket } from './rate-limit.ts';
+import { AN1_HEADER_BYTES, compileTemplate, ETHERNET_HEADER_BYTES, makeTemplate, type TemplateMatcher } from './template.ts';
+
+export type NetLink = 'ethernet' | 'an1';
+
+/** Frame sizes each link accepts from net_send (destination address .. end of data, no FCS). */
+const LINK_FRAME_MIN: Record<NetLink, number> = { ethernet: ETHERNET_HEADER_BYTES, an1: AN1_HEADER_BYTES };
+const LINK_FRAME_MAX: Record<NetLink, number> = { ethernet: 1514, an1: 1520 };
+/** Transmit pages per channel at most, and the kernel's AN1 transmit pages (= the board's queue). */
+export const NETIO_TX_PAGES_MAX = 64;
+export const NETIO_AN1_TX_PAGES = 32;
+/** Senders blocked on a full device at once, at most. */
+export const NETIO_SEND_WAITERS_MAX = 256;
+/** Channels per host at most. */
+export const NETIO_CHANNELS_MAX = 1024;
+/** After an AN1 channel closes, its pages and BQI wait this long (a frame's DMA may be under way: ≤ 1520 B × 40 ns + setup). */
+export const NETIO_AN1_QUARANTINE_NS = 1_000_000;
+const AN1_BQI_MAX = 63;
+const AN1_RING_SLOTS_MAX = 64;
+/** Bytes the software demultiplexer reads first: Ethernet + IPv4 without options + TCP ports. */
+const DEMUX_FIRST_READ = ETHERNET_HEADER_BYTES + 20 + 4;
+
+/** The privileged port's object: whoever holds a send right may create channels. */
+class NetioPriv implements KObject {
+  readonly kind = 'netio-priv';
+}
+
+export interface ChannelCounters {
+  delivered: number;
+  ringFullDrops: number;
+  rxErrors: number;
+  signals: number;
+  sent: number;
+  refusedTemplate: number;
+  refusedRate: number;
+  refusedRange: number;
+  refusedLength: number;
+}
+
+export class Channel implements KObject {
+  readonly kind = 'netio-channel';
+  port: Port | undefined = undefined;
+  closed = false;
+  /** Frames the kernel has written (its own copy: the shared RX_HEAD is only a mirror). */
+  head = 0;
+  /** AN1: frames whose buffers have been re-posted to the ring. */
+  returned = 0;
+  semName = 0;
+  readonly counters: ChannelCounters = {
+    delivered: 0, ringFullDrops: 0, rxErrors: 0, signals: 0, sent: 0, refusedTemplate: 0, refusedRate: 0, refusedRange: 0, refusedLength: 0,
+  };
+
+  constructor(
+    readonly id: number,
+    readonly link: NetLink,
+    readonly owner: Task,
+    readonly object: MemoryObject,
+    /** Physical address of each region page (kept: the object forgets its frames when freed). */
+    readonly phys: readonly number[],
+    readonly address: number,
+    readonly rxSlots: number,
+    readonly matcher: TemplateMatcher,
+    readonly key: string | undefined,
+    readonly bqi: number,
+    readonly isDefault: boolean,
+    readonly sem: Semaphore,
+    readonly bucket: TokenBucket | undefined,
+    private readonly onLastRight: (c: Channel) => void,
+  ) {}
+
+  get regionBytes(): number {
+    return this.phys.length * NETIO_PAGE_SIZE;
+  }
+  slotPhys(slot: number): number {
+    return this.phys[1 + slot]!;
+  }
+  onNoSenders(): void {
+    this.onLastRight(this);
+  }
+}
+
+export interface NetIoDevices {
+  readonly lance?: LanceDriver;
+  readonly an1?: An1Driver;
+}
+
+export interface NetIoStats {
+  /** Frames the module saw arrive (Ethernet upcalls + AN1 completions on its BQIs and BQI 0). */
+  rxArrived: number;
+  rxDelivered: number;
+  rxToDefault: number;
+  rxDropNoChannel: number;
+  rxDropRingFull: number;
+  rxDropError: number;
+  rxFragments: number;
+  /** AN1 completions whose buffer was not the one the ring order predicts (should stay 0). */
+  rxDesync: number;
+  /** Ethernet: PIO cycles reading headers to demultiplex, and copying the rest of the frame. */
+  rxHeaderPioCycles: number;
+  rxCopyPioCycles: number;
+  rxBatches: number;
+  txSent: number;
+  txRefusedRight: number;
+  txRefusedTemplate: number;
+  txRefusedRange: number;
+  txRefusedLength: number;
+  txRefusedRate: number;
+  txBlocked: number;
+  channelsCreated: number;
+  channelsClosed: number;
+}
+
+interface SendWaiter {
+  readonly thread: Thread;
+  readonly req: SyscallArgs<'net_send'>;
+  readonly link: NetLink;
+}
+
+type SendResult = SyscallResults['net_send'] | typeof BLOCKED;
+
+export class NetIo {
+  readonly privPort: Port;
+  readonly stats: NetIoStats = {
+    rxArrived: 0, rxDelivered: 0, rxToDefault: 0, rxDropNoChannel: 0, rxDropRingFull: 0, rxDropError: 0, rxFragments: 0, rxDesync: 0,
+    rxHeaderPioCycles: 0, rxCopyPioCycles: 0, rxBatches: 0, txSent: 0, txRefusedRight: 0, txRefusedTemplate: 0, txRefusedRange: 0,
+    txRefusedLength: 0, txRefusedRate: 0, txBlocked: 0, channelsCreated: 0, channelsClosed: 0,
+  };
+  readonly channels = new Map<number, Channel>();
+  private nextId = 1;
+  private readonly table = new DemuxTable<Channel>();
+  private readonly defaults: { ethernet: Channel | undefined; an1: Channel | undefined } = { ethernet: undefined, an1: undefined };
+  private readonly touched: Channel[] = [];
+  private readonly waiters: SendWaiter[] = [];
+  private readonly header = new Uint8Array(NETIO_PAGE_SIZE);
+  private readonly bqiInUse = new Uint8Array(AN1_BQI_MAX + 1);
+  private readonly quarantine: { readonly atNs: number; readonly object: MemoryObject; readonly bqi: number }[] = [];
+  private readonly quarantineEvent: SimEvent;
+  private readonly an1Tx: { readonly pages: readonly number[]; next: number; inFlight: number } | undefined;
+  private readonly c: {
+    classify: number; lookup: number; deliver: number; txFixed: number; txWord: number; rxReturn: number;
+    semaphore: number; portOp: number; memcpySetup: number; memcpyPerByte: number;
+  };
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly devices: NetIoDevices,
+  ) {
+    const k = kernel.costs;
+    const t = kernel.host.costs;
+    this.c = {
+      classify: t.get('netio.rxClassifyCycles'),
+      lookup: t.get('netio.rxLookupCycles'),
+      deliver: t.get('netio.rxDeliverCycles'),
+      txFixed: t.get('netio.txCheckFixedCycles'),
+      txWord: t.get('netio.txCheckWordCycles'),
+      rxReturn: t.get('netio.rxReturnCycles'),
+      semaphore: k.semaphoreCycles,
+      portOp: k.portOpCycles,
+      memcpySetup: k.memcpySetupCycles,
+      memcpyPerByte: k.memcpyCyclesPerByte,
+    };
+    this.privPort = kernel.createKernelPort(new NetioPriv());
+    this.quarantineEvent = kernel.host.sched.createEvent(`${kernel.host.name}.netio.quarantine`, Priority.timer, () => this.releaseQuarantine());
+    kernel.registerService('net_priv_port', (th, req) => this.svcPrivPort(th, req));
+    kernel.registerService('net_channel_create', (th, req) => this.svcCreate(th, req));
+    kernel.registerService('net_channel_close', (th, req) => this.svcClose(th, req));
+    kernel.registerService('net_send', (th, req) => this.send(th, req));
+    kernel.registerService('net_rx_done', (th, req) => this.svcRxDone(th, req));
+    kernel.onTaskDeath((task) => {
+      for (const ch of [...this.channels.values()]) if (ch.owner === task) this.close(ch, 'owner died');
+    });
+    const lance = devices.lance;
+    if (lance !== undefined) {
+      lance.setReceiveHandler((f) => this.lanceReceive(f));
+      lance.onReceiveBatchEnd = () => this.batchEnd();
+      lance.onTransmitDone = () => this.retryWaiters('ethernet');
+    }
+    const an1 = devices.an1;
+    if (an1 !== undefined) {
+      const pool = kernel.createWiredObject(NETIO_AN1_TX_PAGES);
+      this.an1Tx = pool === undefined ? undefined : { pages: pool.physAddrs, next: 0, inFlight: 0 };
+      an1.setReceiveHandler(0, { frame: (_b, _s, addr, length, status) => this.an1DefaultFrame(addr, length, status), batchEnd: () => this.batchEnd() });
+      an1.onTransmitDone((retired) => {
+        if (this.an1Tx !== undefined) this.an1Tx.inFlight = Math.max(0, this.an1Tx.inFlight - retired);
+        this.retryWaiters('an1');
+      });
+    } else this.an1Tx = undefined;
+  }
+
+  private get cpu() {
+    return this.kernel.host.cpu;
+  }
+  private get ram(): Uint8Array {
+    return this.kernel.host.ram;
+  }
+
+  // ---- Kernel-internal API (the registry server's traps call these; tests may too) -----------
+
+  /**
+   * Create a channel owned by `owner`. `creator` (if any) receives the channel's send right.
+   * Returns the channel and the names/addresses as net_channel_create reports them.
+   */
+  createChannel(
+    creator: Task | undefined,
+    owner: Task,
+    link: NetLink,
+    rxSlots: number,
+    txPages: number,
+    spec: NetioChannelSpec,
+  ): { kr: number; channel?: Channel; name: number; address: number; sem: number; bqi: number } {
+    const fail = (kr: number) => ({ kr, name: 0, address: 0, sem: 0, bqi: 0 });
+    if (!owner.alive || (creator !== undefined && !creator.alive)) return fail(KERN.INVALID_TASK);
+    if (link === 'ethernet' && this.devices.lance === undefined) return fail(NETIO_ERR.NO_DEVICE);
+    if (link === 'an1' && (this.devices.an1 === undefined || this.an1Tx === undefined)) return fail(NETIO_ERR.NO_DEVICE);
+    const slotsOk = link === 'an1' ? rxSlots >= 1 && rxSlots <= AN1_RING_SLOTS_MAX && (rxSlots & (rxSlots - 1)) === 0 : rxSlots >= 1 && rxSlots <= NETIO_RX_SLOTS_MAX;
+    if (!Number.isInteger(rxSlots) || !slotsOk || !Number.isInteger(txPages) || txPages < 0 || txPages > NETIO_TX_PAGES_MAX) return fail(KERN.INVALID_ARGUMENT);
+    if (this.channels.size >= NETIO_CHANNELS_MAX) return fail(KERN.RESOURCE_SHORTAGE);
+    // Inbound binding: a key (Ethernet), a BQI (AN1), the default slot, or nothing (send-only).
+    let key: string | undefined;
+    if (spec.isDefault) {
+      if (this.defaults[link] !== undefined) return fail(NETIO_ERR.KEY_IN_USE);
+    } else if (link === 'ethernet') {
+      const d = spec.demux;
+      if (d.kind === 'tcp') key = tcpKey(d.remoteIp, d.localIp, d.remotePort, d.localPort);
+      else if (d.kind === 'raw') key = rawKey(d.etherType, d.srcMac);
+      if (key !== undefined && this.table.lookup(key) !== undefined) return fail(NETIO_ERR.KEY_IN_USE);
+    }
+    let bqi = 0;
+    if (link === 'an1' && !spec.isDefault) {
+      bqi = this.freeBqi();
+      if (bqi === 0) return fail(NETIO_ERR.NO_BQI);
+    }
+    const template = makeTemplate(link, spec.template.map((f, i) => ({ name: `field${i}@${f.offset}`, offset: f.offset, bytes: f.bytes })));
+    const matcher = compileTemplate(template);
+    const pages = 1 + rxSlots + txPages;
+    const object = this.kernel.createWiredObject(pages);
+    if (object === undefined) return fail(KERN.RESOURCE_SHORTAGE);
+    const phys = object.physAddrs;
+    const mapped = this.kernel.mapObject(owner, object);
+    if (mapped.kr !== KERN.SUCCESS) {
+      this.kernel.freeObject(object);
+      return fail(mapped.kr);
+    }
+    const sem = this.kernel.createSemaphore(0);
+    const bucket = spec.rate === undefined ? undefined : new TokenBucket(spec.rate, this.cpu.localNow());
+    const ch = new Channel(this.nextId++, link, owner, object, phys, mapped.address, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, (c) =>
+      this.close(c, 'no senders'),
+    );
+    const semRight = this.kernel.insertSendRight(owner, sem.port!);
+    ch.port = this.kernel.createKernelPort(ch);
+    const right = creator === undefined ? { kr: KERN.SUCCESS, name: 0 } : this.kernel.insertSendRight(creator, ch.port);
+    if (semRight.kr !== KERN.SUCCESS || right.kr !== KERN.SUCCESS) {
+      this.channels.set(ch.id, ch);
+      this.close(ch, 'creation failed');
+      return fail(semRight.kr !== KERN.SUCCESS ? semRight.kr : right.kr);
+    }
+    ch.semName = semRight.name;
+    this.channels.set(ch.id, ch);
+    this.stats.channelsCreated++;
+    // Control page: the layout's constants (the library reads them; the kernel never trusts them back).
+    this.ctlWrite(ch, NETIO_CTL.MAGIC, NETIO_MAGIC);
+    this.ctlWrite(ch, NETIO_CTL.RX_SLOTS, rxSlots);
+    this.ctlWrite(ch, NETIO_CTL.TX_OFFSET, txAreaOffset(rxSlots));
+    this.ctlWrite(ch, NETIO_CTL.TX_BYTES, txPages * NETIO_PAGE_SIZE);
+    this.ctlWrite(ch, NETIO_CTL.LINK, NETIO_LINK[link]);
+    if (spec.isDefault) this.defaults[link] = ch;
+    if (key !== undefined) this.table.install(key, ch);
+    if (link === 'an1' && bqi !== 0) {
+      const an1 = this.devices.an1!;
+      this.bqiInUse[bqi] = 1;
+      an1.configureBqi(bqi, rxSlots);
+      an1.postBuffers(bqi, phys.slice(1, 1 + rxSlots));
+      an1.setReceiveHandler(bqi, { frame: (_b, _s, addr, length, status) => this.an1Frame(ch, addr, length, status), batchEnd: () => this.batchEnd() });
+      an1.enableBqi(bqi);
+    }
+    if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.create', ch.id, bqi, `${link} owner=${owner.id} key=${key ?? (spec.isDefault ? 'default' : '-')}`);
+    return { kr: KERN.SUCCESS, channel: ch, name: right.name, address: mapped.address, sem: semRight.name, bqi };
+  }
+
+  /** Revoke a channel (see the header). Idempotent. */
+  close(ch: Channel, reason: string): void {
+    if (ch.closed) return;
+    ch.closed = true;
+    this.stats.channelsClosed++;
+    if (ch.key !== undefined) this.table.remove(ch.key);
+    if (this.defaults[ch.link] === ch) this.defaults[ch.link] = undefined;
+    const i = this.touched.indexOf(ch);
+    if (i >= 0) this.touched.splice(i, 1);
+    for (const w of this.waiters.filter((x) => this.channelOfWaiter(x) === ch)) this.dropWaiter(w, KERN.INVALID_CAPABILITY);
+    this.kernel.unmapObject(ch.owner, ch.address, ch.phys.length);
+    if (ch.link === 'an1' && ch.bqi !== 0) {
+      const an1 = this.devices.an1!;
+      // A completion for a DMA already under way is dropped, never re-posted.
+      an1.setReceiveHandler(ch.bqi, { frame: () => this.closedFrame() });
+      an1.disableBqi(ch.bqi);
+      const atNs = this.kernel.host.sched.now + NETIO_AN1_QUARANTINE_NS;
+      this.quarantine.push({ atNs, object: ch.object, bqi: ch.bqi });
+      if (!this.quarantineEvent.scheduled) this.kernel.host.sched.schedule(this.quarantineEvent, atNs);
+    } else this.kernel.freeObject(ch.object);
+    ch.sem.destroy();
+    if (ch.port !== undefined && !ch.port.dead) this.kernel.destroyPort(ch.port);
+    this.channels.delete(ch.id);
+    if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.close', ch.id, ch.bqi, reason);
+  }
+
+  /** The default channel of a link (the registry server's), if any. */
+  defaultChannel(link: NetLink): Channel | undefined {
+    return this.defaults[link];
+  }
+
+  private get source(): string {
+    return `${this.kernel.host.name}.netio`;
+  }
+
+  // ---- Traps ---------------------------------------------------------------------------------
+
+  private svcPrivPort(t: Thread, req: SyscallArgs<'net_priv_port'>): SyscallResults['net_priv_port'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const h = this.kernel.lookupKernelObject(t.task, req.hostPriv, 'host-priv');
+    if (!h.ok) return { kr: h.kr === KERN.INVALID_ARGUMENT ? KERN.INVALID_HOST : h.kr, name: 0 };
+    return this.kernel.insertSendRight(t.task, this.privPort);
+  }
+
+  private svcCreate(t: Thread, req: SyscallArgs<'net_channel_create'>): SyscallResults['net_channel_create'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const fail = (kr: number) => ({ kr, name: 0, address: 0, sem: 0, bqi: 0 });
+    const p = this.kernel.lookupKernelObject(t.task, req.priv, 'netio-priv');
+    if (!p.ok) return fail(p.kr);
+    let owner = t.task;
+    if (req.task !== 0) {
+      const o = this.kernel.lookupKernelObject<KObject & { readonly task: Task }>(t.task, req.task, 'task');
+      if (!o.ok) return fail(o.kr);
+      owner = o.object.task;
+    }
+    const link: NetLink | undefined = req.link === NETIO_LINK.ethernet ? 'ethernet' : req.link === NETIO_LINK.an1 ? 'an1' : undefined;
+    if (link === undefined) return fail(KERN.INVALID_ARGUMENT);
+    const spec = decodeChannelSpec(req.spec);
+    if (spec === undefined) return fail(KERN.INVALID_ARGUMENT);
+    const r = this.createChannel(t.task, owner, link, req.rxSlots, req.txPages, spec);
+    return { kr: r.kr, name: r.name, address: r.address, sem: r.sem, bqi: r.bqi };
+  }
+
+  private svcClose(t: Thread, req: SyscallArgs<'net_channel_close'>): SyscallResults['net_channel_close'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const r = this.kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');
+    if (!r.ok) return { kr: r.kr };
+    this.close(r.object, `closed by task ${t.task.id}`);
+    return { kr: KERN.SUCCESS };
+  }
+
+  private svcRxDone(t: Thread, req: SyscallArgs<'net_rx_done'>): SyscallResults['net_rx_done'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const r = this.kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');
+    if (!r.ok) return { kr: r.kr };
+    if (r.object.link === 'an1') this.repost(r.object);
+    return { kr: KERN.SUCCESS };
+  }
+
+  /**
+   * net_send. Order: right, length, range, header copy + template check, device room, rate,
+   * transmit. Refusals are counted per reason; nothing leaves on any refusal. `retry` marks a
+   * run from the transmit-done path for a blocked sender (no new trap, same checks).
+   */
+  private send(t: Thread, req: SyscallArgs<'net_send'>, retry = false): SendResult {
+    const cpu = this.cpu;
+    cpu.charge(this.c.txFixed, 'netio');
+    const r = this.kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');
+    if (!r.ok) {
+      this.stats.txRefusedRight++;
+      return { kr: r.kr };
+    }
+    const ch = r.object;
+    if (ch.link === 'an1' && !retry) this.repost(ch); // buffers handed back ride on the send
+    const { offset, length } = req;
+    if (length < Math.max(LINK_FRAME_MIN[ch.link], ch.matcher.template.minLength) || length > LINK_FRAME_MAX[ch.link]) {
+      ch.counters.refusedLength++;
+      this.stats.txRefusedLength++;
+      return { kr: NETIO_ERR.BAD_LENGTH };
+    }
+    if (offset + length > ch.regionBytes) {
+      ch.counters.refusedRange++;
+      this.stats.txRefusedRange++;
+      return { kr: KERN.INVALID_ADDRESS };
+    }
+    // Copy the header into kernel memory, then check the copy: that copy is what is sent.
+    const hlen = Math.min(length, Math.max(ch.matcher.template.minLength, LINK_FRAME_MIN[ch.link]));
+    const hdr = this.header.subarray(0, hlen);
+    this.gather(ch, offset, hdr);
+    cpu.charge(this.c.memcpySetup + hlen * this.c.memcpyPerByte + ch.matcher.words * this.c.txWord, 'netio');
+    const bad = ch.matcher(hdr, length);
+    if (bad !== -1) {
+      ch.counters.refusedTemplate++;
+      this.stats.txRefusedTemplate++;
+      this.ctlWrite(ch, NETIO_CTL.TX_REFUSED, ch.counters.refusedTemplate);
+      if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.refused', ch.id, bad, ch.matcher.template.fields[bad]?.name ?? '?');
+      return { kr: NETIO_ERR.TEMPLATE_MISMATCH };
+    }
+    if (!this.deviceHasRoom(ch.link)) {
+      if (this.waiters.length >= NETIO_SEND_WAITERS_MAX) return { kr: KERN.RESOURCE_SHORTAGE };
+      const w: SendWaiter = { thread: t, req, link: ch.link };
+      if (retry) this.waiters.unshift(w);
+      else this.waiters.push(w);
+      t.waitCancel = () => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+      };
+      this.stats.txBlocked++;
+      return this.kernel.block(t, 'net_send');
+    }
+    if (ch.bucket !== undefined && !ch.bucket.take(length, cpu.localNow())) {
+      ch.counters.refusedRate++;
+      this.stats.txRefusedRate++;
+      return { kr: NETIO_ERR.RATE_LIMITED };
+    }
+    const ok = ch.link === 'ethernet' ? this.lanceSend(ch, offset, length, hdr) : this.an1Send(ch, offset, length, hdr);
+    if (!ok) return { kr: KERN.FAILURE };
+    ch.counters.sent++;
+    this.stats.txSent++;
+    return { kr: KERN.SUCCESS };
+  }
+
+  private deviceHasRoom(link: NetLink): boolean {
+    if (link === 'ethernet') {
+      const d = this.devices.lance!;
+      return !d.isRunning || (d.txSlotsFree > 0 && d.txQueueLength === 0);
+    }
+    const pool = this.an1Tx!;
+    return pool.inFlight < pool.pages.length;
+  }
+
+  /** Header from the checked kernel copy, the rest by PIO from the region, into a LANCE buffer. */
+  private lanceSend(ch: Channel, offset: number, length: number, hdr: Uint8Array): boolean {
+    return this.devices.lance!.transmitFrom(length, (w) => {
+      w.write(0, hdr);
+      this.forEachChunk(ch, offset + hdr.length, length - hdr.length, (phys, at, n) => w.write(hdr.length + at, this.ram.subarray(phys, phys + n)));
+    });
+  }
+
+  /** Checked header + body copied into a kernel transmit page, queued for DMA. */
+  private an1Send(ch: Channel, offset: number, length: number, hdr: Uint8Array): boolean {
+    const pool = this.an1Tx!;
+    const page = pool.pages[pool.next]!;
+    const ram = this.ram;
+    ram.set(hdr, page);
+    this.forEachChunk(ch, offset + hdr.length, length - hdr.length, (phys, at, n) => ram.copyWithin(page + hdr.length + at, phys, phys + n));
+    this.cpu.charge(this.c.memcpySetup + (length - hdr.length) * this.c.memcpyPerByte, 'copy');
+    if (!this.devices.an1!.transmit(page, length)) return false;
+    pool.next = (pool.next + 1) % pool.pages.length;
+    pool.inFlight++;
+    return true;
+  }
+
+  /** A transmit completed: run blocked senders (FIFO) while the device has room. */
+  private retryWaiters(link: NetLink): void {
+    for (let guard = 0; guard < NETIO_SEND_WAITERS_MAX && this.deviceHasRoom(link); guard++) {
+      const i = this.waiters.findIndex((w) => w.link === link);
+      if (i < 0) return;
+      const [w] = this.waiters.splice(i, 1);
+      const t = w!.thread;
+      t.waitCancel = undefined;
+      if (t.state.kind !== 'blocked') continue;
+      t.state = { kind: 'runnable' }; // the retry runs in the kernel on its behalf
+      const r = this.send(t, w!.req, true);
+      if (r === BLOCKED) return; // queued again at the front
+      t.state = { kind: 'blocked', on: 'net_send' };
+      this.kernel.wake(t, r);
+    }
+  }
+
+  private channelOfWaiter(w: SendWaiter): Channel | undefined {
+    const e = w.thread.task.space.entries.get(w.req.channel);
+    const k = e?.port?.kobject;
+    return k instanceof Channel ? k : undefined;
+  }
+
+  private dropWaiter(w: SendWaiter, kr: number): void {
+    const i = this.waiters.indexOf(w);
+    if (i >= 0) this.waiters.splice(i, 1);
+    w.thread.waitCancel = undefined;
+    this.kernel.wake(w.thread, { kr });
+  }
+
+  // ---- Inbound -------------------------------------------------------------------------------
+
+  /** LANCE receive upcall (interrupt level): header by PIO, classify, one lookup, PIO into the slot. */
+  private lanceReceive(f: LanceRxFrame): void {
+    const cpu = this.cpu;
+    this.stats.rxArrived++;
+    const pio = (): number => cpu.cyclesByCategory.get('pio') ?? 0;
+    const p0 = pio();
+    let n = Math.min(f.length, DEMUX_FIRST_READ);
+    let h = f.readHeader(n, this.header.subarray(0, n));
+    // IPv4 with options: read on to the TCP ports (at most 40 more bytes).
+    if (n >= ETHERNET_HEADER_BYTES + 20 && h[12] === 0x08 && h[13] === 0x00) {
+      const want = Math.min(f.length, ETHERNET_HEADER_BYTES + (h[14]! & 0x0f) * 4 + 4);
+      if (want > n) {
+        f.copyTo(this.header, n, n, want - n);
+        n = want;
+        h = this.header.subarray(0, n);
+      }
+    }
+    this.stats.rxHeaderPioCycles += pio() - p0;
+    cpu.charge(this.c.classify + this.c.lookup, 'netio');
+    const k = classify(h, f.length);
+    if (k.cls === 'ip-fragment') this.stats.rxFragments++;
+    let ch = this.table.lookup(k.key);
+    const toDefault = ch === undefined;
+    if (ch === undefined) ch = this.defaults.ethernet;
+    if (ch === undefined) {
+      this.stats.rxDropNoChannel++;
+      return;
+    }
+    cpu.charge(this.c.deliver, 'netio');
+    const slot = this.claimSlot(ch);
+    if (slot < 0) return;
+    const at = ch.slotPhys(slot);
+    const ram = this.ram;
+    ram.set(h, at);
+    const p1 = pio();
+    f.copyTo(ram, at + n, n, f.length - n);
+    this.stats.rxCopyPioCycles += pio() - p1;
+    this.commit(ch, slot, f.length, toDefault);
+  }
+
+  /** The next free slot of `ch`'s ring, or −1 (counted) when the library has not freed one. */
+  private claimSlot(ch: Channel): number {
+    const tail = this.ctlRead(ch, NETIO_CTL.RX_TAIL);
+    const used = (ch.head - tail) >>> 0;
+    if (used >= ch.rxSlots) {
+      // Full, or a RX_TAIL the library scribbled: either way the frame has no slot.
+      ch.counters.ringFullDrops++;
+      this.stats.rxDropRingFull++;
+      this.ctlWrite(ch, NETIO_CTL.RX_DROPS, ch.counters.ringFullDrops);
+      return -1;
+    }
+    return ch.head % ch.rxSlots;
+  }
+
+  private commit(ch: Channel, slot: number, length: number, toDefault: boolean): void {
+    this.ctlWrite(ch, NETIO_CTL.LENGTHS + 4 * slot, length);
+    ch.head = (ch.head + 1) >>> 0;
+    this.ctlWrite(ch, NETIO_CTL.RX_HEAD, ch.head);
+    ch.counters.delivered++;
+    if (toDefault) this.stats.rxToDefault++;
+    else this.stats.rxDelivered++;
+    if (!this.touched.includes(ch)) this.touched.push(ch);
+  }
+
+  /** End of a driver's interrupt drain: one semaphore signal per channel that got frames. */
+  private batchEnd(): void {
+    if (this.touched.length === 0) return;
+    this.stats.rxBatches++;
+    for (const ch of this.touched) {
+      this.cpu.charge(this.c.semaphore, 'netio');
+      ch.sem.signal();
+      ch.counters.signals++;
+      this.ctlWrite(ch, NETIO_CTL.SIGNALS, ch.counters.signals);
+    }
+    this.touched.length = 0;
+  }
+
+  /** AN1: the controller DMAed a frame into `ch`'s next slot page. */
+  private an1Frame(ch: Channel, addr: number, length: number, status: number): void {
+    this.stats.rxArrived++;
+    this.cpu.charge(this.c.deliver, 'netio');
+    const slot = ch.head % ch.rxSlots;
+    if (ch.slotPhys(slot) !== addr) this.stats.rxDesync++;
+    const ok = status === 0;
+    if (!ok) {
+      ch.counters.rxErrors++;
+      this.stats.rxDropError++;
+    }
+    // A bad frame keeps its slot (length 0) so ring order = buffer order.
+    this.ctlWrite(ch, NETIO_CTL.LENGTHS + 4 * slot, ok ? length : 0);
+    ch.head = (ch.head + 1) >>> 0;
+    this.ctlWrite(ch, NETIO_CTL.RX_HEAD, ch.head);
+    if (ok) {
+      ch.counters.delivered++;
+      this.stats.rxDelivered++;
+    }
+    if (!this.touched.includes(ch)) this.touched.push(ch);
+  }
+
+  /** AN1 BQI 0 (kernel buffers): copy into the default channel, or drop; re-post the buffer. */
+  private an1DefaultFrame(addr: number, length: number, status: number): void {
+    this.stats.rxArrived++;
+    const ch = this.defaults.an1;
+    if (status !== 0 && status !== 3) this.stats.rxDropError++;
+    else if (ch === undefined) this.stats.rxDropNoChannel++;
+    else {
+      this.cpu.charge(this.c.deliver, 'netio');
+      const slot = this.claimSlot(ch);
+      if (slot >= 0) {
+        const n = Math.min(length, NETIO_PAGE_SIZE);
+        this.ram.copyWithin(ch.slotPhys(slot), addr, addr + n);
+        this.cpu.charge(this.c.memcpySetup + n * this.c.memcpyPerByte, 'copy');
+        this.commit(ch, slot, n, true);
+      }
+    }
+    this.devices.an1!.postBuffers(0, [addr]);
+  }
+
+  private closedFrame(): void {
+    this.stats.rxArrived++;
+    this.stats.rxDropNoChannel++;
+  }
+
+  /** AN1: re-post the buffers of slots the library has consumed (RX_TAIL, clamped to what was delivered). */
+  private repost(ch: Channel): void {
+    if (ch.closed || ch.bqi === 0) return;
+    this.cpu.charge(this.c.rxReturn, 'netio');
+    const tail = this.ctlRead(ch, NETIO_CTL.RX_TAIL);
+    const n = Math.min((tail - ch.returned) >>> 0, (ch.head - ch.returned) >>> 0);
+    if (n === 0) return;
+    const pages: number[] = [];
+    for (let k = 0; k < n; k++) pages.push(ch.slotPhys((ch.returned + k) % ch.rxSlots));
+    const posted = this.devices.an1!.postBuffers(ch.bqi, pages);
+    ch.returned = (ch.returned + posted) >>> 0;
+  }
+
+  private freeBqi(): number {
+    for (let b = 1; b <= AN1_BQI_MAX; b++) if (this.bqiInUse[b] === 0) return b;
+    return 0;
+  }
+
+  private releaseQuarantine(): void {
+    const now = this.kernel.host.sched.now;
+    while (this.quarantine.length > 0 && this.quarantine[0]!.atNs <= now) {
+      const q = this.quarantine.shift()!;
+      this.devices.an1?.setReceiveHandler(q.bqi, undefined);
+      this.bqiInUse[q.bqi] = 0;
+      this.kernel.freeObject(q.object);
+    }
+    if (this.quarantine.length > 0) this.kernel.host.sched.schedule(this.quarantineEvent, this.quarantine[0]!.atNs);
+  }
+
+  // ---- Region access (kernel side: physical pages, never through the task's map) ------------
+
+  private ctlWrite(ch: Channel, off: number, v: number): void {
+    const a = ch.phys[0]! + off;
+    const ram = this.ram;
+    ram[a] = v & 0xff;
+    ram[a + 1] = (v >>> 8) & 0xff;
+    ram[a + 2] = (v >>> 16) & 0xff;
+    ram[a + 3] = (v >>> 24) & 0xff;
+  }
+  private ctlRead(ch: Channel, off: number): number {
+    const a = ch.phys[0]! + off;
+    const ram = this.ram;
+    return (ram[a]! | (ram[a + 1]! << 8) | (ram[a + 2]! << 16) | (ram[a + 3]! << 24)) >>> 0;
+  }
+
+  /** Visit [offset, offset+length) of the region as physically contiguous chunks. */
+  private forEachChunk(ch: Channel, offset: number, length: number, step: (phys: number, at: number, n: number) => void): void {
+    let done = 0;
+    while (done < length) {
+      const o = offset + done;
+      const inPage = o % NETIO_PAGE_SIZE;
+      const n = Math.min(length - done, NETIO_PAGE_SIZE - inPage);
+      step(ch.phys[Math.floor(o / NETIO_PAGE_SIZE)]! + inPage, done, n);
+      done += n;
+    }
+  }
+
+  private gather(ch: Channel, offset: number, dst: Uint8Array): void {
+    this.forEachChunk(ch, offset, dst.length, (phys, at, n) => dst.set(this.ram.subarray(phys, phys + n), at));
+  }
+}
