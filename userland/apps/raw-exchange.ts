@@ -166,3 +166,29 @@ export const rawReceiver: GuestProgram = function* (ctx) {
   }
   yield* sys.debug_log({ text: `received=${received} bad=${bad} firstNs=${firstNs} lastNs=${lastNs} bytes=${bytesAfterFirst}` });
 };
+
+/**
+ * A sink for one channel granted through parameters (channel, address, sem — names and address
+ * in this task, set by whoever created the channel before the task ran): consume every frame,
+ * hand slots back once per wake-up (net_rx_done: re-posts them on AN1), until params.frames
+ * frames or params.idleNs without one. Logs `received=<n>`.
+ */
+export const rawSink: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const ch = new RawChannel(ctx, { channel: num(p, 'channel', 0), address: num(p, 'address', 0), sem: num(p, 'sem', 0) });
+  const n = num(p, 'frames', 1000);
+  const idleNs = num(p, 'idleNs', 50_000_000);
+  let received = 0;
+  while (received < n) {
+    const waiting = yield* ch.wait(idleNs);
+    if (waiting === 0) break;
+    for (let k = 0; k < waiting; k++) {
+      ch.peek();
+      ctx.spend(30);
+      ch.consume();
+      received++;
+    }
+    yield* ch.rxDone();
+  }
+  yield* sys.debug_log({ text: `received=${received}` });
+};
