@@ -1,0 +1,278 @@
+/**
+ * The network I/O module through real traps: who may create channels, net_send's checks (right,
+ * range, length, template on a kernel copy, rate), Ethernet software demultiplexing into the
+ * region with one semaphore signal per batch, the default channel and drops, AN1 BQI delivery and
+ * buffer hand-back, and revocation (close, owner death).
+ */
+import { describe, expect, it } from 'vitest';
+import { KERN } from '../../kernel/abi/errors.ts';
+import { MemoryFault } from '../../kernel/abi/guest.ts';
+import { PORT_TYPE } from '../../kernel/abi/message.ts';
+import { encodeChannelSpec, NETIO_CTL, NETIO_ERR, NETIO_MAGIC, rxSlotOffset } from '../../kernel/abi/netio.ts';
+import { Puppet } from '../kernel/harness.ts';
+import { an1World, createVia, ET, ethWorld, MAC_A, MAC_B, MAC_C, rawEthSpec, rawFrame, registry, txOffset } from './netio-hosts.ts';
+
+const ok = <T>(r: T | 'blocked' | 'dead'): T => {
+  if (r === 'blocked' || r === 'dead') throw new Error(`call ${r}`);
+  return r;
+};
+
+describe('creating channels', () => {
+  it('needs the privileged port, which only a privileged task can obtain', () => {
+    const { world, a } = ethWorld();
+    const user = new Puppet(world, a.kernel, 'user');
+    expect(ok(user.call('task_get_special_port', { which: 5 })).kr).toBe(KERN.NO_ACCESS);
+    expect(ok(user.call('net_priv_port', { hostPriv: 0 })).kr).not.toBe(KERN.SUCCESS);
+    const sem = ok(user.call('semaphore_create', { value: 0 })).name;
+    const spec = encodeChannelSpec(rawEthSpec(MAC_A, MAC_B));
+    // A semaphore, a made-up name, nothing: none is the privileged port.
+    for (const priv of [sem, 12345, 0]) {
+      expect(ok(user.call('net_channel_create', { priv, task: 0, link: 1, rxSlots: 8, txPages: 1, spec })).kr).not.toBe(KERN.SUCCESS);
+    }
+    expect(a.netio.channels.size).toBe(0);
+    const reg = registry(world, a);
+    expect(createVia(reg, rawEthSpec(MAC_A, MAC_B)).kr).toBe(KERN.SUCCESS);
+  });
+
+  it('maps the region into the owner named by its task port, with the layout the ABI promises', () => {
+    const { world, a } = ethWorld();
+    const reg = registry(world, a);
+    const app = new Puppet(world, a.kernel, 'app');
+    const taskName = a.kernel.insertSendRight(reg.p.task, app.task.selfPort!).name;
+    const g = createVia(reg, rawEthSpec(MAC_A, MAC_B), { task: taskName, rxSlots: 8, txPages: 2 });
+    expect(g.kr).toBe(KERN.SUCCESS);
+    const ctl = app.mem((ctx) => [NETIO_CTL.MAGIC, NETIO_CTL.RX_SLOTS, NETIO_CTL.TX_OFFSET, NETIO_CTL.TX_BYTES, NETIO_CTL.LINK].map((o) => ctx.mem.read32(g.address + o)));
+    expect(ctl).toEqual([NETIO_MAGIC, 8, txOffset(8), 2 * 4096, 1]);
+    // The registry has the send right; the app has the semaphore; the region is not the registry's.
+    expect(ok(reg.p.call('mach_port_type', { name: g.name })).type & PORT_TYPE.SEND).not.toBe(0);
+    expect(ok(app.call('mach_port_type', { name: g.sem })).type & PORT_TYPE.SEND).not.toBe(0);
+    expect(reg.p.mem((ctx) => ctx.mem.read32(g.address))).toBeInstanceOf(MemoryFault);
+  });
+
+  it('refuses a key that is installed already, malformed specs and bad sizes', () => {
+    const { world, a } = ethWorld();
+    const reg = registry(world, a);
+    expect(createVia(reg, rawEthSpec(MAC_A, MAC_B)).kr).toBe(KERN.SUCCESS);
+    expect(createVia(reg, rawEthSpec(MAC_A, MAC_B)).kr).toBe(NETIO_ERR.KEY_IN_USE);
+    expect(createVia(reg, rawEthSpec(MAC_A, MAC_C), { rxSlots: 0 }).kr).toBe(KERN.INVALID_ARGUMENT);
+    expect(createVia(reg, rawEthSpec(MAC_A, MAC_C), { link: 'an1' }).kr).toBe(NETIO_ERR.NO_DEVICE);
+    const bad = ok(reg.p.call('net_channel_create', { priv: reg.priv, task: 0, link: 1, rxSlots: 8, txPages: 1, spec: Uint8Array.of(1, 9, 0, 0) }));
+    expect(bad.kr).toBe(KERN.INVALID_ARGUMENT);
+  });
+});
+
+describe('net_send', () => {
+  it('sends a conforming frame and refuses mismatches, bad ranges and bad names; nothing refused leaves', () => {
+    const { world, a, sent } = ethWorld();
+    const reg = registry(world, a);
+    const g = createVia(reg, rawEthSpec(MAC_A, MAC_B), { rxSlots: 8, txPages: 1 });
+    const at = txOffset(8);
+    const put = (f: Uint8Array): void => void reg.p.mem((ctx) => ctx.mem.writeBytes(g.address + at, f));
+    put(rawFrame(MAC_B, MAC_A, 100));
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 100 })).kr).toBe(KERN.SUCCESS);
+    // Impersonation: another source MAC, another destination, another EtherType.
+    for (const f of [rawFrame(MAC_B, MAC_C, 100), rawFrame(MAC_C, MAC_A, 100), rawFrame(MAC_B, MAC_A, 100, 0x5a, 0x0800)]) {
+      put(f);
+      expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 100 })).kr).toBe(NETIO_ERR.TEMPLATE_MISMATCH);
+    }
+    put(rawFrame(MAC_B, MAC_A, 100));
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 13 })).kr).toBe(NETIO_ERR.BAD_LENGTH);
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 1515 })).kr).toBe(NETIO_ERR.BAD_LENGTH);
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: 10 * 4096 - 50, length: 100 })).kr).toBe(KERN.INVALID_ADDRESS);
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: 0xffff_ff00, length: 1000 })).kr).toBe(KERN.INVALID_ADDRESS);
+    expect(ok(reg.p.call('net_send', { channel: 4242, offset: at, length: 100 })).kr).toBe(KERN.INVALID_NAME);
+    expect(ok(reg.p.call('net_send', { channel: reg.priv, offset: at, length: 100 })).kr).toBe(KERN.INVALID_ARGUMENT);
+    world.sched.runFor(5_000_000);
+    expect(sent.get('A')!.length).toBe(1);
+    expect(a.netio.stats.txRefusedTemplate).toBe(3);
+    const refused = reg.p.mem((ctx) => ctx.mem.read32(g.address + NETIO_CTL.TX_REFUSED));
+    expect(refused).toBe(3);
+  });
+
+  it('blocks the sender while the LANCE ring is full and sends every frame in order', () => {
+    const { world, a, sent } = ethWorld();
+    const reg = registry(world, a);
+    const g = createVia(reg, rawEthSpec(MAC_A, MAC_B), { rxSlots: 1, txPages: 1 });
+    const at = txOffset(1);
+    reg.p.mem((ctx) => ctx.mem.writeBytes(g.address + at, rawFrame(MAC_B, MAC_A, 1514)));
+    for (let i = 0; i < 40; i++) {
+      reg.p.mem((ctx) => ctx.mem.write8(g.address + at + 20, i));
+      expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 1514 }, 1e10)).kr).toBe(KERN.SUCCESS);
+    }
+    world.sched.runFor(100_000_000);
+    const out = sent.get('A')!;
+    expect(out.map((f) => f[20])).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(a.netio.stats.txBlocked).toBeGreaterThan(0);
+  });
+
+  it('enforces a token-bucket rate limit in the same check', () => {
+    const { world, a, sent } = ethWorld();
+    const reg = registry(world, a);
+    const g = createVia(reg, rawEthSpec(MAC_A, MAC_B, { rate: { bytesPerSecond: 100_000, burstBytes: 1000 } }), { rxSlots: 1 });
+    const at = txOffset(1);
+    reg.p.mem((ctx) => ctx.mem.writeBytes(g.address + at, rawFrame(MAC_B, MAC_A, 600)));
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 600 })).kr).toBe(KERN.SUCCESS);
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 600 })).kr).toBe(NETIO_ERR.RATE_LIMITED);
+    world.sched.runFor(10_000_000); // 10 ms at 100 kB/s refills the bucket
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 600 })).kr).toBe(KERN.SUCCESS);
+    world.sched.runFor(5_000_000);
+    expect(sent.get('A')!.length).toBe(2);
+    expect(a.netio.stats.txRefusedRate).toBe(1);
+  });
+});
+
+describe('Ethernet receive (software demultiplexing)', () => {
+  it('demultiplexes into the channel region, one signal per batch; unmatched frames go to the default channel or are dropped', () => {
+    const { world, a, b } = ethWorld();
+    const reg = registry(world, b);
+    const g = createVia(reg, rawEthSpec(MAC_B, MAC_A), { rxSlots: 4 });
+    const send = (f: Uint8Array): void => a.kernel.postKernelWork(() => void a.driver.transmit(f));
+    for (let i = 0; i < 3; i++) send(rawFrame(MAC_B, MAC_A, 200, i + 1));
+    world.sched.runFor(10_000_000);
+    const view = reg.p.mem((ctx) => ({
+      head: ctx.mem.read32(g.address + NETIO_CTL.RX_HEAD),
+      lens: [0, 1, 2].map((s) => ctx.mem.read32(g.address + NETIO_CTL.LENGTHS + 4 * s)),
+      bytes: [0, 1, 2].map((s) => ctx.mem.read8(g.address + rxSlotOffset(s) + 100)),
+      signals: ctx.mem.read32(g.address + NETIO_CTL.SIGNALS),
+    })) as { head: number; lens: number[]; bytes: number[]; signals: number };
+    expect(view).toMatchObject({ head: 3, lens: [200, 200, 200], bytes: [1, 2, 3] });
+    expect(view.signals).toBeGreaterThan(0);
+    expect(b.netio.channels.get(1)!.sem.count).toBe(view.signals);
+    // Unmatched: no default channel → dropped and counted; a default channel → delivered there.
+    send(rawFrame(MAC_B, MAC_C, 80));
+    world.sched.runFor(5_000_000);
+    expect(b.netio.stats.rxDropNoChannel).toBe(1);
+    const d = createVia(reg, { demux: { kind: 'none' }, isDefault: true, template: [] }, { rxSlots: 4 });
+    expect(d.kr).toBe(KERN.SUCCESS);
+    send(rawFrame(MAC_B, MAC_C, 80));
+    world.sched.runFor(5_000_000);
+    expect(b.netio.stats.rxToDefault).toBe(1);
+    // The ring of 4 is full after one more: further frames are counted drops.
+    for (let i = 0; i < 3; i++) send(rawFrame(MAC_B, MAC_A, 200));
+    world.sched.runFor(10_000_000);
+    const s = b.netio.stats;
+    expect(s.rxDropRingFull).toBe(2);
+    expect(s.rxArrived).toBe(s.rxDelivered + s.rxToDefault + s.rxDropNoChannel + s.rxDropRingFull + s.rxDropError);
+    // The library frees slots (RX_TAIL): frames flow again.
+    reg.p.mem((ctx) => ctx.mem.write32(g.address + NETIO_CTL.RX_TAIL, 4));
+    send(rawFrame(MAC_B, MAC_A, 200));
+    world.sched.runFor(5_000_000);
+    expect(reg.p.mem((ctx) => ctx.mem.read32(g.address + NETIO_CTL.RX_HEAD))).toBe(5);
+  });
+
+  it('sends IP fragments to the default channel', () => {
+    const { world, a, b } = ethWorld();
+    const reg = registry(world, b);
+    const d = createVia(reg, { demux: { kind: 'none' }, isDefault: true, template: [] }, { rxSlots: 4 });
+    const tcp = createVia(reg, { demux: { kind: 'tcp', remoteIp: 1, localIp: 2, remotePort: 3, localPort: 4 }, isDefault: false, template: [] });
+    expect([d.kr, tcp.kr]).toEqual([0, 0]);
+    const f = rawFrame(MAC_B, MAC_A, 80, 0, 0x0800);
+    const v = new DataView(f.buffer);
+    f[14] = 0x45;
+    f[23] = 6;
+    v.setUint32(26, 1);
+    v.setUint32(30, 2);
+    v.setUint16(34, 3);
+    v.setUint16(36, 4);
+    v.setUint16(20, 0x2000); // MF: a first fragment
+    a.kernel.postKernelWork(() => void a.driver.transmit(f));
+    world.sched.runFor(5_000_000);
+    v.setUint16(20, 0);
+    a.kernel.postKernelWork(() => void a.driver.transmit(f));
+    world.sched.runFor(5_000_000);
+    expect(b.netio.stats).toMatchObject({ rxFragments: 1, rxToDefault: 1, rxDelivered: 1 });
+  });
+});
+
+describe('revocation', () => {
+  it('close: the right becomes a dead name, the region goes, the key is gone, the frames are freed', () => {
+    const { world, a, b } = ethWorld();
+    const reg = registry(world, b);
+    const free0 = b.kernel.frames.freeCount;
+    const g = createVia(reg, rawEthSpec(MAC_B, MAC_A), { rxSlots: 4 });
+    expect(b.kernel.frames.freeCount).toBe(free0 - 6);
+    expect(ok(reg.p.call('net_channel_close', { channel: g.name })).kr).toBe(KERN.SUCCESS);
+    expect(ok(reg.p.call('mach_port_type', { name: g.name })).type & PORT_TYPE.DEAD_NAME).not.toBe(0);
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: 0, length: 60 })).kr).toBe(KERN.INVALID_CAPABILITY);
+    for (let p = 0; p < 6; p++) expect(reg.p.task.map.lookup(g.address + p * 4096)).toBeUndefined();
+    a.kernel.postKernelWork(() => void a.driver.transmit(rawFrame(MAC_B, MAC_A, 100)));
+    world.sched.runFor(5_000_000);
+    expect(b.netio.stats).toMatchObject({ rxDelivered: 0, rxDropNoChannel: 1 });
+    expect(b.kernel.frames.freeCount).toBe(free0);
+    // The key is free again.
+    expect(createVia(reg, rawEthSpec(MAC_B, MAC_A)).kr).toBe(KERN.SUCCESS);
+    // The old region is gone from the owner's map (last: the fault ends the puppet).
+    const g2 = b.netio.channels.get(2)!;
+    if (g2.address !== g.address) expect(reg.p.mem((ctx) => ctx.mem.read32(g.address))).toBeInstanceOf(MemoryFault);
+  });
+
+  it("the owner's death closes its channels and wakes a sender blocked on them", () => {
+    const { world, a } = ethWorld();
+    const reg = registry(world, a);
+    const app = new Puppet(world, a.kernel, 'app');
+    const taskName = a.kernel.insertSendRight(reg.p.task, app.task.selfPort!).name;
+    const g = createVia(reg, rawEthSpec(MAC_A, MAC_B), { task: taskName });
+    expect(a.netio.channels.size).toBe(1);
+    a.kernel.endTask(app.task, { kind: 'killed', by: 'test' });
+    expect(a.netio.channels.size).toBe(0);
+    expect(ok(reg.p.call('net_send', { channel: g.name, offset: 0, length: 60 })).kr).toBe(KERN.INVALID_CAPABILITY);
+  });
+});
+
+describe('AN1 (hardware BQI demultiplexing)', () => {
+  const an1Spec = (dstBqi: number) => ({
+    demux: { kind: 'none' } as const,
+    isDefault: false,
+    template: [
+      { offset: 2, bytes: Uint8Array.of(dstBqi >>> 8, dstBqi & 0xff) },
+      { offset: 16, bytes: Uint8Array.of(0x88, 0xb5) },
+    ],
+  });
+  const an1Frame = (dstBqi: number, length: number, fill: number): Uint8Array => {
+    const f = new Uint8Array(length).fill(fill);
+    f.set([0, 0x0b, dstBqi >>> 8, dstBqi & 0xff], 0);
+    f[16] = 0x88;
+    f[17] = 0xb5;
+    return f;
+  };
+
+  it('delivers into the BQI ring, re-posts handed-back buffers, and sends what was checked, not what was rewritten later', () => {
+    const { world, a, b, sentA } = an1World();
+    const rb = registry(world, b);
+    const gb = createVia(rb, an1Spec(0), { link: 'an1', rxSlots: 4 });
+    expect(gb.kr).toBe(KERN.SUCCESS);
+    expect(gb.bqi).toBeGreaterThan(0);
+    const ra = registry(world, a);
+    const ga = createVia(ra, an1Spec(gb.bqi), { link: 'an1', rxSlots: 4, txPages: 1 });
+    const at = txOffset(4);
+    let consumed = 0;
+    for (let i = 0; i < 12; i++) {
+      ra.p.mem((ctx) => ctx.mem.writeBytes(ga.address + at, an1Frame(gb.bqi, 300, i)));
+      expect(ok(ra.p.call('net_send', { channel: ga.name, offset: at, length: 300 })).kr).toBe(KERN.SUCCESS);
+      // Time of check vs time of use: rewrite the destination BQI right after the trap.
+      ra.p.mem((ctx) => ctx.mem.write8(ga.address + at + 3, 0));
+      world.sched.runFor(1_000_000);
+      // B's library consumes everything and hands the buffers back.
+      const seen = rb.p.mem((ctx) => {
+        const head = ctx.mem.read32(gb.address + NETIO_CTL.RX_HEAD);
+        const fills: number[] = [];
+        for (let k = consumed; k < head; k++) fills.push(ctx.mem.read8(gb.address + rxSlotOffset(k % 4) + 100));
+        ctx.mem.write32(gb.address + NETIO_CTL.RX_TAIL, head);
+        return { head, fills };
+      }) as { head: number; fills: number[] };
+      expect(seen.fills).toEqual([i]);
+      consumed = seen.head;
+      expect(ok(rb.p.call('net_rx_done', { channel: gb.name })).kr).toBe(KERN.SUCCESS);
+    }
+    expect(sentA.length).toBe(12);
+    for (const f of sentA) expect(f[3]).toBe(gb.bqi);
+    expect(b.netio.stats).toMatchObject({ rxDelivered: 12, rxDesync: 0 });
+    // A frame naming a BQI nobody holds lands in BQI 0: no default channel, so a counted drop.
+    ra.p.mem((ctx) => ctx.mem.writeBytes(ga.address + at, an1Frame(gb.bqi, 300, 0)));
+    b.netio.close(b.netio.channels.get(1)!, 'test');
+    expect(ok(ra.p.call('net_send', { channel: ga.name, offset: at, length: 300 })).kr).toBe(KERN.SUCCESS);
+    world.sched.runFor(2_000_000);
+    expect(b.netio.stats.rxDelivered).toBe(12);
+    expect(b.netio.stats.rxDropNoChannel).toBe(1);
+  });
+});
