@@ -28,10 +28,17 @@ interface MEntry {
   sendOnce: boolean;
   dead: number;
 }
+/** A right carried by one of our messages still queued on a port. */
+interface Carried {
+  kind: 'send' | 'send-once' | 'receive' | 'dead';
+  port: number;
+}
 interface MPort {
   id: number;
-  receiver: number | 'dead';
+  receiver: number | 'dead' | 'transit';
   inboxOf: number | undefined;
+  /** Our messages queued on the port, oldest first (each carries one right). */
+  queue: Carried[];
 }
 interface Model {
   alive: boolean[];
@@ -60,7 +67,10 @@ function entryFor(m: Model, t: number, port: number): [number, MEntry] | undefin
 
 function killPortInModel(m: Model, id: number): void {
   const p = m.ports[id]!;
+  if (p.receiver === 'dead') return;
   p.receiver = 'dead';
+  // Queued messages are destroyed with their rights; a receive right among them kills its port.
+  for (const c of p.queue.splice(0)) if (c.kind === 'receive') killPortInModel(m, c.port);
   for (let t = 0; t < TASKS; t++) {
     for (const [n, e] of [...m.entries[t]!]) {
       if (e.port !== id) continue;
@@ -110,29 +120,84 @@ function checkInvariants(m: Model, r: Real): void {
         if (e.sendOnce) sendOnces++;
       }
     }
-    for (const k of kp.queue) if (k.dest?.kind === 'send-once' && k.dest.port === kp) sendOnces++;
+    for (const q of m.ports) {
+      for (const c of q.queue) {
+        if (c.port !== p.id) continue;
+        if (c.kind === 'send') sends++;
+        if (c.kind === 'send-once') sendOnces++;
+      }
+    }
+    // Destination rights of queued messages (ours: send; notifications: send-once).
+    for (const k of kp.queue) {
+      if (k.dest?.port !== kp) continue;
+      if (k.dest.kind === 'send') sends++;
+      else sendOnces++;
+    }
     expect(kp.srights).toBe(sends);
     expect(kp.sorights).toBe(sendOnces);
+    expect(kp.queue.filter((k) => k.id === MSG_ID).length).toBe(p.queue.length);
     const holder = p.receiver;
-    expect(kp.receiver).toBe(r.puppets[holder]!.task.space);
+    expect(kp.receiver).toBe(holder === 'transit' ? undefined : r.puppets[holder]!.task.space);
   }
 }
 
-/** Drain whatever sits in a port's queue (notifications) through its receiver. */
-function drain(m: Model, r: Real, portId: number): void {
+/**
+ * Receive from a port through its receiver until one of our messages arrives (notifications are
+ * skipped) or the queue is empty; our message's right is checked against the model and copied
+ * into the receiver's model space. Returns whether one of ours was received.
+ */
+function receiveOne(m: Model, r: Real, portId: number): boolean {
   const p = m.ports[portId]!;
-  if (p.receiver === 'dead') return;
+  if (typeof p.receiver !== 'number') return false;
   const rcv = p.receiver;
   const name = entryFor(m, rcv, portId)![0];
   for (let i = 0; i < 64; i++) {
     const x = call(r.puppets[rcv]!.call('mach_msg', { option: MACH_MSG_OPTION.RCV_MSG | MACH_MSG_OPTION.RCV_TIMEOUT, msg: null, rcvName: name, rcvSize: 1 << 16, timeoutMs: 0, notify: 0 }));
-    if (x.kr === MACH_MSG.RCV_TIMED_OUT) return;
-    expect(x.msg?.id).not.toBe(MSG_ID);
+    if (x.kr === MACH_MSG.RCV_TIMED_OUT) {
+      expect(p.queue).toEqual([]);
+      return false;
+    }
+    expect(x.kr).toBe(MACH_MSG.SUCCESS);
+    if (x.msg?.id !== MSG_ID) continue;
+    const c = p.queue.shift();
+    expect(c).toBeDefined();
+    const it0 = x.msg.items[0]!;
+    if (it0.type !== 'port') throw new Error('not a port item');
+    copyoutModel(m, rcv, c!, it0.name);
+    return true;
   }
+  throw new Error('queue never drained');
+}
+
+/** The receiver's side of one carried right, checked against the name the kernel chose. */
+function copyoutModel(m: Model, rcv: number, c: Carried, name: number): void {
+  const port = c.port;
+  if (c.kind === 'dead' || (c.kind !== 'receive' && m.ports[port]!.receiver === 'dead')) {
+    expect(name).toBe(MACH_PORT_DEAD);
+    return;
+  }
+  if (c.kind === 'send-once') {
+    expect(m.entries[rcv]!.has(name)).toBe(false);
+    m.entries[rcv]!.set(name, { port, send: 0, recv: false, sendOnce: true, dead: 0 });
+    return;
+  }
+  const existing = entryFor(m, rcv, port);
+  if (existing !== undefined) expect(name).toBe(existing[0]);
+  else expect(m.entries[rcv]!.has(name)).toBe(false);
+  const e = existing?.[1] ?? { port, send: 0, recv: false, sendOnce: false, dead: 0 };
+  if (c.kind === 'receive') {
+    e.recv = true;
+    m.ports[port]!.receiver = rcv;
+  } else e.send++;
+  m.entries[rcv]!.set(name, e);
+}
+
+function drain(m: Model, r: Real, portId: number): void {
+  while (receiveOne(m, r, portId));
 }
 
 type Cmd = fc.Command<Model, Real>;
-export const STATS = { transfers: 0, moveReceive: 0, kills: 0, destroys: 0 };
+export const STATS = { transfers: 0, moveReceive: 0, kills: 0, destroys: 0, posts: 0 };
 
 class Allocate implements Cmd {
   constructor(readonly t: number) {}
@@ -141,7 +206,7 @@ class Allocate implements Cmd {
     const res = call(r.puppets[this.t]!.call('mach_port_allocate', { right: PORT_RIGHT.RECEIVE }));
     expect(res.kr).toBe(KERN.SUCCESS);
     const id = m.ports.length;
-    m.ports.push({ id, receiver: this.t, inboxOf: undefined });
+    m.ports.push({ id, receiver: this.t, inboxOf: undefined, queue: [] });
     r.ports.set(id, r.puppets[this.t]!.task.space.entries.get(res.name)!.port!);
     m.entries[this.t]!.set(res.name, { port: id, send: 0, recv: true, sendOnce: false, dead: 0 });
     checkInvariants(m, r);
@@ -184,11 +249,14 @@ class Transfer implements Cmd {
     readonly to: number,
     readonly i: number,
     readonly d: (typeof DISPOSITIONS)[number],
+    /** Leave the message queued (received later, or destroyed with its port). */
+    readonly postOnly = false,
   ) {}
   check(m: Readonly<Model>): boolean {
     if (!m.alive[this.from]! || m.entries[this.from]!.size === 0) return false;
     const inbox = m.ports[m.inbox[this.to]!]!;
-    if (inbox.receiver === 'dead' || !m.alive[inbox.receiver]!) return false;
+    if (inbox.receiver === 'dead') return false;
+    if (!this.postOnly && (inbox.receiver === 'transit' || !m.alive[inbox.receiver]!)) return false;
     const dest = entryFor(m as Model, this.from, inbox.id);
     if (dest === undefined || dest[1].send === 0) return false;
     const names = sortedNames(m as Model, this.from);
@@ -197,11 +265,11 @@ class Transfer implements Cmd {
   }
   run(m: Model, r: Real): void {
     const inboxId = m.inbox[this.to]!;
-    drain(m, r, inboxId);
-    const rcv = m.ports[inboxId]!.receiver as number;
-    const [destName] = entryFor(m, this.from, inboxId)!;
+    // Choose the item as check() saw it; draining only adds rights (or merges into names).
     const names = sortedNames(m, this.from);
     const itemName = names[this.i % names.length]!;
+    if (!this.postOnly) drain(m, r, inboxId);
+    const [destName] = entryFor(m, this.from, inboxId)!;
     const item = m.entries[this.from]!.get(itemName)!;
     const d = this.d;
     // Is the item right available for this disposition (after the destination's COPY_SEND)?
@@ -213,6 +281,8 @@ class Transfer implements Cmd {
     } else if (d === MSG_TYPE.MOVE_SEND || d === MSG_TYPE.COPY_SEND) ok = item.send > 0;
     else if (d === MSG_TYPE.MAKE_SEND || d === MSG_TYPE.MAKE_SEND_ONCE || d === MSG_TYPE.MOVE_RECEIVE) ok = item.recv;
     else ok = item.sendOnce;
+    const kp = r.ports.get(inboxId)!;
+    const full = kp.queue.length >= kp.qlimit;
     const res = call(
       r.puppets[this.from]!.call('mach_msg', {
         option: MACH_MSG_OPTION.SEND_MSG | MACH_MSG_OPTION.SEND_TIMEOUT,
@@ -228,46 +298,52 @@ class Transfer implements Cmd {
       checkInvariants(m, r);
       return;
     }
+    if (full) {
+      // Nothing moved.
+      expect(res.kr).toBe(MACH_MSG.SEND_TIMED_OUT);
+      checkInvariants(m, r);
+      return;
+    }
     expect(res.kr).toBe(MACH_MSG.SUCCESS);
     STATS.transfers++;
     if (d === MSG_TYPE.MOVE_RECEIVE) STATS.moveReceive++;
     // Sender side.
     const port = item.port;
+    let carried: Carried;
     if (dead) {
       if (d !== MSG_TYPE.COPY_SEND) item.dead--;
-    } else if (d === MSG_TYPE.MOVE_SEND) item.send--;
-    else if (d === MSG_TYPE.MOVE_SEND_ONCE) item.sendOnce = false;
-    else if (d === MSG_TYPE.MOVE_RECEIVE) {
+      carried = { kind: 'dead', port: -1 };
+    } else if (d === MSG_TYPE.MOVE_SEND || d === MSG_TYPE.COPY_SEND || d === MSG_TYPE.MAKE_SEND) {
+      if (d === MSG_TYPE.MOVE_SEND) item.send--;
+      carried = { kind: 'send', port };
+    } else if (d === MSG_TYPE.MOVE_SEND_ONCE || d === MSG_TYPE.MAKE_SEND_ONCE) {
+      if (d === MSG_TYPE.MOVE_SEND_ONCE) item.sendOnce = false;
+      carried = { kind: 'send-once', port };
+    } else {
       item.recv = false;
-      m.ports[port]!.receiver = -1; // in transit
+      m.ports[port]!.receiver = 'transit';
+      carried = { kind: 'receive', port };
     }
     if (typeOf(item) === 0) m.entries[this.from]!.delete(itemName);
-    // Receiver side.
-    const [rcvName] = entryFor(m, rcv, inboxId)!;
-    const got = call(r.puppets[rcv]!.call('mach_msg', { option: MACH_MSG_OPTION.RCV_MSG | MACH_MSG_OPTION.RCV_TIMEOUT, msg: null, rcvName, rcvSize: 1 << 16, timeoutMs: 0, notify: 0 }));
-    expect(got.kr).toBe(MACH_MSG.SUCCESS);
-    expect(got.msg?.id).toBe(MSG_ID);
-    const it0 = got.msg!.items[0]!;
-    if (it0.type !== 'port') throw new Error('not a port item');
-    if (dead) {
-      expect(it0.name).toBe(MACH_PORT_DEAD);
-    } else if (d === MSG_TYPE.MAKE_SEND_ONCE || d === MSG_TYPE.MOVE_SEND_ONCE) {
-      expect(m.entries[rcv]!.has(it0.name)).toBe(false);
-      m.entries[rcv]!.set(it0.name, { port, send: 0, recv: false, sendOnce: true, dead: 0 });
-    } else {
-      const existing = entryFor(m, rcv, port);
-      if (existing !== undefined) expect(it0.name).toBe(existing[0]);
-      else expect(m.entries[rcv]!.has(it0.name)).toBe(false);
-      const e = existing?.[1] ?? { port, send: 0, recv: false, sendOnce: false, dead: 0 };
-      if (d === MSG_TYPE.MOVE_RECEIVE) {
-        e.recv = true;
-        m.ports[port]!.receiver = rcv;
-      } else e.send++;
-      m.entries[rcv]!.set(it0.name, e);
-    }
+    m.ports[inboxId]!.queue.push(carried);
+    if (!this.postOnly) expect(receiveOne(m, r, inboxId)).toBe(true);
+    else STATS.posts++;
     checkInvariants(m, r);
   }
-  toString = () => `Transfer(${this.from}->${this.to},${this.i},${this.d})`;
+  toString = () => `${this.postOnly ? 'Post' : 'Transfer'}(${this.from}->${this.to},${this.i},${this.d})`;
+}
+
+class Receive implements Cmd {
+  constructor(readonly to: number) {}
+  check = (m: Readonly<Model>) => {
+    const p = m.ports[m.inbox[this.to]!]!;
+    return typeof p.receiver === 'number' && m.alive[p.receiver]!;
+  };
+  run(m: Model, r: Real): void {
+    receiveOne(m, r, m.inbox[this.to]!);
+    checkInvariants(m, r);
+  }
+  toString = () => `Receive(inbox ${this.to})`;
 }
 
 class Deallocate implements Cmd {
@@ -345,13 +421,16 @@ class Kill implements Cmd {
 const task = fc.integer({ min: 0, max: TASKS - 1 });
 const idx = fc.nat({ max: 50 });
 const transfer = fc.tuple(task, task, idx, fc.constantFrom(...DISPOSITIONS)).map(([f, t, i, d]) => new Transfer(f, t, i, d));
+const post = fc.tuple(task, task, idx, fc.constantFrom(...DISPOSITIONS)).map(([f, t, i, d]) => new Transfer(f, t, i, d, true));
 const commands = fc.commands(
   [
     task.map((t) => new Allocate(t)),
     fc.tuple(task, idx, fc.boolean()).map(([t, i, o]) => new Make(t, i, o)),
     transfer,
     transfer,
-    transfer,
+    post,
+    post,
+    task.map((t) => new Receive(t)),
     fc.tuple(task, idx, fc.boolean()).map(([t, i, d]) => new Deallocate(t, i, d)),
     fc.tuple(task, task, idx).map(([t, o, i]) => new Probe(t, o, i)),
     task.map((t) => new Kill(t)),
@@ -371,7 +450,7 @@ describe('IPC rights against a reference model', () => {
         for (let t = 0; t < TASKS; t++) {
           const p = call(puppets[t]!.call('mach_port_allocate', { right: PORT_RIGHT.RECEIVE }));
           expect(call(puppets[t]!.call('bootstrap_register', { service: `inbox${t}`, name: p.name })).kr).toBe(0);
-          model.ports.push({ id: t, receiver: t, inboxOf: t });
+          model.ports.push({ id: t, receiver: t, inboxOf: t, queue: [] });
           model.inbox.push(t);
           model.entries[t]!.set(p.name, { port: t, send: 0, recv: true, sendOnce: false, dead: 0 });
           real.ports.set(t, puppets[t]!.task.space.entries.get(p.name)!.port!);
@@ -398,6 +477,7 @@ describe('IPC rights against a reference model', () => {
     // The generator must reach the interesting paths, not only skip commands.
     expect(STATS.transfers).toBeGreaterThan(50);
     expect(STATS.moveReceive).toBeGreaterThan(3);
+    expect(STATS.posts).toBeGreaterThan(20);
     expect(STATS.kills + STATS.destroys).toBeGreaterThan(10);
   });
 });
