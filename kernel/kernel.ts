@@ -55,6 +55,7 @@ export interface KernelCosts {
   readonly trapCycles: number;
   readonly nullServiceCycles: number;
   readonly contextSwitchCycles: number;
+  readonly handoffCycles: number;
   readonly interruptEntryCycles: number;
   readonly msgSendCycles: number;
   readonly msgReceiveCycles: number;
@@ -118,6 +119,15 @@ export class Kernel {
   private nextObjectId = 1;
   /** The thread that ran the last user burst (a switch away from it costs a context switch). */
   private lastThread: Thread | undefined = undefined;
+  /**
+   * A mach_msg RPC that handed its message to a waiting receiver and then blocked in its own
+   * receive: the CPU goes straight to that receiver with a stack hand-off (MK40, CONT §3), which
+   * costs kernel.handoffCycles instead of a full context switch.
+   */
+  private handoff: { readonly from: Thread; readonly to: Thread } | undefined = undefined;
+  /** The thread most recently woken (mach_msg looks at it to detect a hand-off). */
+  private lastWoken: Thread | undefined = undefined;
+  handoffsTotal = 0;
   /** The thread whose generator is being stepped (memory faults are charged to it). */
   private current: Thread | undefined = undefined;
   readonly wheel: TimingWheel;
@@ -138,6 +148,7 @@ export class Kernel {
       trapCycles: c.get('kernel.trapCycles'),
       nullServiceCycles: c.get('kernel.nullServiceCycles'),
       contextSwitchCycles: c.get('kernel.contextSwitchCycles'),
+      handoffCycles: c.get('kernel.handoffCycles'),
       interruptEntryCycles: c.get('kernel.interruptEntryCycles'),
       msgSendCycles: c.get('kernel.msgSendCycles'),
       msgReceiveCycles: c.get('kernel.msgReceiveCycles'),
@@ -306,6 +317,7 @@ export class Kernel {
   /** Wake a blocked thread with its trap's result. */
   wake(thread: Thread, result: TrapResult): void {
     if (thread.state.kind !== 'blocked') return;
+    this.lastWoken = thread;
     this.wheel.cancel(thread.timer);
     thread.onTimeout = undefined;
     thread.waitCancel = undefined;
@@ -331,6 +343,12 @@ export class Kernel {
       this.runQueue.length = 0;
       return undefined;
     }
+    // A hand-off target runs next unless something of higher priority is waiting.
+    const h = this.handoff;
+    if (h !== undefined && h.to.state.kind === 'runnable' && h.to.effectivePriority >= this.runQueue[bestIndex]!.effectivePriority) {
+      const i = this.runQueue.indexOf(h.to);
+      if (i >= 0) bestIndex = i;
+    }
     const [t] = this.runQueue.splice(bestIndex, 1);
     return t;
   }
@@ -347,8 +365,13 @@ export class Kernel {
 
   private runBurst(thread: Thread): void {
     const cpu = this.host.cpu;
+    const handoff = this.handoff;
+    this.handoff = undefined;
     if (this.lastThread !== thread) {
-      if (this.lastThread !== undefined) {
+      if (handoff !== undefined && handoff.from === this.lastThread && handoff.to === thread) {
+        cpu.charge(this.costs.handoffCycles, 'context-switch');
+        this.handoffsTotal++;
+      } else if (this.lastThread !== undefined) {
         cpu.charge(this.costs.contextSwitchCycles, 'context-switch');
         this.contextSwitchesTotal++;
       }
@@ -1004,8 +1027,11 @@ export class Kernel {
   private machMsg(t: Thread, req: SyscallArgs<'mach_msg'>): SyscallResults['mach_msg'] | typeof BLOCKED {
     const opt = req.option;
     const msToNs = (ms: number): number => Math.min(ms, 1e9) * 1_000_000;
+    let woken: Thread | undefined = undefined;
     if ((opt & MACH_MSG_OPTION.SEND_MSG) !== 0) {
+      this.lastWoken = undefined;
       const r = this.ipc.send(t.task, req.msg);
+      woken = this.lastWoken;
       if (r === 'full') {
         if ((opt & MACH_MSG_OPTION.SEND_TIMEOUT) !== 0 && req.timeoutMs === 0) return { kr: MACH_MSG.SEND_TIMED_OUT };
         const remote = (req.msg as { remote: number }).remote;
@@ -1032,6 +1058,7 @@ export class Kernel {
         onMessage: (result) => this.wake(t, result),
       });
       if (!queued) return { kr: MACH_MSG.RCV_INVALID_NAME };
+      if (woken !== undefined && woken !== t) this.handoff = { from: t, to: woken };
       return this.blockFor(t, 'receive', timed ? msToNs(req.timeoutMs) : undefined, () => this.wake(t, { kr: MACH_MSG.RCV_TIMED_OUT }));
     }
     return { kr: MACH_MSG.SUCCESS };

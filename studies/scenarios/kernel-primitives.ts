@@ -66,6 +66,7 @@ export const kernelPrimitivesScenario: Scenario = {
       },
       exceptions: kernel.exceptionsTotal,
       contextSwitches: kernel.contextSwitchesTotal,
+      handoffs: kernel.handoffsTotal,
     };
   },
 };

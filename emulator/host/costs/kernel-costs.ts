@@ -24,6 +24,12 @@ export const KERNEL_COSTS = {
     source: 'published path length: full context switch 250 instructions, 52 loads / 27 stores (MK32 path, CONT Table 4) plus cache refill ≈ 1.6 cycles/instruction = 16 µs',
     what: 'switch the CPU from one kernel thread to another (save, choose, restore)',
   },
+  'kernel.handoffCycles': {
+    value: 130,
+    unit: 'cycles',
+    source: 'published path length: stack hand-off 83 instructions, 22 loads / 18 stores (MK40, CONT Table 4) at ≈1.6 cycles per instruction, as kernel.contextSwitchCycles',
+    what: 'switch from an RPC caller blocking in receive straight to the receiver its message woke (stack hand-off)',
+  },
   'kernel.interruptEntryCycles': {
     value: 150,
     unit: 'cycles',
@@ -31,13 +37,13 @@ export const KERNEL_COSTS = {
     what: 'hardware interrupt entry and exit, before the driver handler',
   },
   'kernel.msgSendCycles': {
-    value: 250,
+    value: 330,
     unit: 'cycles',
-    source: 'calibrated on the same-machine null RPC, 60–95 µs on DECstation 5000/200-class hardware (mach-semantics.md §10: DS3100 95 µs, CONT Table 3 / UB §3, scaled 16.67→25 MHz ≈ 63 µs); with trap, switch and receive costs this puts the simulated null RPC at ≈ 85 µs',
+    source: 'calibrated on the same-machine null RPC, 60–95 µs on DECstation 5000/200-class hardware (mach-semantics.md §10: DS3100 95 µs, CONT Table 3 / UB §3, ≈ 63 µs if it scaled with the clock): aimed at the middle, 75 µs = 2 × (trap 150 + send 330 + receive 330 + hand-off 130) cycles',
     what: 'mach_msg send half: header copyin, right translation of the destination, enqueue or hand-off',
   },
   'kernel.msgReceiveCycles': {
-    value: 250,
+    value: 330,
     unit: 'cycles',
     source: 'calibrated with kernel.msgSendCycles on the 60–95 µs null RPC (mach-semantics.md §10); MK40 message path ≈ 2× the 64-instruction trap entry (CONT Table 4)',
     what: 'mach_msg receive half: dequeue, header copyout, reply-right insertion',
