@@ -301,4 +301,17 @@ describe('ports and mach_msg', () => {
     expect(r.msg.items[0]).toEqual({ type: 'port', name: MACH_PORT_DEAD, disposition: MSG_TYPE.PORT_SEND });
     void MACH_PORT_NULL;
   });
+
+  it('a message larger than the receive buffer: RCV_TOO_LARGE destroys it, or leaves it queued with RCV_LARGE', () => {
+    const { a, b } = setup();
+    const { aRecv, bSend } = connect(a, b);
+    const big = [{ type: 'inline' as const, data: new Uint8Array(100) }];
+    expect(b.call('mach_msg', sendArgs(msg(bSend, big)))).toEqual({ kr: 0 });
+    expect(b.call('mach_msg', sendArgs(msg(bSend, big)))).toEqual({ kr: 0 });
+    expect(a.call('mach_msg', rcvArgs(aRecv, RCV | MACH_MSG_OPTION.RCV_LARGE, 0, 64))).toEqual({ kr: MACH_MSG.RCV_TOO_LARGE, tooLargeSize: 24 + 4 + 100 });
+    expect(a.call('mach_msg', rcvArgs(aRecv, RCV, 0, 64))).toEqual({ kr: MACH_MSG.RCV_TOO_LARGE, tooLargeSize: 128 });
+    const r = a.call('mach_msg', rcvArgs(aRecv, RCV, 0, 128));
+    expect(r !== 'blocked' && r !== 'dead' && r.msg?.size).toBe(128);
+    expect(r !== 'blocked' && r !== 'dead' && r.msg?.seqno).toBe(1);
+  });
 });

@@ -215,4 +215,32 @@ describe('exceptions', () => {
     expect(victim.exit).toMatchObject({ kind: 'guest-error' });
     void reply;
   });
+
+  it('a handler that resumes a thread which yielded an invalid trap: the trap returns KERN_INVALID_ARGUMENT', () => {
+    const { world, kernel } = boot();
+    const results: number[] = [];
+    const task = kernel.spawn('t', function* () {
+      const { name } = yield* sys.mach_reply_port({});
+      yield* sys.mach_port_insert_right({ name, disposition: MSG_TYPE.MAKE_SEND });
+      yield* sys.task_set_special_port({ which: TASK_PORT.EXCEPTION, name });
+      yield* sys.thread_create({
+        priority: 20,
+        program: function* () {
+          for (;;) {
+            const r = yield* receive(name);
+            if (r.msg !== undefined) yield* reply(r.msg, [{ type: 'int32', values: [KERN.SUCCESS] }]);
+          }
+        },
+      });
+      const bad = (yield { sys: 'vm_allocate', address: -5, size: 1, anywhere: true } as never) as { kr: number };
+      results.push(bad.kr);
+      const ok = yield* sys.null_trap({});
+      results.push(ok.kr);
+      yield* sys.task_exit({ code: 0 });
+    });
+    world.sched.runUntil(() => !task.alive, { nsMax: 1e8 });
+    expect(results).toEqual([KERN.INVALID_ARGUMENT, KERN.SUCCESS]);
+    expect(task.exit).toEqual({ kind: 'exit', code: 0 });
+    expect(kernel.exceptionsTotal).toBe(1);
+  });
 });
