@@ -170,7 +170,7 @@ export const rawReceiver: GuestProgram = function* (ctx) {
 /**
  * A sink for one channel granted through parameters (channel, address, sem — names and address
  * in this task, set by whoever created the channel before the task ran): consume every frame,
- * hand slots back once per wake-up (net_rx_done: re-posts them on AN1), until params.frames
+ * hand slots back once per wake-up (RX_TAIL; on AN1 also net_rx_done, which re-posts them), until params.frames
  * frames or params.idleNs without one. Logs `received=<n>`.
  */
 export const rawSink: GuestProgram = function* (ctx) {
@@ -188,7 +188,7 @@ export const rawSink: GuestProgram = function* (ctx) {
       ch.consume();
       received++;
     }
-    yield* ch.rxDone();
+    if (ch.link === 'an1') yield* ch.rxDone(); // Ethernet slots are free once RX_TAIL moves
   }
   yield* sys.debug_log({ text: `received=${received}` });
 };
