@@ -390,12 +390,16 @@ export class Kernel {
         this.endThread(thread);
         return;
       }
-      let step: IteratorResult<TrapRequest, void> | undefined;
+      // The step's fields are read inside the try: a hostile "generator" may return anything.
+      let step: { readonly done: boolean; readonly value: unknown } | undefined;
       let thrown: unknown = undefined;
       let threw = false;
       this.current = thread;
       try {
-        step = gen.next(resume as TrapResult);
+        const raw: unknown = gen.next(resume as TrapResult);
+        if (typeof raw !== 'object' || raw === null) throw new TypeError('generator step is not an object');
+        const r = raw as { done?: unknown; value?: unknown };
+        step = { done: r.done === true, value: r.value };
       } catch (e) {
         threw = true;
         thrown = e;

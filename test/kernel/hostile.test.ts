@@ -218,6 +218,35 @@ describe('hostile system calls', () => {
     expect(b.call('mach_msg', send(m(tp.name)))).toEqual({ kr: MACH_MSG.SEND_INVALID_DEST });
     expect(kernel.ipc.kmsgsLive).toBe(before);
   });
+
+  it('threads whose "program" is not a well-behaved generator end their task, never the emulator', () => {
+    const weird: unknown[] = [
+      () => 5,
+      () => null,
+      () => ({ next: () => undefined }),
+      () => ({ next: () => ({ get done(): boolean { throw new Error('getter'); }, value: 1 }) }),
+      () => {
+        let n = 0;
+        return { next: () => (n++ < 3 ? { done: false, value: { sys: 'null_trap', extra: () => 1 } } : { done: true, value: undefined }) };
+      },
+      () => {
+        throw new Error('at start');
+      },
+    ];
+    for (const program of weird) {
+      const { world, kernel } = boot();
+      const parent = kernel.spawn('parent', function* () {
+        yield { sys: 'thread_create', priority: -1, program } as never;
+        yield { sys: 'thread_sleep_ns', ns: 1_000_000 } as never;
+      });
+      const other = kernel.spawn('bystander', function* () {
+        yield { sys: 'thread_sleep_ns', ns: 2_000_000 } as never;
+      });
+      world.sched.runUntil(() => !parent.alive && !other.alive, { nsMax: 1e9 });
+      expect(other.exit).toEqual({ kind: 'exit', code: 0 });
+      expect(parent.exit).toBeDefined();
+    }
+  });
 });
 
 function call<T>(r: T | 'blocked' | 'dead'): T {
