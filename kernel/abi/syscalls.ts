@@ -230,16 +230,26 @@ export function checkArg(kind: ArgKind, value: unknown): string | undefined {
 
 /**
  * Validate a yielded value as a trap request: a plain object naming a known system call with
- * every argument of the right kind. Returns the request or an error phrase.
+ * every argument of the right kind. Returns a fresh request holding each argument read exactly
+ * once (a getter cannot change a value between validation and use), or an error phrase; a
+ * request whose reading throws (hostile getters, proxies) is an error too, never a throw.
  */
 export function decodeTrap(value: unknown): { ok: true; req: TrapRequest } | { ok: false; error: string } {
-  if (typeof value !== 'object' || value === null) return { ok: false, error: 'trap request is not an object' };
-  const sys = (value as { sys?: unknown }).sys;
-  if (typeof sys !== 'string' || !Object.hasOwn(SYSCALL_TABLE, sys)) return { ok: false, error: `unknown system call ${String(sys)}` };
-  const spec: SyscallSpec = SYSCALL_TABLE[sys as SyscallName];
-  for (const [name, kind] of Object.entries(spec.args)) {
-    const problem = checkArg(kind, (value as Record<string, unknown>)[name]);
-    if (problem !== undefined) return { ok: false, error: `${sys}: argument ${name} ${problem}` };
+  try {
+    if (typeof value !== 'object' || value === null) return { ok: false, error: 'trap request is not an object' };
+    const sys = (value as { sys?: unknown }).sys;
+    if (typeof sys !== 'string' || !Object.hasOwn(SYSCALL_TABLE, sys)) return { ok: false, error: `unknown system call ${String(sys).slice(0, 64)}` };
+    const spec: SyscallSpec = SYSCALL_TABLE[sys as SyscallName];
+    const req: Record<string, unknown> = { sys };
+    for (const [name, kind] of Object.entries(spec.args)) {
+      const arg: unknown = (value as Record<string, unknown>)[name];
+      const problem = checkArg(kind, arg);
+      if (problem !== undefined) return { ok: false, error: `${sys}: argument ${name} ${problem}` };
+      // Inline bytes are copied now (a typed array stays readable by its owner afterwards).
+      req[name] = kind === 'bytes' ? Uint8Array.prototype.slice.call(arg as Uint8Array) : arg;
+    }
+    return { ok: true, req: req as TrapRequest };
+  } catch {
+    return { ok: false, error: 'trap request unreadable' };
   }
-  return { ok: true, req: value as TrapRequest };
 }

@@ -824,8 +824,8 @@ export class Ipc {
     const space = task.space;
     const c = this.env.costs;
     this.env.charge(c.msgSendCycles, 'ipc');
-    if (typeof msg !== 'object' || msg === null) return MACH_MSG.SEND_INVALID_DATA;
-    const m = msg as Partial<MachMsg>;
+    const m = snapshotMessage(msg);
+    if (typeof m === 'number') return m;
     const bits = m.bits;
     const remote = m.remote;
     const local = m.local;
@@ -836,8 +836,7 @@ export class Ipc {
     const ld = (bits >>> 8) & 0xff;
     if (!isSendDisposition(rd)) return MACH_MSG.SEND_INVALID_HEADER;
     if (local !== MACH_PORT_NULL && !isSendDisposition(ld)) return MACH_MSG.SEND_INVALID_HEADER;
-    const items = m.items ?? [];
-    if (!Array.isArray(items) || items.length > MSG_ITEMS_MAX) return MACH_MSG.SEND_INVALID_TYPE;
+    const items = m.items;
 
     // Validate everything first: destination, reply, body rights, memory. Nothing moves yet.
     const needs = new Map<number, Need>();
@@ -918,7 +917,7 @@ export class Ipc {
     for (const raw of typedItems) {
       switch (raw.type) {
         case 'inline':
-          kitems.push({ type: 'inline', data: raw.data.slice() });
+          kitems.push({ type: 'inline', data: raw.data });
           break;
         case 'int32':
           kitems.push({ type: 'int32', values: raw.values.map((v) => v >>> 0) });
@@ -1232,6 +1231,56 @@ export class Ipc {
     const msg: ReceivedMsg = { bits, remote, local: localName, id: kmsg.id, seqno, size: kmsg.size, items };
     const kr = headerError !== 0 ? headerError : bodyError;
     return { kr, msg };
+  }
+}
+
+/**
+ * Read a guest's message exactly once into a fresh plain structure (the kernel's copyin of the
+ * header and descriptors): every later check and use sees these values, so getters, proxies or
+ * another thread of the task changing the object cannot slip unvalidated data past the checks.
+ * Reading that throws is MACH_SEND_INVALID_DATA (the send buffer is unreadable).
+ */
+function snapshotMessage(msg: unknown): Partial<MachMsg> & { items: unknown[] } | number {
+  try {
+    if (typeof msg !== 'object' || msg === null) return MACH_MSG.SEND_INVALID_DATA;
+    const m = msg as Record<string, unknown>;
+    const out = { bits: m['bits'], remote: m['remote'], local: m['local'], id: m['id'], items: [] as unknown[] };
+    const items = m['items'];
+    if (items === undefined) return out as Partial<MachMsg> & { items: unknown[] };
+    if (!Array.isArray(items)) return MACH_MSG.SEND_INVALID_TYPE;
+    const n = items.length;
+    if (!Number.isSafeInteger(n) || n > MSG_ITEMS_MAX) return MACH_MSG.SEND_INVALID_TYPE;
+    for (let i = 0; i < n; i++) {
+      const raw: unknown = items[i];
+      if (typeof raw !== 'object' || raw === null) return MACH_MSG.SEND_INVALID_TYPE;
+      const it = raw as Record<string, unknown>;
+      const type = it['type'];
+      switch (type) {
+        case 'inline': {
+          const data = it['data'];
+          if (!(data instanceof Uint8Array) || data.length > MSG_SIZE_MAX) return data instanceof Uint8Array ? MACH_MSG.SEND_NO_BUFFER : MACH_MSG.SEND_INVALID_TYPE;
+          out.items.push({ type, data: Uint8Array.prototype.slice.call(data) });
+          break;
+        }
+        case 'int32': {
+          const v = it['values'];
+          if (!Array.isArray(v) || v.length > MSG_SIZE_MAX / 4) return MACH_MSG.SEND_INVALID_TYPE;
+          out.items.push({ type, values: Array.from(v as unknown[]) });
+          break;
+        }
+        case 'port':
+          out.items.push({ type, name: it['name'], disposition: it['disposition'] });
+          break;
+        case 'ool':
+          out.items.push({ type, address: it['address'], size: it['size'], deallocate: it['deallocate'] });
+          break;
+        default:
+          return MACH_MSG.SEND_INVALID_TYPE;
+      }
+    }
+    return out as Partial<MachMsg> & { items: unknown[] };
+  } catch {
+    return MACH_MSG.SEND_INVALID_DATA;
   }
 }
 

@@ -89,8 +89,14 @@ export function createGuestMemory(map: VmMap, ram: Uint8Array, bus: PhysicalBus,
       }
       return out;
     },
-    writeBytes(addr, bytes) {
-      if (!(bytes instanceof Uint8Array)) fail(addr, 'range', true);
+    writeBytes(addr, given) {
+      // Copy first: a proxy or subclass must not decide how many bytes land in RAM.
+      let bytes: Uint8Array;
+      try {
+        bytes = Uint8Array.prototype.slice.call(given);
+      } catch {
+        fail(addr, 'range', true);
+      }
       checkLength(addr, bytes.length, true);
       // Check every page first, so a faulting write changes nothing.
       for (let done = 0; done < bytes.length; ) {

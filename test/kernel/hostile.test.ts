@@ -247,6 +247,40 @@ describe('hostile system calls', () => {
       expect(parent.exit).toBeDefined();
     }
   });
+
+  it('getters and changing objects: every guest value is read once, validated, then used', () => {
+    const { world, kernel, a, b, bSend } = setup();
+    // A message whose header getter throws: the send buffer is unreadable.
+    const throwing = { get bits(): number { throw new Error('no'); }, remote: bSend, local: 0, id: 1 };
+    expect(b.call('mach_msg', send(throwing))).toEqual({ kr: MACH_MSG.SEND_INVALID_DATA });
+    // An item that reads as COPY_SEND when validated and MOVE_RECEIVE when copied in.
+    let flips = 0;
+    const item = { type: 'port', name: bSend, get disposition(): number { return flips++ === 0 ? MSG_TYPE.COPY_SEND : MSG_TYPE.MOVE_RECEIVE; } };
+    expect(b.call('mach_msg', send({ ...m(bSend), items: [item] }))).toEqual({ kr: 0 });
+    expect(flips).toBe(1);
+    // An array element that changes between reads.
+    let reads = 0;
+    const items: unknown[] = [];
+    Object.defineProperty(items, 0, { get: () => (reads++ === 0 ? { type: 'int32', values: [1] } : { type: 'port', name: bSend, disposition: MSG_TYPE.MOVE_RECEIVE }), enumerable: true });
+    items.length = 1;
+    expect(b.call('mach_msg', send({ ...m(bSend), items }))).toEqual({ kr: 0 });
+    expect(reads).toBe(1);
+    // Trap arguments with getters (yielded directly: the stubs would read them first).
+    let n = 0;
+    let allocated = { kr: -1, address: 0 };
+    const changing = kernel.spawn('changing', function* () {
+      allocated = (yield { sys: 'vm_allocate', address: 0, get size(): number { return n++ === 0 ? 4096 : 2 ** 60; }, anywhere: true } as never) as typeof allocated;
+    });
+    const thrower = kernel.spawn('thrower', function* () {
+      yield { sys: 'vm_deallocate', get address(): number { throw new Error('boom'); }, size: 1 } as never;
+    });
+    world.sched.runUntil(() => !changing.alive && !thrower.alive, { nsMax: 1e8 });
+    expect(allocated.kr).toBe(0);
+    expect(n).toBe(1);
+    expect(thrower.exit).toMatchObject({ kind: 'guest-error' });
+    const got = a.call('mach_msg', { option: RCV | MACH_MSG_OPTION.RCV_TIMEOUT, msg: null, rcvName: 0x100, rcvSize: 65536, timeoutMs: 0, notify: 0 });
+    expect(got !== 'blocked' && got !== 'dead' && got.kr).toBe(0);
+  });
 });
 
 function call<T>(r: T | 'blocked' | 'dead'): T {
