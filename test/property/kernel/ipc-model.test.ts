@@ -472,7 +472,7 @@ describe('IPC rights against a reference model', () => {
         for (const p of real.ports.values()) if (p.receiver !== undefined) expect(p.dead).toBe(true);
         expect(world.trace.guestErrorsTotal).toBe(0);
       }),
-      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 60) },
+      {},
     );
     // The generator must reach the interesting paths, not only skip commands.
     expect(STATS.transfers).toBeGreaterThan(50);

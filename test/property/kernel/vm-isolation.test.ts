@@ -219,7 +219,7 @@ describe('VM isolation', () => {
         expect(kernel.frames.freeCount).toBe(free0);
         expect(world.trace.guestErrorsTotal).toBe(0);
       }),
-      { numRuns: Number(process.env['FC_NUM_RUNS'] ?? 60) },
+      {},
     );
     expect(STATS.faults).toBeGreaterThan(20);
     expect(STATS.hits).toBeGreaterThan(20);
