@@ -17,10 +17,12 @@
  * the region, the frame's header bytes COPIED into kernel memory and the matcher run on that
  * copy; the copy is what goes out (time of check = time of use: a thread rewriting the header
  * after the check changes nothing). Ethernet: header copy + body by PIO into a LANCE transmit
- * buffer (driver.transmitFrom). AN1: the whole frame is copied into a kernel transmit page and
- * queued for DMA (the controller DMAs long after the trap returned, so the user's page cannot be
- * the DMA source; docs/netio.md says why we copy rather than add a gather descriptor). When the
- * device has no room the sender blocks until a transmit completes.
+ * buffer (driver.transmitFrom). AN1: a two-part DMA descriptor — the checked header from a kernel
+ * header slot, the body straight from the region (the controller DMAs long after the trap
+ * returned, so the header must not come from the user's page; the body is the sender's own
+ * business); a body that crosses a physical page falls back to copying the frame into a kernel
+ * transmit page (docs/netio.md). When the device has no room the sender blocks until a transmit
+ * completes; a closed channel's pages are not reused while a DMA from them is queued.
  *
  * Inbound, Ethernet: in the LANCE receive upcall the header is read by PIO, classified, looked up
  * once, and the frame PIO-copied straight into the channel's next slot; RX_HEAD bumps; at the end
@@ -74,6 +76,8 @@ export const NETIO_SEND_WAITERS_MAX = 256;
 export const NETIO_CHANNELS_MAX = 1024;
 /** After an AN1 channel closes, its pages and BQI wait this long (a frame's DMA may be under way: ≤ 1520 B × 40 ns + setup). */
 export const NETIO_AN1_QUARANTINE_NS = 1_000_000;
+/** Bytes of one AN1 header slot (a template ends by byte 128; + 3 to align the body). */
+const AN1_HDR_SLOT_BYTES = 128;
 const AN1_BQI_MAX = 63;
 const AN1_RING_SLOTS_MAX = 64;
 /** Bytes the software demultiplexer reads first: Ethernet + IPv4 without options + TCP ports. */
@@ -100,6 +104,8 @@ export class Channel implements KObject {
   readonly kind = 'netio-channel';
   port: Port | undefined = undefined;
   closed = false;
+  /** AN1 frames queued for DMA whose body is read from this region. */
+  txInFlight = 0;
   /** Frames the kernel has written (its own copy: the shared RX_HEAD is only a mirror). */
   head = 0;
   /** AN1: frames whose buffers have been re-posted to the ring. */
@@ -192,9 +198,13 @@ export class NetIo {
   private readonly waiters: SendWaiter[] = [];
   private readonly header = new Uint8Array(NETIO_PAGE_SIZE);
   private readonly bqiInUse = new Uint8Array(AN1_BQI_MAX + 1);
-  private readonly quarantine: { readonly atNs: number; readonly object: MemoryObject; readonly bqi: number }[] = [];
+  private readonly quarantine: { atNs: number; readonly ch: Channel }[] = [];
   private readonly quarantineEvent: SimEvent;
-  private readonly an1Tx: { readonly pages: readonly number[]; next: number; inFlight: number } | undefined;
+  /** AN1 transmit: header slots and fallback copy pages (entry i uses slot i or page i), in-flight FIFO of owners. */
+  private readonly an1Tx: { readonly pages: readonly number[]; readonly hdrBase: number; next: number; inFlight: number; readonly owners: (Channel | undefined)[] } | undefined;
+  /** AN1 frames sent copy-free (two-part) and by the copy fallback. */
+  an1TxTwoPart = 0;
+  an1TxCopied = 0;
   private readonly c: {
     classify: number; lookup: number; deliver: number; txFixed: number; txWord: number; rxReturn: number;
     semaphore: number; portOp: number; memcpySetup: number; memcpyPerByte: number;
@@ -236,11 +246,18 @@ export class NetIo {
     }
     const an1 = devices.an1;
     if (an1 !== undefined) {
-      const pool = kernel.createWiredObject(NETIO_AN1_TX_PAGES);
-      this.an1Tx = pool === undefined ? undefined : { pages: pool.physAddrs, next: 0, inFlight: 0 };
+      const pool = kernel.createWiredObject(NETIO_AN1_TX_PAGES + 1);
+      this.an1Tx = pool === undefined ? undefined : { pages: pool.physAddrs.slice(1), hdrBase: pool.physAddrs[0]!, next: 0, inFlight: 0, owners: [] };
       an1.setReceiveHandler(0, { frame: (_b, _s, addr, length, status) => this.an1DefaultFrame(addr, length, status), batchEnd: () => this.batchEnd() });
       an1.onTransmitDone((retired) => {
-        if (this.an1Tx !== undefined) this.an1Tx.inFlight = Math.max(0, this.an1Tx.inFlight - retired);
+        const pool = this.an1Tx;
+        if (pool !== undefined) {
+          pool.inFlight = Math.max(0, pool.inFlight - retired);
+          for (let k = 0; k < retired; k++) {
+            const owner = pool.owners.shift();
+            if (owner !== undefined) owner.txInFlight--;
+          }
+        }
         this.retryWaiters('an1');
       });
     } else this.an1Tx = undefined;
@@ -347,13 +364,15 @@ export class NetIo {
     if (i >= 0) this.touched.splice(i, 1);
     for (const w of this.waiters.filter((x) => this.channelOfWaiter(x) === ch)) this.dropWaiter(w, KERN.INVALID_CAPABILITY);
     this.kernel.unmapObject(ch.owner, ch.address, ch.phys.length);
-    if (ch.link === 'an1' && ch.bqi !== 0) {
-      const an1 = this.devices.an1!;
-      // A completion for a DMA already under way is dropped, never re-posted.
-      an1.setReceiveHandler(ch.bqi, { frame: () => this.closedFrame() });
-      an1.disableBqi(ch.bqi);
+    if (ch.link === 'an1') {
+      if (ch.bqi !== 0) {
+        const an1 = this.devices.an1!;
+        // A completion for a DMA already under way is dropped, never re-posted.
+        an1.setReceiveHandler(ch.bqi, { frame: () => this.closedFrame() });
+        an1.disableBqi(ch.bqi);
+      }
       const atNs = this.kernel.host.sched.now + NETIO_AN1_QUARANTINE_NS;
-      this.quarantine.push({ atNs, object: ch.object, bqi: ch.bqi });
+      this.quarantine.push({ atNs, ch });
       if (!this.quarantineEvent.scheduled) this.kernel.host.sched.schedule(this.quarantineEvent, atNs);
     } else this.kernel.freeObject(ch.object);
     ch.sem.destroy();
@@ -495,16 +514,45 @@ export class NetIo {
     });
   }
 
-  /** Checked header + body copied into a kernel transmit page, queued for DMA. */
+  /**
+   * AN1: the checked header (plus up to 3 body bytes, so the body starts 4-byte aligned) goes in
+   * a kernel header slot; the body is DMAed from the region (two-part descriptor). A body that
+   * crosses a physical page (the region's pages are not contiguous) is copied into a kernel page.
+   */
   private an1Send(ch: Channel, offset: number, length: number, hdr: Uint8Array): boolean {
     const pool = this.an1Tx!;
-    const page = pool.pages[pool.next]!;
     const ram = this.ram;
-    ram.set(hdr, page);
-    this.forEachChunk(ch, offset + hdr.length, length - hdr.length, (phys, at, n) => ram.copyWithin(page + hdr.length + at, phys, phys + n));
-    this.cpu.charge(this.c.memcpySetup + (length - hdr.length) * this.c.memcpyPerByte, 'copy');
-    if (!this.devices.an1!.transmit(page, length)) return false;
-    pool.next = (pool.next + 1) % pool.pages.length;
+    const i = pool.next;
+    const physOf = (o: number): number => ch.phys[Math.floor(o / NETIO_PAGE_SIZE)]! + (o % NETIO_PAGE_SIZE);
+    const align = (4 - (physOf(offset + hdr.length) & 3)) & 3;
+    const h = Math.min(length, hdr.length + align);
+    const bodyStart = offset + h;
+    const bodyLen = length - h;
+    const onePage = bodyLen === 0 || Math.floor(bodyStart / NETIO_PAGE_SIZE) === Math.floor((bodyStart + bodyLen - 1) / NETIO_PAGE_SIZE);
+    let ok: boolean;
+    if (onePage && h <= AN1_HDR_SLOT_BYTES) {
+      const slot = pool.hdrBase + i * AN1_HDR_SLOT_BYTES;
+      ram.set(hdr, slot);
+      if (h > hdr.length) this.forEachChunk(ch, offset + hdr.length, h - hdr.length, (phys, at, n) => ram.copyWithin(slot + hdr.length + at, phys, phys + n));
+      ok = this.devices.an1!.transmit(bodyLen === 0 ? slot : physOf(bodyStart), length, { addr: slot, length: h });
+      if (ok) {
+        this.an1TxTwoPart++;
+        ch.txInFlight++;
+        pool.owners.push(ch);
+      }
+    } else {
+      const page = pool.pages[i]!;
+      ram.set(hdr, page);
+      this.forEachChunk(ch, offset + hdr.length, length - hdr.length, (phys, at, n) => ram.copyWithin(page + hdr.length + at, phys, phys + n));
+      this.cpu.charge(this.c.memcpySetup + (length - hdr.length) * this.c.memcpyPerByte, 'copy');
+      ok = this.devices.an1!.transmit(page, length);
+      if (ok) {
+        this.an1TxCopied++;
+        pool.owners.push(undefined);
+      }
+    }
+    if (!ok) return false;
+    pool.next = (i + 1) % pool.pages.length;
     pool.inFlight++;
     return true;
   }
@@ -684,13 +732,22 @@ export class NetIo {
 
   private releaseQuarantine(): void {
     const now = this.kernel.host.sched.now;
-    while (this.quarantine.length > 0 && this.quarantine[0]!.atNs <= now) {
-      const q = this.quarantine.shift()!;
-      this.devices.an1?.setReceiveHandler(q.bqi, undefined);
-      this.bqiInUse[q.bqi] = 0;
-      this.kernel.freeObject(q.object);
+    for (let k = this.quarantine.length - 1; k >= 0; k--) {
+      const q = this.quarantine[k]!;
+      if (q.atNs > now) continue;
+      // A queued DMA still reads the region: wait for it (bounded by the board's 32 entries).
+      if (q.ch.txInFlight > 0) {
+        q.atNs = now + NETIO_AN1_QUARANTINE_NS;
+        continue;
+      }
+      this.quarantine.splice(k, 1);
+      if (q.ch.bqi !== 0) {
+        this.devices.an1?.setReceiveHandler(q.ch.bqi, undefined);
+        this.bqiInUse[q.ch.bqi] = 0;
+      }
+      this.kernel.freeObject(q.ch.object);
     }
-    if (this.quarantine.length > 0) this.kernel.host.sched.schedule(this.quarantineEvent, this.quarantine[0]!.atNs);
+    if (this.quarantine.length > 0) this.kernel.host.sched.schedule(this.quarantineEvent, Math.min(...this.quarantine.map((q) => q.atNs)));
   }
 
   // ---- Region access (kernel side: physical pages, never through the task's map) ------------

@@ -266,6 +266,8 @@ describe('AN1 (hardware BQI demultiplexing)', () => {
     }
     expect(sentA.length).toBe(12);
     for (const f of sentA) expect(f[3]).toBe(gb.bqi);
+    // Copy-free: header from a kernel slot, body DMAed from the region (two-part descriptors).
+    expect([a.netio.an1TxTwoPart, a.netio.an1TxCopied]).toEqual([12, 0]);
     expect(b.netio.stats).toMatchObject({ rxDelivered: 12, rxDesync: 0 });
     // A frame naming a BQI nobody holds lands in BQI 0: no default channel, so a counted drop.
     ra.p.mem((ctx) => ctx.mem.writeBytes(ga.address + at, an1Frame(gb.bqi, 300, 0)));
@@ -274,5 +276,23 @@ describe('AN1 (hardware BQI demultiplexing)', () => {
     world.sched.runFor(2_000_000);
     expect(b.netio.stats.rxDelivered).toBe(12);
     expect(b.netio.stats.rxDropNoChannel).toBe(1);
+  });
+
+  it('copies a frame whose body crosses a page (the region is not physically contiguous) and delivers it intact', () => {
+    const { world, a, b, sentA } = an1World();
+    const rb = registry(world, b);
+    const gb = createVia(rb, an1Spec(0), { link: 'an1', rxSlots: 4 });
+    const ra = registry(world, a);
+    const ga = createVia(ra, an1Spec(gb.bqi), { link: 'an1', rxSlots: 4, txPages: 2 });
+    const at = txOffset(4) + 4096 - 100;
+    const f = an1Frame(gb.bqi, 300, 0);
+    for (let k = 20; k < 300; k++) f[k] = (k * 13) & 0xff;
+    ra.p.mem((ctx) => ctx.mem.writeBytes(ga.address + at, f));
+    expect(ok(ra.p.call('net_send', { channel: ga.name, offset: at, length: 300 })).kr).toBe(KERN.SUCCESS);
+    world.sched.runFor(1_000_000);
+    expect([a.netio.an1TxTwoPart, a.netio.an1TxCopied]).toEqual([0, 1]);
+    expect([...sentA[0]!]).toEqual([...f]);
+    const got = rb.p.mem((ctx) => ctx.mem.readBytes(gb.address + rxSlotOffset(0), 300)) as Uint8Array;
+    expect([...got]).toEqual([...f]);
   });
 });

@@ -326,6 +326,7 @@ describe('protection properties (AN1: header rewritten while the frame waits for
         if (process.env['NETIO_DEBUG'] !== undefined) console.log(`an1 sent=${sentA.length} txSent=${a.netio.stats.txSent} refused=${a.netio.stats.txRefusedTemplate} exit=${JSON.stringify(t.exit)}`);
         for (const f of sentA) expect([...f.subarray(0, 4), f[16], f[17]]).toEqual([0, 0x0b, 0, 5, 0x88, 0xb5]);
         expect(sentA.length).toBe(a.netio.stats.txSent);
+        expect(a.netio.an1TxTwoPart + a.netio.an1TxCopied).toBe(a.netio.stats.txSent);
       }),
       { numRuns: Math.max(5, Math.floor(fcRuns() / 10)) },
     );

@@ -157,6 +157,11 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
   // Transmit queue (on-board, 32 entries): ring of (addr, len, time the host enqueued it).
   private readonly txqAddr = new Uint32Array(AN1_LIMITS.txQueueEntries);
   private readonly txqLen = new Uint32Array(AN1_LIMITS.txQueueEntries);
+  /** Two-part entries (TX_HDR_* addition): header part's address and length (0: one part). */
+  private readonly txqHdrAddr = new Uint32Array(AN1_LIMITS.txQueueEntries);
+  private readonly txqHdrLen = new Uint32Array(AN1_LIMITS.txQueueEntries);
+  private poppedHdrAddr = 0;
+  private poppedHdrLen = 0;
   private readonly txqAt = new Float64Array(AN1_LIMITS.txQueueEntries);
   private txqHead = 0;
   private txqCount = 0;
@@ -180,6 +185,8 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
   private txDmaBusy = false;
   private txDmaAddr = 0;
   private txDmaLen = 0;
+  private txDmaHdrAddr = 0;
+  private txDmaHdrLen = 0;
   private readonly txDmaEvent: SimEvent;
   private txBuffersInUse = 0;
   private readonly wireQueue: Uint8Array[] = [];
@@ -438,7 +445,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     const i = this.txRegs.indexAt(off);
     if (i < 0) return this.guestError(`write to unimplemented TX offset 0x${off.toString(16)}`);
     const name = this.txRegs.def(i).name;
-    if (name !== 'TX_ADDR' && name !== 'TX_LEN') return this.guestError(`write to read-only ${name}`);
+    if (name !== 'TX_ADDR' && name !== 'TX_LEN' && name !== 'TX_HDR_ADDR' && name !== 'TX_HDR_LEN') return this.guestError(`write to read-only ${name}`);
     this.txRegs.writeIndex(i, v);
     if (name !== 'TX_LEN') return;
     if (this.txqCount >= AN1_LIMITS.txQueueEntries) {
@@ -447,6 +454,14 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     const slot = (this.txqHead + this.txqCount) % AN1_LIMITS.txQueueEntries;
     this.txqAddr[slot] = this.txRegs.get('TX_ADDR');
     this.txqLen[slot] = v;
+    let hdrLen = this.txRegs.get('TX_HDR_LEN');
+    if (hdrLen > v) {
+      this.guestError(`TX_HDR_LEN ${hdrLen} exceeds TX_LEN ${v}: clamped`);
+      hdrLen = v;
+    }
+    this.txqHdrAddr[slot] = this.txRegs.get('TX_HDR_ADDR');
+    this.txqHdrLen[slot] = hdrLen;
+    this.txRegs.set('TX_HDR_LEN', 0);
     this.txqAt[slot] = Math.max(atNs, this.sched.now);
     this.txqCount++;
     this.kick(atNs);
@@ -622,6 +637,8 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
           this.bqiFiles[a]!.raw[this.iFilled] = b & 0xffff;
           break;
         case OP_TX_POP:
+          this.poppedHdrAddr = this.txqHdrAddr[this.txqHead]!;
+          this.poppedHdrLen = this.txqHdrLen[this.txqHead]!;
           this.txqHead = (this.txqHead + 1) % AN1_LIMITS.txQueueEntries;
           this.txqCount--;
           break;
@@ -757,13 +774,20 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.txBuffersInUse++;
     this.txDmaAddr = addr;
     this.txDmaLen = length;
-    this.sched.schedule(this.txDmaEvent, this.sched.now + this.dmaTimeNs(length));
+    this.txDmaHdrAddr = this.poppedHdrAddr;
+    this.txDmaHdrLen = this.poppedHdrLen;
+    // A two-part frame is two transfers: one more arbitration and address cycle.
+    const extraNs = this.txDmaHdrLen > 0 ? this.dmaSetupNs : 0;
+    this.sched.schedule(this.txDmaEvent, this.sched.now + this.dmaTimeNs(length) + extraNs);
   }
 
   private onTxDmaEnd(): void {
     this.txDmaBusy = false;
     const frame = new Uint8Array(this.txDmaLen + AN1_LIMITS.crcBytes);
-    if (this.dma.read(this.txDmaAddr, frame.subarray(0, this.txDmaLen))) {
+    const h = this.txDmaHdrLen;
+    const hdrOk = h === 0 || ((this.txDmaHdrAddr & 3) === 0 && this.dma.read(this.txDmaHdrAddr, frame.subarray(0, h)));
+    if (h > 0 && !hdrOk) this.guestError(`TX_HDR_ADDR 0x${this.txDmaHdrAddr.toString(16)} is unaligned or not RAM`);
+    if (hdrOk && this.dma.read(this.txDmaAddr, frame.subarray(h, this.txDmaLen))) {
       this.stats.dmaBytesFromHost += this.txDmaLen;
       writeFcs(frame, this.txDmaLen, crc32(frame, 0, this.txDmaLen));
       this.wireQueue.push(frame);

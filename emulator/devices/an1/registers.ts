@@ -169,6 +169,14 @@ export const TX_PAGE_REGS: readonly RegisterDef[] = [
   { name: 'TX_STATUS', offset: 0x10, width: 32, reset: 0, access: 'ro' },
   /** addition: frames refused (status ≠ 0) since reset, mod 2^32; TX_DONE + TX_FAILED = retired */
   { name: 'TX_FAILED', offset: 0x14, width: 32, reset: 0, access: 'ro' },
+  /**
+   * addition (two-part frames, for the network I/O module's checked headers, docs/netio.md): when
+   * TX_HDR_LEN ≠ 0 at the TX_LEN write, the entry's first TX_HDR_LEN bytes are DMAed from
+   * TX_HDR_ADDR (4-byte aligned) and the remaining TX_LEN − TX_HDR_LEN from TX_ADDR; the enqueue
+   * clears TX_HDR_LEN. A TX_HDR_LEN above TX_LEN is clamped to it (guest error).
+   */
+  { name: 'TX_HDR_ADDR', offset: 0x18, width: 32, reset: 0, access: 'rw' },
+  { name: 'TX_HDR_LEN', offset: 0x1c, width: 32, reset: 0, access: 'rw' },
 ];
 
 // ---- Receive completion FIFO (0x3000) -------------------------------------------------------

@@ -52,6 +52,8 @@ import {
   AN1_TX_DONE,
   AN1_TX_FAILED,
   AN1_TX_FREE,
+  AN1_TX_HDR_ADDR,
+  AN1_TX_HDR_LEN,
   AN1_TX_LEN,
   AN1_UID_HI,
   AN1_UID_LO,
@@ -354,14 +356,22 @@ export class An1Driver {
 
   // ---- Transmit --------------------------------------------------------------------------------
 
-  /** Queue a frame (link header included) at `physAddr`. False when the board's queue is full. */
-  transmit(physAddr: PhysAddr, length: number): boolean {
+  /**
+   * Queue a frame (link header included) at `physAddr`. False when the board's queue is full.
+   * With `header`, a two-part frame: its first `header.length` bytes come from `header.addr`
+   * (4-byte aligned) and the rest, `length − header.length` bytes, from `physAddr`.
+   */
+  transmit(physAddr: PhysAddr, length: number, header?: { readonly addr: PhysAddr; readonly length: number }): boolean {
     if (this.txFree <= 0) {
       this.txFree = this.rd(AN1_TX_FREE);
       if (this.txFree <= 0) {
         this.stats.txQueueFull++;
         return false;
       }
+    }
+    if (header !== undefined && header.length > 0) {
+      this.wr(AN1_TX_HDR_ADDR, header.addr);
+      this.wr(AN1_TX_HDR_LEN, header.length);
     }
     this.wr(AN1_TX_ADDR, physAddr);
     this.wr(AN1_TX_LEN, length);

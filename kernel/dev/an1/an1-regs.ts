@@ -51,6 +51,9 @@ export const AN1_TX_FREE = 0x2008;
 export const AN1_TX_DONE = 0x200c;
 export const AN1_TX_STATUS = 0x2010;
 export const AN1_TX_FAILED = 0x2014;
+/** Two-part frames (an addition to hw/an1-autonet.md §8.2; docs/netio.md): header part address and length. */
+export const AN1_TX_HDR_ADDR = 0x2018;
+export const AN1_TX_HDR_LEN = 0x201c;
 
 // Receive completion FIFO.
 export const AN1_RXC_POP = 0x3000;

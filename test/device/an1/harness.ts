@@ -44,6 +44,8 @@ export const R = {
   TX_DONE: 0x200c,
   TX_STATUS: 0x2010,
   TX_FAILED: 0x2014,
+  TX_HDR_ADDR: 0x2018,
+  TX_HDR_LEN: 0x201c,
   RXC_POP: 0x3000,
   RXC_COUNT: 0x3004,
   CLOCK: 0x4000,

@@ -16,7 +16,7 @@ const modelOffset = (page: number, regs: readonly { name: string; offset: number
 
 describe('AN1 register layout: model, driver and tests agree', () => {
   const csrNames = ['CSR', 'ISR', 'IMR', 'UID_LO', 'UID_HI', 'SHORTADDR', 'MAXFRAME', 'NBQI', 'RINGSLOTS', 'FWREV', 'DROPS', 'RXERRS', 'DMAERRS', 'DESCERRS', 'OVERRUNS', 'RXFRAMES'] as const;
-  const txNames = ['TX_ADDR', 'TX_LEN', 'TX_FREE', 'TX_DONE', 'TX_STATUS', 'TX_FAILED'] as const;
+  const txNames = ['TX_ADDR', 'TX_LEN', 'TX_FREE', 'TX_DONE', 'TX_STATUS', 'TX_FAILED', 'TX_HDR_ADDR', 'TX_HDR_LEN'] as const;
 
   it('control/status and transmit pages', () => {
     for (const n of csrNames) {
