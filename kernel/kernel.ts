@@ -119,6 +119,8 @@ export class Kernel {
   private nextObjectId = 1;
   /** The thread that ran the last user burst (a switch away from it costs a context switch). */
   private lastThread: Thread | undefined = undefined;
+  /** The CPU went idle since the last user burst: the next thread is switched to from idle. */
+  private cpuIdled = false;
   /**
    * A mach_msg RPC that handed its message to a waiting receiver and then blocked in its own
    * receive: the CPU goes straight to that receiver with a stack hand-off (MK40, CONT §3), which
@@ -355,7 +357,12 @@ export class Kernel {
 
   private dispatch(): void {
     const thread = this.pickNext();
-    if (thread === undefined) return; // idle until an interrupt or a kick
+    if (thread === undefined) {
+      // Idle until an interrupt or a kick. Mach runs its idle thread meanwhile, so whatever runs
+      // next is switched to from it (MB93's "wake user thread" includes that switch).
+      this.cpuIdled = true;
+      return;
+    }
     this.host.cpu.execute('user', () => this.runBurst(thread), {
       onDone: () => {
         if (thread.state.kind === 'runnable' && !this.runQueue.includes(thread)) this.runQueue.push(thread);
@@ -367,7 +374,12 @@ export class Kernel {
     const cpu = this.host.cpu;
     const handoff = this.handoff;
     this.handoff = undefined;
-    if (this.lastThread !== thread) {
+    if (this.cpuIdled) {
+      this.cpuIdled = false;
+      cpu.charge(this.costs.contextSwitchCycles, 'context-switch');
+      this.contextSwitchesTotal++;
+      this.lastThread = thread;
+    } else if (this.lastThread !== thread) {
       if (handoff !== undefined && handoff.from === this.lastThread && handoff.to === thread) {
         cpu.charge(this.costs.handoffCycles, 'context-switch');
         this.handoffsTotal++;
