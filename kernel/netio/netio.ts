@@ -394,8 +394,8 @@ export class NetIo {
 
   private svcPrivPort(t: Thread, req: SyscallArgs<'net_priv_port'>): SyscallResults['net_priv_port'] {
     this.cpu.charge(this.c.portOp, 'netio');
-    const h = this.kernel.lookupKernelObject(t.task, req.hostPriv, 'host-priv');
-    if (!h.ok) return { kr: h.kr === KERN.INVALID_ARGUMENT ? KERN.INVALID_HOST : h.kr, name: 0 };
+    const kr = this.kernel.checkHostPriv(t.task, req.hostPriv);
+    if (kr !== KERN.SUCCESS) return { kr, name: 0 };
     return this.kernel.insertSendRight(t.task, this.privPort);
   }
 
@@ -406,9 +406,9 @@ export class NetIo {
     if (!p.ok) return fail(p.kr);
     let owner = t.task;
     if (req.task !== 0) {
-      const o = this.kernel.lookupKernelObject<KObject & { readonly task: Task }>(t.task, req.task, 'task');
+      const o = this.kernel.lookupTask(t.task, req.task);
       if (!o.ok) return fail(o.kr);
-      owner = o.object.task;
+      owner = o.task;
     }
     const link: NetLink | undefined = req.link === NETIO_LINK.ethernet ? 'ethernet' : req.link === NETIO_LINK.an1 ? 'an1' : undefined;
     if (link === undefined) return fail(KERN.INVALID_ARGUMENT);
