@@ -196,7 +196,9 @@ export class NetIo {
   private readonly defaults: { ethernet: Channel | undefined; an1: Channel | undefined } = { ethernet: undefined, an1: undefined };
   private readonly touched: Channel[] = [];
   private readonly waiters: SendWaiter[] = [];
-  private readonly header = new Uint8Array(NETIO_PAGE_SIZE);
+  /** Scratch for the checked header copy (send path) and the demultiplexer's header read (interrupt path). */
+  private readonly txHeader = new Uint8Array(NETIO_PAGE_SIZE);
+  private readonly rxHeader = new Uint8Array(NETIO_PAGE_SIZE);
   private readonly bqiInUse = new Uint8Array(AN1_BQI_MAX + 1);
   private readonly quarantine: { atNs: number; readonly ch: Channel }[] = [];
   private readonly quarantineEvent: SimEvent;
@@ -462,7 +464,7 @@ export class NetIo {
     }
     // Copy the header into kernel memory, then check the copy: that copy is what is sent.
     const hlen = Math.min(length, Math.max(ch.matcher.template.minLength, LINK_FRAME_MIN[ch.link]));
-    const hdr = this.header.subarray(0, hlen);
+    const hdr = this.txHeader.subarray(0, hlen);
     this.gather(ch, offset, hdr);
     cpu.charge(this.c.memcpySetup + hlen * this.c.memcpyPerByte + ch.matcher.words * this.c.txWord, 'netio');
     const bad = ch.matcher(hdr, length);
@@ -596,14 +598,14 @@ export class NetIo {
     const pio = (): number => cpu.cyclesByCategory.get('pio') ?? 0;
     const p0 = pio();
     let n = Math.min(f.length, DEMUX_FIRST_READ);
-    let h = f.readHeader(n, this.header.subarray(0, n));
+    let h = f.readHeader(n, this.rxHeader.subarray(0, n));
     // IPv4 with options: read on to the TCP ports (at most 40 more bytes).
     if (n >= ETHERNET_HEADER_BYTES + 20 && h[12] === 0x08 && h[13] === 0x00) {
       const want = Math.min(f.length, ETHERNET_HEADER_BYTES + (h[14]! & 0x0f) * 4 + 4);
       if (want > n) {
-        f.copyTo(this.header, n, n, want - n);
+        f.copyTo(this.rxHeader, n, n, want - n);
         n = want;
-        h = this.header.subarray(0, n);
+        h = this.rxHeader.subarray(0, n);
       }
     }
     this.stats.rxHeaderPioCycles += pio() - p0;
