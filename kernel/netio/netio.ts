@@ -51,6 +51,7 @@ import {
   type NetioChannelSpec,
 } from '../abi/netio.ts';
 import type { SyscallArgs, SyscallResults } from '../abi/syscalls.ts';
+import { assert } from '../../emulator/sim/assert.ts';
 import { Priority, type SimEvent } from '../../emulator/sim/scheduler.ts';
 import type { An1Driver } from '../dev/an1/an1-driver.ts';
 import type { LanceDriver, LanceRxFrame } from '../dev/lance/lance-driver.ts';
@@ -314,6 +315,7 @@ export class NetIo {
     const object = this.kernel.createWiredObject(pages);
     if (object === undefined) return fail(KERN.RESOURCE_SHORTAGE);
     const phys = object.physAddrs;
+    assert(phys.length === pages, 'wired object with the wrong page count');
     const mapped = this.kernel.mapObject(owner, object);
     if (mapped.kr !== KERN.SUCCESS) {
       this.kernel.freeObject(object);
@@ -380,6 +382,7 @@ export class NetIo {
     ch.sem.destroy();
     if (ch.port !== undefined && !ch.port.dead) this.kernel.destroyPort(ch.port);
     this.channels.delete(ch.id);
+    assert(ch.key === undefined || this.table.lookup(ch.key) !== ch, 'netio: a closed channel still holds its key');
     if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.close', ch.id, ch.bqi, reason);
   }
 
@@ -646,6 +649,8 @@ export class NetIo {
   }
 
   private commit(ch: Channel, slot: number, length: number, toDefault: boolean): void {
+    assert(!ch.closed && slot >= 0 && slot < ch.rxSlots, `netio: commit to slot ${slot} of a ${ch.closed ? 'closed ' : ''}channel`);
+    assert(length > 0 && length <= NETIO_PAGE_SIZE, `netio: frame of ${length} bytes in a slot`);
     this.ctlWrite(ch, NETIO_CTL.LENGTHS + 4 * slot, length);
     ch.head = (ch.head + 1) >>> 0;
     this.ctlWrite(ch, NETIO_CTL.RX_HEAD, ch.head);
@@ -670,6 +675,7 @@ export class NetIo {
 
   /** AN1: the controller DMAed a frame into `ch`'s next slot page. */
   private an1Frame(ch: Channel, addr: number, length: number, status: number): void {
+    assert(!ch.closed, 'netio: AN1 frame for a closed channel (its BQI handler should be the closed one)');
     this.stats.rxArrived++;
     this.cpu.charge(this.c.deliver, 'netio');
     const slot = ch.head % ch.rxSlots;

@@ -235,7 +235,6 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
         world.sched.runUntil(() => tasks.every((t) => !t.alive), { nsMax: 2_000_000_000 });
         world.sched.runFor(200_000_000); // frames queued in the LANCE drain out
 
-        if (process.env['NETIO_DEBUG'] !== undefined) console.log(`records=${records.length} ok=${records.filter((r) => r.kr === 0).length} out=${sent.get('A')!.length} exits=${tasks.map((t) => JSON.stringify(t.exit)).join(',')} B=${JSON.stringify(b.netio.stats)}`);
         // Impersonation: every frame that left A carries a template granted to its tagged task.
         // The LANCE sends in trap order (one CPU, one FIFO ring), so the k-th frame out is the
         // k-th successful net_send; short frames are padded, so no tag in the payload is needed.
@@ -323,7 +322,6 @@ describe('protection properties (AN1: header rewritten while the frame waits for
         const grant = { name: r.name, address: r.address };
         world.sched.runUntil(() => !t.alive, { nsMax: 1_000_000_000 });
         world.sched.runFor(10_000_000);
-        if (process.env['NETIO_DEBUG'] !== undefined) console.log(`an1 sent=${sentA.length} txSent=${a.netio.stats.txSent} refused=${a.netio.stats.txRefusedTemplate} exit=${JSON.stringify(t.exit)}`);
         for (const f of sentA) expect([...f.subarray(0, 4), f[16], f[17]]).toEqual([0, 0x0b, 0, 5, 0x88, 0xb5]);
         expect(sentA.length).toBe(a.netio.stats.txSent);
         expect(a.netio.an1TxTwoPart + a.netio.an1TxCopied).toBe(a.netio.stats.txSent);
