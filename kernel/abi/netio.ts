@@ -63,6 +63,8 @@ export function txAreaOffset(rxSlots: number): number {
 
 /** The network I/O module's own return codes (beside KERN_*; D_* of Mach device I/O are 2500+). */
 export const NETIO_ERR = {
+  /** net_channel_create / net_bqi_release: the BQI named is not one reserved with net_bqi_reserve. */
+  BQI_NOT_RESERVED: 2606,
   /** net_send: the frame's headers differ from the channel's template (nothing left the host). */
   TEMPLATE_MISMATCH: 2600,
   /** net_send: the channel's token bucket is empty (nothing left the host). */
@@ -92,6 +94,8 @@ export interface NetioChannelSpec {
   readonly template: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
   /** Optional token bucket on sent bytes (beyond the paper, §3.5). */
   readonly rate?: { readonly bytesPerSecond: number; readonly burstBytes: number };
+  /** AN1: a BQI reserved earlier with net_bqi_reserve (the one offered to the peer); without it the module picks one. */
+  readonly bqi?: number;
 }
 
 /** Limits on a spec (a limit on everything): fields, bytes per field, offset of a field's end. */
@@ -108,7 +112,7 @@ const DEMUX_KIND = { none: 0, tcp: 1, raw: 2 } as const;
  * (u16 offset, u8 length, bytes).
  */
 export function encodeChannelSpec(s: NetioChannelSpec): Uint8Array {
-  const out: number[] = [1, DEMUX_KIND[s.demux.kind], (s.isDefault ? 1 : 0) | (s.rate !== undefined ? 2 : 0), s.template.length];
+  const out: number[] = [1, DEMUX_KIND[s.demux.kind], (s.isDefault ? 1 : 0) | (s.rate !== undefined ? 2 : 0) | (s.bqi !== undefined ? 4 : 0), s.template.length];
   const u16 = (v: number): void => void out.push((v >>> 8) & 0xff, v & 0xff);
   const u32 = (v: number): void => void out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
   const d = s.demux;
@@ -125,6 +129,7 @@ export function encodeChannelSpec(s: NetioChannelSpec): Uint8Array {
     u32(s.rate.bytesPerSecond);
     u32(s.rate.burstBytes);
   }
+  if (s.bqi !== undefined) u16(s.bqi);
   for (const f of s.template) {
     u16(f.offset);
     out.push(f.bytes.length & 0xff);
@@ -144,7 +149,7 @@ export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
   const kind = u8();
   const flags = u8();
   const nFields = u8();
-  if ((flags & ~3) !== 0 || nFields > NETIO_TEMPLATE_FIELDS_MAX) return undefined;
+  if ((flags & ~7) !== 0 || nFields > NETIO_TEMPLATE_FIELDS_MAX) return undefined;
   let demux: NetioDemuxSpec;
   if (kind === DEMUX_KIND.none) demux = { kind: 'none' };
   else if (kind === DEMUX_KIND.tcp) {
@@ -162,6 +167,11 @@ export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
     rate = { bytesPerSecond: u32(), burstBytes: u32() };
     if (rate.bytesPerSecond === 0 || rate.burstBytes === 0) return undefined;
   }
+  let bqi: number | undefined;
+  if ((flags & 4) !== 0) {
+    if (!need(2)) return undefined;
+    bqi = u16();
+  }
   const template: { offset: number; bytes: Uint8Array }[] = [];
   const used = new Set<number>();
   for (let i = 0; i < nFields; i++) {
@@ -177,5 +187,5 @@ export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
     at += len;
   }
   if (at !== b.length) return undefined;
-  return { demux, isDefault: (flags & 1) !== 0, template, ...(rate !== undefined ? { rate } : {}) };
+  return { demux, isDefault: (flags & 1) !== 0, template, ...(rate !== undefined ? { rate } : {}), ...(bqi !== undefined ? { bqi } : {}) };
 }

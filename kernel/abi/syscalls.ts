@@ -111,6 +111,8 @@ export const SYSCALL_TABLE = {
   net_channel_close: { module: 'netio', number: 72, args: { channel: 'u32' }, doc: 'revoke a channel: key, BQI and template removed, region unmapped, its rights become dead names' },
   net_send: { module: 'netio', number: 73, args: { channel: 'u32', offset: 'u32', length: 'u32' }, doc: 'send the frame at [offset, offset+length) of the channel\'s region after the template check' },
   net_rx_done: { module: 'netio', number: 74, args: { channel: 'u32' }, doc: 'hand consumed receive slots (up to RX_TAIL) back; on AN1 they are re-posted to the BQI ring' },
+  net_bqi_reserve: { module: 'netio', number: 75, args: { priv: 'u32' }, doc: 'reserve a free AN1 BQI (to offer the peer during the handshake); bind it later with the channel spec\'s bqi' },
+  net_bqi_release: { module: 'netio', number: 76, args: { priv: 'u32', bqi: 'u32' }, doc: 'give back a reserved BQI that no channel took' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -196,6 +198,8 @@ export interface SyscallResults {
   net_channel_close: KrOnly;
   net_send: KrOnly;
   net_rx_done: KrOnly;
+  net_bqi_reserve: { readonly kr: KernReturn; readonly bqi: number };
+  net_bqi_release: KrOnly;
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

@@ -80,6 +80,10 @@ export const NETIO_AN1_QUARANTINE_NS = 1_000_000;
 /** Bytes of one AN1 header slot (a template ends by byte 128; + 3 to align the body). */
 const AN1_HDR_SLOT_BYTES = 128;
 const AN1_BQI_MAX = 63;
+/** A BQI's state in the module: free, reserved by the registry (offered to a peer), bound to a channel (or in quarantine). */
+const BQI_FREE = 0;
+const BQI_RESERVED = 2;
+const BQI_BOUND = 1;
 const AN1_RING_SLOTS_MAX = 64;
 /** Bytes the software demultiplexer reads first: Ethernet + IPv4 without options + TCP ports. */
 const DEMUX_FIRST_READ = ETHERNET_HEADER_BYTES + 20 + 4;
@@ -238,6 +242,8 @@ export class NetIo {
     kernel.registerService('net_channel_close', (th, req) => this.svcClose(th, req));
     kernel.registerService('net_send', (th, req) => this.send(th, req));
     kernel.registerService('net_rx_done', (th, req) => this.svcRxDone(th, req));
+    kernel.registerService('net_bqi_reserve', (th, req) => this.svcBqiReserve(th, req));
+    kernel.registerService('net_bqi_release', (th, req) => this.svcBqiRelease(th, req));
     kernel.onTaskDeath((task) => {
       for (const ch of [...this.channels.values()]) if (ch.owner === task) this.close(ch, 'owner died');
     });
@@ -306,8 +312,13 @@ export class NetIo {
     }
     let bqi = 0;
     if (link === 'an1' && !spec.isDefault) {
-      bqi = this.freeBqi();
-      if (bqi === 0) return fail(NETIO_ERR.NO_BQI);
+      if (spec.bqi !== undefined) {
+        if (spec.bqi < 1 || spec.bqi > AN1_BQI_MAX || this.bqiInUse[spec.bqi] !== BQI_RESERVED) return fail(NETIO_ERR.BQI_NOT_RESERVED);
+        bqi = spec.bqi;
+      } else {
+        bqi = this.freeBqi();
+        if (bqi === 0) return fail(NETIO_ERR.NO_BQI);
+      }
     }
     const template = makeTemplate(link, spec.template.map((f, i) => ({ name: `field${i}@${f.offset}`, offset: f.offset, bytes: f.bytes })));
     const matcher = compileTemplate(template);
@@ -347,7 +358,7 @@ export class NetIo {
     if (key !== undefined) this.table.install(key, ch);
     if (link === 'an1' && bqi !== 0) {
       const an1 = this.devices.an1!;
-      this.bqiInUse[bqi] = 1;
+      this.bqiInUse[bqi] = BQI_BOUND;
       an1.configureBqi(bqi, rxSlots);
       an1.postBuffers(bqi, phys.slice(1, 1 + rxSlots));
       an1.setReceiveHandler(bqi, { frame: (_b, _s, addr, length, status) => this.an1Frame(ch, addr, length, status), batchEnd: () => this.batchEnd() });
@@ -734,8 +745,38 @@ export class NetIo {
   }
 
   private freeBqi(): number {
-    for (let b = 1; b <= AN1_BQI_MAX; b++) if (this.bqiInUse[b] === 0) return b;
+    for (let b = 1; b <= AN1_BQI_MAX; b++) if (this.bqiInUse[b] === BQI_FREE) return b;
     return 0;
+  }
+
+  /** Reserve a BQI for a channel the caller will create later (the registry offers it to the peer first: P §3.4). */
+  reserveBqi(): number {
+    if (this.devices.an1 === undefined) return 0;
+    const b = this.freeBqi();
+    if (b !== 0) this.bqiInUse[b] = BQI_RESERVED;
+    return b;
+  }
+
+  releaseBqi(bqi: number): boolean {
+    if (!Number.isInteger(bqi) || bqi < 1 || bqi > AN1_BQI_MAX || this.bqiInUse[bqi] !== BQI_RESERVED) return false;
+    this.bqiInUse[bqi] = BQI_FREE;
+    return true;
+  }
+
+  private svcBqiReserve(t: Thread, req: SyscallArgs<'net_bqi_reserve'>): SyscallResults['net_bqi_reserve'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const p = this.kernel.lookupKernelObject(t.task, req.priv, 'netio-priv');
+    if (!p.ok) return { kr: p.kr, bqi: 0 };
+    if (this.devices.an1 === undefined) return { kr: NETIO_ERR.NO_DEVICE, bqi: 0 };
+    const bqi = this.reserveBqi();
+    return bqi === 0 ? { kr: NETIO_ERR.NO_BQI, bqi: 0 } : { kr: KERN.SUCCESS, bqi };
+  }
+
+  private svcBqiRelease(t: Thread, req: SyscallArgs<'net_bqi_release'>): SyscallResults['net_bqi_release'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const p = this.kernel.lookupKernelObject(t.task, req.priv, 'netio-priv');
+    if (!p.ok) return { kr: p.kr };
+    return { kr: this.releaseBqi(req.bqi) ? KERN.SUCCESS : NETIO_ERR.BQI_NOT_RESERVED };
   }
 
   private releaseQuarantine(): void {
@@ -751,7 +792,7 @@ export class NetIo {
       this.quarantine.splice(k, 1);
       if (q.ch.bqi !== 0) {
         this.devices.an1?.setReceiveHandler(q.ch.bqi, undefined);
-        this.bqiInUse[q.ch.bqi] = 0;
+        this.bqiInUse[q.ch.bqi] = BQI_FREE;
       }
       this.kernel.freeObject(q.ch.object);
     }

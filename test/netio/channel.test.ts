@@ -295,4 +295,26 @@ describe('AN1 (hardware BQI demultiplexing)', () => {
     const got = rb.p.mem((ctx) => ctx.mem.readBytes(gb.address + rxSlotOffset(0), 300)) as Uint8Array;
     expect([...got]).toEqual([...f]);
   });
+
+  it('a BQI reserved before the handshake is bound later by the channel spec; others cannot take or release it', () => {
+    const { world, b } = an1World();
+    const rb = registry(world, b);
+    const r = ok(rb.p.call('net_bqi_reserve', { priv: rb.priv }));
+    expect(r.kr).toBe(KERN.SUCCESS);
+    // A channel without a reserved BQI gets another one.
+    const other = createVia(rb, an1Spec(0), { link: 'an1', rxSlots: 4 });
+    expect(other.bqi).not.toBe(r.bqi);
+    // Binding an unreserved BQI is refused; the reserved one binds once.
+    expect(createVia(rb, { ...an1Spec(0), bqi: other.bqi }, { link: 'an1', rxSlots: 4 }).kr).toBe(NETIO_ERR.BQI_NOT_RESERVED);
+    const g = createVia(rb, { ...an1Spec(0), bqi: r.bqi }, { link: 'an1', rxSlots: 4 });
+    expect([g.kr, g.bqi]).toEqual([KERN.SUCCESS, r.bqi]);
+    expect(createVia(rb, { ...an1Spec(0), bqi: r.bqi }, { link: 'an1', rxSlots: 4 }).kr).toBe(NETIO_ERR.BQI_NOT_RESERVED);
+    // Release: only reserved, unbound BQIs; only with the privileged port.
+    const r2 = ok(rb.p.call('net_bqi_reserve', { priv: rb.priv }));
+    expect(ok(rb.p.call('net_bqi_release', { priv: rb.priv, bqi: g.bqi })).kr).toBe(NETIO_ERR.BQI_NOT_RESERVED);
+    const user = new Puppet(world, b.kernel, 'user');
+    expect(ok(user.call('net_bqi_release', { priv: rb.priv, bqi: r2.bqi })).kr).not.toBe(KERN.SUCCESS);
+    expect(ok(user.call('net_bqi_reserve', { priv: 1 })).kr).not.toBe(KERN.SUCCESS);
+    expect(ok(rb.p.call('net_bqi_release', { priv: rb.priv, bqi: r2.bqi })).kr).toBe(KERN.SUCCESS);
+  });
 });
