@@ -15,15 +15,16 @@ const specArb: fc.Arbitrary<NetioChannelSpec> = fc
     isDefault: fc.boolean(),
     fields: fc.array(fc.record({ offset: fc.nat({ max: 100 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }), { maxLength: 10 }),
     rate: fc.option(fc.record({ bytesPerSecond: fc.integer({ min: 1, max: 0xffff_ffff }), burstBytes: fc.integer({ min: 1, max: 0xffff_ffff }) }), { nil: undefined }),
+    bqi: fc.option(u16, { nil: undefined }),
   })
-  .map(({ demux, isDefault, fields, rate }) => {
+  .map(({ demux, isDefault, fields, rate, bqi }) => {
     const used = new Set<number>();
     const template = fields.filter((f) => {
       for (let i = 0; i < f.bytes.length; i++) if (used.has(f.offset + i)) return false;
       for (let i = 0; i < f.bytes.length; i++) used.add(f.offset + i);
       return true;
     });
-    return { demux, isDefault, template, ...(rate !== undefined ? { rate } : {}) };
+    return { demux, isDefault, template, ...(rate !== undefined ? { rate } : {}), ...(bqi !== undefined ? { bqi } : {}) };
   });
 
 describe('channel spec encoding', () => {
