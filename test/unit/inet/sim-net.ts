@@ -5,7 +5,7 @@
  */
 import {
   HostStack, type HostStackOptions, type RandomSource, type TcpSocket, Seq32, TcpFlag,
-  parseEthernet, parseIpv4, parseTcp, EtherType, type TcpRepr,
+  parseEthernet, parseAn1, parseIpv4, parseTcp, EtherType, type TcpRepr,
 } from '../../../userland/inet/index.ts';
 
 /** xorshift128+ style 32-bit generator (sfc32), seeded; deterministic across platforms. */
@@ -110,7 +110,7 @@ export class SimNet {
   private transmit(from: 0 | 1, frame: Uint8Array): void {
     this.stats.sent += 1;
     if (this.observers.length > 0) {
-      const seg = decodeTcp(frame);
+      const seg = decodeTcp(frame, this.hosts[from].link);
       if (seg !== null) for (const o of this.observers) o(from, seg, this.now);
     }
     const to: 0 | 1 = from === 0 ? 1 : 0;
@@ -121,9 +121,10 @@ export class SimNet {
     for (let i = 0; i < copies; i++) {
       let data = frame;
       // Corrupt only IP frames past the link header: the link CRC would catch the rest (and ARP has no checksum).
-      if (this.rng.float() < f.corruptRate && frame.length > 14 && ((frame[12] ?? 0) << 8 | (frame[13] ?? 0)) === EtherType.IPV4) {
+      const hl = this.hosts[from].link === 'an1' ? 20 : 14;
+      if (this.rng.float() < f.corruptRate && frame.length > hl && ((frame[hl - 2] ?? 0) << 8 | (frame[hl - 1] ?? 0)) === EtherType.IPV4) {
         data = frame.slice();
-        const pos = 14 + (this.rng.nextU32() % (frame.length - 14));
+        const pos = hl + (this.rng.nextU32() % (frame.length - hl));
         data[pos] = (data[pos] ?? 0) ^ (1 + (this.rng.nextU32() % 255));
         this.stats.corrupted += 1;
       }
@@ -193,8 +194,8 @@ export class SimNet {
   }
 }
 
-export function decodeTcp(frame: Uint8Array): TcpRepr | null {
-  const e = parseEthernet(frame);
+export function decodeTcp(frame: Uint8Array, link: 'ethernet' | 'an1' = 'ethernet'): TcpRepr | null {
+  const e = link === 'an1' ? parseAn1(frame) : parseEthernet(frame);
   if (!e.ok || e.value.etherType !== EtherType.IPV4) return null;
   const ip = parseIpv4(e.value.payload);
   if (!ip.ok || ip.value.protocol !== 6) return null;
