@@ -378,7 +378,13 @@ export class HostStack {
       window: v.window, urgentPtr: v.urgentPtr, mss: v.mss, payload: v.payload,
     };
     const src = ip.src;
-    const s = this.sockets.get(connKey(src, seg.srcPort, seg.dstPort));
+    let s = this.sockets.get(connKey(src, seg.srcPort, seg.dstPort));
+    if (s !== undefined && this.listeners.has(seg.dstPort) && s.conn.acceptsNewSyn(seg)) {
+      // RFC 1122 §4.2.2.13: a new incarnation reuses the 4-tuple of a connection in TIME-WAIT.
+      s.conn.endTimeWait();
+      this.sockets.delete(connKey(src, seg.srcPort, seg.dstPort));
+      s = undefined;
+    }
     if (s !== undefined) {
       s.an1.rxSpare = spare;
       s.conn.onSegment(now, seg);

@@ -400,6 +400,23 @@ export class TcpConnection {
     return r;
   }
 
+  /**
+   * RFC 1122 §4.2.2.13: a new SYN with a sequence number beyond RCV.NXT may reopen a connection
+   * in TIME-WAIT. True when `seg` qualifies; the host then ends this TCB (`endTimeWait`) and hands
+   * the SYN to its listener.
+   */
+  acceptsNewSyn(seg: TcpRepr): boolean {
+    return this.state === 'TIME-WAIT'
+      && (seg.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST | TcpFlag.FIN)) === TcpFlag.SYN
+      && Seq32.gt(seg.seq, this.rcvNxt);
+  }
+
+  /** Ends TIME-WAIT early (only for `acceptsNewSyn`). */
+  endTimeWait(): void {
+    invariant(this.state === 'TIME-WAIT', 'endTimeWait outside TIME-WAIT');
+    this.enterClosed(null);
+  }
+
   /** ABORT: RST to the peer if synchronized, then CLOSED (RFC 793 ABORT call). */
   abort(now: Ns): void {
     void now;

@@ -132,6 +132,35 @@ describe('IPv4 and TCP demultiplexing', () => {
     expect(d.tcp?.ack).toBe(1001);
     expect(h.counters.tcpRstsForUnmatched).toBe(1);
   });
+  it('a new SYN above RCV.NXT reopens a 4-tuple in TIME-WAIT (RFC 1122 §4.2.2.13)', () => {
+    let n = 0;
+    const rising = { nextU32: () => (n += 1_000_000) >>> 0 }; // A's ISNs grow, like a BSD ISN clock
+    const net = new SimNet(NO_FAULTS, new TestRng(8), { random: rising });
+    const [A, B] = net.hosts;
+    const l = B.listen(80) as TcpListener;
+    const c1 = A.connect(0, IP_B, 80, { localPort: 40000 }) as TcpSocket;
+    net.pump();
+    net.runUntil(() => c1.state === 'ESTABLISHED', S);
+    net.runUntil(() => false, net.now + MS);
+    const s1 = l.accept() as TcpSocket;
+    s1.close(net.now); // the server closes first: it will sit in TIME-WAIT
+    net.pump();
+    net.runUntil(() => c1.state === 'CLOSE-WAIT', net.now + S);
+    c1.close(net.now);
+    net.pump();
+    net.runUntil(() => s1.state === 'TIME-WAIT' && c1.state === 'CLOSED', net.now + S);
+    expect(s1.state).toBe('TIME-WAIT');
+    const c2 = A.connect(net.now, IP_B, 80, { localPort: 40000 }) as TcpSocket;
+    net.pump();
+    net.runUntil(() => c2.state === 'ESTABLISHED', net.now + S);
+    expect(Seq32.gt(c2.conn.iss, s1.conn.rcvNxt)).toBe(true);
+    expect(c2.state).toBe('ESTABLISHED');
+    expect(s1.state).toBe('CLOSED');
+    net.runUntil(() => l.pendingCount > 0, net.now + S);
+    const s2 = l.accept() as TcpSocket;
+    expect(s2).not.toBe(s1);
+    expect(s2.state).toBe('ESTABLISHED');
+  });
   it('fragments are refused and counted', () => {
     const h = resolved();
     h.listen(80);
