@@ -43,6 +43,12 @@ export interface HostStackOptions {
   readonly an1ShortAddressOf?: (mac: MacAddr) => number;
   /** Bound on frames waiting in `takeFrames` before the oldest are dropped (default 4096). */
   readonly maxTxQueue?: number;
+  /**
+   * Pad every outgoing frame with zeros to at least this many bytes (default 0: no padding).
+   * 60 gives Ethernet's 64-byte minimum once the device appends the FCS, for devices that do not
+   * pad by themselves. Receivers ignore padding (lengths come from the IP header).
+   */
+  readonly minFrameBytes?: number;
 }
 
 export interface StackCounters {
@@ -167,6 +173,7 @@ export class HostStack {
   private readonly linkHeaderLen: number;
   private readonly an1ShortAddressOf: (mac: MacAddr) => number;
   private readonly maxTxQueue: number;
+  private readonly minFrameBytes: number;
   private readonly sockets = new Map<string, TcpSocket>();
   private readonly listeners = new Map<number, TcpListener>();
   private txQueue: Uint8Array[] = [];
@@ -189,6 +196,7 @@ export class HostStack {
     this.linkHeaderLen = this.link === 'ethernet' ? ETHERNET_HEADER_LEN : AN1_HEADER_LEN;
     this.an1ShortAddressOf = opts.an1ShortAddressOf ?? (() => 0);
     this.maxTxQueue = opts.maxTxQueue ?? 4096;
+    this.minFrameBytes = opts.minFrameBytes ?? 0;
     this.ipId = this.random.nextU32() & 0xffff;
   }
 
@@ -465,7 +473,12 @@ export class HostStack {
     this.enqueueTx(frame);
   }
 
-  private enqueueTx(frame: Uint8Array): void {
+  private enqueueTx(frameIn: Uint8Array): void {
+    let frame = frameIn;
+    if (frame.length < this.minFrameBytes) {
+      frame = new Uint8Array(this.minFrameBytes);
+      frame.set(frameIn, 0);
+    }
     if (this.txQueue.length >= this.maxTxQueue) {
       this.txQueue.shift();
       this.counters.framesDroppedTxQueueFull += 1;

@@ -205,6 +205,24 @@ describe('IPv4 and TCP demultiplexing', () => {
   });
 });
 
+describe('minimum frame size', () => {
+  it('pads short frames when asked, and padded frames are understood', () => {
+    const A = new HostStack({ mac: MAC_A, ip: IP_A, random: new TestRng(1), minFrameBytes: 60 });
+    const B = new HostStack({ mac: MAC_B, ip: IP_B, random: new TestRng(2), minFrameBytes: 60 });
+    const l = B.listen(80) as TcpListener;
+    const c = A.connect(0, IP_B, 80) as TcpSocket;
+    for (let i = 0; i < 20; i++) {
+      const fa = A.takeFrames();
+      const fb = B.takeFrames();
+      for (const f of [...fa, ...fb]) expect(f.length).toBeGreaterThanOrEqual(60);
+      for (const f of fa) B.receiveFrame(i, f);
+      for (const f of fb) A.receiveFrame(i, f);
+    }
+    expect(c.state).toBe('ESTABLISHED');
+    expect(l.accept()?.state).toBe('ESTABLISHED');
+  });
+});
+
 describe('AN1 link', () => {
   it('two AN1 hosts connect; BQIs travel in DST_BQI and SPARE', () => {
     const A = new HostStack({ link: 'an1', mac: MAC_A, ip: IP_A, random: new TestRng(1) });
