@@ -10,6 +10,8 @@ import type { ResultValue, RunReport } from './scenarios/types.ts';
 import { findScenario, runScenario, UsageError } from './run.ts';
 import { runBench } from './bench.ts';
 import { compare, formatComparison } from './paper/compare.ts';
+import { mirrorTables } from './paper/reproduce.ts';
+import { writeFileSync } from 'node:fs';
 
 const HELP = `ulp — the ulp-emu emulator of "Implementing Network Protocols at User Level" (1993)
 
@@ -18,7 +20,9 @@ usage:
                                  run one scenario (built-in name)
   ulp costs [--json]             list the cost table (name, value, unit, source)
   ulp scenarios                  list the built-in scenarios
-  ulp paper [--json]             the paper's experiments side by side with the emulator's
+  ulp paper [--tables 1,5] [--json FILE|-]
+                                 the paper's experiments beside the paper's figures; --json
+                                 writes the paper's tables with the emulator's values
   ulp bench [--json]             the emulator's own speed (wall clock)
   ulp --help                     this text
 
@@ -122,7 +126,7 @@ function cmdScenarios(): number {
 }
 
 function cmdPaper(args: string[]): number {
-  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false }, tables: { type: 'string' } } });
+  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'string' }, tables: { type: 'string' } } });
   const wanted = values.tables === undefined ? undefined : new Set(values.tables.split(',').map((t) => t.trim()));
   if (wanted !== undefined && [...wanted].some((t) => !/^[1-5]$/.test(t))) throw new UsageError(`--tables takes a list of 1..5, got '${values.tables}'`);
   const paperScenarios = [...SCENARIOS.values()].filter(
@@ -135,9 +139,21 @@ function cmdPaper(args: string[]): number {
     );
     return 0;
   }
-  const reports = paperScenarios.map((s) => runScenario(s, { seed: 1 }));
-  if (values.json) process.stdout.write(JSON.stringify(reports) + '\n');
-  else for (const r of reports) printReport(r);
+  const runs = paperScenarios.map((scenario) => ({ scenario, report: runScenario(scenario, { seed: 1 }) }));
+  if (values.json !== undefined) {
+    const text = JSON.stringify(mirrorTables(runs), null, 2) + '\n';
+    if (values.json === '-') process.stdout.write(text);
+    else {
+      writeFileSync(values.json, text);
+      process.stdout.write(`ulp paper: wrote ${values.json}\n`);
+    }
+    return 0;
+  }
+  for (const { scenario, report } of runs) {
+    process.stdout.write(`\n== ${scenario.name}: ${scenario.summary}\n`);
+    if (report.paper !== undefined) process.stdout.write(formatComparison(compare(report.paper, report.results)) + '\n');
+    process.stdout.write(`(simulated ${(report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${report.fingerprint}; details: ulp run ${scenario.name})\n`);
+  }
   return 0;
 }
 

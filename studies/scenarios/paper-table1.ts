@@ -190,6 +190,7 @@ export const paperTable1Scenario: Scenario = {
   name: 'paper-table1',
   summary: "P Table 1: user-to-user raw Ethernet throughput through network I/O channels vs standalone link saturation (Mb/s)",
   paper: { user_to_user: 8.5, standalone_link_saturation: 9.6, percentage: 89 },
+  paperSection: 'table1_mechanism_throughput_mbps',
   run(world) {
     const u = runUserToUser(world);
     const s = runStandalone(world);

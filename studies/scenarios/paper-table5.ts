@@ -165,6 +165,7 @@ export const paperTable5Scenario: Scenario = {
   name: 'paper-table5',
   summary: 'P Table 5: host CPU µs to demultiplex one incoming packet, LANCE software vs AN1 hardware BQI (copy and DMA excluded)',
   paper: { lance_ethernet_software: 52, an1_hardware_bqi: 50 },
+  paperSection: 'table5_demultiplexing_us',
   run(world) {
     const lance = runLanceDemux(world);
     const an1 = runAn1Demux(world);

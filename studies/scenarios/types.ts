@@ -16,6 +16,11 @@ export interface Scenario {
   run(world: World, options: ScenarioRunOptions): Results;
   /** The paper's figures for the same keys, printed beside the results (optional). */
   readonly paper?: Results;
+  /**
+   * The section of paper/tables.json these figures come from (e.g. `table1_mechanism_throughput_mbps`):
+   * a test checks `paper` against it, and `ulp paper --json` files the results under it.
+   */
+  readonly paperSection?: string;
 }
 
 export interface RunReport {
