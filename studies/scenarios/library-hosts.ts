@@ -1,0 +1,104 @@
+/**
+ * Two DECstations with the paper's organization (P §3): the network I/O module, the TCP registry
+ * server started at boot (privileged), and applications linked with the library — on a 10 Mb/s
+ * Ethernet segment or a private AN1 link. Used by the paper-table{2,3,4}-library scenarios and
+ * test/system/library.
+ */
+import { EthernetSegment } from '../../emulator/net/ethernet-segment.ts';
+import type { FaultConfig } from '../../emulator/net/faults.ts';
+import { msToNs } from '../../emulator/sim/time.ts';
+import type { GuestParams, GuestProgram } from '../../kernel/abi/guest.ts';
+import type { Kernel, Task } from '../../kernel/kernel.ts';
+import type { NetIo } from '../../kernel/netio/netio.ts';
+import { LIB_COSTS } from '../../userland/netlib/costs.ts';
+import { registryServer } from '../../userland/registry/registry-server.ts';
+import type { World } from '../world.ts';
+import { addNetioAn1Host, addNetioEthernetHost } from './paper-table1.ts';
+import { connectAn1 } from './raw-an1.ts';
+
+export type LinkName = 'ethernet' | 'an1';
+
+export interface LibHost {
+  readonly name: string;
+  readonly kernel: Kernel;
+  readonly netio: NetIo;
+  readonly ip: number;
+  readonly mac: number;
+  registry: Task | undefined;
+  isUp(): boolean;
+  readonly hostCpu: { busyNsTotal: number };
+}
+
+export interface LibPair {
+  readonly link: LinkName;
+  readonly a: LibHost;
+  readonly b: LibHost;
+  /** Parameters every library task on this pair gets (link, MSL, costs from the cost table). */
+  readonly params: GuestParams;
+  spawn(h: LibHost, name: string, program: GuestProgram, params?: GuestParams): Task;
+}
+
+export interface LibPairOptions {
+  readonly prefix?: string;
+  readonly mslNs?: number;
+  readonly faults?: FaultConfig;
+  readonly logStats?: boolean;
+}
+
+/** The library's cost constants as the cost table has them (a what-if override reaches the guests). */
+export function libCostParams(world: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(LIB_COSTS)) out[k] = world.costs.read(`lib.${k}`, k.endsWith('PerByte') ? 'cycles/byte' : 'cycles');
+  out['cthreadSwitchCycles'] = world.costs.read('cthreads.switchCycles', 'cycles');
+  return out;
+}
+
+const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+
+export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {}): LibPair {
+  const pre = o.prefix ?? link;
+  const mslNs = o.mslNs ?? 30_000_000_000;
+  const params: Record<string, number | string | boolean> = { link, mslNs, ...libCostParams(world) };
+  const hosts: LibHost[] = [];
+  const macs = [0x08002b_000020 + (link === 'an1' ? 0x100 : 0), 0x08002b_000021 + (link === 'an1' ? 0x100 : 0)];
+  if (link === 'ethernet') {
+    const seg = new EthernetSegment(world, { name: `${pre}-seg`, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
+    for (let i = 0; i < 2; i++) {
+      const m = macs[i]!;
+      const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
+      const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes);
+      hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 0, 1 + i), mac: m, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu });
+    }
+  } else {
+    const hs = [addNetioAn1Host(world, `${pre}-a`, macs[0]!), addNetioAn1Host(world, `${pre}-b`, macs[1]!)] as const;
+    connectAn1(world, hs[0], hs[1], o.faults !== undefined ? [o.faults, o.faults] : undefined);
+    hs.forEach((h, i) => hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 1, 1 + i), mac: macs[i]!, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu }));
+  }
+  const [a, b] = hosts as [LibHost, LibHost];
+  world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
+  for (const h of hosts) {
+    h.registry = h.kernel.spawn('registry', registryServer, {
+      privileged: true,
+      params: { ...params, ip: h.ip, macHi: Math.floor(h.mac / 2 ** 32), macLo: h.mac % 2 ** 32 | 0, seed: world.rng.fork(`registry.${h.name}`).nextU32(), logStats: o.logStats ?? true },
+    });
+  }
+  world.sched.runUntil(() => false, { nsMax: world.sched.now + msToNs(1) });
+  return {
+    link, a, b, params,
+    spawn(h, name, program, extra = {}) {
+      return h.kernel.spawn(name, program, { params: { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra } });
+    },
+  };
+}
+
+/** `key=value` field from a task's log lines (last occurrence), NaN if absent. */
+export function logField(task: Task, key: string): number {
+  let v = Number.NaN;
+  for (const line of task.log) {
+    for (const part of line.split(' ')) {
+      const [k, x] = part.split('=');
+      if (k === key && x !== undefined) v = Number(x);
+    }
+  }
+  return v;
+}

@@ -1,0 +1,112 @@
+/**
+ * The registry server's request protocol (library ⇄ registry, ordinary Mach messages), the
+ * grant a connection hand-off carries, the TCB wire encoding, and the connection-passing message
+ * (application ⇄ application, P §3.2). Pure data and codecs.
+ */
+import type { MsgItem, ReceivedMsg } from '../../kernel/abi/message.ts';
+import type { TcpSnapshot } from '../inet/index.ts';
+
+export const REGISTRY_SERVICE = 'tcp-registry';
+
+export const REG_MSG = {
+  /** int32 [port, backlog], port: the caller's task port (COPY_SEND). Reply int32 [kr, port]. */
+  LISTEN: 0x5400,
+  /** int32 [remoteIp, remotePort, localPort(0 = ephemeral)], task port. Reply: a grant. */
+  CONNECT: 0x5401,
+  /** int32 [port], task port. Reply: a grant once a connection is established. */
+  ACCEPT: 0x5402,
+  /** int32 [localPort, remoteIp, remotePort, timeWait 0/1]: the library closed normally (one-way). */
+  RELEASE: 0x5403,
+  /** int32 [port]: stop listening. Reply int32 [kr]. */
+  UNLISTEN: 0x5404,
+  /** Connection passing between applications: grant items, no registry involved. */
+  PASS: 0x5410,
+} as const;
+
+/** Library-side error codes in a reply's first int32 (besides KERN_*). */
+export const REG_ERR = {
+  ADDR_IN_USE: 2700,
+  CONN_REFUSED: 2701,
+  TIMED_OUT: 2702,
+  NOT_OWNER: 2703,
+  NO_LISTENER: 2704,
+} as const;
+
+/** What a grant carries besides the channel right and the TCB (int32 words, in order). */
+export interface GrantWords {
+  readonly kr: number;
+  readonly address: number;
+  readonly sem: number;
+  readonly bqi: number;
+  readonly peerBqi: number;
+  readonly localIp: number;
+  readonly localMacHi: number;
+  readonly localMacLo: number;
+  readonly peerMacHi: number;
+  readonly peerMacLo: number;
+  /** Registry-measured phases (µs) for Table 4: outbound, peer round trip, channel set-up, TCB export+reply. */
+  readonly outboundUs: number;
+  readonly peerRttUs: number;
+  readonly channelUs: number;
+  readonly tcbUs: number;
+  readonly registryTotalUs: number;
+}
+const GRANT_KEYS: readonly (keyof GrantWords)[] = [
+  'kr', 'address', 'sem', 'bqi', 'peerBqi', 'localIp', 'localMacHi', 'localMacLo', 'peerMacHi', 'peerMacLo',
+  'outboundUs', 'peerRttUs', 'channelUs', 'tcbUs', 'registryTotalUs',
+];
+
+export function grantItems(channel: number, w: GrantWords, snap: TcpSnapshot, channelDisposition: number): MsgItem[] {
+  return [
+    { type: 'port', name: channel, disposition: channelDisposition },
+    { type: 'int32', values: GRANT_KEYS.map((k) => w[k] | 0) },
+    { type: 'inline', data: encodeSnapshot(snap) },
+  ];
+}
+
+export interface ParsedGrant {
+  readonly channel: number;
+  readonly w: GrantWords;
+  readonly snap: TcpSnapshot;
+}
+
+export function parseGrant(msg: ReceivedMsg | undefined): ParsedGrant | number {
+  const items = msg?.items ?? [];
+  const a = items[0];
+  const b = items[1];
+  const c = items[2];
+  if (a?.type === 'int32') return a.values[0] ?? -1; // an error reply
+  if (a?.type !== 'port' || b?.type !== 'int32' || c?.type !== 'inline') return -1;
+  const w: Record<string, number> = {};
+  GRANT_KEYS.forEach((k, i) => (w[k] = b.values[i] ?? 0));
+  const snap = decodeSnapshot(c.data);
+  if (snap === undefined) return -1;
+  return { channel: a.name, w: w as unknown as GrantWords, snap };
+}
+
+/** MacAddr (48-bit integer) ⇄ two words. */
+export const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000) | 0;
+export const macLo = (m: number): number => m % 0x1_0000_0000 | 0;
+export const macJoin = (hi: number, lo: number): number => (hi >>> 0) * 0x1_0000_0000 + (lo >>> 0);
+
+/** TCB wire form: JSON with byte arrays as number lists (the message copy is charged by the kernel). */
+export function encodeSnapshot(s: TcpSnapshot): Uint8Array {
+  const json = JSON.stringify(s, (_k, v: unknown) => (v instanceof Uint8Array ? { u8: Array.from(v) } : v));
+  const out = new Uint8Array(json.length);
+  for (let i = 0; i < json.length; i++) out[i] = json.charCodeAt(i) & 0xff;
+  return out;
+}
+
+export function decodeSnapshot(b: Uint8Array): TcpSnapshot | undefined {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
+  try {
+    const v = JSON.parse(s, (_k, x: unknown) => {
+      if (typeof x === 'object' && x !== null && 'u8' in x && Array.isArray((x as { u8: unknown }).u8)) return Uint8Array.from((x as { u8: number[] }).u8);
+      return x;
+    }) as TcpSnapshot;
+    return typeof v === 'object' && v !== null && v.version === 1 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The protocol library linked into applications (P §3.2): a BSD-like socket interface over the
+ * engine (userland/inet), one engine instance per connection driven from the connection's own
+ * channel — the channel IS the connection, so arriving frames need no protocol-control-block
+ * lookup — with frames read from and built in the channel's shared region and sent with net_send.
+ *
+ * Connection set-up goes through the registry server (REG_MSG requests; the grant carries the
+ * channel's send right, region, semaphore and the TCB snapshot, which the library imports).
+ * Normal close is done here: FIN exchange, then RELEASE to the registry (which holds TIME-WAIT).
+ *
+ * Threads: a blocking call runs the connection's input "upcall" itself — it waits on the
+ * channel's semaphore (timed by the engine's next deadline: the TCP timers run on the user-level
+ * clock), processes the ring, and returns when its condition holds. A task serving several
+ * connections gives each its own thread (thread_create), which is the paper's thread per
+ * connection; see docs/library.md for the departure from C-threads on one kernel thread.
+ *
+ * Costs: every protocol step is charged with ctx.spend from LIB_COSTS (userland/netlib/costs.ts,
+ * mirrored in the cost table as lib.*): socket call, user copy, TCP/IP/link per segment, checksum
+ * per byte. Data reaches the region once (the user copy on write) and leaves it once (the user
+ * copy on read); the frame built in the transmit area is charged only for its headers.
+ */
+import { KERN } from '../../kernel/abi/errors.ts';
+import type { GuestContext } from '../../kernel/abi/guest.ts';
+import { MACH_PORT_NULL, MSG_TYPE, PORT_RIGHT, TASK_PORT, type PortName } from '../../kernel/abi/message.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
+import { receive, rpc, send } from '../mach/ipc.ts';
+import { sys } from '../mach/syscalls.ts';
+import { libCosts, type LibCostName } from './costs.ts';
+import { xorshift } from './frames.ts';
+import { RawChannel } from './raw-channel.ts';
+import { grantItems, macJoin, parseGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+export const SOCK_ERR = { EBADF: -9, EINVAL: -22, ENOTCONN: -57, EPIPE: -32, ECONNRESET: -54, ETIMEDOUT: -60, ECONNREFUSED: -61, EADDRINUSE: -48 } as const;
+
+/** One established connection in this task. */
+export class LibConn {
+  readonly stack: HostStack;
+  readonly sock: TcpSocket;
+  readonly ch: RawChannel;
+  private txSlot = 0;
+  private readonly txSlots: number;
+  private unreturned = 0;
+  /** Registry phases and the library's own, for Table 4. */
+  timing = { requestUs: 0, importUs: 0 };
+  constructor(
+    private readonly lib: TcpLib,
+    readonly grant: { readonly channel: PortName; readonly w: GrantWords },
+    now: number,
+    snap: TcpSnapshot,
+  ) {
+    const w = grant.w;
+    const link = lib.link;
+    this.ch = new RawChannel(lib.ctx, { channel: grant.channel, address: w.address, sem: w.sem });
+    this.txSlots = Math.max(1, Math.floor(this.ch.txBytes / 4096));
+    this.stack = new HostStack({
+      link, mac: macJoin(w.localMacHi, w.localMacLo), ip: w.localIp >>> 0, random: xorshift(lib.seed ^ snap.iss),
+      tcp: { mslNs: lib.mslNs }, arp: { entryTimeoutNs: 1e15 },
+    });
+    this.stack.arp.insert(now, snap.endpoints.remoteIp, macJoin(w.peerMacHi, w.peerMacLo));
+    lib.ctx.spend(lib.c.tcbTransferCycles);
+    const s = this.stack.importConnection(now, snap);
+    if (typeof s === 'string') throw new Error(`import failed: ${s}`);
+    this.sock = s;
+    if (link === 'an1') {
+      s.an1.txDstBqi = w.peerBqi;
+      s.an1.txSpare = w.bqi;
+    }
+  }
+
+  /** Send every frame the engine produced (one transmit page each, round robin). */
+  *flush(): G<number> {
+    const c = this.lib.c;
+    let kr: number = KERN.SUCCESS;
+    for (const f of this.stack.takeFrames()) {
+      const payload = Math.max(0, f.length - (this.lib.link === 'an1' ? 60 : 54));
+      this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * (f.length - (this.lib.link === 'an1' ? 40 : 34)));
+      const at = this.ch.txOffset + (this.txSlot++ % this.txSlots) * 4096;
+      // The payload already sits in the region's socket buffer (charged at write); only headers are built here.
+      this.lib.ctx.mem.writeBytes(this.ch.grant.address + at, f);
+      void payload;
+      kr = yield* this.ch.send(at, f.length);
+      this.unreturned = 0; // net_send hands consumed AN1 slots back (piggy-back)
+      this.lib.framesSent++;
+    }
+    return kr;
+  }
+
+  /** Process every frame in the ring (the upcall), then due timers; send what results. Returns frames processed. */
+  *input(now: number): G<number> {
+    const c = this.lib.c;
+    const n = this.ch.available();
+    for (let k = 0; k < n; k++) {
+      const s = this.ch.peek();
+      if (s.length > 0) {
+        const f = this.ch.read(s.offset, s.length);
+        this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - (this.lib.link === 'an1' ? 40 : 34)));
+        this.stack.receiveFrame(now, f);
+        this.lib.framesReceived++;
+      }
+      this.ch.consume();
+    }
+    this.unreturned += n;
+    const due = this.stack.pollAt();
+    if (due !== null && due <= now) this.stack.poll(now);
+    yield* this.flush();
+    if (this.lib.link === 'an1' && this.unreturned > 0 && (this.unreturned >= this.ch.rxSlots / 2 || n === 0 || this.ch.available() === 0)) {
+      yield* this.ch.rxDone();
+      this.unreturned = 0;
+    }
+    return n;
+  }
+
+  /** Wait for the channel's semaphore or the engine's next deadline; false when the channel is gone. */
+  *wait(maxNs = Number.POSITIVE_INFINITY): G<boolean> {
+    if (this.ch.available() > 0) return true;
+    const now = yield* this.lib.now();
+    const due = this.stack.pollAt();
+    const limit = Math.min(maxNs, due === null ? Number.POSITIVE_INFINITY : Math.max(1000, due - now));
+    const r = limit === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: this.ch.grant.sem }) : yield* sys.semaphore_timedwait({ sem: this.ch.grant.sem, ns: Math.ceil(limit) });
+    this.lib.ctx.spend(this.lib.c.upcallCycles);
+    return r.kr === KERN.SUCCESS || r.kr === KERN.OPERATION_TIMED_OUT;
+  }
+}
+
+export class TcpLib {
+  readonly c: Record<LibCostName, number>;
+  readonly link: 'ethernet' | 'an1';
+  readonly mslNs: number;
+  readonly seed: number;
+  private readonly fds = new Map<number, { kind: 'new'; port: number } | { kind: 'listen'; port: number } | { kind: 'conn'; conn: LibConn }>();
+  private nextFd = 3;
+  framesSent = 0;
+  framesReceived = 0;
+  /** Set by connect/accept: the last set-up's phases (µs). */
+  lastSetup: { totalUs: number; registry: GrantWords | undefined; importUs: number } = { totalUs: 0, registry: undefined, importUs: 0 };
+
+  private constructor(
+    readonly ctx: GuestContext,
+    private readonly registry: PortName,
+    private readonly replyPort: PortName,
+    private readonly taskPort: PortName,
+  ) {
+    const p = ctx.params;
+    this.c = libCosts(p);
+    this.link = p['link'] === 'an1' ? 'an1' : 'ethernet';
+    this.mslNs = typeof p['mslNs'] === 'number' ? p['mslNs'] : 30_000_000_000;
+    this.seed = (typeof p['seed'] === 'number' ? p['seed'] : 7) ^ ctx.taskId;
+  }
+
+  /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
+  static *init(ctx: GuestContext): G<TcpLib | undefined> {
+    let look = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
+    for (let i = 0; look.kr !== KERN.SUCCESS && i < 200; i++) {
+      yield* sys.thread_sleep_ns({ ns: 100_000 });
+      look = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
+    }
+    if (look.kr !== KERN.SUCCESS) return undefined;
+    const rp = yield* sys.mach_reply_port({});
+    const tp = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
+    return new TcpLib(ctx, look.name, rp.name, tp.name);
+  }
+
+  *now(): G<number> {
+    return (yield* sys.clock_get_ns({})).ns;
+  }
+
+  conn(fd: number): LibConn | undefined {
+    const e = this.fds.get(fd);
+    return e?.kind === 'conn' ? e.conn : undefined;
+  }
+
+  socket(): number {
+    const fd = this.nextFd++;
+    this.fds.set(fd, { kind: 'new', port: 0 });
+    return fd;
+  }
+
+  bind(fd: number, port: number): number {
+    const e = this.fds.get(fd);
+    if (e === undefined || e.kind !== 'new') return SOCK_ERR.EBADF;
+    e.port = port;
+    return 0;
+  }
+
+  private *request(id: number, values: number[]) {
+    return yield* rpc(this.registry, this.replyPort, id, [
+      { type: 'int32', values },
+      { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
+    ]);
+  }
+
+  *listen(fd: number, backlog = 5): G<number> {
+    const e = this.fds.get(fd);
+    if (e === undefined || e.kind !== 'new' || e.port === 0) return SOCK_ERR.EINVAL;
+    this.ctx.spend(this.c.socketCallCycles);
+    const r = yield* this.request(REG_MSG.LISTEN, [e.port, backlog]);
+    const it = r.msg?.items[0];
+    const kr = it?.type === 'int32' ? (it.values[0] ?? -1) : r.kr;
+    if (kr !== KERN.SUCCESS) return kr === REG_ERR.ADDR_IN_USE ? SOCK_ERR.EADDRINUSE : SOCK_ERR.EINVAL;
+    this.fds.set(fd, { kind: 'listen', port: e.port });
+    return 0;
+  }
+
+  private *adopt(t0: number, r: { kr: number; msg: import('../../kernel/abi/message.ts').ReceivedMsg | undefined }): G<number> {
+    const g = parseGrant(r.msg);
+    if (typeof g === 'number') {
+      return g === REG_ERR.ADDR_IN_USE ? SOCK_ERR.EADDRINUSE : g === REG_ERR.TIMED_OUT ? SOCK_ERR.ETIMEDOUT : g === REG_ERR.CONN_REFUSED ? SOCK_ERR.ECONNREFUSED : SOCK_ERR.EINVAL;
+    }
+    const t1 = yield* this.now();
+    const conn = new LibConn(this, g, t1, g.snap);
+    yield* conn.flush();
+    const t2 = yield* this.now();
+    this.lastSetup = { totalUs: Math.round((t2 - t0) / 1000), registry: g.w, importUs: Math.round((t2 - t1) / 1000) };
+    const fd = this.nextFd++;
+    this.fds.set(fd, { kind: 'conn', conn });
+    return fd;
+  }
+
+  /** Accept one connection on a listening socket: a new fd (or a negative error). */
+  *accept(fd: number): G<number> {
+    const e = this.fds.get(fd);
+    if (e === undefined || e.kind !== 'listen') return SOCK_ERR.EINVAL;
+    this.ctx.spend(this.c.socketCallCycles);
+    const t0 = yield* this.now();
+    return yield* this.adopt(t0, yield* this.request(REG_MSG.ACCEPT, [e.port]));
+  }
+
+  /** Active open: fd becomes connected (returns 0) or a negative error. */
+  *connect(fd: number, ip: number, port: number): G<number> {
+    const e = this.fds.get(fd);
+    if (e === undefined || e.kind !== 'new') return SOCK_ERR.EINVAL;
+    this.ctx.spend(this.c.socketCallCycles);
+    const t0 = yield* this.now();
+    const r = yield* this.request(REG_MSG.CONNECT, [ip >>> 0, port, e.port]);
+    const nfd = yield* this.adopt(t0, r);
+    if (nfd < 0) return nfd;
+    const ent = this.fds.get(nfd)!;
+    this.fds.delete(nfd);
+    this.fds.set(fd, ent);
+    return 0;
+  }
+
+  private errOf(conn: LibConn): number {
+    const e = conn.sock.error;
+    return e === 'ECONNRESET' ? SOCK_ERR.ECONNRESET : e === 'ETIMEDOUT' ? SOCK_ERR.ETIMEDOUT : e === 'ECONNREFUSED' ? SOCK_ERR.ECONNREFUSED : SOCK_ERR.ENOTCONN;
+  }
+
+  /** Write all of `data` (blocking while the send buffer is full); bytes written or a negative error. */
+  *write(fd: number, data: Uint8Array): G<number> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return SOCK_ERR.EBADF;
+    this.ctx.spend(this.c.socketCallCycles);
+    let off = 0;
+    while (off < data.length) {
+      const now = yield* this.now();
+      yield* conn.input(now);
+      if (conn.sock.error !== null) return this.errOf(conn);
+      const n = conn.sock.write(now, data.subarray(off));
+      if (typeof n === 'string') return SOCK_ERR.EPIPE;
+      this.ctx.spend(this.c.copyCyclesPerByte * n);
+      off += n;
+      yield* conn.flush();
+      if (off < data.length && !(yield* conn.wait())) return SOCK_ERR.ECONNRESET;
+    }
+    return off;
+  }
+
+  /** Read up to `max` bytes (blocking until some arrive); empty at end of stream; a negative error. */
+  *read(fd: number, max: number, timeoutNs = Number.POSITIVE_INFINITY): G<Uint8Array | number> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return SOCK_ERR.EBADF;
+    this.ctx.spend(this.c.socketCallCycles);
+    const start = timeoutNs === Number.POSITIVE_INFINITY ? 0 : yield* this.now();
+    for (;;) {
+      const now = yield* this.now();
+      yield* conn.input(now);
+      if (conn.sock.readableBytes > 0) {
+        const d = conn.sock.read(now, max);
+        this.ctx.spend(this.c.copyCyclesPerByte * d.length);
+        yield* conn.flush(); // a window update may be due
+        return d;
+      }
+      if (conn.sock.error !== null) return this.errOf(conn);
+      if (conn.sock.eof) return new Uint8Array(0);
+      if (timeoutNs !== Number.POSITIVE_INFINITY && now - start >= timeoutNs) return new Uint8Array(0);
+      if (!(yield* conn.wait(timeoutNs))) return SOCK_ERR.ECONNRESET;
+    }
+  }
+
+  *shutdown(fd: number): G<number> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return SOCK_ERR.EBADF;
+    const now = yield* this.now();
+    const r = conn.sock.shutdown(now);
+    yield* conn.flush();
+    return r === null ? 0 : SOCK_ERR.ENOTCONN;
+  }
+
+  /**
+   * Close: FIN exchange done by the library (P §3.4 "under normal operation, connection shutdown is
+   * done by the protocol library"), waiting up to `lingerNs` for TIME-WAIT or CLOSED; then the
+   * connection is released to the registry (which holds TIME-WAIT) and the channel closed.
+   */
+  *close(fd: number, lingerNs = 2_000_000_000): G<number> {
+    const e = this.fds.get(fd);
+    if (e === undefined) return SOCK_ERR.EBADF;
+    this.fds.delete(fd);
+    if (e.kind === 'listen') {
+      yield* this.request(REG_MSG.UNLISTEN, [e.port]);
+      return 0;
+    }
+    if (e.kind !== 'conn') return 0;
+    const conn = e.conn;
+    const t0 = yield* this.now();
+    if (conn.sock.error === null) conn.sock.close(t0);
+    yield* conn.flush();
+    for (;;) {
+      const now = yield* this.now();
+      yield* conn.input(now);
+      const st = conn.sock.state;
+      if (st === 'TIME-WAIT' || st === 'CLOSED' || now - t0 >= lingerNs) break;
+      if (!(yield* conn.wait(lingerNs - (now - t0)))) break;
+    }
+    const s = conn.sock;
+    yield* send(this.registry, REG_MSG.RELEASE, [
+      { type: 'int32', values: [s.localPort, s.remoteIp >>> 0, s.remotePort, s.state === 'CLOSED' && s.error === null && !conn.sock.conn.passive ? 0 : s.state === 'CLOSED' ? 0 : 1] },
+      { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
+    ]);
+    yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
+    return 0;
+  }
+
+  /** Pass an established connection to another task (P §3.2, inetd → daemon): see docs/library.md. */
+  *pass(fd: number, dest: PortName): G<number> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return SOCK_ERR.EBADF;
+    const snap = conn.stack.exportConnection(conn.sock);
+    this.fds.delete(fd);
+    return yield* send(dest, REG_MSG.PASS, grantItems(conn.ch.grant.channel, conn.grant.w, snap, MSG_TYPE.MOVE_SEND));
+  }
+
+  /** Receive a connection passed by `pass` on `port` (a receive right of this task). */
+  *receivePassed(port: PortName): G<number> {
+    const t0 = yield* this.now();
+    return yield* this.adopt(t0, yield* receive(port));
+  }
+
+  get nullPort(): PortName {
+    return MACH_PORT_NULL;
+  }
+  get receiveRight(): number {
+    return PORT_RIGHT.RECEIVE;
+  }
+}

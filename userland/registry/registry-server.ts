@@ -1,0 +1,493 @@
+/**
+ * The TCP registry server (P §3.1, §3.4): a privileged task started at boot that holds the network
+ * I/O module's privileged port. It allocates TCP ports (unique per host: listeners, active opens,
+ * TIME-WAIT), runs the three-way handshake for active and passive opens with its own copy of the
+ * engine (userland/inet) over the link's default channel (SYNs and everything unmatched arrive
+ * there), exchanges BQIs in the AN1 link header's SPARE field during the handshake (a BQI
+ * reserved with net_bqi_reserve before our SYN or SYN-ACK leaves), asks the module for the
+ * connection's channel (template + 4-tuple key; on AN1 the reserved BQI and the peer's BQI as
+ * DST_BQI) and hands the library the channel's send right, its region and semaphore (mapped in
+ * the library's task) and the TCB snapshot.
+ *
+ * Overlap (P §4 "Connection Setup Cost"): the SYN leaves before anything else is done for the
+ * connection, and the final ACK of an active open leaves before the channel is set up, so the
+ * channel set-up overlaps the peer's processing of the ACK.
+ *
+ * Inheritance: the registry asks for a dead-name notification on every client's task port; when
+ * the task dies the module has already closed its channels (owner death); the registry reserves
+ * the connection's port for 2·MSL (TIME-WAIT), and for connections the library had not closed it
+ * elicits an ACK from the peer with an out-of-window probe so that its engine answers with an RST
+ * carrying exactly the peer's RCV.NXT (RFC 5961 accepts only that).
+ *
+ * Two kernel threads share this task's state: the request thread (Mach messages and
+ * notifications) and the network thread (the default channel's semaphore, with the engine's
+ * timers as the wait's timeout). They interleave only at traps.
+ *
+ * Departure: the paper's registry reached the device by Mach IPC (P §4 item 1); here it uses the
+ * module's default channel (shared memory + net_send), which is cheaper.
+ */
+import { KERN } from '../../kernel/abi/errors.ts';
+import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
+import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { encodeChannelSpec } from '../../kernel/abi/netio.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
+import type { Seq32 } from '../inet/seq32.ts';
+import { receive, send } from '../mach/ipc.ts';
+import { sys } from '../mach/syscalls.ts';
+import { encodeConnSpec } from '../netlib/conn-spec.ts';
+import { libCosts } from '../netlib/costs.ts';
+import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
+import { RawChannel } from '../netlib/raw-channel.ts';
+import { grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+const key4 = (rip: number, rport: number, lport: number): string => `${rip >>> 0}:${rport}:${lport}`;
+
+interface Reply {
+  readonly name: PortName;
+  readonly id: number;
+}
+
+interface ConnRec {
+  readonly key: string;
+  readonly owner: PortName;
+  readonly active: boolean;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+  sock: TcpSocket | undefined;
+  state: 'handshake' | 'handed' | 'released' | 'dead';
+  reply: Reply | undefined;
+  bqi: number;
+  peerBqi: number;
+  tRequest: number;
+  tSynSent: number;
+  tEstablished: number;
+  snap: TcpSnapshot | undefined;
+  peerMac: number;
+}
+
+interface ListenRec {
+  readonly port: number;
+  readonly owner: PortName;
+  readonly listener: TcpListener;
+  readonly accepts: Reply[];
+  readonly ready: { channel: PortName; w: GrantWords; snap: TcpSnapshot }[];
+}
+
+/** Counters a scenario or test reads from the task log (`registry: ...`). */
+export interface RegistryStats {
+  connects: number;
+  accepts: number;
+  handoffs: number;
+  refused: number;
+  inherited: number;
+  probes: number;
+  released: number;
+  channelsCreated: number;
+  bqisReserved: number;
+  bqisReleased: number;
+}
+
+export const registryServer: GuestProgram = function* (ctx: GuestContext) {
+  const p = ctx.params;
+  const num = (k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
+  const link: 'ethernet' | 'an1' = p['link'] === 'an1' ? 'an1' : 'ethernet';
+  const linkNo = link === 'an1' ? 2 : 1;
+  const ip = num('ip', 0) >>> 0;
+  const mac = macJoin(num('macHi', 0), num('macLo', 0));
+  const mslNs = num('mslNs', 30_000_000_000);
+  const rxSlots = num('connRxSlots', 32);
+  const txPages = num('connTxPages', 16);
+  const c = libCosts(p);
+  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0 };
+
+  const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
+  const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
+  if (pr.kr !== KERN.SUCCESS) {
+    yield* sys.debug_log({ text: `registry: no privileged port (${pr.kr})` });
+    return;
+  }
+  const priv = pr.name;
+  const def = yield* sys.net_channel_create({
+    priv, task: 0, link: linkNo, rxSlots: 32, txPages: 4,
+    spec: encodeChannelSpec({ demux: { kind: 'none' }, isDefault: true, template: [] }),
+  });
+  if (def.kr !== KERN.SUCCESS) {
+    yield* sys.debug_log({ text: `registry: no default channel (${def.kr})` });
+    return;
+  }
+  const ch = new RawChannel(ctx, { channel: def.name, address: def.address, sem: def.sem });
+  const { name: reqPort } = yield* sys.mach_port_allocate({ right: PORT_RIGHT.RECEIVE });
+  yield* sys.mach_port_insert_right({ name: reqPort, disposition: MSG_TYPE.MAKE_SEND });
+  yield* sys.mach_port_set_qlimit({ name: reqPort, qlimit: 16 });
+  const reg = yield* sys.bootstrap_register({ service: REGISTRY_SERVICE, name: reqPort });
+  const stack = new HostStack({ link, mac, ip, random: xorshift(num('seed', 1) ^ ip), tcp: { mslNs } });
+
+  const conns = new Map<string, ConnRec>();
+  const listeners = new Map<number, ListenRec>();
+  /** Ports held in TIME-WAIT: key → until (ns). */
+  const timeWait = new Map<string, number>();
+  const watched = new Set<PortName>();
+  let txSlot = 0;
+  let nextEphemeral = 49152 + (num('seed', 1) % 1000);
+
+  const now = function* (): G<number> {
+    return (yield* sys.clock_get_ns({})).ns;
+  };
+  const portBusy = (port: number, t: number): boolean => {
+    if (listeners.has(port)) return true;
+    for (const r of conns.values()) if (r.localPort === port && (r.state === 'handshake' || r.state === 'handed')) return true;
+    for (const [k, until] of timeWait) {
+      if (until <= t) timeWait.delete(k);
+      else if (k.endsWith(`:${port}`)) return true;
+    }
+    return false;
+  };
+
+  /** Transmit every frame the engine produced through the default channel (patching our BQI into SYNs on AN1). */
+  function* flushOut(): G<void> {
+    for (const f of stack.takeFrames()) {
+      if (link === 'an1') {
+        const t = tcpTuple(link, f);
+        if (t !== undefined && (t.flags & TcpFlag.SYN) !== 0) {
+          const r = conns.get(key4(t.dstIp, t.dstPort, t.srcPort));
+          if (r !== undefined && r.bqi !== 0) {
+            f[18] = r.bqi >>> 8;
+            f[19] = r.bqi & 0xff;
+          }
+        }
+      }
+      ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      const at = ch.put(f, (txSlot++ % 4) * 4096);
+      yield* ch.send(at, f.length);
+    }
+  }
+
+  /** Feed every frame waiting on the default channel to the engine. */
+  function* drain(t: number): G<number> {
+    const n = ch.available();
+    for (let k = 0; k < n; k++) {
+      const s = ch.peek();
+      const f = ch.read(s.offset, s.length);
+      ch.consume();
+      if (s.length === 0) continue;
+      ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      const tu = tcpTuple(link, f);
+      if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+        // A SYN for a listener: reserve the BQI we offer in our SYN-ACK (P §3.4).
+        const k = key4(tu.srcIp, tu.srcPort, tu.dstPort);
+        const l = listeners.get(tu.dstPort);
+        if (l !== undefined && !conns.has(k)) {
+          const b = yield* sys.net_bqi_reserve({ priv });
+          if (b.kr === KERN.SUCCESS) stats.bqisReserved++;
+          conns.set(k, {
+            key: k, owner: l.owner, active: false, localPort: tu.dstPort, remoteIp: tu.srcIp, remotePort: tu.srcPort, sock: undefined,
+            state: 'handshake', reply: undefined, bqi: b.kr === KERN.SUCCESS ? b.bqi : 0, peerBqi: tu.spare, tRequest: t, tSynSent: t, tEstablished: 0, snap: undefined, peerMac: 0,
+          });
+        }
+      } else if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
+        const r = conns.get(key4(tu.srcIp, tu.srcPort, tu.dstPort));
+        if (r !== undefined) r.peerBqi = tu.spare;
+      }
+      stack.receiveFrame(t, f);
+    }
+    if (n > 0 && link === 'an1') yield* ch.rxDone();
+    return n;
+  }
+
+  function* sendReply(r: Reply, items: Parameters<typeof send>[2]): G<number> {
+    return yield* send(r.name, r.id + 100, items, { remoteDisposition: MSG_TYPE.MOVE_SEND_ONCE });
+  }
+
+  /** A connection reached ESTABLISHED in the engine: channel, TCB export, hand-off. */
+  function* complete(r: ConnRec, s: TcpSocket): G<void> {
+    const t0 = yield* now();
+    r.tEstablished = t0;
+    r.peerMac = stack.arp.lookup(t0, r.remoteIp) ?? 0;
+    const spec = encodeConnSpec({
+      link, localMac: mac, peerMac: r.peerMac, localIp: ip, peerIp: r.remoteIp, localPort: r.localPort, peerPort: r.remotePort,
+      ...(link === 'an1' ? { bqi: r.bqi, peerBqi: r.peerBqi } : {}),
+    });
+    const cr = yield* sys.net_channel_create({ priv, task: r.owner, link: linkNo, rxSlots, txPages, spec });
+    const t1 = yield* now();
+    if (cr.kr !== KERN.SUCCESS) {
+      yield* sys.debug_log({ text: `registry: channel for ${r.key} failed kr=${cr.kr}` });
+      s.abort(t1);
+      yield* flushOut();
+      r.state = 'dead';
+      if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [cr.kr] }]);
+      return;
+    }
+    stats.channelsCreated++;
+    // Frames that reached the default channel before the key was installed belong to the engine's copy.
+    yield* drain(t1);
+    ctx.spend(c.tcbTransferCycles);
+    const snap = stack.exportConnection(s);
+    r.snap = snap;
+    r.sock = undefined;
+    r.state = 'handed';
+    stats.handoffs++;
+    const t2 = yield* now();
+    const w: GrantWords = {
+      kr: KERN.SUCCESS, address: cr.address, sem: cr.sem, bqi: r.bqi, peerBqi: r.peerBqi, localIp: ip, localMacHi: macHi(mac), localMacLo: macLo(mac),
+      peerMacHi: macHi(r.peerMac), peerMacLo: macLo(r.peerMac),
+      outboundUs: Math.round((r.tSynSent - r.tRequest) / 1000), peerRttUs: Math.round((r.tEstablished - r.tSynSent) / 1000),
+      channelUs: Math.round((t1 - t0) / 1000), tcbUs: Math.round((t2 - t1) / 1000), registryTotalUs: Math.round((t2 - r.tRequest) / 1000),
+    };
+    if (r.active) {
+      if (r.reply !== undefined) yield* sendReply(r.reply, grantItems(cr.name, w, snap, MSG_TYPE.MOVE_SEND));
+      r.reply = undefined;
+      return;
+    }
+    const l = listeners.get(r.localPort);
+    const a = l?.accepts.shift();
+    if (a !== undefined) yield* sendReply(a, grantItems(cr.name, w, snap, MSG_TYPE.MOVE_SEND));
+    else if (l !== undefined) l.ready.push({ channel: cr.name, w, snap });
+  }
+
+  /** Look for handshakes that finished (either way) after input or timers. */
+  function* progress(): G<void> {
+    for (const r of [...conns.values()]) {
+      if (r.state !== 'handshake' || !r.active || r.sock === undefined) continue;
+      const s = r.sock;
+      if (s.state === 'ESTABLISHED' || s.state === 'CLOSE-WAIT') {
+        yield* flushOut(); // the final ACK leaves before the channel is set up (overlap)
+        yield* complete(r, s);
+      } else if (s.state === 'CLOSED') {
+        r.state = 'dead';
+        stats.refused++;
+        if (r.bqi !== 0) {
+          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
+          stats.bqisReleased++;
+        }
+        if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [s.error === 'ETIMEDOUT' ? REG_ERR.TIMED_OUT : REG_ERR.CONN_REFUSED] }]);
+        r.reply = undefined;
+      }
+    }
+    for (const l of listeners.values()) {
+      for (let s = l.listener.accept(); s !== null; s = l.listener.accept()) {
+        const k = key4(s.remoteIp, s.remotePort, s.localPort);
+        let r = conns.get(k);
+        if (r === undefined || r.state !== 'handshake') {
+          r = {
+            key: k, owner: l.owner, active: false, localPort: s.localPort, remoteIp: s.remoteIp, remotePort: s.remotePort, sock: s,
+            state: 'handshake', reply: undefined, bqi: 0, peerBqi: 0, tRequest: 0, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0,
+          };
+          conns.set(k, r);
+        }
+        stats.accepts++;
+        yield* complete(r, s);
+      }
+    }
+    // Embryonic passive connections that died: give their reserved BQI back.
+    for (const r of [...conns.values()]) {
+      if (r.state === 'handshake' && !r.active && stack.findSocket(r.remoteIp, r.remotePort, r.localPort) === null && r.sock === undefined) {
+        const l = listeners.get(r.localPort);
+        const pending = l !== undefined && l.listener.pendingCount > 0;
+        if (pending) continue;
+        r.state = 'dead';
+        conns.delete(r.key);
+        if (r.bqi !== 0) {
+          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
+          stats.bqisReleased++;
+        }
+      }
+    }
+  }
+
+  function* watch(owner: PortName): G<void> {
+    if (watched.has(owner)) return;
+    watched.add(owner);
+    yield* sys.mach_port_request_notification({ name: owner, variant: NOTIFY.DEAD_NAME, sync: 0, notify: reqPort, disposition: MSG_TYPE.MAKE_SEND_ONCE });
+  }
+
+  /** A client task died: inherit its connections (P §3.4). */
+  function* inherit(owner: PortName): G<void> {
+    const t = yield* now();
+    for (const r of conns.values()) {
+      if (r.owner !== owner) continue;
+      if (r.state === 'handed') {
+        stats.inherited++;
+        timeWait.set(r.key, t + 2 * mslNs);
+        r.state = 'dead';
+        const snap = r.snap;
+        if (snap !== undefined) {
+          // Out-of-window ACK: the peer answers with an ACK whose ack field is its RCV.NXT; the
+          // engine, which no longer knows the connection, answers that with an acceptable RST.
+          stats.probes++;
+          const f = tcpFrame(
+            { link, srcMac: mac, dstMac: r.peerMac, srcIp: ip, dstIp: r.remoteIp, dstBqi: 0 },
+            { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
+          );
+          ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
+          const at = ch.put(f, (txSlot++ % 4) * 4096);
+          yield* ch.send(at, f.length);
+        }
+      } else if (r.state === 'handshake') {
+        r.sock?.abort(t);
+        r.state = 'dead';
+        if (r.bqi !== 0) {
+          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
+          stats.bqisReleased++;
+        }
+      }
+    }
+    for (const [port, l] of [...listeners]) {
+      if (l.owner !== owner) continue;
+      l.listener.close(t);
+      listeners.delete(port);
+      for (const x of l.ready) yield* sys.net_channel_close({ channel: x.channel });
+    }
+    for (const [k, r] of [...conns]) if (r.state === 'dead' || r.state === 'released') conns.delete(k);
+    yield* flushOut();
+    watched.delete(owner);
+    yield* sys.mach_port_deallocate({ name: owner });
+  }
+
+  function* handle(m: ReceivedMsg): G<void> {
+    const t = yield* now();
+    ctx.spend(c.registryRequestCycles);
+    const ints = m.items.find((i) => i.type === 'int32');
+    const v = ints?.type === 'int32' ? ints.values : [];
+    const taskItem = m.items.find((i) => i.type === 'port');
+    const owner = taskItem?.type === 'port' ? taskItem.name : 0;
+    const rep: Reply = { name: m.remote, id: m.id };
+    switch (m.id) {
+      case NOTIFY.DEAD_NAME:
+        yield* inherit(v[0] ?? 0);
+        return;
+      case REG_MSG.LISTEN: {
+        const port = v[0] ?? 0;
+        if (owner === 0 || port <= 0 || port > 65535 || portBusy(port, t)) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, port] }]);
+          return;
+        }
+        const l = stack.listen(port, Math.max(1, Math.min(64, v[1] ?? 5)));
+        if (typeof l === 'string') {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, port] }]);
+          return;
+        }
+        yield* watch(owner);
+        listeners.set(port, { port, owner, listener: l, accepts: [], ready: [] });
+        yield* sendReply(rep, [{ type: 'int32', values: [KERN.SUCCESS, port] }]);
+        return;
+      }
+      case REG_MSG.UNLISTEN: {
+        const l = listeners.get(v[0] ?? 0);
+        if (l === undefined || l.owner !== owner) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NOT_OWNER] }]);
+          return;
+        }
+        l.listener.close(t);
+        listeners.delete(l.port);
+        yield* flushOut();
+        yield* sendReply(rep, [{ type: 'int32', values: [KERN.SUCCESS] }]);
+        return;
+      }
+      case REG_MSG.ACCEPT: {
+        const l = listeners.get(v[0] ?? 0);
+        if (l === undefined || l.owner !== owner) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);
+          return;
+        }
+        const ready = l.ready.shift();
+        if (ready !== undefined) yield* sendReply(rep, grantItems(ready.channel, ready.w, ready.snap, MSG_TYPE.MOVE_SEND));
+        else l.accepts.push(rep);
+        return;
+      }
+      case REG_MSG.CONNECT: {
+        stats.connects++;
+        const remoteIp = (v[0] ?? 0) >>> 0;
+        const remotePort = v[1] ?? 0;
+        let localPort = v[2] ?? 0;
+        if (localPort === 0) {
+          for (let i = 0; i < 16384 && portBusy(nextEphemeral, t); i++) nextEphemeral = nextEphemeral >= 65535 ? 49152 : nextEphemeral + 1;
+          localPort = nextEphemeral;
+          nextEphemeral = nextEphemeral >= 65535 ? 49152 : nextEphemeral + 1;
+        }
+        const k = key4(remoteIp, remotePort, localPort);
+        if (owner === 0 || portBusy(localPort, t) || timeWait.has(k)) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE] }]);
+          return;
+        }
+        let bqi = 0;
+        if (link === 'an1') {
+          const b = yield* sys.net_bqi_reserve({ priv });
+          if (b.kr === KERN.SUCCESS) {
+            bqi = b.bqi;
+            stats.bqisReserved++;
+          }
+        }
+        const s = stack.connect(t, remoteIp, remotePort, { localPort, ...(bqi !== 0 ? { an1TxSpare: bqi } : {}) });
+        if (typeof s === 'string') {
+          if (bqi !== 0) yield* sys.net_bqi_release({ priv, bqi });
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE] }]);
+          return;
+        }
+        const r: ConnRec = {
+          key: k, owner, active: true, localPort, remoteIp, remotePort, sock: s, state: 'handshake', reply: rep, bqi, peerBqi: 0,
+          tRequest: t, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0,
+        };
+        conns.set(k, r);
+        yield* flushOut(); // the SYN (or the ARP request before it) leaves first
+        r.tSynSent = yield* now();
+        yield* watch(owner);
+        yield* sys.semaphore_signal({ sem: def.sem }); // the network thread re-reads the engine's deadline
+        return;
+      }
+      case REG_MSG.RELEASE: {
+        const k = key4((v[1] ?? 0) >>> 0, v[2] ?? 0, v[0] ?? 0);
+        const r = conns.get(k);
+        if (r !== undefined && r.owner === owner && r.state === 'handed') {
+          r.state = 'released';
+          stats.released++;
+          if ((v[3] ?? 0) !== 0) timeWait.set(k, t + 2 * mslNs);
+          conns.delete(k);
+        }
+        if (owner !== 0) yield* sys.mach_port_deallocate({ name: owner });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  const netThread: GuestProgram = function* () {
+    for (;;) {
+      const t = yield* now();
+      const due = stack.pollAt();
+      if (due !== null && due <= t) stack.poll(t);
+      yield* drain(t);
+      yield* flushOut();
+      yield* progress();
+      yield* flushOut();
+      const next = stack.pollAt();
+      const t2 = yield* now();
+      if (ch.available() > 0) continue;
+      const r = next === null ? yield* sys.semaphore_wait({ sem: def.sem }) : yield* sys.semaphore_timedwait({ sem: def.sem, ns: Math.max(1000, next - t2) });
+      if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) return;
+      ctx.spend(c.upcallCycles);
+    }
+  };
+  yield* sys.thread_create({ program: netThread, priority: -1 });
+  yield* sys.debug_log({ text: `registry: up link=${link} register=${reg.kr}` });
+  for (;;) {
+    const r = yield* receive(reqPort);
+    if (r.kr !== KERN.SUCCESS || r.msg === undefined) continue;
+    yield* handle(r.msg);
+    yield* progress();
+    yield* flushOut();
+    if (p['logStats'] === true) yield* sys.debug_log({ text: `registry: ${JSON.stringify(stats)}` });
+  }
+};
+
+/** Read the registry's counters from the last `registry: {...}` line of a task log. */
+export function registryStatsFromLog(log: readonly string[]): RegistryStats | undefined {
+  for (let i = log.length - 1; i >= 0; i--) {
+    const l = log[i]!;
+    if (l.startsWith('registry: {')) return JSON.parse(l.slice('registry: '.length)) as RegistryStats;
+  }
+  return undefined;
+}
