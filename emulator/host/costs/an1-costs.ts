@@ -2,19 +2,19 @@
  * Costs of the AN1 model (firmware, DMA, link) and of its kernel driver. Each constant says where
  * its value comes from. Keys: P = the paper, AN1 = ../shared/hw/an1-autonet.md, A = Autonet (SRC RR 59).
  *
- * Calibration target (not yet closed; the network I/O module's issue closes it): P Table 5, AN1
- * "hardware BQI" demultiplexing = 50 µs, which includes "device management code inherent to
- * demultiplexing" and excludes DMA. On this model that path is: interrupt entry
+ * None of these is fitted to a table cell. P Table 5's AN1 "hardware BQI" figure (50 µs, device
+ * management included, DMA excluded) is a check on the whole host path — interrupt entry
  * (kernel.interruptEntryCycles) + the driver's PIO (tc.io*Cycles per register access) + the
- * an1.drv* bookkeeping below + the network I/O module's signalling and buffer return. The
- * firmware's own time (an1.fw*) is controller time: it delays delivery but costs no host cycles.
+ * an1.drv* bookkeeping below + the network I/O module's signalling and buffer return — and
+ * docs/calibration.md says where the emulator's figure differs and why. The firmware's own time
+ * (an1.fw*) is controller time: it delays delivery but costs no host cycles.
  */
 import type { CostGroup } from './cost-table.ts';
 
 const FW_SOURCE =
-  'invented: AN1 §8.6 proposes ~5 µs of firmware demux per frame (no published AN1 firmware figure); split by estimated instruction counts at 1 cycle/instruction; to be calibrated on P Table 5 AN1 cell (50 µs) with the driver path';
+  'invented: AN1 §8.6 proposes ~5 µs of firmware demux per frame (no published AN1 firmware figure); split by estimated instruction counts at 1 cycle/instruction';
 const DRV_SOURCE =
-  'derived: instruction-count estimate at ≈1.5 cycles/instruction (kernel-costs.ts convention), PIO charged separately by the bus; to be calibrated on P Table 5 AN1 cell (50 µs) with the network I/O module';
+  'derived: instruction-count estimate at ≈1.5 cycles/instruction (kernel-costs.ts convention), PIO charged separately by the bus';
 
 export const AN1_COSTS = {
   // ---- Firmware (controller cycles of 40 ns: the on-board processor runs on the 25 MHz clock) ----
@@ -38,7 +38,7 @@ export const AN1_COSTS = {
   'an1.dmaNsPerByte': {
     value: 40,
     unit: 'ns/byte',
-    source: 'invented: AN1 §8.6 starting point (one 32-bit word per 160 ns); tune so AN1 library RTTs match P Table 3',
+    source: 'invented: AN1 §8.6 starting point (one 32-bit word per 160 ns; the TURBOchannel itself allows ~100 MB/s, so the board's DMA engine is the bound); not fitted to any table',
     what: 'DMA between the controller and host RAM, per byte',
   },
 
