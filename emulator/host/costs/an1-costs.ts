@@ -38,7 +38,7 @@ export const AN1_COSTS = {
   'an1.dmaNsPerByte': {
     value: 40,
     unit: 'ns/byte',
-    source: 'invented: AN1 §8.6 starting point (one 32-bit word per 160 ns; the TURBOchannel itself allows ~100 MB/s, so the board's DMA engine is the bound); not fitted to any table',
+    source: 'invented: AN1 §8.6 starting point (one 32-bit word per 160 ns; the TURBOchannel itself allows ~100 MB/s, so the board’s DMA engine is the bound); not fitted to any table',
     what: 'DMA between the controller and host RAM, per byte',
   },
 
