@@ -24,12 +24,12 @@ import type { GuestContext } from '../../kernel/abi/guest.ts';
 import { MACH_PORT_NULL, MSG_TYPE, PORT_RIGHT, TASK_PORT, type PortName } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
-import { receive, rpc, send } from '../mach/ipc.ts';
+import { rpc, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
-import { grantItems, macJoin, parseGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+import { macJoin, parseGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -331,21 +331,6 @@ export class TcpLib {
     ]);
     yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
     return 0;
-  }
-
-  /** Pass an established connection to another task (P §3.2, inetd → daemon): see docs/library.md. */
-  *pass(fd: number, dest: PortName): G<number> {
-    const conn = this.conn(fd);
-    if (conn === undefined) return SOCK_ERR.EBADF;
-    const snap = conn.stack.exportConnection(conn.sock);
-    this.fds.delete(fd);
-    return yield* send(dest, REG_MSG.PASS, grantItems(conn.ch.grant.channel, conn.grant.w, snap, MSG_TYPE.MOVE_SEND));
-  }
-
-  /** Receive a connection passed by `pass` on `port` (a receive right of this task). */
-  *receivePassed(port: PortName): G<number> {
-    const t0 = yield* this.now();
-    return yield* this.adopt(t0, yield* receive(port));
   }
 
   get nullPort(): PortName {
