@@ -43,6 +43,8 @@ export interface LibPairOptions {
   readonly mslNs?: number;
   readonly faults?: FaultConfig;
   readonly logStats?: boolean;
+  /** Extra registry parameters (connRxSlots, connTxPages, ...). */
+  readonly registryParams?: GuestParams;
 }
 
 /** The library's cost constants as the cost table has them (a what-if override reaches the guests). */
@@ -79,7 +81,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   for (const h of hosts) {
     h.registry = h.kernel.spawn('registry', registryServer, {
       privileged: true,
-      params: { ...params, ip: h.ip, macHi: Math.floor(h.mac / 2 ** 32), macLo: h.mac % 2 ** 32 | 0, seed: world.rng.fork(`registry.${h.name}`).nextU32(), logStats: o.logStats ?? true },
+      params: { ...params, ip: h.ip, macHi: Math.floor(h.mac / 2 ** 32), macLo: h.mac % 2 ** 32 | 0, seed: world.rng.fork(`registry.${h.name}`).nextU32(), logStats: o.logStats ?? true, ...o.registryParams },
     });
   }
   world.sched.runUntil(() => false, { nsMax: world.sched.now + msToNs(1) });

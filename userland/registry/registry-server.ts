@@ -88,6 +88,7 @@ export interface RegistryStats {
   channelsCreated: number;
   bqisReserved: number;
   bqisReleased: number;
+  listenOverflows: number;
 }
 
 export const registryServer: GuestProgram = function* (ctx: GuestContext) {
@@ -101,7 +102,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const rxSlots = num('connRxSlots', 32);
   const txPages = num('connTxPages', 16);
   const c = libCosts(p);
-  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0 };
+  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0 };
 
   const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
   const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
@@ -130,6 +131,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   /** Ports held in TIME-WAIT: key → until (ns). */
   const timeWait = new Map<string, number>();
   const watched = new Set<PortName>();
+  /** AN1: the peer's BQI of inherited connections, so our probe and the engine's RST reach the peer's library. */
+  const deadPeerBqi = new Map<string, number>();
   let txSlot = 0;
   let nextEphemeral = 49152 + (num('seed', 1) % 1000);
 
@@ -140,7 +143,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     if (listeners.has(port)) return true;
     for (const r of conns.values()) if (r.localPort === port && (r.state === 'handshake' || r.state === 'handed')) return true;
     for (const [k, until] of timeWait) {
-      if (until <= t) timeWait.delete(k);
+      if (until <= t) {
+        timeWait.delete(k);
+        deadPeerBqi.delete(k);
+      }
       else if (k.endsWith(`:${port}`)) return true;
     }
     return false;
@@ -151,6 +157,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     for (const f of stack.takeFrames()) {
       if (link === 'an1') {
         const t = tcpTuple(link, f);
+        const pb = t === undefined ? undefined : deadPeerBqi.get(key4(t.dstIp, t.dstPort, t.srcPort));
+        if (pb !== undefined) {
+          f[2] = pb >>> 8;
+          f[3] = pb & 0xff;
+        }
         if (t !== undefined && (t.flags & TcpFlag.SYN) !== 0) {
           const r = conns.get(key4(t.dstIp, t.dstPort, t.srcPort));
           if (r !== undefined && r.bqi !== 0) {
@@ -267,7 +278,9 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       }
     }
     for (const l of listeners.values()) {
-      for (let s = l.listener.accept(); s !== null; s = l.listener.accept()) {
+      // Connections stay in the engine's accept queue (counted against the backlog) until the
+      // application asks for one: the channel is set up at accept time.
+      for (let s = l.accepts.length > 0 ? l.listener.accept() : null; s !== null; s = l.accepts.length > 0 ? l.listener.accept() : null) {
         const k = key4(s.remoteIp, s.remotePort, s.localPort);
         let r = conns.get(k);
         if (r === undefined || r.state !== 'handshake') {
@@ -311,6 +324,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.state === 'handed') {
         stats.inherited++;
         timeWait.set(r.key, t + 2 * mslNs);
+        if (link === 'an1') deadPeerBqi.set(r.key, r.peerBqi);
         r.state = 'dead';
         const snap = r.snap;
         if (snap !== undefined) {
@@ -318,7 +332,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           // engine, which no longer knows the connection, answers that with an acceptable RST.
           stats.probes++;
           const f = tcpFrame(
-            { link, srcMac: mac, dstMac: r.peerMac, srcIp: ip, dstIp: r.remoteIp, dstBqi: 0 },
+            { link, srcMac: mac, dstMac: r.peerMac, srcIp: ip, dstIp: r.remoteIp, dstBqi: r.peerBqi },
             { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
           );
           ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
@@ -343,10 +357,19 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     for (const [k, r] of [...conns]) if (r.state === 'dead' || r.state === 'released') conns.delete(k);
     yield* flushOut();
     watched.delete(owner);
-    yield* sys.mach_port_deallocate({ name: owner });
+    yield* sys.mach_port_destroy({ name: owner }); // the dead name and every reference on it
   }
 
+  /** Keep exactly one user reference on a watched client's task-port name (each request brings one). */
   function* handle(m: ReceivedMsg): G<void> {
+    const taskItem = m.items.find((i) => i.type === 'port');
+    const owner = taskItem?.type === 'port' ? taskItem.name : 0;
+    const wasWatched = watched.has(owner);
+    yield* handleRequest(m);
+    if (m.id !== NOTIFY.DEAD_NAME && owner !== 0 && (wasWatched || !watched.has(owner))) yield* sys.mach_port_deallocate({ name: owner });
+  }
+
+  function* handleRequest(m: ReceivedMsg): G<void> {
     const t = yield* now();
     ctx.spend(c.registryRequestCycles);
     const ints = m.items.find((i) => i.type === 'int32');
@@ -355,8 +378,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
     const rep: Reply = { name: m.remote, id: m.id };
     switch (m.id) {
-      case NOTIFY.DEAD_NAME:
-        yield* inherit(v[0] ?? 0);
+      case NOTIFY.DEAD_NAME: // the dead name arrives as a PORT_NAME item
+        yield* inherit(owner);
         return;
       case REG_MSG.LISTEN: {
         const port = v[0] ?? 0;
@@ -446,7 +469,6 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           if ((v[3] ?? 0) !== 0) timeWait.set(k, t + 2 * mslNs);
           conns.delete(k);
         }
-        if (owner !== 0) yield* sys.mach_port_deallocate({ name: owner });
         return;
       }
       default:
@@ -479,6 +501,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* handle(r.msg);
     yield* progress();
     yield* flushOut();
+    stats.listenOverflows = stack.counters.tcpListenOverflow;
     if (p['logStats'] === true) yield* sys.debug_log({ text: `registry: ${JSON.stringify(stats)}` });
   }
 };
