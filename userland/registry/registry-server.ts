@@ -42,6 +42,8 @@ import { RawChannel } from '../netlib/raw-channel.ts';
 import { grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
+/** Transmit pages of the default channel, used round robin: an AN1 DMA reads a page after net_send returns. */
+const DEFAULT_TX_PAGES = 16;
 const key4 = (rip: number, rport: number, lport: number): string => `${rip >>> 0}:${rport}:${lport}`;
 
 interface Reply {
@@ -57,7 +59,8 @@ interface ConnRec {
   readonly remoteIp: number;
   readonly remotePort: number;
   sock: TcpSocket | undefined;
-  state: 'handshake' | 'handed' | 'released' | 'dead';
+  /** 'completing': channel set-up under way (the other thread must not complete it again). */
+  state: 'handshake' | 'completing' | 'handed' | 'released' | 'dead';
   reply: Reply | undefined;
   bqi: number;
   peerBqi: number;
@@ -89,6 +92,7 @@ export interface RegistryStats {
   bqisReserved: number;
   bqisReleased: number;
   listenOverflows: number;
+  rstsForUnmatched: number;
 }
 
 export const registryServer: GuestProgram = function* (ctx: GuestContext) {
@@ -102,7 +106,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const rxSlots = num('connRxSlots', 32);
   const txPages = num('connTxPages', 16);
   const c = libCosts(p);
-  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0 };
+  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0 };
 
   const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
   const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
@@ -112,7 +116,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   }
   const priv = pr.name;
   const def = yield* sys.net_channel_create({
-    priv, task: 0, link: linkNo, rxSlots: 32, txPages: 4,
+    priv, task: 0, link: linkNo, rxSlots: 32, txPages: DEFAULT_TX_PAGES,
     spec: encodeChannelSpec({ demux: { kind: 'none' }, isDefault: true, template: [] }),
   });
   if (def.kr !== KERN.SUCCESS) {
@@ -141,7 +145,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   };
   const portBusy = (port: number, t: number): boolean => {
     if (listeners.has(port)) return true;
-    for (const r of conns.values()) if (r.localPort === port && (r.state === 'handshake' || r.state === 'handed')) return true;
+    for (const r of conns.values()) if (r.localPort === port && (r.state === 'handshake' || r.state === 'completing' || r.state === 'handed')) return true;
     for (const [k, until] of timeWait) {
       if (until <= t) {
         timeWait.delete(k);
@@ -157,7 +161,12 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     for (const f of stack.takeFrames()) {
       if (link === 'an1') {
         const t = tcpTuple(link, f);
-        const pb = t === undefined ? undefined : deadPeerBqi.get(key4(t.dstIp, t.dstPort, t.srcPort));
+        // After the SYNs, segments of a connection the engine still holds (a passive one waiting for
+        // accept, or an inherited one) go to the peer's connection BQI: its library has it by then
+        // (or, before its channel exists, the BQI falls back to the peer registry's BQI 0).
+        const rk = t === undefined ? undefined : key4(t.dstIp, t.dstPort, t.srcPort);
+        const live = rk === undefined ? undefined : conns.get(rk);
+        const pb = rk === undefined ? undefined : deadPeerBqi.get(rk) ?? (live !== undefined && live.peerBqi !== 0 && (t!.flags & TcpFlag.SYN) === 0 ? live.peerBqi : undefined);
         if (pb !== undefined) {
           f[2] = pb >>> 8;
           f[3] = pb & 0xff;
@@ -171,15 +180,17 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
       }
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
-      const at = ch.put(f, (txSlot++ % 4) * 4096);
+      const at = ch.put(f, (txSlot++ % DEFAULT_TX_PAGES) * 4096);
       yield* ch.send(at, f.length);
     }
   }
 
   /** Feed every frame waiting on the default channel to the engine. */
   function* drain(t: number): G<number> {
-    const n = ch.available();
-    for (let k = 0; k < n; k++) {
+    // Re-read the ring before every frame: the other thread may drain it while this one is in a trap.
+    let n = 0;
+    while (ch.available() > 0) {
+      n++;
       const s = ch.peek();
       const f = ch.read(s.offset, s.length);
       ch.consume();
@@ -214,6 +225,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
 
   /** A connection reached ESTABLISHED in the engine: channel, TCB export, hand-off. */
   function* complete(r: ConnRec, s: TcpSocket): G<void> {
+    r.state = 'completing';
     const t0 = yield* now();
     r.tEstablished = t0;
     r.peerMac = stack.arp.lookup(t0, r.remoteIp) ?? 0;
@@ -336,10 +348,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
             { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
           );
           ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
-          const at = ch.put(f, (txSlot++ % 4) * 4096);
+          const at = ch.put(f, (txSlot++ % DEFAULT_TX_PAGES) * 4096);
           yield* ch.send(at, f.length);
         }
-      } else if (r.state === 'handshake') {
+      } else if (r.state === 'handshake' || r.state === 'completing') {
         r.sock?.abort(t);
         r.state = 'dead';
         if (r.bqi !== 0) {
@@ -502,6 +514,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* progress();
     yield* flushOut();
     stats.listenOverflows = stack.counters.tcpListenOverflow;
+    stats.rstsForUnmatched = stack.counters.tcpRstsForUnmatched;
     if (p['logStats'] === true) yield* sys.debug_log({ text: `registry: ${JSON.stringify(stats)}` });
   }
 };

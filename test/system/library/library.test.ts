@@ -38,14 +38,14 @@ describe.each(LINKS)('library on %s', (link) => {
   }
 
   it('50 concurrent connections between two hosts', () => {
-    const { w, pair } = pairOf(link, 12, { registryParams: { connRxSlots: 8, connTxPages: 4 } });
+    const { w, pair } = pairOf(link, 12, { registryParams: { connRxSlots: 8, connTxPages: 16 } });
     const srv = pair.spawn(pair.b, 'srv', multiServer, { port: 80, conns: 50, backlog: 64 });
-    const cli = pair.spawn(pair.a, 'cli', multiClient, { peerIp: pair.b.ip, port: 80, threads: 50, bytes: 20_000 });
+    const cli = pair.spawn(pair.a, 'cli', multiClient, { peerIp: pair.b.ip, port: 80, threads: 50, bytes: 8_000 });
     run(w, () => !srv.alive && !cli.alive, 120e9);
     expect(logField(cli, 'ok'), logs(cli, srv)).toBe(50);
     expect(logField(srv, 'served')).toBe(50);
     expect(logField(srv, 'bad')).toBe(0);
-    expect(logField(srv, 'total')).toBe(50 * 20_000);
+    expect(logField(srv, 'total')).toBe(50 * 8_000);
     expect(pair.a.netio.channels.size + pair.b.netio.channels.size).toBe(2); // only the default channels remain
   });
 
