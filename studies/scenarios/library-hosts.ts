@@ -84,7 +84,8 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
       params: { ...params, ip: h.ip, macHi: Math.floor(h.mac / 2 ** 32), macLo: h.mac % 2 ** 32 | 0, seed: world.rng.fork(`registry.${h.name}`).nextU32(), logStats: o.logStats ?? true, ...o.registryParams },
     });
   }
-  world.sched.runUntil(() => false, { nsMax: world.sched.now + msToNs(1) });
+  // The registries are up once they have registered with the bootstrap service (and logged it).
+  world.sched.runUntil(() => hosts.every((h) => h.registry!.log.some((l) => l.startsWith('registry: up'))), { nsMax: world.sched.now + msToNs(50) });
   return {
     link, a, b, params,
     spawn(h, name, program, extra = {}) {

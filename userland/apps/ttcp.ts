@@ -22,6 +22,7 @@ export const ttcpSender: GuestProgram = function* (ctx) {
   if (lib === undefined) return;
   yield* sys.thread_sleep_ns({ ns: num(p, 'startDelayNs', 0) + 1000 });
   const fd = lib.socket();
+  if (num(p, 'localPort', 0) !== 0) lib.bind(fd, num(p, 'localPort', 0));
   const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 5001));
   if (kr < 0) {
     yield* sys.debug_log({ text: `connect failed ${kr}` });

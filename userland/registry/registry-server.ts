@@ -276,6 +276,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.state !== 'handshake' || !r.active || r.sock === undefined) continue;
       const s = r.sock;
       if (s.state === 'ESTABLISHED' || s.state === 'CLOSE-WAIT') {
+        r.state = 'completing'; // before any trap: the other thread runs this loop too
         yield* flushOut(); // the final ACK leaves before the channel is set up (overlap)
         yield* complete(r, s);
       } else if (s.state === 'CLOSED') {

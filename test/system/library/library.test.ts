@@ -40,12 +40,12 @@ describe.each(LINKS)('library on %s', (link) => {
   it('50 concurrent connections between two hosts', () => {
     const { w, pair } = pairOf(link, 12, { registryParams: { connRxSlots: 8, connTxPages: 16 } });
     const srv = pair.spawn(pair.b, 'srv', multiServer, { port: 80, conns: 50, backlog: 64 });
-    const cli = pair.spawn(pair.a, 'cli', multiClient, { peerIp: pair.b.ip, port: 80, threads: 50, bytes: 8_000 });
+    const cli = pair.spawn(pair.a, 'cli', multiClient, { peerIp: pair.b.ip, port: 80, threads: 50, bytes: 20_000 });
     run(w, () => !srv.alive && !cli.alive, 120e9);
     expect(logField(cli, 'ok'), logs(cli, srv)).toBe(50);
     expect(logField(srv, 'served')).toBe(50);
     expect(logField(srv, 'bad')).toBe(0);
-    expect(logField(srv, 'total')).toBe(50 * 8_000);
+    expect(logField(srv, 'total')).toBe(50 * 20_000);
     expect(pair.a.netio.channels.size + pair.b.netio.channels.size).toBe(2); // only the default channels remain
   });
 
@@ -76,10 +76,9 @@ describe.each(LINKS)('library on %s', (link) => {
     const mslNs = 100_000_000;
     const { w, pair } = pairOf(link, 15, { mslNs });
     const ka = pair.a.kernel;
-    run(w, () => false, 2_000_000);
     const base = { channels: pair.a.netio.channels.size, frames: ka.frames.freeCount, names: pair.a.registry!.space.entries.size };
     const rx = pair.spawn(pair.b, 'rx', ttcpReceiver, { port: 5001 });
-    const tx = pair.spawn(pair.a, 'tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 24, writeSize: 4096, localPort: 0, startDelayNs: 1_000_000 });
+    const tx = pair.spawn(pair.a, 'tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 24, writeSize: 4096, localPort: 4100, startDelayNs: 1_000_000 });
     run(w, () => pair.a.netio.channels.size > base.channels, 1e9);
     run(w, () => false, 50_000_000); // mid-transfer
     expect(tx.alive).toBe(true);
@@ -93,6 +92,15 @@ describe.each(LINKS)('library on %s', (link) => {
     expect(pair.a.netio.channels.size).toBe(base.channels);
     expect(ka.frames.freeCount).toBeGreaterThanOrEqual(base.frames - 64); // the dead task's own pages came back too
     expect(pair.a.registry!.space.entries.size).toBe(base.names);
+    // The port stays in TIME-WAIT for 2·MSL, then it is free again.
+    const rx2 = pair.spawn(pair.b, 'rx2', ttcpReceiver, { port: 5002 });
+    const early = pair.spawn(pair.a, 'early', ttcpSender, { peerIp: pair.b.ip, port: 5002, bytes: 1000, localPort: 4100 });
+    run(w, () => !early.alive, 1e9);
+    expect(early.log.join(' ')).toContain('connect failed -48');
+    run(w, () => false, 2 * mslNs);
+    const late = pair.spawn(pair.a, 'late', ttcpSender, { peerIp: pair.b.ip, port: 5002, bytes: 1000, localPort: 4100 });
+    run(w, () => !late.alive && !rx2.alive, 5e9);
+    expect(logField(rx2, 'received'), logs(late, rx2)).toBe(1000);
   });
 
   it('protection: forging, another region, a right given away → errors; the victim stream is unaffected', () => {

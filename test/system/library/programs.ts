@@ -39,7 +39,6 @@ export const multiServer: GuestProgram = function* (ctx) {
           got += d.length;
         }
         total += got;
-        if (p['debugState'] === true) yield* sys.debug_log({ text: `state ${lib.conn(fd)?.sock.state} err=${lib.conn(fd)?.sock.error} snd=${lib.conn(fd)?.sock.conn.exportSnapshot().sndNxt}` });
         yield* lib.write(fd, Uint8Array.of(got >>> 24, (got >>> 16) & 0xff, (got >>> 8) & 0xff, got & 0xff));
         yield* lib.close(fd);
         done++;
