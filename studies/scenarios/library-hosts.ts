@@ -26,6 +26,8 @@ export interface LibHost {
   readonly mac: number;
   registry: Task | undefined;
   isUp(): boolean;
+  /** AN1: the controller's clock page (physical), mapped read-only into every library task. */
+  readonly clockPhys?: number;
   readonly hostCpu: { busyNsTotal: number };
 }
 
@@ -74,7 +76,9 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   } else {
     const hs = [addNetioAn1Host(world, `${pre}-a`, macs[0]!), addNetioAn1Host(world, `${pre}-b`, macs[1]!)] as const;
     connectAn1(world, hs[0], hs[1], o.faults !== undefined ? [o.faults, o.faults] : undefined);
-    hs.forEach((h, i) => hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 1, 1 + i), mac: macs[i]!, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu }));
+    hs.forEach((h, i) =>
+      hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 1, 1 + i), mac: macs[i]!, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys: h.driver.clockPagePhysAddr() }),
+    );
   }
   const [a, b] = hosts as [LibHost, LibHost];
   world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
@@ -89,7 +93,11 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   return {
     link, a, b, params,
     spawn(h, name, program, extra = {}) {
-      return h.kernel.spawn(name, program, { params: { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra } });
+      const p: Record<string, number | string | boolean> = { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra };
+      const task = h.kernel.spawn(name, program, { params: p });
+      // The clock page's address goes into the parameters before the task's first instruction (as exec sets up argv).
+      if (h.clockPhys !== undefined) p['clockPage'] = h.kernel.mapDevicePage(task, h.clockPhys).address;
+      return task;
     },
   };
 }

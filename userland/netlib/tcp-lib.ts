@@ -120,6 +120,7 @@ export class LibConn {
     const due = this.stack.pollAt();
     const limit = Math.min(maxNs, due === null ? Number.POSITIVE_INFINITY : Math.max(1000, due - now));
     const r = limit === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: this.ch.grant.sem }) : yield* sys.semaphore_timedwait({ sem: this.ch.grant.sem, ns: Math.ceil(limit) });
+    if (limit > 100_000_000_000) this.lib.clockMayHaveWrapped();
     this.lib.ctx.spend(this.lib.c.upcallCycles);
     return r.kr === KERN.SUCCESS || r.kr === KERN.OPERATION_TIMED_OUT;
   }
@@ -134,6 +135,9 @@ export class TcpLib {
   private nextFd = 3;
   framesSent = 0;
   framesReceived = 0;
+  private readonly clockPage: number;
+  private clockBaseNs = -1;
+  private clockLastTicks = 0;
   /** Set by connect/accept: the last set-up's phases (µs). */
   lastSetup: { totalUs: number; registry: GrantWords | undefined; importUs: number } = { totalUs: 0, registry: undefined, importUs: 0 };
 
@@ -148,6 +152,7 @@ export class TcpLib {
     this.link = p['link'] === 'an1' ? 'an1' : 'ethernet';
     this.mslNs = typeof p['mslNs'] === 'number' ? p['mslNs'] : 30_000_000_000;
     this.seed = (typeof p['seed'] === 'number' ? p['seed'] : 7) ^ ctx.taskId;
+    this.clockPage = typeof p['clockPage'] === 'number' ? p['clockPage'] : 0;
   }
 
   /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
@@ -163,8 +168,30 @@ export class TcpLib {
     return new TcpLib(ctx, look.name, rp.name, tp.name);
   }
 
+  /**
+   * The user-level clock: on AN1 the controller's 40 ns clock page mapped read-only into this task
+   * (P §4; parameter `clockPage`), extended past its 32-bit wrap (≈ 172 s) from the last reading
+   * and re-synchronised with one clock_get_ns trap after any wait that may have been longer;
+   * elsewhere the kernel clock (a trap).
+   */
   *now(): G<number> {
-    return (yield* sys.clock_get_ns({})).ns;
+    if (this.clockPage === 0 || this.clockBaseNs < 0) {
+      const ns = (yield* sys.clock_get_ns({})).ns;
+      if (this.clockPage !== 0) {
+        this.clockBaseNs = ns;
+        this.clockLastTicks = this.ctx.mem.read32(this.clockPage);
+      }
+      return ns;
+    }
+    const ticks = this.ctx.mem.read32(this.clockPage);
+    this.clockBaseNs += ((ticks - this.clockLastTicks) >>> 0) * 40;
+    this.clockLastTicks = ticks;
+    return this.clockBaseNs;
+  }
+
+  /** After a wait that may have outlasted the clock's wrap: the next now() re-synchronises. */
+  clockMayHaveWrapped(): void {
+    this.clockBaseNs = -1;
   }
 
   conn(fd: number): LibConn | undefined {
