@@ -89,7 +89,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
     });
   }
   // The registries are up once they have registered with the bootstrap service (and logged it).
-  world.sched.runUntil(() => hosts.every((h) => h.registry!.log.some((l) => l.startsWith('registry: up'))), { nsMax: world.sched.now + msToNs(50) });
+  world.sched.runUntil(() => hosts.every((h) => h.registry!.log.some((l) => l.startsWith('registry: up'))), { nsMax: msToNs(50) });
   return {
     link, a, b, params,
     spawn(h, name, program, extra = {}) {

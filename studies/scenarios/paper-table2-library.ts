@@ -15,7 +15,7 @@ export function runTtcp(world: World, link: LinkName, writeSize: number, bytes: 
   const pair = buildLibPair(world, link, { prefix, logStats: false });
   const rx = pair.spawn(pair.b, 'ttcp-r', ttcpReceiver, { port: 5001 });
   const tx = pair.spawn(pair.a, 'ttcp-t', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes, writeSize, startDelayNs: 1_000_000 });
-  world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: world.sched.now + 60_000_000_000 });
+  world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: 60_000_000_000 });
   const span = logField(rx, 'lastNs') - logField(rx, 'firstNs');
   return r3((logField(rx, 'bytesAfterFirst') * 8 * 1000) / Math.max(1, span));
 }

@@ -12,7 +12,7 @@ import { attacker, multiClient, multiServer, reuseClient } from './programs.ts';
 
 const LINKS = ['ethernet', 'an1'] as const;
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
-const run = (w: World, done: () => boolean, ns: number): void => void w.sched.runUntil(done, { nsMax: w.sched.now + ns });
+const run = (w: World, done: () => boolean, ns: number): void => void w.sched.runUntil(done, { nsMax: ns });
 const stats = (h: LibHost) => registryStatsFromLog(h.registry!.log);
 
 function pairOf(link: LinkName, seed: number, o: Parameters<typeof buildLibPair>[2] = {}): { w: World; pair: LibPair } {
@@ -80,7 +80,7 @@ describe.each(LINKS)('library on %s', (link) => {
     const rx = pair.spawn(pair.b, 'rx', ttcpReceiver, { port: 5001 });
     const tx = pair.spawn(pair.a, 'tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 24, writeSize: 4096, localPort: 4100, startDelayNs: 1_000_000 });
     run(w, () => pair.a.netio.channels.size > base.channels, 1e9);
-    run(w, () => false, 50_000_000); // mid-transfer
+    w.sched.runFor(50_000_000); // mid-transfer
     expect(tx.alive).toBe(true);
     ka.endTask(tx, { kind: 'killed', by: 'test' });
     run(w, () => !rx.alive, 10e9);
@@ -88,7 +88,7 @@ describe.each(LINKS)('library on %s', (link) => {
     const s = stats(pair.a)!;
     expect(s.inherited).toBe(1);
     expect(s.probes).toBe(1);
-    run(w, () => false, 5_000_000); // AN1 quarantine (1 ms) passes
+    w.sched.runFor(5_000_000); // AN1 quarantine (1 ms) passes
     expect(pair.a.netio.channels.size).toBe(base.channels);
     expect(ka.frames.freeCount).toBeGreaterThanOrEqual(base.frames - 64); // the dead task's own pages came back too
     expect(pair.a.registry!.space.entries.size).toBe(base.names);
@@ -97,7 +97,7 @@ describe.each(LINKS)('library on %s', (link) => {
     const early = pair.spawn(pair.a, 'early', ttcpSender, { peerIp: pair.b.ip, port: 5002, bytes: 1000, localPort: 4100 });
     run(w, () => !early.alive, 1e9);
     expect(early.log.join(' ')).toContain('connect failed -48');
-    run(w, () => false, 2 * mslNs);
+    w.sched.runFor(2 * mslNs);
     const late = pair.spawn(pair.a, 'late', ttcpSender, { peerIp: pair.b.ip, port: 5002, bytes: 1000, localPort: 4100 });
     run(w, () => !late.alive && !rx2.alive, 5e9);
     expect(logField(rx2, 'received'), logs(late, rx2)).toBe(1000);
