@@ -22,6 +22,7 @@ export function runTtcp(world: World, link: LinkName, writeSize: number, bytes: 
 
 export const paperTable2LibraryScenario: Scenario = {
   name: 'paper-table2-library',
+  paperSection: 'table2_throughput_mbps',
   summary: 'P Table 2, library row: TCP throughput by write size on Ethernet and AN1 (Mb/s)',
   paper: { sizes: [...TABLE2_SIZES], ethernet: { library: [4.3, 4.6, 4.8, 5.0] }, an1: { library: [6.7, 8.1, 9.4, 11.9] } },
   run(world) {

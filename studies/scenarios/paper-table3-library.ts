@@ -21,6 +21,7 @@ export function runPing(world: World, link: LinkName, size: number, prefix: stri
 
 export const paperTable3LibraryScenario: Scenario = {
   name: 'paper-table3-library',
+  paperSection: 'table3_round_trip_ms',
   summary: 'P Table 3, library row: ping-pong round-trip time by message size on Ethernet and AN1 (ms)',
   paper: { sizes: [...TABLE3_SIZES], ethernet: { library: [2.8, 5.2, 9.9] }, an1: { library: [2.7, 3.4, 4.7] } },
   run(world) {

@@ -27,6 +27,7 @@ export function runSetup(world: World, link: LinkName, prefix: string): Record<s
 
 export const paperTable4LibraryScenario: Scenario = {
   name: 'paper-table4-library',
+  paperSection: 'table4_connection_setup_ms',
   summary: 'P Table 4, library row: connection set-up time on Ethernet and AN1 (ms), with the paper\'s Ethernet breakdown',
   paper: {
     ethernet: { library: 11.9 },
