@@ -21,7 +21,7 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MACH_PORT_NULL, MSG_TYPE, PORT_RIGHT, TASK_PORT, type PortName } from '../../kernel/abi/message.ts';
+import { MSG_TYPE, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { rpc, send } from '../mach/ipc.ts';
@@ -75,12 +75,10 @@ export class LibConn {
     const c = this.lib.c;
     let kr: number = KERN.SUCCESS;
     for (const f of this.stack.takeFrames()) {
-      const payload = Math.max(0, f.length - (this.lib.link === 'an1' ? 60 : 54));
       this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * (f.length - (this.lib.link === 'an1' ? 40 : 34)));
       const at = this.ch.txOffset + (this.txSlot++ % this.txSlots) * 4096;
       // The payload already sits in the region's socket buffer (charged at write); only headers are built here.
       this.lib.ctx.mem.writeBytes(this.ch.grant.address + at, f);
-      void payload;
       kr = yield* this.ch.send(at, f.length);
       this.unreturned = 0; // net_send hands consumed AN1 slots back (piggy-back)
       this.lib.framesSent++;
@@ -231,7 +229,7 @@ export class TcpLib {
     return 0;
   }
 
-  private *adopt(t0: number, r: { kr: number; msg: import('../../kernel/abi/message.ts').ReceivedMsg | undefined }): G<number> {
+  private *adopt(t0: number, r: { kr: number; msg: ReceivedMsg | undefined }): G<number> {
     const g = parseGrant(r.msg);
     if (typeof g === 'number') {
       return g === REG_ERR.ADDR_IN_USE ? SOCK_ERR.EADDRINUSE : g === REG_ERR.TIMED_OUT ? SOCK_ERR.ETIMEDOUT : g === REG_ERR.CONN_REFUSED ? SOCK_ERR.ECONNREFUSED : SOCK_ERR.EINVAL;
@@ -353,17 +351,11 @@ export class TcpLib {
     }
     const s = conn.sock;
     yield* send(this.registry, REG_MSG.RELEASE, [
-      { type: 'int32', values: [s.localPort, s.remoteIp >>> 0, s.remotePort, s.state === 'CLOSED' && s.error === null && !conn.sock.conn.passive ? 0 : s.state === 'CLOSED' ? 0 : 1] },
+      // timeWait = 1 unless the connection is fully closed (TIME-WAIT, or a close that timed out, is held by the registry)
+      { type: 'int32', values: [s.localPort, s.remoteIp >>> 0, s.remotePort, s.state === 'CLOSED' ? 0 : 1] },
       { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
     ]);
     yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
     return 0;
-  }
-
-  get nullPort(): PortName {
-    return MACH_PORT_NULL;
-  }
-  get receiveRight(): number {
-    return PORT_RIGHT.RECEIVE;
   }
 }
