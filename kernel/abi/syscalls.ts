@@ -113,6 +113,7 @@ export const SYSCALL_TABLE = {
   net_rx_done: { module: 'netio', number: 74, args: { channel: 'u32' }, doc: 'hand consumed receive slots (up to RX_TAIL) back; on AN1 they are re-posted to the BQI ring' },
   net_bqi_reserve: { module: 'netio', number: 75, args: { priv: 'u32' }, doc: 'reserve a free AN1 BQI (to offer the peer during the handshake); bind it later with the channel spec\'s bqi' },
   net_bqi_release: { module: 'netio', number: 76, args: { priv: 'u32', bqi: 'u32' }, doc: 'give back a reserved BQI that no channel took' },
+  net_channel_adopt: { module: 'netio', number: 77, args: { channel: 'u32' }, doc: 'connection passing (issue 8, kernel/netio/channel-adopt.ts): the holder of a channel\'s send right becomes its owner (region re-mapped, a fresh semaphore)' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -200,6 +201,7 @@ export interface SyscallResults {
   net_rx_done: KrOnly;
   net_bqi_reserve: { readonly kr: KernReturn; readonly bqi: number };
   net_bqi_release: KrOnly;
+  net_channel_adopt: { readonly kr: KernReturn; readonly address: number; readonly sem: PortName };
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

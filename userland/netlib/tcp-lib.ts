@@ -24,12 +24,12 @@ import type { GuestContext } from '../../kernel/abi/guest.ts';
 import { MSG_TYPE, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
-import { rpc, send } from '../mach/ipc.ts';
+import { receive, rpc, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
-import { macJoin, parseGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+import { grantItems, macJoin, parseGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -244,6 +244,36 @@ export class TcpLib {
     return fd;
   }
 
+  /**
+   * Connection passing (P §3.2, inetd → daemon): move an established connection to the task that
+   * holds the receive right `dest` — the channel's send right (MOVE_SEND) and the TCB in one Mach
+   * message; this task keeps nothing (its fd is gone, its semaphore right dies when the receiver
+   * adopts the channel). No registry server involved.
+   */
+  *pass(fd: number, dest: PortName): G<number> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return SOCK_ERR.EBADF;
+    this.ctx.spend(this.c.tcbTransferCycles);
+    const snap = conn.stack.exportConnection(conn.sock);
+    this.fds.delete(fd);
+    return yield* send(dest, REG_MSG.PASS, grantItems(conn.ch.grant.channel, conn.grant.w, snap, MSG_TYPE.MOVE_SEND));
+  }
+
+  /** Receive a connection passed with `pass` on `port` (a receive right of this task): a new fd or a negative error. */
+  *receivePassed(port: PortName): G<number> {
+    const r = yield* receive(port);
+    const g = parseGrant(r.msg);
+    if (typeof g === 'number' || r.msg?.id !== REG_MSG.PASS) return SOCK_ERR.EINVAL;
+    const a = yield* sys.net_channel_adopt({ channel: g.channel });
+    if (a.kr !== KERN.SUCCESS) return SOCK_ERR.EBADF;
+    const t = yield* this.now();
+    const conn = new LibConn(this, { channel: g.channel, w: { ...g.w, address: a.address, sem: a.sem } }, t, g.snap);
+    yield* conn.input(t); // frames that reached the ring while the connection was in transit
+    const fd = this.nextFd++;
+    this.fds.set(fd, { kind: 'conn', conn });
+    return fd;
+  }
+
   /** Accept one connection on a listening socket: a new fd (or a negative error). */
   *accept(fd: number): G<number> {
     const e = this.fds.get(fd);
@@ -354,6 +384,7 @@ export class TcpLib {
       // timeWait = 1 unless the connection is fully closed (TIME-WAIT, or a close that timed out, is held by the registry)
       { type: 'int32', values: [s.localPort, s.remoteIp >>> 0, s.remotePort, s.state === 'CLOSED' ? 0 : 1] },
       { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
+      { type: 'port', name: conn.ch.grant.channel, disposition: MSG_TYPE.COPY_SEND }, // proves we hold the connection
     ]);
     yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
     return 0;

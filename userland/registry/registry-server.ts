@@ -69,6 +69,8 @@ interface ConnRec {
   tEstablished: number;
   snap: TcpSnapshot | undefined;
   peerMac: number;
+  /** The registry's own send right to the connection's channel (0 before hand-off): its death is the connection's end. */
+  channel: PortName;
 }
 
 interface ListenRec {
@@ -206,7 +208,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           if (b.kr === KERN.SUCCESS) stats.bqisReserved++;
           conns.set(k, {
             key: k, owner: l.owner, active: false, localPort: tu.dstPort, remoteIp: tu.srcIp, remotePort: tu.srcPort, sock: undefined,
-            state: 'handshake', reply: undefined, bqi: b.kr === KERN.SUCCESS ? b.bqi : 0, peerBqi: tu.spare, tRequest: t, tSynSent: t, tEstablished: 0, snap: undefined, peerMac: 0,
+            state: 'handshake', reply: undefined, bqi: b.kr === KERN.SUCCESS ? b.bqi : 0, peerBqi: tu.spare, tRequest: t, tSynSent: t, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0,
           });
         }
       } else if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
@@ -244,6 +246,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       return;
     }
     stats.channelsCreated++;
+    // The registry keeps a send right to the channel and watches it: the channel dies with its
+    // owner (whoever that is by then: connections can be passed between tasks, P §3.2).
+    r.channel = cr.name;
+    yield* sys.mach_port_request_notification({ name: cr.name, variant: NOTIFY.DEAD_NAME, sync: 0, notify: reqPort, disposition: MSG_TYPE.MAKE_SEND_ONCE });
     // Frames that reached the default channel before the key was installed belong to the engine's copy.
     yield* drain(t1);
     ctx.spend(c.tcbTransferCycles);
@@ -260,13 +266,13 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       channelUs: Math.round((t1 - t0) / 1000), tcbUs: Math.round((t2 - t1) / 1000), registryTotalUs: Math.round((t2 - r.tRequest) / 1000),
     };
     if (r.active) {
-      if (r.reply !== undefined) yield* sendReply(r.reply, grantItems(cr.name, w, snap, MSG_TYPE.MOVE_SEND));
+      if (r.reply !== undefined) yield* sendReply(r.reply, grantItems(cr.name, w, snap, MSG_TYPE.COPY_SEND));
       r.reply = undefined;
       return;
     }
     const l = listeners.get(r.localPort);
     const a = l?.accepts.shift();
-    if (a !== undefined) yield* sendReply(a, grantItems(cr.name, w, snap, MSG_TYPE.MOVE_SEND));
+    if (a !== undefined) yield* sendReply(a, grantItems(cr.name, w, snap, MSG_TYPE.COPY_SEND));
     else if (l !== undefined) l.ready.push({ channel: cr.name, w, snap });
   }
 
@@ -299,7 +305,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (r === undefined || r.state !== 'handshake') {
           r = {
             key: k, owner: l.owner, active: false, localPort: s.localPort, remoteIp: s.remoteIp, remotePort: s.remotePort, sock: s,
-            state: 'handshake', reply: undefined, bqi: 0, peerBqi: 0, tRequest: 0, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0,
+            state: 'handshake', reply: undefined, bqi: 0, peerBqi: 0, tRequest: 0, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0,
           };
           conns.set(k, r);
         }
@@ -329,30 +335,39 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* sys.mach_port_request_notification({ name: owner, variant: NOTIFY.DEAD_NAME, sync: 0, notify: reqPort, disposition: MSG_TYPE.MAKE_SEND_ONCE });
   }
 
-  /** A client task died: inherit its connections (P §3.4). */
+  /**
+   * A connection's channel died without a RELEASE (its owner task died, or it revoked the channel
+   * without closing): inherit the connection (P §3.4) — TIME-WAIT for 2·MSL, and an RST for the peer.
+   */
+  function* inheritConn(r: ConnRec): G<void> {
+    const t = yield* now();
+    stats.inherited++;
+    timeWait.set(r.key, t + 2 * mslNs);
+    if (link === 'an1') deadPeerBqi.set(r.key, r.peerBqi);
+    r.state = 'dead';
+    const snap = r.snap;
+    if (snap !== undefined) {
+      // Out-of-window ACK: the peer answers with an ACK whose ack field is its RCV.NXT; the
+      // engine, which no longer knows the connection, answers that with an acceptable RST.
+      stats.probes++;
+      const f = tcpFrame(
+        { link, srcMac: mac, dstMac: r.peerMac, srcIp: ip, dstIp: r.remoteIp, dstBqi: r.peerBqi },
+        { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
+      );
+      ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
+      const at = ch.put(f, (txSlot++ % DEFAULT_TX_PAGES) * 4096);
+      yield* ch.send(at, f.length);
+    }
+    conns.delete(r.key);
+    yield* flushOut();
+  }
+
+  /** A client task died: its listeners and unfinished handshakes go (its channels die with it and are inherited one by one). */
   function* inherit(owner: PortName): G<void> {
     const t = yield* now();
     for (const r of conns.values()) {
       if (r.owner !== owner) continue;
-      if (r.state === 'handed') {
-        stats.inherited++;
-        timeWait.set(r.key, t + 2 * mslNs);
-        if (link === 'an1') deadPeerBqi.set(r.key, r.peerBqi);
-        r.state = 'dead';
-        const snap = r.snap;
-        if (snap !== undefined) {
-          // Out-of-window ACK: the peer answers with an ACK whose ack field is its RCV.NXT; the
-          // engine, which no longer knows the connection, answers that with an acceptable RST.
-          stats.probes++;
-          const f = tcpFrame(
-            { link, srcMac: mac, dstMac: r.peerMac, srcIp: ip, dstIp: r.remoteIp, dstBqi: r.peerBqi },
-            { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
-          );
-          ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
-          const at = ch.put(f, (txSlot++ % DEFAULT_TX_PAGES) * 4096);
-          yield* ch.send(at, f.length);
-        }
-      } else if (r.state === 'handshake' || r.state === 'completing') {
+      if (r.state === 'handshake' || r.state === 'completing') {
         r.sock?.abort(t);
         r.state = 'dead';
         if (r.bqi !== 0) {
@@ -391,9 +406,16 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
     const rep: Reply = { name: m.remote, id: m.id };
     switch (m.id) {
-      case NOTIFY.DEAD_NAME: // the dead name arrives as a PORT_NAME item
-        yield* inherit(owner);
+      case NOTIFY.DEAD_NAME: {
+        // The dead name arrives as a PORT_NAME item: a connection's channel, or a client task.
+        const r = [...conns.values()].find((x) => x.channel === owner && x.channel !== 0);
+        if (r !== undefined) {
+          if (r.state === 'handed') yield* inheritConn(r);
+          yield* sys.mach_port_destroy({ name: owner });
+        } else if (watched.has(owner)) yield* inherit(owner);
+        else yield* sys.mach_port_destroy({ name: owner });
         return;
+      }
       case REG_MSG.LISTEN: {
         const port = v[0] ?? 0;
         if (owner === 0 || port <= 0 || port > 65535 || portBusy(port, t)) {
@@ -429,7 +451,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           return;
         }
         const ready = l.ready.shift();
-        if (ready !== undefined) yield* sendReply(rep, grantItems(ready.channel, ready.w, ready.snap, MSG_TYPE.MOVE_SEND));
+        if (ready !== undefined) yield* sendReply(rep, grantItems(ready.channel, ready.w, ready.snap, MSG_TYPE.COPY_SEND));
         else l.accepts.push(rep);
         return;
       }
@@ -464,7 +486,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
         const r: ConnRec = {
           key: k, owner, active: true, localPort, remoteIp, remotePort, sock: s, state: 'handshake', reply: rep, bqi, peerBqi: 0,
-          tRequest: t, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0,
+          tRequest: t, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0,
         };
         conns.set(k, r);
         yield* flushOut(); // the SYN (or the ARP request before it) leaves first
@@ -476,12 +498,17 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       case REG_MSG.RELEASE: {
         const k = key4((v[1] ?? 0) >>> 0, v[2] ?? 0, v[0] ?? 0);
         const r = conns.get(k);
-        if (r !== undefined && r.owner === owner && r.state === 'handed') {
+        // Proof of ownership: the sender holds the connection's channel right (it merges with ours).
+        const rights = m.items.filter((i) => i.type === 'port');
+        const chItem = rights[1];
+        const chName = chItem?.type === 'port' ? chItem.name : 0;
+        if (r !== undefined && r.state === 'handed' && chName === r.channel && chName !== 0) {
           r.state = 'released';
           stats.released++;
           if ((v[3] ?? 0) !== 0) timeWait.set(k, t + 2 * mslNs);
           conns.delete(k);
-        }
+          yield* sys.mach_port_destroy({ name: r.channel }); // our right, the reference just received, and the dead-name request
+        } else if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
         return;
       }
       default:

@@ -8,7 +8,7 @@ import { buildLibPair, logField, type LibHost, type LibPair, type LinkName } fro
 import { World } from '../../../studies/world.ts';
 import { ttcpReceiver, ttcpSender } from '../../../userland/apps/ttcp.ts';
 import { registryStatsFromLog } from '../../../userland/registry/registry-server.ts';
-import { attacker, multiClient, multiServer, reuseClient } from './programs.ts';
+import { attacker, daemon, inetd, multiClient, multiServer, reuseClient } from './programs.ts';
 
 const LINKS = ['ethernet', 'an1'] as const;
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
@@ -101,6 +101,23 @@ describe.each(LINKS)('library on %s', (link) => {
     const late = pair.spawn(pair.a, 'late', ttcpSender, { peerIp: pair.b.ip, port: 5002, bytes: 1000, localPort: 4100 });
     run(w, () => !late.alive && !rx2.alive, 5e9);
     expect(logField(rx2, 'received'), logs(late, rx2)).toBe(1000);
+  });
+
+  it('connection passing: inetd hands an established connection to a daemon task through a port, then exits', () => {
+    const { w, pair } = pairOf(link, 17);
+    const d = pair.spawn(pair.b, 'daemon', daemon, {});
+    const i = pair.spawn(pair.b, 'inetd', inetd, { port: 23 });
+    const cli = pair.spawn(pair.a, 'cli', multiClient, { peerIp: pair.b.ip, port: 23, threads: 1, bytes: 100_000 });
+    run(w, () => !d.alive && !i.alive && !cli.alive, 30e9);
+    expect(logField(i, 'passed'), logs(i, d, cli)).toBe(0);
+    expect(logField(d, 'got')).toBe(100_000);
+    expect(logField(d, 'bad')).toBe(0);
+    expect(logField(cli, 'ok')).toBe(1);
+    w.sched.runFor(10_000_000); // the registry reads the daemon's RELEASE
+    const s = stats(pair.b)!;
+    expect(s.inherited).toBe(0); // inetd's exit did not take the connection with it
+    expect(s.released).toBe(1); // the daemon's close was accepted: it holds the channel right
+    expect(pair.b.netio.channels.size).toBe(1);
   });
 
   it('protection: forging, another region, a right given away → errors; the victim stream is unaffected', () => {

@@ -145,3 +145,48 @@ export const attacker: GuestProgram = function* (ctx) {
   const v = ctx.mem.read32(num(p, 'victimAddress', 0x7000_0000));
   yield* sys.debug_log({ text: `read victim region: ${v}` });
 };
+
+/** inetd: accept one connection on `port` and pass it to the bootstrap service `daemon`, then exit. */
+export const inetd: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  const ls = lib.socket();
+  lib.bind(ls, num(p, 'port', 23));
+  yield* lib.listen(ls, 5);
+  const fd = yield* lib.accept(ls);
+  let look = yield* sys.bootstrap_look_up({ service: 'daemon' });
+  for (let i = 0; look.kr !== KERN.SUCCESS && i < 100; i++) {
+    yield* sys.thread_sleep_ns({ ns: 100_000 });
+    look = yield* sys.bootstrap_look_up({ service: 'daemon' });
+  }
+  const kr = yield* lib.pass(fd, look.name);
+  yield* sys.debug_log({ text: `passed=${kr} fd=${fd}` });
+};
+
+/** The daemon: receive a passed connection, read it all (checking the pattern), answer the count, close. */
+export const daemon: GuestProgram = function* (ctx) {
+  const lib = (yield* TcpLib.init(ctx))!;
+  const { name: port } = yield* sys.mach_port_allocate({ right: 1 });
+  yield* sys.mach_port_insert_right({ name: port, disposition: 20 });
+  yield* sys.bootstrap_register({ service: 'daemon', name: port });
+  const fd = yield* lib.receivePassed(port);
+  if (fd < 0) {
+    yield* sys.debug_log({ text: `receive failed ${fd}` });
+    return;
+  }
+  let got = 0;
+  let bad = 0;
+  let salt = -1;
+  for (;;) {
+    const d = yield* lib.read(fd, 1 << 16);
+    if (typeof d === 'number' || d.length === 0) break;
+    for (let k = 0; k < d.length; k++) {
+      if (salt < 0) salt = d[0]!;
+      if (d[k] !== byteAt(got + k, salt)) bad++;
+    }
+    got += d.length;
+  }
+  yield* lib.write(fd, Uint8Array.of(got >>> 24, (got >>> 16) & 0xff, (got >>> 8) & 0xff, got & 0xff));
+  yield* lib.close(fd);
+  yield* sys.debug_log({ text: `daemon got=${got} bad=${bad}` });
+};
