@@ -76,7 +76,8 @@ describe.each(LINKS)('library on %s', (link) => {
     const mslNs = 100_000_000;
     const { w, pair } = pairOf(link, 15, { mslNs });
     const ka = pair.a.kernel;
-    const base = { channels: pair.a.netio.channels.size, frames: ka.frames.freeCount, names: pair.a.registry!.space.entries.size };
+    const bqisInUse = (): number => [...(pair.a.netio as unknown as { bqiInUse: Uint8Array }).bqiInUse].filter((x) => x !== 0).length;
+    const base = { channels: pair.a.netio.channels.size, frames: ka.frames.freeCount, names: pair.a.registry!.space.entries.size, bqis: bqisInUse() };
     const rx = pair.spawn(pair.b, 'rx', ttcpReceiver, { port: 5001 });
     const tx = pair.spawn(pair.a, 'tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 24, writeSize: 4096, localPort: 4100, startDelayNs: 1_000_000 });
     run(w, () => pair.a.netio.channels.size > base.channels, 1e9);
@@ -90,7 +91,8 @@ describe.each(LINKS)('library on %s', (link) => {
     expect(s.probes).toBe(1);
     w.sched.runFor(5_000_000); // AN1 quarantine (1 ms) passes
     expect(pair.a.netio.channels.size).toBe(base.channels);
-    expect(ka.frames.freeCount).toBeGreaterThanOrEqual(base.frames - 64); // the dead task's own pages came back too
+    expect(bqisInUse()).toBe(base.bqis); // AN1: the connection's BQI left quarantine
+    expect(ka.frames.freeCount).toBe(base.frames); // wired region pages and the dead task's own pages all came back
     expect(pair.a.registry!.space.entries.size).toBe(base.names);
     // The port stays in TIME-WAIT for 2·MSL, then it is free again.
     const rx2 = pair.spawn(pair.b, 'rx2', ttcpReceiver, { port: 5002 });
