@@ -126,10 +126,10 @@ describe.each(LINKS)('library on %s', (link) => {
     const { w, pair } = pairOf(link, 16);
     const rv = pair.spawn(pair.b, 'victim-rx', ttcpReceiver, { port: 5001 });
     const sv = pair.spawn(pair.b, 'attacker-srv', multiServer, { port: 81, conns: 1 });
-    const tv = pair.spawn(pair.a, 'victim-tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 256 * 1024, writeSize: 1024, startDelayNs: 1_000_000 });
+    const tv = pair.spawn(pair.a, 'victim-tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 256 * 1024, writeSize: 1024, localPort: 4200, startDelayNs: 1_000_000 });
     run(w, () => [...pair.a.netio.channels.values()].some((c) => c.owner === tv), 1e9);
     const victimCh = [...pair.a.netio.channels.values()].find((c) => c.owner === tv)!;
-    const at = pair.spawn(pair.a, 'attacker', attacker, { peerIp: pair.b.ip, port: 81, victimPort: 0, victimAddress: victimCh.address + 8192 });
+    const at = pair.spawn(pair.a, 'attacker', attacker, { peerIp: pair.b.ip, port: 81, victimPort: 4200, victimPeerPort: 5001, victimAddress: victimCh.address + 8192 });
     run(w, () => at.log.some((l) => l.startsWith('reading victim region')) || !at.alive, 10e9);
     // Whatever the attacker has at the victim's address, none of its pages is one of the victim's region frames.
     const victimFrames = new Set(victimCh.phys.map((a) => Math.floor(a / 4096)));
@@ -137,6 +137,10 @@ describe.each(LINKS)('library on %s', (link) => {
       const m = at.map.lookup(va);
       if (m !== undefined) expect(victimFrames.has(m.frame), `attacker page 0x${va.toString(16)}`).toBe(false);
     }
+    run(w, () => at.log.includes('fake release sent') || !at.alive, 10e9);
+    w.sched.runFor(5_000_000);
+    expect(stats(pair.a)!.released, 'a RELEASE without the channel right is ignored').toBe(0);
+    expect(tv.alive).toBe(true);
     run(w, () => !rv.alive && !tv.alive && !at.alive, 60e9);
     void sv;
     expect(logField(rv, 'received'), logs(rv, tv, at)).toBe(256 * 1024);

@@ -3,6 +3,8 @@ import { KERN } from '../../../kernel/abi/errors.ts';
 import type { GuestProgram } from '../../../kernel/abi/guest.ts';
 import { sys } from '../../../userland/mach/syscalls.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
+import { REG_MSG, REGISTRY_SERVICE } from '../../../userland/netlib/registry-proto.ts';
+import { send } from '../../../userland/mach/ipc.ts';
 
 const num = (p: Readonly<Record<string, unknown>>, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
 export const byteAt = (i: number, salt: number): number => (i * 13 + salt + (i >>> 9)) & 0xff;
@@ -140,7 +142,15 @@ export const attacker: GuestProgram = function* (ctx) {
   });
   const r2 = yield* sys.net_send({ channel: conn.ch.grant.channel, offset: at, length: l + 40 });
   yield* sys.debug_log({ text: `forge=${r1.kr} moved=${mv.kr} reuse=${r2.kr} success=${KERN.SUCCESS}` });
-  // 3. Read the victim's region (its address in the victim's task): a fault ends us.
+  // 3. Ask the registry to release the victim's connection (without its channel right).
+  const reg = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
+  const self = yield* sys.task_get_special_port({ which: 1 });
+  yield* send(reg.name, REG_MSG.RELEASE, [
+    { type: 'int32', values: [vport, num(p, 'peerIp', 0), num(p, 'victimPeerPort', 5001), 0] },
+    { type: 'port', name: self.name, disposition: 19 },
+  ]);
+  yield* sys.debug_log({ text: 'fake release sent' });
+  // 4. Read the victim's region (its address in the victim's task): a fault ends us.
   yield* sys.debug_log({ text: 'reading victim region' });
   const v = ctx.mem.read32(num(p, 'victimAddress', 0x7000_0000));
   yield* sys.debug_log({ text: `read victim region: ${v}` });
