@@ -12,6 +12,7 @@ import type { Kernel, Task } from '../../kernel/kernel.ts';
 import { installChannelAdopt } from '../../kernel/netio/channel-adopt.ts';
 import type { NetIo } from '../../kernel/netio/netio.ts';
 import { LIB_COSTS } from '../../userland/netlib/costs.ts';
+import { libMain } from '../../userland/netlib/tcp-lib.ts';
 import { registryServer } from '../../userland/registry/registry-server.ts';
 import type { World } from '../world.ts';
 import { addNetioAn1Host, addNetioEthernetHost } from './paper-table1.ts';
@@ -96,7 +97,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
     link, a, b, params,
     spawn(h, name, program, extra = {}) {
       const p: Record<string, number | string | boolean> = { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra };
-      const task = h.kernel.spawn(name, program, { params: p });
+      const task = h.kernel.spawn(name, libMain(program), { params: p });
       // The clock page's address goes into the parameters before the task's first instruction (as exec sets up argv).
       if (h.clockPhys !== undefined) p['clockPage'] = h.kernel.mapDevicePage(task, h.clockPhys).address;
       return task;

@@ -43,8 +43,15 @@ export class LibConn {
   private txSlot = 0;
   private readonly txSlots: number;
   private unreturned = 0;
-  /** Registry phases and the library's own, for Table 4. */
-  timing = { requestUs: 0, importUs: 0 };
+  /** The application-side semaphore the network thread signals (0 until start()). */
+  appSem = 0;
+  /** An application call is blocked on appSem. */
+  appWaiting = false;
+  /** The network thread should exit (close, pass); the channel is gone (revoked). */
+  stopped = false;
+  dead = false;
+  /** The deadline the network thread is waiting with (ns; Infinity when none). */
+  netDeadline = Number.POSITIVE_INFINITY;
   constructor(
     private readonly lib: TcpLib,
     readonly grant: { readonly channel: PortName; readonly w: GrantWords },
@@ -111,16 +118,72 @@ export class LibConn {
     return n;
   }
 
-  /** Wait for the channel's semaphore or the engine's next deadline; false when the channel is gone. */
-  *wait(maxNs = Number.POSITIVE_INFINITY): G<boolean> {
-    if (this.ch.available() > 0) return true;
-    const now = yield* this.lib.now();
+  /**
+   * The connection's network thread (P §3.2: "network packet arrival notification is done via a
+   * lightweight semaphore that a library thread is waiting on"): it waits on the channel's
+   * semaphore with the engine's next deadline as timeout, runs the connection's input — the
+   * upcall: the channel is the connection, no control-block lookup — and the due timers, sends
+   * what results, and wakes an application call blocked on the connection.
+   */
+  *start(): G<void> {
+    const s = yield* sys.semaphore_create({ value: 0 });
+    this.appSem = s.name;
+    const conn = this;
+    yield* sys.thread_create({
+      priority: -1,
+      program: function* () {
+        while (!conn.stopped) {
+          const now = yield* conn.lib.now();
+          yield* conn.input(now);
+          if (conn.appWaiting) {
+            conn.appWaiting = false;
+            yield* sys.semaphore_signal({ sem: conn.appSem });
+          }
+          if (conn.stopped || conn.ch.available() > 0) continue;
+          const t = yield* conn.lib.now();
+          const due = conn.stack.pollAt();
+          conn.netDeadline = due === null ? Number.POSITIVE_INFINITY : due;
+          const limit = due === null ? Number.POSITIVE_INFINITY : Math.max(1000, due - t);
+          const r = limit === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: conn.ch.grant.sem }) : yield* sys.semaphore_timedwait({ sem: conn.ch.grant.sem, ns: Math.ceil(limit) });
+          conn.netDeadline = Number.POSITIVE_INFINITY;
+          if (limit > 100_000_000_000) conn.lib.clockMayHaveWrapped();
+          conn.lib.ctx.spend(conn.lib.c.upcallCycles);
+          if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) {
+            conn.dead = true; // the channel was revoked (or passed away): nothing more arrives here
+            break;
+          }
+        }
+        if (conn.appWaiting) {
+          conn.appWaiting = false;
+          yield* sys.semaphore_signal({ sem: conn.appSem });
+        }
+        yield* sys.thread_exit({});
+      },
+    });
+  }
+
+  /** After the application sent something: wake the network thread if the engine now has an earlier deadline. */
+  *kickIfEarlier(): G<void> {
     const due = this.stack.pollAt();
-    const limit = Math.min(maxNs, due === null ? Number.POSITIVE_INFINITY : Math.max(1000, due - now));
-    const r = limit === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: this.ch.grant.sem }) : yield* sys.semaphore_timedwait({ sem: this.ch.grant.sem, ns: Math.ceil(limit) });
-    if (limit > 100_000_000_000) this.lib.clockMayHaveWrapped();
-    this.lib.ctx.spend(this.lib.c.upcallCycles);
-    return r.kr === KERN.SUCCESS || r.kr === KERN.OPERATION_TIMED_OUT;
+    if (due !== null && due < this.netDeadline) {
+      this.netDeadline = due;
+      yield* sys.semaphore_signal({ sem: this.ch.grant.sem });
+    }
+  }
+
+  /** An application call waits for the network thread (at most maxNs); false when the connection's channel is gone. */
+  *wait(maxNs = Number.POSITIVE_INFINITY): G<boolean> {
+    if (this.dead) return false;
+    this.appWaiting = true;
+    const r = maxNs === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: this.appSem }) : yield* sys.semaphore_timedwait({ sem: this.appSem, ns: Math.max(1000, Math.ceil(maxNs)) });
+    this.appWaiting = false;
+    return !this.dead && (r.kr === KERN.SUCCESS || r.kr === KERN.OPERATION_TIMED_OUT);
+  }
+
+  /** Stop the network thread (close, pass). */
+  *stop(): G<void> {
+    this.stopped = true;
+    yield* sys.semaphore_signal({ sem: this.ch.grant.sem });
   }
 }
 
@@ -237,6 +300,7 @@ export class TcpLib {
     const t1 = yield* this.now();
     const conn = new LibConn(this, g, t1, g.snap);
     yield* conn.flush();
+    yield* conn.start();
     const t2 = yield* this.now();
     this.lastSetup = { totalUs: Math.round((t2 - t0) / 1000), registry: g.w, importUs: Math.round((t2 - t1) / 1000) };
     const fd = this.nextFd++;
@@ -253,6 +317,7 @@ export class TcpLib {
   *pass(fd: number, dest: PortName): G<number> {
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
+    yield* conn.stop();
     this.ctx.spend(this.c.tcbTransferCycles);
     const snap = conn.stack.exportConnection(conn.sock);
     this.fds.delete(fd);
@@ -268,7 +333,8 @@ export class TcpLib {
     if (a.kr !== KERN.SUCCESS) return SOCK_ERR.EBADF;
     const t = yield* this.now();
     const conn = new LibConn(this, { channel: g.channel, w: { ...g.w, address: a.address, sem: a.sem } }, t, g.snap);
-    yield* conn.input(t); // frames that reached the ring while the connection was in transit
+    yield* conn.flush();
+    yield* conn.start(); // its first input runs the frames that reached the ring in transit
     const fd = this.nextFd++;
     this.fds.set(fd, { kind: 'conn', conn });
     return fd;
@@ -311,14 +377,14 @@ export class TcpLib {
     let off = 0;
     while (off < data.length) {
       const now = yield* this.now();
-      yield* conn.input(now);
       if (conn.sock.error !== null) return this.errOf(conn);
       const n = conn.sock.write(now, data.subarray(off));
       if (typeof n === 'string') return SOCK_ERR.EPIPE;
       this.ctx.spend(this.c.copyCyclesPerByte * n);
       off += n;
       yield* conn.flush();
-      if (off < data.length && !(yield* conn.wait())) return SOCK_ERR.ECONNRESET;
+      yield* conn.kickIfEarlier();
+      if (off < data.length && !(yield* conn.wait())) return conn.sock.error !== null ? this.errOf(conn) : SOCK_ERR.ECONNRESET;
     }
     return off;
   }
@@ -331,17 +397,17 @@ export class TcpLib {
     const start = timeoutNs === Number.POSITIVE_INFINITY ? 0 : yield* this.now();
     for (;;) {
       const now = yield* this.now();
-      yield* conn.input(now);
       if (conn.sock.readableBytes > 0) {
         const d = conn.sock.read(now, max);
         this.ctx.spend(this.c.copyCyclesPerByte * d.length);
         yield* conn.flush(); // a window update may be due
+        yield* conn.kickIfEarlier();
         return d;
       }
       if (conn.sock.error !== null) return this.errOf(conn);
       if (conn.sock.eof) return new Uint8Array(0);
       if (timeoutNs !== Number.POSITIVE_INFINITY && now - start >= timeoutNs) return new Uint8Array(0);
-      if (!(yield* conn.wait(timeoutNs))) return SOCK_ERR.ECONNRESET;
+      if (!(yield* conn.wait(timeoutNs === Number.POSITIVE_INFINITY ? timeoutNs : timeoutNs - (now - start)))) return conn.sock.error !== null ? this.errOf(conn) : SOCK_ERR.ECONNRESET;
     }
   }
 
@@ -351,6 +417,7 @@ export class TcpLib {
     const now = yield* this.now();
     const r = conn.sock.shutdown(now);
     yield* conn.flush();
+    yield* conn.kickIfEarlier();
     return r === null ? 0 : SOCK_ERR.ENOTCONN;
   }
 
@@ -372,13 +439,14 @@ export class TcpLib {
     const t0 = yield* this.now();
     if (conn.sock.error === null) conn.sock.close(t0);
     yield* conn.flush();
+    yield* conn.kickIfEarlier();
     for (;;) {
       const now = yield* this.now();
-      yield* conn.input(now);
       const st = conn.sock.state;
       if (st === 'TIME-WAIT' || st === 'CLOSED' || now - t0 >= lingerNs) break;
       if (!(yield* conn.wait(lingerNs - (now - t0)))) break;
     }
+    yield* conn.stop();
     const s = conn.sock;
     yield* send(this.registry, REG_MSG.RELEASE, [
       // timeWait = 1 unless the connection is fully closed (TIME-WAIT, or a close that timed out, is held by the registry)
@@ -389,4 +457,15 @@ export class TcpLib {
     yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
     return 0;
   }
+}
+
+/**
+ * A library application's program: main, then task_exit (as C's exit after main returns), so the
+ * connections' network threads end with the task and the registry inherits anything left open.
+ */
+export function libMain(main: (ctx: GuestContext) => Generator<TrapRequest, void, TrapResult>): (ctx: GuestContext) => Generator<TrapRequest, void, TrapResult> {
+  return function* (ctx) {
+    yield* main(ctx);
+    yield* sys.task_exit({ code: 0 });
+  };
 }
