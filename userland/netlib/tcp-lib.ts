@@ -8,11 +8,12 @@
  * channel's send right, region, semaphore and the TCB snapshot, which the library imports).
  * Normal close is done here: FIN exchange, then RELEASE to the registry (which holds TIME-WAIT).
  *
- * Threads: a blocking call runs the connection's input "upcall" itself — it waits on the
- * channel's semaphore (timed by the engine's next deadline: the TCP timers run on the user-level
- * clock), processes the ring, and returns when its condition holds. A task serving several
- * connections gives each its own thread (thread_create), which is the paper's thread per
- * connection; see docs/library.md for the departure from C-threads on one kernel thread.
+ * Threads (P §3.2): each connection has a network thread that waits on the channel's semaphore
+ * (timed by the engine's next deadline: the TCP timers run on the user-level clock), runs the
+ * connection's input — the upcall — and its timers, sends what results, and wakes an application
+ * call blocked on the connection through a second, library-owned semaphore. Application calls
+ * (write, read, close) run the engine's output side themselves. The paper's C-threads were
+ * multiplexed on kernel threads; here each is a kernel thread of the task (see docs/library.md).
  *
  * Costs: every protocol step is charged with ctx.spend from LIB_COSTS (userland/netlib/costs.ts,
  * mirrored in the cost table as lib.*): socket call, user copy, TCP/IP/link per segment, checksum
