@@ -51,11 +51,7 @@ export function addNetioEthernetHost(world: World, segment: EthernetSegment, nam
   board.attachInterrupt(host.installOption(LANCE_SLOT, board));
   board.connect(segment, name);
   const kernel = world.bootKernel(host);
-  const env: DriverEnv = {
-    host: host.hostPort(),
-    registerInterrupt: (bit, handler) => kernel.registerInterrupt(bit, handler),
-    postKernelWork: (work) => kernel.postKernelWork(work),
-  };
+  const env: DriverEnv = kernel; // the kernel is the drivers' environment
   const driver = new LanceDriver(env, { slot: LANCE_SLOT, slotBase: host.slotBase(LANCE_SLOT), ...(txRingLog2 !== undefined ? { txRingLog2 } : {}) });
   const netio = withNetio ? new NetIo(kernel, { lance: driver }) : (undefined as unknown as NetIo);
   const h: NetioEthernetHost = { name, host, kernel, board, driver, netio, mac, up: false };

@@ -58,11 +58,7 @@ export function addAn1Host(world: World, name: string, uid: number, slot = AN1_S
   const kernel = world.bootKernel(host);
   const controller = new An1Controller(world, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
   controller.connectInterrupt(host.installOption(slot, controller));
-  const env: DriverEnv = {
-    host: kernel.host,
-    registerInterrupt: (bit, handler) => kernel.registerInterrupt(bit, handler),
-    postKernelWork: (work) => kernel.postKernelWork(work),
-  };
+  const env: DriverEnv = kernel; // the kernel is the drivers' environment
   const bqi0 = kernel.createWiredObject(AN1_KERNEL_BUFFER_PAGES);
   if (bqi0 === undefined) throw new Error(`${name}: no RAM for the AN1 kernel buffers`);
   const driver = new An1Driver(env, { slot, shortAddr: uid & 0xffff, kernelBuffers: bqi0.physAddrs });

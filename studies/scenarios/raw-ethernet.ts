@@ -109,11 +109,7 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
     board.attachInterrupt(host.installOption(SLOT, board));
     board.connect(segment, name);
     const kernel = world.bootKernel(host);
-    const env: DriverEnv = {
-      host: host.hostPort(),
-      registerInterrupt: (bit, handler) => kernel.registerInterrupt(bit, handler),
-      postKernelWork: (work) => kernel.postKernelWork(work),
-    };
+    const env: DriverEnv = kernel; // the kernel is the drivers' environment
     const driver = new LanceDriver(env, { slot: SLOT, slotBase: host.slotBase(SLOT) });
     return {
       name, host, kernel, board, driver, mac,
