@@ -2,7 +2,7 @@
  * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna) over a 128-bit state derived by
  * hashing a path of names. `fork(name)` derives a child from the parent's *path*, not from its
  * stream position, so adding a consumer never reshuffles the draws of others
- * (TigerBeetle VOPR; smoltcp tests/netsim.rs). No Math.random anywhere in the simulated trees.
+ * (TigerBeetle VOPR; smoltcp tests/netsim.rs). This is the only randomness in the simulated trees.
  */
 import { assert } from './assert.ts';
 
