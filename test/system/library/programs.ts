@@ -8,6 +8,24 @@ import { send } from '../../../userland/mach/ipc.ts';
 
 const num = (p: Readonly<Record<string, unknown>>, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
 export const byteAt = (i: number, salt: number): number => (i * 13 + salt + (i >>> 9)) & 0xff;
+const countBytes = (n: number): Uint8Array => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+
+/** Read `fd` to end of stream, checking every byte against byteAt (salt = the first byte). */
+function* readAndCheck(lib: TcpLib, fd: number) {
+  let got = 0;
+  let bad = 0;
+  let salt = -1;
+  for (;;) {
+    const d = yield* lib.read(fd, 1 << 16);
+    if (typeof d === 'number' || d.length === 0) break;
+    for (let k = 0; k < d.length; k++) {
+      if (salt < 0) salt = d[0]!;
+      if (d[k] !== byteAt(got + k, salt)) bad++;
+    }
+    got += d.length;
+  }
+  return { got, bad };
+}
 
 /** Server: listen with `backlog`; after `acceptDelayNs`, accept `conns` connections, each served by its own thread (read all, check, echo a 4-byte count back, close). */
 export const multiServer: GuestProgram = function* (ctx) {
@@ -29,19 +47,11 @@ export const multiServer: GuestProgram = function* (ctx) {
     if (fd < 0) continue;
     yield* sys.thread_create({
       program: function* () {
-        let got = 0;
-        let salt = -1;
-        for (;;) {
-          const d = yield* lib.read(fd, 1 << 16);
-          if (typeof d === 'number' || d.length === 0) break;
-          for (let k = 0; k < d.length; k++) {
-            if (salt < 0) salt = d[0]!;
-            if (d[k] !== byteAt(got + k, salt)) bad++;
-          }
-          got += d.length;
-        }
+        const r = yield* readAndCheck(lib, fd);
+        const got = r.got;
+        bad += r.bad;
         total += got;
-        yield* lib.write(fd, Uint8Array.of(got >>> 24, (got >>> 16) & 0xff, (got >>> 8) & 0xff, got & 0xff));
+        yield* lib.write(fd, countBytes(got));
         yield* lib.close(fd);
         done++;
       },
@@ -184,19 +194,8 @@ export const daemon: GuestProgram = function* (ctx) {
     yield* sys.debug_log({ text: `receive failed ${fd}` });
     return;
   }
-  let got = 0;
-  let bad = 0;
-  let salt = -1;
-  for (;;) {
-    const d = yield* lib.read(fd, 1 << 16);
-    if (typeof d === 'number' || d.length === 0) break;
-    for (let k = 0; k < d.length; k++) {
-      if (salt < 0) salt = d[0]!;
-      if (d[k] !== byteAt(got + k, salt)) bad++;
-    }
-    got += d.length;
-  }
-  yield* lib.write(fd, Uint8Array.of(got >>> 24, (got >>> 16) & 0xff, (got >>> 8) & 0xff, got & 0xff));
+  const { got, bad } = yield* readAndCheck(lib, fd);
+  yield* lib.write(fd, countBytes(got));
   yield* lib.close(fd);
   yield* sys.debug_log({ text: `daemon got=${got} bad=${bad}` });
 };
