@@ -2,7 +2,7 @@
  * A run's world: one scheduler, one trace, one seeded PRNG, one cost table (with the run's
  * overrides), and the hosts and links built on them. The composition root of every scenario.
  */
-import { CostTable } from '../emulator/host/costs/cost-table.ts';
+import type { CostTable } from '../emulator/host/costs/cost-table.ts';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { DecStation5000, type SimContext } from '../emulator/host/decstation.ts';
 import { Rng } from '../emulator/sim/rng.ts';
@@ -23,7 +23,6 @@ export class World implements SimContext {
   readonly rng: Rng;
   readonly costs: CostTable;
   readonly hosts: DecStation5000[] = [];
-  readonly kernels: Kernel[] = [];
 
   constructor(readonly options: WorldOptions) {
     this.trace = new Trace(this.sched, { on: options.traceOn ?? true });
@@ -41,11 +40,6 @@ export class World implements SimContext {
 
   /** Boot the microkernel on a host. */
   bootKernel(host: DecStation5000): Kernel {
-    const k = new Kernel(host.hostPort());
-    this.kernels.push(k);
-    return k;
+    return new Kernel(host.hostPort());
   }
 }
-
-/** Re-exported for scenarios that want a cost table without a world. */
-export { CostTable };

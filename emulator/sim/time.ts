@@ -7,7 +7,6 @@ import { EmulatorBug } from './assert.ts';
 
 export type Ns = number & { readonly __unit: 'ns' };
 
-export const ZERO_NS = 0 as Ns;
 export const NS_PER_US = 1_000;
 export const NS_PER_MS = 1_000_000;
 export const NS_PER_S = 1_000_000_000;
@@ -30,8 +29,6 @@ export interface ClockDomain {
 
 /** R3000 at 25 MHz on the KN02 (DECstation 5000/200): 40 ns a cycle (hw/lance-pmad-aa.md §6.4). */
 export const R3000_25MHZ: ClockDomain = { name: 'r3000', periodNs: 40 };
-/** TURBOchannel on the 5000/200 runs at 25 MHz (hw/lance-pmad-aa.md §6.3). */
-export const TURBOCHANNEL_25MHZ: ClockDomain = { name: 'turbochannel', periodNs: 40 };
 /** The AN1 controller's real-time clock ticks every 40 ns (paper §4; hw/an1-autonet.md §8.2). */
 export const AN1_CLOCK_40NS: ClockDomain = { name: 'an1-clock', periodNs: 40 };
 
@@ -41,10 +38,6 @@ export function cyclesToNs(domain: ClockDomain, cycles: number): Ns {
 /** Whole cycles elapsed by time t (floor). */
 export function nsToCycles(domain: ClockDomain, t: number): number {
   return Math.floor(t / domain.periodNs);
-}
-/** The first cycle boundary at or after t. */
-export function alignUpToCycle(domain: ClockDomain, t: number): Ns {
-  return (Math.ceil(t / domain.periodNs) * domain.periodNs) as Ns;
 }
 
 /** Serial link bit times: 10 Mb/s Ethernet = 100 ns/bit, 100 Mb/s AN1 = 10 ns/bit. */
