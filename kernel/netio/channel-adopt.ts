@@ -13,12 +13,11 @@
 import { KERN } from '../abi/errors.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Semaphore } from '../sync/semaphore.ts';
-import type { Channel, NetIo } from './netio.ts';
+import type { Channel } from './netio.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-export function installChannelAdopt(kernel: Kernel, netio: NetIo): void {
-  void netio;
+export function installChannelAdopt(kernel: Kernel): void {
   kernel.registerService('net_channel_adopt', (t, req) => {
     const fail = (kr: number) => ({ kr, address: 0, sem: 0 });
     const r = kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');

@@ -83,7 +83,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
     );
   }
   const [a, b] = hosts as [LibHost, LibHost];
-  for (const h of hosts) installChannelAdopt(h.kernel, h.netio); // connection passing (kernel/netio/channel-adopt.ts)
+  for (const h of hosts) installChannelAdopt(h.kernel); // connection passing (kernel/netio/channel-adopt.ts)
   world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
   for (const h of hosts) {
     h.registry = h.kernel.spawn('registry', registryServer, {
