@@ -3,6 +3,7 @@ import { helloScenario } from './hello.ts';
 import { rawEthernetScenario } from './raw-ethernet.ts';
 import { rawAn1Scenario } from './raw-an1.ts';
 import { kernelPrimitivesScenario } from './kernel-primitives.ts';
+import { mb93PrimitivesScenario } from './mb93-primitives.ts';
 import { paperTable1Scenario } from './paper-table1.ts';
 import { paperTable5Scenario } from './paper-table5.ts';
 import { paperTable2LibraryScenario } from './paper-table2-library.ts';
@@ -10,4 +11,4 @@ import { paperTable3LibraryScenario } from './paper-table3-library.ts';
 import { paperTable4LibraryScenario } from './paper-table4-library.ts';
 import type { Scenario } from './types.ts';
 
-export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario, kernelPrimitivesScenario, paperTable1Scenario, paperTable5Scenario, paperTable2LibraryScenario, paperTable3LibraryScenario, paperTable4LibraryScenario].map((s) => [s.name, s]));
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario, kernelPrimitivesScenario, mb93PrimitivesScenario, paperTable1Scenario, paperTable5Scenario, paperTable2LibraryScenario, paperTable3LibraryScenario, paperTable4LibraryScenario].map((s) => [s.name, s]));
