@@ -700,7 +700,26 @@ export class Kernel {
     const r = task.map.mapFrames(address ?? 0, address === undefined, object.frames, prot & VM_PROT.ALL, prot & VM_PROT.ALL);
     if (r.kr !== KERN.SUCCESS) return { kr: r.kr, address: 0, physAddrs: [] };
     if (object.wired) task.map.wire(r.address, object.size, true);
+    object.mappedInto.add(task.map);
     return { kr: KERN.SUCCESS, address: r.address, physAddrs: object.physAddrs };
+  }
+
+  /**
+   * Revocation: take `object`'s pages out of every task map it was mapped into (by the module or
+   * by the tasks' own vm_map), wherever they are. Pages a task already gave back are not there to
+   * remove. After this no task can reach the frames; they return to the pool once the object is freed.
+   */
+  revokeObject(object: MemoryObject): number {
+    const frames = new Set(object.frames);
+    let pages = 0;
+    for (const map of object.mappedInto) {
+      this.host.cpu.charge(this.costs.vmOpCycles, 'vm');
+      const n = map.revokeFrames(frames);
+      this.host.cpu.charge(n * this.costs.vmPageCycles, 'vm');
+      pages += n;
+    }
+    object.mappedInto.clear();
+    return pages;
   }
 
   /** Remove `pages` pages at `address` from `task`'s map (unwiring them). */
@@ -1007,7 +1026,11 @@ export class Kernel {
         if (pages === 0 || first + pages > o.object.frames.length) return { kr: KERN.INVALID_ARGUMENT, address: 0 };
         if (!req.anywhere && pageRange(req.address, req.size) === undefined) return { kr: KERN.INVALID_ADDRESS, address: 0 };
         cpu.charge(pages * c.vmPageCycles, 'vm');
-        return t.task.map.mapFrames(req.address, req.anywhere, o.object.frames.slice(first, first + pages), req.prot, VM_PROT.ALL);
+        const m = t.task.map.mapFrames(req.address, req.anywhere, o.object.frames.slice(first, first + pages), req.prot, VM_PROT.ALL);
+        if (m.kr !== KERN.SUCCESS) return m;
+        if (o.object.wired) t.task.map.wire(m.address, pages * PAGE_SIZE, true); // a wired object stays wired in every map
+        o.object.mappedInto.add(t.task.map);
+        return m;
       },
       semaphore_create: (t, req) => {
         cpu.charge(c.semaphoreCycles, 'semaphore');

@@ -42,6 +42,14 @@ export const NETIO_CTL = {
   SIGNALS: 0x20,
   /** Frames refused by net_send's template check. */
   TX_REFUSED: 0x24,
+  /** Frames net_send accepted (mod 2^32): the n-th accepted frame is frame n. */
+  TX_SENT: 0x28,
+  /**
+   * Frames whose transmission finished (mod 2^32), in acceptance order: frame n's transmit page
+   * may be rewritten once TX_DONE ≥ n. On AN1 the controller DMAs a frame's body from the region
+   * after net_send returned; on Ethernet net_send copied it already (TX_DONE = TX_SENT on return).
+   */
+  TX_DONE: 0x2c,
   /** Per-slot frame lengths: u32 at LENGTHS + 4·slot (bytes of the frame in the slot page). */
   LENGTHS: 0x100,
 } as const;

@@ -106,14 +106,13 @@ export const SYSCALL_TABLE = {
     module: 'netio',
     number: 71,
     args: { priv: 'u32', task: 'u32', link: 'u32', rxSlots: 'u32', txPages: 'u32', spec: 'bytes' },
-    doc: 'bind a channel (template, demux key or BQI, wired region mapped into task, semaphore); returns its send right to the caller',
+    doc: 'bind a channel (template, demux key or BQI, wired region mapped into task, semaphore); returns its send right to the caller, and the region\'s address and the semaphore\'s and region\'s send rights in task',
   },
-  net_channel_close: { module: 'netio', number: 72, args: { channel: 'u32' }, doc: 'revoke a channel: key, BQI and template removed, region unmapped, its rights become dead names' },
+  net_channel_close: { module: 'netio', number: 72, args: { channel: 'u32' }, doc: 'revoke a channel: key, BQI and template removed, region unmapped from every task, its rights (channel, region, semaphore) become dead names' },
   net_send: { module: 'netio', number: 73, args: { channel: 'u32', offset: 'u32', length: 'u32' }, doc: 'send the frame at [offset, offset+length) of the channel\'s region after the template check' },
   net_rx_done: { module: 'netio', number: 74, args: { channel: 'u32' }, doc: 'hand consumed receive slots (up to RX_TAIL) back; on AN1 they are re-posted to the BQI ring' },
   net_bqi_reserve: { module: 'netio', number: 75, args: { priv: 'u32' }, doc: 'reserve a free AN1 BQI (to offer the peer during the handshake); bind it later with the channel spec\'s bqi' },
   net_bqi_release: { module: 'netio', number: 76, args: { priv: 'u32', bqi: 'u32' }, doc: 'give back a reserved BQI that no channel took' },
-  net_channel_adopt: { module: 'netio', number: 77, args: { channel: 'u32' }, doc: 'connection passing (issue 8, kernel/netio/channel-adopt.ts): the holder of a channel\'s send right becomes its owner (region re-mapped, a fresh semaphore)' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -195,13 +194,12 @@ export interface SyscallResults {
   semaphore_timedwait: KrOnly;
   net_priv_port: KrName;
   /** name: the channel's send right (caller); address and sem: the region and semaphore in the owner task; bqi: the AN1 BQI (0 on Ethernet). */
-  net_channel_create: { readonly kr: KernReturn; readonly name: PortName; readonly address: number; readonly sem: PortName; readonly bqi: number };
+  net_channel_create: { readonly kr: KernReturn; readonly name: PortName; readonly address: number; readonly sem: PortName; readonly region: PortName; readonly bqi: number };
   net_channel_close: KrOnly;
   net_send: KrOnly;
   net_rx_done: KrOnly;
   net_bqi_reserve: { readonly kr: KernReturn; readonly bqi: number };
   net_bqi_release: KrOnly;
-  net_channel_adopt: { readonly kr: KernReturn; readonly address: number; readonly sem: PortName };
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

@@ -8,10 +8,17 @@
  * - an inbound demultiplexing key (Ethernet: TCP 4-tuple or raw (EtherType, source MAC), one
  *   hash lookup in the interrupt path) or, on AN1, a BQI whose ring IS the channel's slot pages;
  * - a shared region (kernel/abi/netio.ts layout: control page, receive slots, transmit area),
- *   wired and mapped read-write into the owning task;
- * - a lightweight semaphore (a send right in the owner's space), signalled once per interrupt
- *   batch that delivered frames to the channel;
+ *   wired and mapped read-write into the owning task, and named by a port (a memory object): the
+ *   owner gets a send right to it, so it can hand the region to another task by Mach message and
+ *   that task can `vm_map` it (connection passing, P §3.2: no registry, no call into this module);
+ * - a lightweight semaphore (a send right in the owner's space, passable the same way), signalled
+ *   once per interrupt batch that delivered frames to the channel;
  * - a send right to the channel's kernel port, returned to the creator, who passes it on.
+ *
+ * Lifetime: a channel lives while some task holds its region (a send right to the region's port,
+ * in a space or in a message in transit) and until it is closed or the last send right to the
+ * channel itself goes. The owner's death drops its rights, so a channel nobody else holds closes
+ * with its owner; a channel passed to another task lives on with that task.
  *
  * Outbound (`net_send`): the right is looked up in the caller's space, the range checked against
  * the region, the frame's header bytes COPIED into kernel memory and the matcher run on that
@@ -34,9 +41,10 @@
  *
  * Accounting: every frame the module sees goes to exactly one of: a keyed channel, the default
  * channel, or one drop counter (no channel, ring full, receive error). Revocation (close, the
- * owner's death, the last send right gone) removes key, BQI and template, unmaps and frees the
- * region (AN1: after a quarantine covering a DMA already under way), destroys the semaphore and
- * the port: every send right to the channel becomes a dead name.
+ * region released — its holder's death included —, the last send right to the channel gone)
+ * removes key, BQI and template, unmaps the region from every task that mapped it and frees it
+ * (AN1: after a quarantine covering a DMA already under way), destroys the semaphore and the
+ * region's and channel's ports: every send right to them becomes a dead name.
  */
 import { KERN } from '../abi/errors.ts';
 import {
@@ -59,6 +67,7 @@ import type { KObject, Port } from '../ipc/ipc.ts';
 import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
 import type { Semaphore } from '../sync/semaphore.ts';
 import type { MemoryObject } from '../vm/memory-object.ts';
+import type { VmMap } from '../vm/vm-map.ts';
 import { classify, DemuxTable, rawKey, tcpKey } from './demux.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { AN1_HEADER_BYTES, compileTemplate, ETHERNET_HEADER_BYTES, makeTemplate, type TemplateMatcher } from './template.ts';
@@ -113,6 +122,8 @@ export class Channel implements KObject {
   txInFlight = 0;
   /** Frames the kernel has written (its own copy: the shared RX_HEAD is only a mirror). */
   head = 0;
+  /** Frames sent whose transmission finished (mirrored in the control page's TX_DONE). */
+  txDone = 0;
   /** AN1: frames whose buffers have been re-posted to the ring. */
   returned = 0;
   semName = 0;
@@ -123,11 +134,9 @@ export class Channel implements KObject {
   constructor(
     readonly id: number,
     readonly link: NetLink,
-    readonly owner: Task,
     readonly object: MemoryObject,
     /** Physical address of each region page (kept: the object forgets its frames when freed). */
     readonly phys: readonly number[],
-    readonly address: number,
     readonly rxSlots: number,
     readonly matcher: TemplateMatcher,
     readonly key: string | undefined,
@@ -143,6 +152,12 @@ export class Channel implements KObject {
   }
   slotPhys(slot: number): number {
     return this.phys[1 + slot]!;
+  }
+  /** Where `map` maps the region's control page, if it does (for tests and tools: who holds the region now). */
+  regionAddressIn(map: VmMap): number | undefined {
+    const ctl = this.phys[0]!;
+    for (const [page, m] of map.pages) if (!m.isDevice && m.phys === ctl) return page * NETIO_PAGE_SIZE;
+    return undefined;
   }
   onNoSenders(): void {
     this.onLastRight(this);
@@ -207,8 +222,10 @@ export class NetIo {
   private readonly bqiInUse = new Uint8Array(AN1_BQI_MAX + 1);
   private readonly quarantine: { atNs: number; readonly ch: Channel }[] = [];
   private readonly quarantineEvent: SimEvent;
-  /** AN1 transmit: header slots and fallback copy pages (entry i uses slot i or page i), in-flight FIFO of owners. */
-  private readonly an1Tx: { readonly pages: readonly number[]; readonly hdrBase: number; next: number; inFlight: number; readonly owners: (Channel | undefined)[] } | undefined;
+  /** AN1 transmit: header slots and fallback copy pages (entry i uses slot i or page i), in-flight FIFO of (channel, body read from its region?). */
+  private readonly an1Tx:
+    | { readonly pages: readonly number[]; readonly hdrBase: number; next: number; inFlight: number; readonly owners: { readonly ch: Channel; readonly fromRegion: boolean }[] }
+    | undefined;
   /** AN1 frames sent copy-free (two-part) and by the copy fallback. */
   an1TxTwoPart = 0;
   an1TxCopied = 0;
@@ -244,9 +261,6 @@ export class NetIo {
     kernel.registerService('net_rx_done', (th, req) => this.svcRxDone(th, req));
     kernel.registerService('net_bqi_reserve', (th, req) => this.svcBqiReserve(th, req));
     kernel.registerService('net_bqi_release', (th, req) => this.svcBqiRelease(th, req));
-    kernel.onTaskDeath((task) => {
-      for (const ch of [...this.channels.values()]) if (ch.owner === task) this.close(ch, 'owner died');
-    });
     const lance = devices.lance;
     if (lance !== undefined) {
       lance.setReceiveHandler((f) => this.lanceReceive(f));
@@ -263,8 +277,10 @@ export class NetIo {
         if (pool !== undefined) {
           pool.inFlight = Math.max(0, pool.inFlight - retired);
           for (let k = 0; k < retired; k++) {
-            const owner = pool.owners.shift();
-            if (owner !== undefined) owner.txInFlight--;
+            const o = pool.owners.shift();
+            if (o === undefined) continue;
+            if (o.fromRegion) o.ch.txInFlight--;
+            this.txCompleted(o.ch);
           }
         }
         this.retryWaiters('an1');
@@ -292,8 +308,8 @@ export class NetIo {
     rxSlots: number,
     txPages: number,
     spec: NetioChannelSpec,
-  ): { kr: number; channel?: Channel; name: number; address: number; sem: number; bqi: number } {
-    const fail = (kr: number) => ({ kr, name: 0, address: 0, sem: 0, bqi: 0 });
+  ): { kr: number; channel?: Channel; name: number; address: number; sem: number; region: number; bqi: number } {
+    const fail = (kr: number) => ({ kr, name: 0, address: 0, sem: 0, region: 0, bqi: 0 });
     if (!owner.alive || (creator !== undefined && !creator.alive)) return fail(KERN.INVALID_TASK);
     if (link === 'ethernet' && this.devices.lance === undefined) return fail(NETIO_ERR.NO_DEVICE);
     if (link === 'an1' && (this.devices.an1 === undefined || this.an1Tx === undefined)) return fail(NETIO_ERR.NO_DEVICE);
@@ -334,16 +350,19 @@ export class NetIo {
     }
     const sem = this.kernel.createSemaphore(0);
     const bucket = spec.rate === undefined ? undefined : new TokenBucket(spec.rate, this.cpu.localNow());
-    const ch = new Channel(this.nextId++, link, owner, object, phys, mapped.address, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, (c) =>
+    const ch = new Channel(this.nextId++, link, object, phys, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, (c) =>
       this.close(c, 'no senders'),
     );
     const semRight = this.kernel.insertSendRight(owner, sem.port!);
+    object.port = this.kernel.createKernelPort(object);
+    object.onLastSender = () => this.close(ch, 'region released');
+    const regionRight = this.kernel.insertSendRight(owner, object.port);
     ch.port = this.kernel.createKernelPort(ch);
     const right = creator === undefined ? { kr: KERN.SUCCESS, name: 0 } : this.kernel.insertSendRight(creator, ch.port);
-    if (semRight.kr !== KERN.SUCCESS || right.kr !== KERN.SUCCESS) {
+    if (semRight.kr !== KERN.SUCCESS || regionRight.kr !== KERN.SUCCESS || right.kr !== KERN.SUCCESS) {
       this.channels.set(ch.id, ch);
       this.close(ch, 'creation failed');
-      return fail(semRight.kr !== KERN.SUCCESS ? semRight.kr : right.kr);
+      return fail([semRight, regionRight, right].find((x) => x.kr !== KERN.SUCCESS)!.kr);
     }
     ch.semName = semRight.name;
     this.channels.set(ch.id, ch);
@@ -365,7 +384,7 @@ export class NetIo {
       an1.enableBqi(bqi);
     }
     if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.create', ch.id, bqi, `${link} owner=${owner.id} key=${key ?? (spec.isDefault ? 'default' : '-')}`);
-    return { kr: KERN.SUCCESS, channel: ch, name: right.name, address: mapped.address, sem: semRight.name, bqi };
+    return { kr: KERN.SUCCESS, channel: ch, name: right.name, address: mapped.address, sem: semRight.name, region: regionRight.name, bqi };
   }
 
   /** Revoke a channel (see the header). Idempotent. */
@@ -378,7 +397,9 @@ export class NetIo {
     const i = this.touched.indexOf(ch);
     if (i >= 0) this.touched.splice(i, 1);
     for (const w of this.waiters.filter((x) => this.channelOfWaiter(x) === ch)) this.dropWaiter(w, KERN.INVALID_CAPABILITY);
-    this.kernel.unmapObject(ch.owner, ch.address, ch.phys.length);
+    this.kernel.revokeObject(ch.object);
+    ch.object.onLastSender = undefined;
+    if (ch.object.port !== undefined && !ch.object.port.dead) this.kernel.destroyPort(ch.object.port);
     if (ch.link === 'an1') {
       if (ch.bqi !== 0) {
         const an1 = this.devices.an1!;
@@ -417,7 +438,7 @@ export class NetIo {
 
   private svcCreate(t: Thread, req: SyscallArgs<'net_channel_create'>): SyscallResults['net_channel_create'] {
     this.cpu.charge(this.c.portOp, 'netio');
-    const fail = (kr: number) => ({ kr, name: 0, address: 0, sem: 0, bqi: 0 });
+    const fail = (kr: number) => ({ kr, name: 0, address: 0, sem: 0, region: 0, bqi: 0 });
     const p = this.kernel.lookupKernelObject(t.task, req.priv, 'netio-priv');
     if (!p.ok) return fail(p.kr);
     let owner = t.task;
@@ -431,7 +452,7 @@ export class NetIo {
     const spec = decodeChannelSpec(req.spec);
     if (spec === undefined) return fail(KERN.INVALID_ARGUMENT);
     const r = this.createChannel(t.task, owner, link, req.rxSlots, req.txPages, spec);
-    return { kr: r.kr, name: r.name, address: r.address, sem: r.sem, bqi: r.bqi };
+    return { kr: r.kr, name: r.name, address: r.address, sem: r.sem, region: r.region, bqi: r.bqi };
   }
 
   private svcClose(t: Thread, req: SyscallArgs<'net_channel_close'>): SyscallResults['net_channel_close'] {
@@ -510,7 +531,17 @@ export class NetIo {
     if (!ok) return { kr: KERN.FAILURE };
     ch.counters.sent++;
     this.stats.txSent++;
+    // Transmit accounting in the control page: the library reuses a transmit page once TX_DONE has
+    // reached the TX_SENT its frame got. Ethernet copied the frame into the board by PIO already.
+    this.ctlWrite(ch, NETIO_CTL.TX_SENT, ch.counters.sent);
+    if (ch.link === 'ethernet') this.txCompleted(ch);
     return { kr: KERN.SUCCESS };
+  }
+
+  /** One of the channel's frames left the host (no DMA reads its transmit page any more). */
+  private txCompleted(ch: Channel): void {
+    ch.txDone++;
+    if (!ch.closed) this.ctlWrite(ch, NETIO_CTL.TX_DONE, ch.txDone);
   }
 
   private deviceHasRoom(link: NetLink): boolean {
@@ -554,7 +585,7 @@ export class NetIo {
       if (ok) {
         this.an1TxTwoPart++;
         ch.txInFlight++;
-        pool.owners.push(ch);
+        pool.owners.push({ ch, fromRegion: true });
       }
     } else {
       const page = pool.pages[i]!;
@@ -564,7 +595,7 @@ export class NetIo {
       ok = this.devices.an1!.transmit(page, length);
       if (ok) {
         this.an1TxCopied++;
-        pool.owners.push(undefined);
+        pool.owners.push({ ch, fromRegion: false });
       }
     }
     if (!ok) return false;

@@ -7,11 +7,20 @@
  */
 import type { KObject, Port } from '../ipc/ipc.ts';
 import { PAGE_SIZE, type FrameAllocator } from './frames.ts';
+import type { VmMap } from './vm-map.ts';
 
 export class MemoryObject implements KObject {
   readonly kind = 'memory-object';
   port: Port | undefined = undefined;
   freed = false;
+  /** Maps this object was mapped into (kernel.mapObject, vm_map): where `kernel.revokeObject` looks. */
+  readonly mappedInto = new Set<VmMap>();
+  /**
+   * What the last send right's going does. Default: free the object (a task-created object lives
+   * while someone can name it). A module that names its object (a network I/O channel's region)
+   * installs its own: for a region, the channel closes.
+   */
+  onLastSender: (() => void) | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -41,7 +50,7 @@ export class MemoryObject implements KObject {
   }
 
   onNoSenders(): void {
-    // A task-created object lives while someone can name it; kernel-held objects have no port senders to lose.
-    this.free();
+    if (this.onLastSender !== undefined) this.onLastSender();
+    else this.free();
   }
 }

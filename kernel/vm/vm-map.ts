@@ -170,6 +170,17 @@ export class VmMap {
     return KERN.SUCCESS;
   }
 
+  /** Revocation: unmap every page that maps one of `frames` (wherever the task put it). Returns the pages removed. */
+  revokeFrames(frames: ReadonlySet<number>): number {
+    let n = 0;
+    for (const [p, m] of [...this.pages]) {
+      if (m.isDevice || !frames.has(m.frame)) continue;
+      this.unmapPages(p, 1);
+      n++;
+    }
+    return n;
+  }
+
   /** Every page of the range mapped? */
   private allMapped(r: PageRange): boolean {
     if (r.pages > this.pages.size) return false;

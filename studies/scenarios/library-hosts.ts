@@ -9,7 +9,6 @@ import type { FaultConfig } from '../../emulator/net/faults.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
 import type { GuestParams, GuestProgram } from '../../kernel/abi/guest.ts';
 import type { Kernel, Task } from '../../kernel/kernel.ts';
-import { installChannelAdopt } from '../../kernel/netio/channel-adopt.ts';
 import type { NetIo } from '../../kernel/netio/netio.ts';
 import { LIB_COSTS } from '../../userland/netlib/costs.ts';
 import { libMain } from '../../userland/netlib/tcp-lib.ts';
@@ -83,7 +82,6 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
     );
   }
   const [a, b] = hosts as [LibHost, LibHost];
-  for (const h of hosts) installChannelAdopt(h.kernel); // connection passing (kernel/netio/channel-adopt.ts)
   world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
   for (const h of hosts) {
     h.registry = h.kernel.spawn('registry', registryServer, {

@@ -2,13 +2,15 @@
  * The network I/O module through real traps: who may create channels, net_send's checks (right,
  * range, length, template on a kernel copy, rate), Ethernet software demultiplexing into the
  * region with one semaphore signal per batch, the default channel and drops, AN1 BQI delivery and
- * buffer hand-back, and revocation (close, owner death).
+ * buffer hand-back, transmit accounting (TX_SENT / TX_DONE), revocation (close, owner death), and
+ * passing a channel's rights by Mach message (the region mapped by the receiver with vm_map).
  */
 import { describe, expect, it } from 'vitest';
 import { KERN } from '../../kernel/abi/errors.ts';
 import { MemoryFault } from '../../kernel/abi/guest.ts';
-import { PORT_TYPE } from '../../kernel/abi/message.ts';
+import { MACH_MSG_OPTION, MSG_TYPE, msghBits, PORT_RIGHT, PORT_TYPE } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec, NETIO_CTL, NETIO_ERR, NETIO_MAGIC, rxSlotOffset } from '../../kernel/abi/netio.ts';
+import { RawChannel } from '../../userland/netlib/raw-channel.ts';
 import { Puppet } from '../kernel/harness.ts';
 import { an1World, createVia, ET, ethWorld, MAC_A, MAC_B, MAC_C, rawEthSpec, rawFrame, registry, txOffset } from './netio-hosts.ts';
 
@@ -203,7 +205,7 @@ describe('revocation', () => {
     expect(createVia(reg, rawEthSpec(MAC_B, MAC_A)).kr).toBe(KERN.SUCCESS);
     // The old region is gone from the owner's map (last: the fault ends the puppet).
     const g2 = b.netio.channels.get(2)!;
-    if (g2.address !== g.address) expect(reg.p.mem((ctx) => ctx.mem.read32(g.address))).toBeInstanceOf(MemoryFault);
+    if (g2.regionAddressIn(reg.p.task.map) !== g.address) expect(reg.p.mem((ctx) => ctx.mem.read32(g.address))).toBeInstanceOf(MemoryFault);
   });
 
   it("the owner's death closes its channels and wakes a sender blocked on them", () => {
@@ -216,6 +218,89 @@ describe('revocation', () => {
     a.kernel.endTask(app.task, { kind: 'killed', by: 'test' });
     expect(a.netio.channels.size).toBe(0);
     expect(ok(reg.p.call('net_send', { channel: g.name, offset: 0, length: 60 })).kr).toBe(KERN.INVALID_CAPABILITY);
+  });
+});
+
+describe('passing a channel by Mach message (connection passing, P §3.2)', () => {
+  const SEND = MACH_MSG_OPTION.SEND_MSG;
+  const RCV = MACH_MSG_OPTION.RCV_MSG;
+  /** B: a registry puppet, app1 owning a channel (rxSlots 4, txPages 1) with its right, and app2 with a receive right app1 can send to. */
+  function passWorld() {
+    const { world, a, b } = ethWorld();
+    const reg = registry(world, b);
+    const app1 = new Puppet(world, b.kernel, 'app1');
+    const app2 = new Puppet(world, b.kernel, 'app2', { catchFaults: true });
+    const free0 = b.kernel.frames.freeCount;
+    const g = createVia(reg, rawEthSpec(MAC_B, MAC_A), { task: b.kernel.insertSendRight(reg.p.task, app1.task.selfPort!).name, rxSlots: 4 });
+    expect(g.kr).toBe(KERN.SUCCESS);
+    const ch = [...b.netio.channels.values()][0]!;
+    // What the registry's grant gives the owner: the channel's send right (the test inserts it).
+    const chan1 = b.kernel.insertSendRight(app1.task, ch.port!).name;
+    const rcv = ok(app2.call('mach_port_allocate', { right: PORT_RIGHT.RECEIVE })).name;
+    const dest = b.kernel.insertSendRight(app1.task, app2.task.space.entries.get(rcv)!.port!).name;
+    return { world, a, b, reg, app1, app2, free0, g, ch, chan1, rcv, dest };
+  }
+  const passMsg = (dest: number, chan: number, region: number, sem: number) => ({
+    option: SEND, rcvName: 0, rcvSize: 0, timeoutMs: 0, notify: 0,
+    msg: { bits: msghBits(MSG_TYPE.COPY_SEND, 0), remote: dest, local: 0, id: 1, items: [chan, region, sem].map((name) => ({ type: 'port' as const, name, disposition: MSG_TYPE.MOVE_SEND })) },
+  });
+
+  it('the receiver maps the same region with vm_map, sees frames that arrived in transit, and sends; the sender keeps nothing; netio is not called', () => {
+    const { world, a, b, app1, app2, g, ch, chan1, rcv, dest } = passWorld();
+    a.kernel.postKernelWork(() => void a.driver.transmit(rawFrame(MAC_B, MAC_A, 100, 0x11)));
+    world.sched.runFor(5_000_000);
+    expect(ch.counters.delivered).toBe(1);
+    const before = { ...b.netio.stats };
+    expect(ok(app1.call('mach_msg', passMsg(dest, chan1, g.region, g.sem))).kr).toBe(KERN.SUCCESS);
+    // Moved: app1's names for the channel, the region and the semaphore are gone.
+    expect(ok(app1.call('net_send', { channel: chan1, offset: txOffset(4), length: 60 })).kr).toBe(KERN.INVALID_NAME);
+    expect(ok(app1.call('vm_map', { object: g.region, offset: 0, size: 6 * 4096, address: 0, anywhere: true, prot: 3 })).kr).toBe(KERN.INVALID_NAME);
+    expect(ok(app1.call('semaphore_wait', { sem: g.sem })).kr).toBe(KERN.INVALID_NAME);
+    // app1 unmaps its copy and dies: the message in transit holds the region, so the channel lives.
+    expect(ok(app1.call('vm_deallocate', { address: g.address, size: 6 * 4096 })).kr).toBe(KERN.SUCCESS);
+    b.kernel.endTask(app1.task, { kind: 'killed', by: 'test' });
+    expect(b.netio.channels.size).toBe(1);
+    const m = ok(app2.call('mach_msg', { option: RCV, msg: null, rcvName: rcv, rcvSize: 1 << 20, timeoutMs: 0, notify: 0 }));
+    const [chan2, region2, sem2] = m.msg!.items.map((it) => (it.type === 'port' ? it.name : 0));
+    const v = ok(app2.call('vm_map', { object: region2!, offset: 0, size: 6 * 4096, address: 0, anywhere: true, prot: 3 }));
+    expect(v.kr).toBe(KERN.SUCCESS);
+    expect(ch.regionAddressIn(app2.task.map)).toBe(v.address);
+    // The same ring: the frame that arrived before the pass, and the semaphore's pending signal.
+    expect(app2.mem((ctx) => [ctx.mem.read32(v.address + NETIO_CTL.MAGIC), ctx.mem.read32(v.address + NETIO_CTL.RX_HEAD), ctx.mem.read8(v.address + rxSlotOffset(0) + 50)])).toEqual([NETIO_MAGIC, 1, 0x11]);
+    expect(ok(app2.call('semaphore_timedwait', { sem: sem2!, ns: 0 })).kr).toBe(KERN.SUCCESS);
+    // The region is wired in the receiver's map too (the controller may DMA into it).
+    expect(app2.task.map.lookup(v.address)!.wired).toBeGreaterThan(0);
+    // app2 sends with the moved channel right, from its own mapping.
+    app2.mem((ctx) => ctx.mem.writeBytes(v.address + txOffset(4), rawFrame(MAC_A, MAC_B, 80)));
+    expect(ok(app2.call('net_send', { channel: chan2!, offset: txOffset(4), length: 80 })).kr).toBe(KERN.SUCCESS);
+    expect(ch.counters.sent).toBe(1);
+    // The pass itself made no call into the module: its statistics moved only by app1's refused
+    // send after the pass and app2's send.
+    expect(b.netio.stats).toEqual({ ...before, txRefusedRight: before.txRefusedRight + 1, txSent: before.txSent + 1 });
+  });
+
+  it("closing revokes every task's mapping of the region and frees its frames; the last holder's death closes it", () => {
+    const { world, b, reg, app1, app2, free0, g, ch, chan1, rcv, dest } = passWorld();
+    // app1 passes copies (it keeps its rights and mapping): both tasks map the region.
+    const copy = passMsg(dest, chan1, g.region, g.sem);
+    const items = copy.msg.items.map((it) => ({ ...it, disposition: MSG_TYPE.COPY_SEND }));
+    expect(ok(app1.call('mach_msg', { ...copy, msg: { ...copy.msg, items } })).kr).toBe(KERN.SUCCESS);
+    const m = ok(app2.call('mach_msg', { option: RCV, msg: null, rcvName: rcv, rcvSize: 1 << 20, timeoutMs: 0, notify: 0 }));
+    const region2 = m.msg!.items[1]!.type === 'port' ? (m.msg!.items[1] as { name: number }).name : 0;
+    const v = ok(app2.call('vm_map', { object: region2, offset: 0, size: 6 * 4096, address: 0, anywhere: true, prot: 3 }));
+    expect(v.kr).toBe(KERN.SUCCESS);
+    // app1 dies: app2 still holds the region, so the channel lives.
+    b.kernel.endTask(app1.task, { kind: 'killed', by: 'test' });
+    expect(b.netio.channels.size).toBe(1);
+    // app2 drops its region right: nobody holds the region, the channel closes and app2's mapping goes.
+    expect(ok(app2.call('mach_port_deallocate', { name: region2 })).kr).toBe(KERN.SUCCESS);
+    expect(b.netio.channels.size).toBe(0);
+    expect(ch.closed).toBe(true);
+    expect(ch.regionAddressIn(app2.task.map)).toBeUndefined();
+    expect(b.kernel.frames.freeCount).toBe(free0);
+    expect(ok(reg.p.call('mach_port_type', { name: g.name })).type & PORT_TYPE.DEAD_NAME).not.toBe(0);
+    world.sched.runFor(1_000_000);
+    expect(app2.mem((ctx) => ctx.mem.read32(v.address))).toBeInstanceOf(MemoryFault);
   });
 });
 
@@ -276,6 +361,35 @@ describe('AN1 (hardware BQI demultiplexing)', () => {
     world.sched.runFor(2_000_000);
     expect(b.netio.stats.rxDelivered).toBe(12);
     expect(b.netio.stats.rxDropNoChannel).toBe(1);
+  });
+
+  it('counts transmissions in the control page: a transmit page is free again only once TX_DONE reaches its frame', () => {
+    const { world, a, b } = an1World();
+    const rb = registry(world, b);
+    const gb = createVia(rb, an1Spec(0), { link: 'an1', rxSlots: 8 });
+    const ra = registry(world, a);
+    const ga = createVia(ra, an1Spec(gb.bqi), { link: 'an1', rxSlots: 4, txPages: 2 });
+    const pages = [txOffset(4), txOffset(4) + 4096];
+    ra.p.mem((ctx) => pages.forEach((at, i) => ctx.mem.writeBytes(ga.address + at, an1Frame(gb.bqi, 1500, i))));
+    const ctl = () => ra.p.mem((ctx) => [ctx.mem.read32(ga.address + NETIO_CTL.TX_SENT), ctx.mem.read32(ga.address + NETIO_CTL.TX_DONE)]) as number[];
+    /** What the library sees: a fresh view of the region (all pages busy until TX_DONE reaches today's TX_SENT). */
+    const claim = () => ra.p.mem((ctx) => new RawChannel(ctx, { channel: ga.name, address: ga.address, sem: ga.sem }).claimTxPage());
+    let inFlightSeen = 0;
+    for (let i = 0; i < 6; i++) {
+      expect(ok(ra.p.call('net_send', { channel: ga.name, offset: pages[i % 2]!, length: 1500 })).kr).toBe(KERN.SUCCESS);
+      const [sent, done] = ctl();
+      expect(sent).toBe(i + 1);
+      expect(done).toBeLessThanOrEqual(sent!);
+      if (done! < sent!) {
+        inFlightSeen++;
+        expect(claim()).toBeUndefined(); // the controller may still be reading every page
+      }
+    }
+    expect(inFlightSeen).toBeGreaterThan(0); // 1500-byte DMAs (60 µs) outlast a trap: frames were in flight
+    world.sched.runFor(2_000_000);
+    expect(ctl()).toEqual([6, 6]);
+    expect(claim()).toBe(pages[0]);
+    expect([...b.netio.channels.values()].find((c) => c.bqi === gb.bqi)!.counters.delivered).toBe(6);
   });
 
   it('copies a frame whose body crosses a page (the region is not physically contiguous) and delivers it intact', () => {

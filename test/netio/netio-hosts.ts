@@ -101,6 +101,7 @@ export interface Grant {
   readonly name: number;
   readonly address: number;
   readonly sem: number;
+  readonly region: number;
   readonly bqi: number;
 }
 

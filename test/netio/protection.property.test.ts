@@ -249,10 +249,12 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
         for (const r of records) expect({ ...r, ok: r.kr === KERN.SUCCESS }).toEqual({ ...r, ok: r.expectOk });
         expect(out.length).toBe(records.filter((r) => r.kr === KERN.SUCCESS).length);
         // Isolation: no task maps a page of a region it does not own.
+        const ownerOf = new Map<Channel, unknown>([...bCh, bDefault].map((c) => [c, sinkB]));
+        chans.forEach((cs, id) => cs.forEach((c) => ownerOf.set(c.channel, tasks[id])));
         for (const t of [...tasks, sinkB]) {
           for (const m of t.map.pages.values()) {
             for (const ch of [...a.netio.channels.values(), ...b.netio.channels.values()]) {
-              if (ch.owner !== t) expect(ch.phys.includes(m.phys)).toBe(false);
+              if (ownerOf.get(ch) !== t) expect(ch.phys.includes(m.phys)).toBe(false);
             }
           }
         }

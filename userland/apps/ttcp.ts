@@ -46,7 +46,7 @@ export const ttcpSender: GuestProgram = function* (ctx) {
   }
   const t1 = yield* lib.now();
   yield* lib.close(fd);
-  yield* sys.debug_log({ text: `sent=${sent} ns=${t1 - t0} frames=${lib.framesSent}` });
+  yield* sys.debug_log({ text: `sent=${sent} ns=${t1 - t0} frames=${lib.framesSent} txPageWaits=${lib.txPageWaits}` });
 };
 
 /** Receiver: listen, accept one connection, read until EOF checking the pattern. Logs `received=<n> bad=<n> firstNs lastNs`. */
@@ -84,7 +84,7 @@ export const ttcpReceiver: GuestProgram = function* (ctx) {
     received += d.length;
   }
   yield* lib.close(fd);
-  yield* sys.debug_log({ text: `received=${received} bad=${bad} firstNs=${firstNs} lastNs=${lastNs} bytesAfterFirst=${bytesAfterFirst}` });
+  yield* sys.debug_log({ text: `received=${received} bad=${bad} badFrames=${lib.badFramesIn} firstNs=${firstNs} lastNs=${lastNs} bytesAfterFirst=${bytesAfterFirst}` });
 };
 
 /** Ping-pong client: `rounds` exchanges of `size` bytes. Logs `rtts=<n> meanNs=<t>`. */

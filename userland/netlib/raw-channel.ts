@@ -8,9 +8,10 @@
  * kernel's, RX_TAIL ours. All region accesses go through the task's map (ctx.mem); user work is
  * accounted with ctx.spend at the instruction-count scale of the kernel's costs.
  */
+import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
 import type { PortName } from '../../kernel/abi/message.ts';
-import { NETIO_CTL, NETIO_LINK, NETIO_MAGIC, rxSlotOffset } from '../../kernel/abi/netio.ts';
+import { NETIO_CTL, NETIO_LINK, NETIO_MAGIC, NETIO_PAGE_SIZE, rxSlotOffset } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { sys } from '../mach/syscalls.ts';
 
@@ -28,6 +29,13 @@ export interface ChannelGrant {
 
 /** User cycles for small library steps (loads/stores of ring words, ≈1.5 cycles an instruction). */
 const RING_STEP_CYCLES = 15;
+/** How long a sender sleeps when every transmit page still has a frame in flight (≈ one 1500-byte frame's DMA + wire time on AN1). */
+export const TX_PAGE_POLL_NS = 50_000;
+/** A transmit page being written (between claimTxPage and its net_send). */
+const PAGE_BUSY = -1;
+
+/** a ≥ b for counters mod 2^32. */
+const seqGe = (a: number, b: number): boolean => ((a - b) | 0) >= 0;
 
 export class RawChannel {
   readonly rxSlots: number;
@@ -35,6 +43,11 @@ export class RawChannel {
   readonly txBytes: number;
   readonly link: 'ethernet' | 'an1';
   private tail: number;
+  /** Transmit pages: the TX_SENT number of each page's last frame, or PAGE_BUSY while being written. */
+  private readonly txPageFrame: number[];
+  private txNext = 0;
+  /** Times a sender found every transmit page in flight and slept. */
+  txPageWaits = 0;
 
   constructor(
     private readonly ctx: GuestContext,
@@ -48,6 +61,66 @@ export class RawChannel {
     this.txBytes = m.read32(a + NETIO_CTL.TX_BYTES);
     this.link = m.read32(a + NETIO_CTL.LINK) === NETIO_LINK.an1 ? 'an1' : 'ethernet';
     this.tail = m.read32(a + NETIO_CTL.RX_TAIL);
+    // A region handed over (connection passing) may still have frames in flight from its previous
+    // holder's pages: until TX_DONE reaches today's TX_SENT, treat every page as used by that frame.
+    const sent = m.read32(a + NETIO_CTL.TX_SENT);
+    this.txPageFrame = new Array<number>(Math.floor(this.txBytes / NETIO_PAGE_SIZE)).fill(sent);
+  }
+
+  get txPages(): number {
+    return this.txPageFrame.length;
+  }
+
+  /**
+   * A transmit page no frame in flight reads from (region offset), reserved for the caller until
+   * its `sendFromPage`; undefined when every page still has one in flight. Pages are tried round
+   * robin from the one after the last claimed.
+   */
+  claimTxPage(): number | undefined {
+    const n = this.txPageFrame.length;
+    if (n === 0) return undefined;
+    this.ctx.spend(RING_STEP_CYCLES);
+    const done = this.ctx.mem.read32(this.grant.address + NETIO_CTL.TX_DONE);
+    for (let k = 0; k < n; k++) {
+      const p = (this.txNext + k) % n;
+      const f = this.txPageFrame[p]!;
+      if (f !== PAGE_BUSY && seqGe(done, f)) {
+        this.txPageFrame[p] = PAGE_BUSY;
+        this.txNext = (p + 1) % n;
+        return this.txOffset + p * NETIO_PAGE_SIZE;
+      }
+    }
+    return undefined;
+  }
+
+  /** claimTxPage, sleeping while every page has a frame in flight (the device drains them); -1 without transmit pages. */
+  *claimTxPageWait(): G<number> {
+    if (this.txPageFrame.length === 0) return -1;
+    for (;;) {
+      const at = this.claimTxPage();
+      if (at !== undefined) return at;
+      this.txPageWaits++;
+      yield* sys.thread_sleep_ns({ ns: TX_PAGE_POLL_NS });
+    }
+  }
+
+  /** Copy `frame` into a free transmit page and send it (claimTxPageWait, put, sendFromPage); the kernel's code. */
+  *transmit(frame: Uint8Array): G<number> {
+    const at = yield* this.claimTxPageWait();
+    if (at < 0) return KERN.INVALID_ARGUMENT;
+    this.put(frame, at - this.txOffset);
+    return yield* this.sendFromPage(at, frame.length);
+  }
+
+  /** net_send of a frame in a page from claimTxPage; the page is free again once the frame has left. */
+  *sendFromPage(offset: number, length: number): G<number> {
+    const kr = yield* this.send(offset, length);
+    const p = Math.floor((offset - this.txOffset) / NETIO_PAGE_SIZE);
+    const ctl = this.grant.address + (kr === KERN.SUCCESS ? NETIO_CTL.TX_SENT : NETIO_CTL.TX_DONE);
+    // Refused: nothing reads the page. Sent: our frame is frame TX_SENT or earlier (another thread
+    // of this task may have sent after it, before we run again: waiting for that one too is safe).
+    if (p >= 0 && p < this.txPageFrame.length) this.txPageFrame[p] = this.ctx.mem.read32(ctl);
+    return kr;
   }
 
   /** Write `frame` into the transmit area at `txAt` (bytes from the area's start). */

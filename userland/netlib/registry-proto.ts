@@ -3,7 +3,7 @@
  * grant a connection hand-off carries, the TCB wire encoding, and the connection-passing message
  * (application ⇄ application, P §3.2). Pure data and codecs.
  */
-import type { MsgItem, ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MSG_TYPE, type MsgItem, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TcpSnapshot } from '../inet/index.ts';
 
 export const REGISTRY_SERVICE = 'tcp-registry';
@@ -19,7 +19,11 @@ export const REG_MSG = {
   RELEASE: 0x5403,
   /** int32 [port]: stop listening. Reply int32 [kr]. */
   UNLISTEN: 0x5404,
-  /** Connection passing between applications: grant items, no registry involved. */
+  /**
+   * Connection passing between applications (P §3.2), no registry or network I/O module involved:
+   * the grant items (channel right, words, TCB), then the region's and the semaphore's send
+   * rights, all moved (MOVE_SEND). The receiver vm_maps the region (`regionBytes` long).
+   */
   PASS: 0x5410,
 } as const;
 
@@ -35,8 +39,11 @@ export const REG_ERR = {
 /** What a grant carries besides the channel right and the TCB (int32 words, in order). */
 export interface GrantWords {
   readonly kr: number;
+  /** The region's address, and names of the semaphore's and region's send rights, in the owner's space. */
   readonly address: number;
   readonly sem: number;
+  readonly region: number;
+  readonly regionBytes: number;
   readonly bqi: number;
   readonly peerBqi: number;
   readonly localIp: number;
@@ -52,7 +59,7 @@ export interface GrantWords {
   readonly registryTotalUs: number;
 }
 const GRANT_KEYS: readonly (keyof GrantWords)[] = [
-  'kr', 'address', 'sem', 'bqi', 'peerBqi', 'localIp', 'localMacHi', 'localMacLo', 'peerMacHi', 'peerMacLo',
+  'kr', 'address', 'sem', 'region', 'regionBytes', 'bqi', 'peerBqi', 'localIp', 'localMacHi', 'localMacLo', 'peerMacHi', 'peerMacLo',
   'outboundUs', 'peerRttUs', 'channelUs', 'tcbUs', 'registryTotalUs',
 ];
 
@@ -68,6 +75,26 @@ export interface ParsedGrant {
   readonly channel: number;
   readonly w: GrantWords;
   readonly snap: TcpSnapshot;
+}
+
+/** A PASS message: the grant items with the region's and semaphore's rights moved after them. */
+export function passItems(channel: number, w: GrantWords, snap: TcpSnapshot): MsgItem[] {
+  return [
+    ...grantItems(channel, w, snap, MSG_TYPE.MOVE_SEND),
+    { type: 'port', name: w.region, disposition: MSG_TYPE.MOVE_SEND },
+    { type: 'port', name: w.sem, disposition: MSG_TYPE.MOVE_SEND },
+  ];
+}
+
+/** A received PASS message: the grant, with `region` and `sem` the names the rights got in this task. */
+export function parsePass(msg: ReceivedMsg | undefined): ParsedGrant | number {
+  if (msg?.id !== REG_MSG.PASS) return -1;
+  const g = parseGrant(msg);
+  if (typeof g === 'number') return -1;
+  const r = msg.items[3];
+  const s = msg.items[4];
+  if (r?.type !== 'port' || s?.type !== 'port' || r.name === 0 || s.name === 0) return -1;
+  return { ...g, w: { ...g.w, region: r.name, sem: s.name } };
 }
 
 export function parseGrant(msg: ReceivedMsg | undefined): ParsedGrant | number {

@@ -22,7 +22,7 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MSG_TYPE, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MSG_TYPE, TASK_PORT, VM_PROT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { receive, rpc, send } from '../mach/ipc.ts';
@@ -30,7 +30,7 @@ import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
-import { grantItems, macJoin, parseGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+import { macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -41,8 +41,6 @@ export class LibConn {
   readonly stack: HostStack;
   readonly sock: TcpSocket;
   readonly ch: RawChannel;
-  private txSlot = 0;
-  private readonly txSlots: number;
   private unreturned = 0;
   /** The application-side semaphore the network thread signals (0 until start()). */
   appSem = 0;
@@ -51,6 +49,8 @@ export class LibConn {
   /** The network thread should exit (close, pass); the channel is gone (revoked). */
   stopped = false;
   dead = false;
+  /** The network thread has left its loop (it will touch neither the engine nor the channel again). */
+  netExited = false;
   /** The deadline the network thread is waiting with (ns; Infinity when none). */
   netDeadline = Number.POSITIVE_INFINITY;
   constructor(
@@ -62,7 +62,6 @@ export class LibConn {
     const w = grant.w;
     const link = lib.link;
     this.ch = new RawChannel(lib.ctx, { channel: grant.channel, address: w.address, sem: w.sem });
-    this.txSlots = Math.max(1, Math.floor(this.ch.txBytes / 4096));
     this.stack = new HostStack({
       link, mac: macJoin(w.localMacHi, w.localMacLo), ip: w.localIp >>> 0, random: xorshift(lib.seed ^ snap.iss),
       tcp: { mslNs: lib.mslNs }, arp: { entryTimeoutNs: 1e15 },
@@ -84,10 +83,14 @@ export class LibConn {
     let kr: number = KERN.SUCCESS;
     for (const f of this.stack.takeFrames()) {
       this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * (f.length - (this.lib.link === 'an1' ? 40 : 34)));
-      const at = this.ch.txOffset + (this.txSlot++ % this.txSlots) * 4096;
+      // A page no frame in flight still reads from (AN1 DMAs the body after net_send returns).
+      const w0 = this.ch.txPageWaits;
+      const at = yield* this.ch.claimTxPageWait();
+      this.lib.txPageWaits += this.ch.txPageWaits - w0;
+      if (at < 0) return KERN.INVALID_ARGUMENT; // a channel without transmit pages
       // The payload already sits in the region's socket buffer (charged at write); only headers are built here.
       this.lib.ctx.mem.writeBytes(this.ch.grant.address + at, f);
-      kr = yield* this.ch.send(at, f.length);
+      kr = yield* this.ch.sendFromPage(at, f.length);
       this.unreturned = 0; // net_send hands consumed AN1 slots back (piggy-back)
       this.lib.framesSent++;
     }
@@ -103,8 +106,11 @@ export class LibConn {
       if (s.length > 0) {
         const f = this.ch.read(s.offset, s.length);
         this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - (this.lib.link === 'an1' ? 40 : 34)));
+        const k = this.stack.counters;
+        const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
         this.stack.receiveFrame(now, f);
         this.lib.framesReceived++;
+        this.lib.badFramesIn += k.linkErrors + k.ipBadHeader + k.tcpBadSegment - bad0;
       }
       this.ch.consume();
     }
@@ -154,6 +160,7 @@ export class LibConn {
             break;
           }
         }
+        conn.netExited = true;
         if (conn.appWaiting) {
           conn.appWaiting = false;
           yield* sys.semaphore_signal({ sem: conn.appSem });
@@ -181,10 +188,21 @@ export class LibConn {
     return !this.dead && (r.kr === KERN.SUCCESS || r.kr === KERN.OPERATION_TIMED_OUT);
   }
 
-  /** Stop the network thread (close, pass). */
+  /**
+   * Stop the network thread (close, pass) and wait until it has left its loop, so that nothing
+   * runs the engine or reads the ring behind the caller's back (a TCB exported for passing is the
+   * last word); then the application-side semaphore goes.
+   */
   *stop(): G<void> {
     this.stopped = true;
     yield* sys.semaphore_signal({ sem: this.ch.grant.sem });
+    while (!this.netExited) {
+      this.appWaiting = true;
+      const r = yield* sys.semaphore_wait({ sem: this.appSem });
+      if (r.kr !== KERN.SUCCESS) break;
+    }
+    this.appWaiting = false;
+    yield* sys.semaphore_destroy({ sem: this.appSem });
   }
 }
 
@@ -196,6 +214,10 @@ export class TcpLib {
   private readonly fds = new Map<number, { kind: 'new'; port: number } | { kind: 'listen'; port: number } | { kind: 'conn'; conn: LibConn }>();
   private nextFd = 3;
   framesSent = 0;
+  /** Frames the engine refused as malformed (bad checksum, bad header): corruption between two libraries. */
+  badFramesIn = 0;
+  /** Times a sender slept because every transmit page of its connection still had a frame in flight. */
+  txPageWaits = 0;
   framesReceived = 0;
   private readonly clockPage: number;
   private clockBaseNs = -1;
@@ -311,9 +333,11 @@ export class TcpLib {
 
   /**
    * Connection passing (P §3.2, inetd → daemon): move an established connection to the task that
-   * holds the receive right `dest` — the channel's send right (MOVE_SEND) and the TCB in one Mach
-   * message; this task keeps nothing (its fd is gone, its semaphore right dies when the receiver
-   * adopts the channel). No registry server involved.
+   * holds the receive right `dest`, by one ordinary Mach message — the channel's, the region's and
+   * the semaphore's send rights (all MOVE_SEND) and the TCB — then unmap the region here. This task
+   * keeps nothing: its names for the three are gone, so the channel cannot be used from here any
+   * more. Neither the registry server nor the network I/O module is involved; frames arriving in
+   * transit wait in the ring (the semaphore counts the signals) for the receiver.
    */
   *pass(fd: number, dest: PortName): G<number> {
     const conn = this.conn(fd);
@@ -322,18 +346,25 @@ export class TcpLib {
     this.ctx.spend(this.c.tcbTransferCycles);
     const snap = conn.stack.exportConnection(conn.sock);
     this.fds.delete(fd);
-    return yield* send(dest, REG_MSG.PASS, grantItems(conn.ch.grant.channel, conn.grant.w, snap, MSG_TYPE.MOVE_SEND));
+    const kr = yield* send(dest, REG_MSG.PASS, passItems(conn.ch.grant.channel, conn.grant.w, snap));
+    if (kr !== KERN.SUCCESS) return kr; // the rights stay here; the connection is dropped with the task
+    yield* sys.vm_deallocate({ address: conn.ch.grant.address, size: conn.grant.w.regionBytes });
+    return KERN.SUCCESS;
   }
 
-  /** Receive a connection passed with `pass` on `port` (a receive right of this task): a new fd or a negative error. */
+  /**
+   * Receive a connection passed with `pass` on `port` (a receive right of this task): map the
+   * region by its memory-object right (vm_map), and resume the connection from the TCB. A new fd
+   * or a negative error.
+   */
   *receivePassed(port: PortName): G<number> {
     const r = yield* receive(port);
-    const g = parseGrant(r.msg);
-    if (typeof g === 'number' || r.msg?.id !== REG_MSG.PASS) return SOCK_ERR.EINVAL;
-    const a = yield* sys.net_channel_adopt({ channel: g.channel });
-    if (a.kr !== KERN.SUCCESS) return SOCK_ERR.EBADF;
+    const g = parsePass(r.msg);
+    if (typeof g === 'number') return SOCK_ERR.EINVAL;
+    const m = yield* sys.vm_map({ object: g.w.region, offset: 0, size: g.w.regionBytes, address: 0, anywhere: true, prot: VM_PROT.DEFAULT });
+    if (m.kr !== KERN.SUCCESS) return SOCK_ERR.EBADF;
     const t = yield* this.now();
-    const conn = new LibConn(this, { channel: g.channel, w: { ...g.w, address: a.address, sem: a.sem } }, t, g.snap);
+    const conn = new LibConn(this, { channel: g.channel, w: { ...g.w, address: m.address } }, t, g.snap);
     yield* conn.flush();
     yield* conn.start(); // its first input runs the frames that reached the ring in transit
     const fd = this.nextFd++;

@@ -13,8 +13,9 @@
  * connection, and the final ACK of an active open leaves before the channel is set up, so the
  * channel set-up overlaps the peer's processing of the ACK.
  *
- * Inheritance: the registry asks for a dead-name notification on every client's task port; when
- * the task dies the module has already closed its channels (owner death); the registry reserves
+ * Inheritance: the registry asks for a dead-name notification on every client's task port and on
+ * every channel it created; a channel dies when nobody holds its region any more (its owner died,
+ * and had not passed it on); the registry reserves
  * the connection's port for 2·MSL (TIME-WAIT), and for connections the library had not closed it
  * elicits an ACK from the peer with an out-of-window probe so that its engine answers with an RST
  * carrying exactly the peer's RCV.NXT (RFC 5961 accepts only that).
@@ -29,7 +30,7 @@
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
-import { encodeChannelSpec } from '../../kernel/abi/netio.ts';
+import { encodeChannelSpec, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
@@ -139,7 +140,6 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const watched = new Set<PortName>();
   /** AN1: the peer's BQI of inherited connections, so our probe and the engine's RST reach the peer's library. */
   const deadPeerBqi = new Map<string, number>();
-  let txSlot = 0;
   let nextEphemeral = 49152 + (num('seed', 1) % 1000);
 
   const now = function* (): G<number> {
@@ -182,8 +182,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
       }
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
-      const at = ch.put(f, (txSlot++ % DEFAULT_TX_PAGES) * 4096);
-      yield* ch.send(at, f.length);
+      yield* ch.transmit(f);
     }
   }
 
@@ -260,7 +259,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     stats.handoffs++;
     const t2 = yield* now();
     const w: GrantWords = {
-      kr: KERN.SUCCESS, address: cr.address, sem: cr.sem, bqi: r.bqi, peerBqi: r.peerBqi, localIp: ip, localMacHi: macHi(mac), localMacLo: macLo(mac),
+      kr: KERN.SUCCESS, address: cr.address, sem: cr.sem, region: cr.region, regionBytes: (1 + rxSlots + txPages) * NETIO_PAGE_SIZE, bqi: r.bqi, peerBqi: r.peerBqi, localIp: ip, localMacHi: macHi(mac), localMacLo: macLo(mac),
       peerMacHi: macHi(r.peerMac), peerMacLo: macLo(r.peerMac),
       outboundUs: Math.round((r.tSynSent - r.tRequest) / 1000), peerRttUs: Math.round((r.tEstablished - r.tSynSent) / 1000),
       channelUs: Math.round((t1 - t0) / 1000), tcbUs: Math.round((t2 - t1) / 1000), registryTotalUs: Math.round((t2 - r.tRequest) / 1000),
@@ -355,8 +354,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
       );
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
-      const at = ch.put(f, (txSlot++ % DEFAULT_TX_PAGES) * 4096);
-      yield* ch.send(at, f.length);
+      yield* ch.transmit(f);
     }
     conns.delete(r.key);
     yield* flushOut();

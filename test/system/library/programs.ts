@@ -179,8 +179,15 @@ export const inetd: GuestProgram = function* (ctx) {
     yield* sys.thread_sleep_ns({ ns: 100_000 });
     look = yield* sys.bootstrap_look_up({ service: 'daemon' });
   }
+  const c = lib.conn(fd);
+  const was = { channel: c?.ch.grant.channel ?? 0, region: c?.grant.w.region ?? 0, sem: c?.grant.w.sem ?? 0 };
   const kr = yield* lib.pass(fd, look.name);
-  yield* sys.debug_log({ text: `passed=${kr} fd=${fd}` });
+  // Everything was moved away: the names are gone from this task.
+  const s = yield* sys.net_send({ channel: was.channel, offset: 0, length: 60 });
+  const m = yield* sys.vm_map({ object: was.region, offset: 0, size: 4096, address: 0, anywhere: true, prot: 3 });
+  const w = yield* sys.semaphore_timedwait({ sem: was.sem, ns: 0 });
+  yield* sys.debug_log({ text: `passed=${kr} fd=${fd} send=${s.kr} map=${m.kr} wait=${w.kr}` });
+  yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 0) });
 };
 
 /** The daemon: receive a passed connection, read it all (checking the pattern), answer the count, close. */
