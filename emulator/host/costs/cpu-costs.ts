@@ -23,6 +23,24 @@ export const CPU_COSTS = {
     source: 'published measurement: cache miss 5 cycles on the DS3100 (UB §3, mach-semantics.md §10)',
     what: 'one uncached RAM word access by kernel code through the bus',
   },
+  'cpu.dcacheLineBytes': {
+    value: 4,
+    unit: 'bytes',
+    source: 'datasheet: the R3000 data cache has one-word (4-byte) lines; Linux arch/mips/mm/c-r3k.c (r3k_cache_lsize, r3k_flush_dcache_range) probes the line size and invalidates with one store per 4 bytes. The DECstation 5000/200 has 64 KB of it (mach-semantics.md §10)',
+    what: 'bytes per R3000 data-cache line (the unit of invalidation)',
+  },
+  'cpu.dcacheInvalidateLineCycles': {
+    value: 1.1,
+    unit: 'cycles',
+    source: 'datasheet + published code: with the data cache isolated (status SR_IsC) a partial-word store invalidates its line without reaching memory, one cycle each; Linux c-r3k.c r3k_flush_dcache_range issues 32 such sb per loop iteration, so the loop’s add, branch and delay slot add 3/32 of a cycle a line',
+    what: 'invalidate one data-cache line (cache isolated): one sb plus its share of the loop',
+  },
+  'cpu.dcacheInvalidateSetupCycles': {
+    value: 10,
+    unit: 'cycles',
+    source: 'derived: read the status register, set SR_IsC with interrupts off, the coprocessor-0 hazard nops, restore the status register ≈ 10 instructions (the sequence of Linux c-r3k.c r3k_flush_dcache_range); instructions run from the I-cache, which isolation does not affect',
+    what: 'isolate and de-isolate the data cache around one invalidation',
+  },
   'tc.ioReadCycles': {
     value: 28,
     unit: 'cycles',

@@ -31,9 +31,10 @@ export const KERNEL_COSTS = {
     what: 'switch from an RPC caller blocking in receive straight to the receiver its message woke (stack hand-off)',
   },
   'kernel.interruptEntryCycles': {
-    value: 150,
+    value: 565,
     unit: 'cycles',
-    source: 'assumed equal to kernel.trapCycles: exception entry/exit saves and restores the same state (CONT Table 4 path lengths)',
+    source:
+      'calibrated on MB93 Table 4 device interrupt/read, 39–42 µs for a small frame on a DECstation 5000/200: the remainder after the LANCE driver’s path (lance.driverInterruptCycles, lance.driverRxFrameCycles) and its PIO of CSR0 and descriptors (tc.io*), which the emulator charges apart, so that mb93-primitives measures the row at its midpoint (the earlier value, 150, assumed an interrupt cost what a system call does). Unlike a trap, an asynchronous interrupt saves and restores the whole register file (all 31 registers, HI/LO, status, cause, EPC), dispatches through the KN02 interrupt decode and spl levels, and on the way out checks for ASTs and pending software interrupts',
     what: 'hardware interrupt entry and exit, before the driver handler',
   },
   'kernel.msgSendCycles': {

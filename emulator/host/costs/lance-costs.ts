@@ -46,10 +46,11 @@ export const LANCE_COSTS = {
     what: 'driver work per received frame besides programmed I/O',
   },
   'lance.driverTxFrameCycles': {
-    value: 150,
+    value: 2040,
     unit: 'cycles',
-    source: 'derived: NetBSD am7990_start + am7990_tint per-frame paths excluding PIO, ≈100 instructions at 1.5 cycles each',
-    what: 'driver work per transmitted frame besides programmed I/O',
+    source:
+      'calibrated on MB93 Table 4 ether output (library column, incl. trap + copy to wired buffer), 98–105 µs for a 1-byte UDP datagram on a DECstation 5000/200: the remainder after what the emulator charges apart on the same path — the net_send trap (kernel.trapCycles), the module’s check and header copy (netio.txCheck*, cpu.memcpy*), the PIO of frame and descriptor (tc.io*) — so that mb93-primitives measures the row at its midpoint; the 1472-byte row (274–280 µs) then comes out in range with no further change. It stands for the kernel output path MB93 times as one row (ether output, buffer and queue handling, spl, the start routine); the instruction count of NetBSD am7990_start + am7990_tint alone (≈100 instructions, 150 cycles, the earlier value) is a twelfth of it',
+    what: 'driver output path per transmitted frame besides programmed I/O (output routine, queueing, start, transmit-done bookkeeping)',
   },
   'lance.driverPollDelayNs': {
     value: 10_000,

@@ -21,7 +21,9 @@
  * pages), which the kernel's allocator hands out last but does not exclude.
  *
  * Costs: every register access is a timed bus access (charged by the bus: tc.ioRead/WriteCycles);
- * bookkeeping is charged from the cost table (an1.drv*). Imports only emulator/bus and kernel/.
+ * bookkeeping is charged from the cost table (an1.drv*), and so is invalidating the data-cache
+ * lines of each received frame before its handler runs (cpu.dcache*: the DMA is not coherent with
+ * the R3000's cache). Imports only emulator/bus and kernel/.
  */
 import type { PhysAddr } from '../../../emulator/bus/index.ts';
 import type { DriverEnv } from '../driver-env.ts';
@@ -131,6 +133,8 @@ export interface An1DriverStats {
   dmaErrs: number;
   descErrs: number;
   overruns: number;
+  /** Data-cache lines invalidated over received frames before their handler saw them. */
+  cacheLinesInvalidated: number;
 }
 
 export class An1Driver {
@@ -146,7 +150,10 @@ export class An1Driver {
   private readonly kernelBuffers: readonly PhysAddr[];
   private readonly touched: number[] = [];
   private readonly touchedFlag = new Uint8Array(AN1_NBQI_VALUE);
-  private readonly costs: { intr: number; rxFrame: number; post: number; tx: number; txDone: number };
+  private readonly costs: {
+    intr: number; rxFrame: number; post: number; tx: number; txDone: number;
+    lineBytes: number; lineCycles: number; isolateCycles: number;
+  };
   readonly stats: An1DriverStats = {
     interrupts: 0,
     rxFrames: 0,
@@ -163,6 +170,7 @@ export class An1Driver {
     dmaErrs: 0,
     descErrs: 0,
     overruns: 0,
+    cacheLinesInvalidated: 0,
   };
 
   constructor(
@@ -191,6 +199,9 @@ export class An1Driver {
       post: c.get('an1.drvPostPerBufferCycles'),
       tx: c.get('an1.drvTxPerFrameCycles'),
       txDone: c.get('an1.drvTxDoneCycles'),
+      lineBytes: c.get('cpu.dcacheLineBytes'),
+      lineCycles: c.get('cpu.dcacheInvalidateLineCycles'),
+      isolateCycles: c.get('cpu.dcacheInvalidateSetupCycles'),
     };
   }
 
@@ -461,7 +472,22 @@ export class An1Driver {
       this.touchedFlag[bqi] = 1;
       this.touched.push(bqi);
     }
+    this.invalidate(Math.min(length, r.len[slot]!));
     h.frame(bqi, slot, addr, length, status);
+  }
+
+  /**
+   * The R3000's data cache is not coherent with TURBOchannel DMA: lines of a buffer the CPU read
+   * before (the library's last frame in that slot) would hide the bytes the controller has just
+   * written. Before anyone reads a received frame the driver invalidates the lines it covers —
+   * the cache isolated, one partial-word store a line (cpu.dcache*). Transmit needs nothing: the
+   * cache is write-through, so memory already holds what the controller DMAs out.
+   */
+  private invalidate(bytes: number): void {
+    const lines = Math.ceil(Math.max(0, bytes) / this.costs.lineBytes);
+    if (lines === 0) return;
+    this.stats.cacheLinesInvalidated += lines;
+    this.charge(Math.ceil(this.costs.isolateCycles + lines * this.costs.lineCycles));
   }
 
   private retireTransmits(): void {
