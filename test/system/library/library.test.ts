@@ -92,7 +92,7 @@ describe.each(LINKS)('library on %s', (link) => {
     const { w, pair } = pairOf(link, 15, { mslNs });
     const ka = pair.a.kernel;
     const bqisInUse = (): number => [...(pair.a.netio as unknown as { bqiInUse: Uint8Array }).bqiInUse].filter((x) => x !== 0).length;
-    const base = { channels: pair.a.netio.channels.size, frames: ka.frames.freeCount, names: pair.a.registry!.space.entries.size, bqis: bqisInUse() };
+    const base = { channels: pair.a.netio.channels.size, frames: ka.frames.freeCount, names: pair.a.registry!.space.entries.size, bqis: bqisInUse(), ports: ka.ipc.portsLive, kmsgs: ka.ipc.kmsgsLive };
     const rx = pair.spawn(pair.b, 'rx', ttcpReceiver, { port: 5001 });
     const tx = pair.spawn(pair.a, 'tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 24, writeSize: 4096, localPort: 4100, startDelayNs: 1_000_000 });
     run(w, () => pair.a.netio.channels.size > base.channels, 1e9);
@@ -109,6 +109,8 @@ describe.each(LINKS)('library on %s', (link) => {
     expect(bqisInUse()).toBe(base.bqis); // AN1: the connection's BQI left quarantine
     expect(ka.frames.freeCount).toBe(base.frames); // wired region pages and the dead task's own pages all came back
     expect(pair.a.registry!.space.entries.size).toBe(base.names);
+    // No port left behind: the task's own, the channel's, its region's and semaphores are all gone.
+    expect({ ports: ka.ipc.portsLive, kmsgs: ka.ipc.kmsgsLive }).toEqual({ ports: base.ports, kmsgs: base.kmsgs });
     // The port stays in TIME-WAIT for 2·MSL, then it is free again.
     const rx2 = pair.spawn(pair.b, 'rx2', ttcpReceiver, { port: 5002 });
     const early = pair.spawn(pair.a, 'early', ttcpSender, { peerIp: pair.b.ip, port: 5002, bytes: 1000, localPort: 4100 });
