@@ -9,7 +9,9 @@
  *   another task's names, dead names, out-of-region offsets and lengths never send. On AN1 a
  *   second thread rewrites the header continuously while frames are queued for DMA.
  * - Isolation: every frame a channel on B receives matches that channel's key; no task maps
- *   another task's channel region; after revocation a channel receives nothing more.
+ *   another task's channel region — `vm_map` succeeds exactly on the task's own live region
+ *   right (not another task's name for its region, a channel right, or a random name); after
+ *   revocation a channel receives nothing more.
  * - Accounting: at B every arriving frame went to one channel, the default channel or a counter.
  */
 import fc from 'fast-check';
@@ -61,6 +63,7 @@ type Op =
   | { op: 'close'; i: number }
   | { op: 'closeB'; i: number }
   | { op: 'yield' }
+  | { op: 'map'; name: { k: 'ownRegion'; i: number } | { k: 'foreignRegion'; i: number } | { k: 'ownChannel'; i: number } | { k: 'random'; n: number } }
   | { op: 'writeSend'; ch: number; slot: number; hdr: { k: 'own' } | { k: 'tmpl'; i: number } | { k: 'flip'; byte: number }; length: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -98,6 +101,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.constant({ op: 'yield' as const }), weight: 1 },
   {
     arbitrary: fc.record({
+      op: fc.constant('map' as const),
+      name: fc.oneof(
+        fc.record({ k: fc.constant('ownRegion' as const), i: fc.nat({ max: 1 }) }),
+        { arbitrary: fc.record({ k: fc.constant('foreignRegion' as const), i: fc.nat({ max: 1 }) }), weight: 2 },
+        fc.record({ k: fc.constant('ownChannel' as const), i: fc.nat({ max: 1 }) }),
+        fc.record({ k: fc.constant('random' as const), n: fc.nat({ max: 0xffff_ffff }) }),
+      ),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
       op: fc.constant('writeSend' as const),
       ch: fc.nat({ max: 1 }),
       slot: fc.nat({ max: 1 }),
@@ -120,6 +135,7 @@ interface SendRecord {
 
 describe('protection properties (Ethernet, generated adversarial tasks)', () => {
   it('impersonation, isolation and accounting hold for any interleaving of generated programs', () => {
+    const mapTally = { ok: 0, refused: 0 };
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), fc.array(opArb, { minLength: 10, maxLength: 60 }), fc.integer({ min: 1, max: 1000 }), (prog0, prog1, seed) => {
         const { world, a, b, sent } = ethWorld(seed);
@@ -137,7 +153,8 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
         ];
         const records: SendRecord[] = [];
         const tasks: Task[] = [];
-        const chans: { name: number; address: number; channel: Channel }[][] = [[], []];
+        const chans: { name: number; address: number; region: number; channel: Channel }[][] = [[], []];
+        const mapRecords: SendRecord[] = [];
         const programs = [prog0, prog1];
         const makeProgram =
           (id: number): GuestProgram =>
@@ -221,6 +238,19 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
                 case 'yield':
                   yield* sys.thread_sleep_ns({ ns: 200_000 });
                   break;
+                case 'map': {
+                  // vm_map on a name: only a live region right of our own maps anything.
+                  const n = op.name;
+                  const name =
+                    n.k === 'ownRegion' ? mine[n.i % mine.length]!.region
+                    : n.k === 'foreignRegion' ? (other[n.i % other.length]?.region ?? 77)
+                    : n.k === 'ownChannel' ? mine[n.i % mine.length]!.name
+                    : n.n;
+                  const expectOk = mine.some((m) => m.region === name && !dead.has(m.name));
+                  const r = yield* sys.vm_map({ object: name, offset: 0, size: (1 + RX + 1) * 4096, address: 0, anywhere: true, prot: 3 });
+                  mapRecords.push({ task: id, kr: r.kr, expectOk });
+                  break;
+                }
               }
             }
           };
@@ -229,7 +259,7 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
           tasks.push(t);
           for (const gi of grants[id]!) {
             const r = a.netio.createChannel(t, t, 'ethernet', RX, 1, specOf(T[gi]!, undefined));
-            chans[id]!.push({ name: r.name, address: r.address, channel: r.channel! });
+            chans[id]!.push({ name: r.name, address: r.address, region: r.region, channel: r.channel! });
           }
         }
         world.sched.runUntil(() => tasks.every((t) => !t.alive), { nsMax: 2_000_000_000 });
@@ -248,6 +278,9 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
         // A send succeeds exactly when the oracle says so; successes = frames on the wire.
         for (const r of records) expect({ ...r, ok: r.kr === KERN.SUCCESS }).toEqual({ ...r, ok: r.expectOk });
         expect(out.length).toBe(records.filter((r) => r.kr === KERN.SUCCESS).length);
+        // vm_map maps a region exactly when the name is the task's own live region right.
+        for (const r of mapRecords) expect({ ...r, ok: r.kr === KERN.SUCCESS }).toEqual({ ...r, ok: r.expectOk });
+        for (const r of mapRecords) mapTally[r.kr === KERN.SUCCESS ? 'ok' : 'refused']++;
         // Isolation: no task maps a page of a region it does not own.
         const ownerOf = new Map<Channel, unknown>([...bCh, bDefault].map((c) => [c, sinkB]));
         chans.forEach((cs, id) => cs.forEach((c) => ownerOf.set(c.channel, tasks[id])));
@@ -277,6 +310,9 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
       }),
       { numRuns: Math.max(10, Math.floor(fcRuns() / 5)) },
     );
+    // The generator reached both sides of the vm_map oracle.
+    expect(mapTally.ok).toBeGreaterThan(0);
+    expect(mapTally.refused).toBeGreaterThan(0);
   });
 });
 
