@@ -62,7 +62,7 @@ export const kernelPrimitivesScenario: Scenario = {
         nullRpcUs: { low: 60, high: 95, source: 'CONT Table 3 / UB §3: MK40 null RPC 95 µs on a DS3100 (16.67 MHz), ≈63 µs scaled to 25 MHz' },
         contextSwitchUs: { low: 10, high: 16, source: 'CONT Table 4: full switch 250 instructions (52 loads, 27 stores) ≈ 10 µs at CPI 1, 16 µs with cache refill' },
         cthreadSwitchUs: { low: 1, high: 3, source: 'MB92 §2.3: "little more than a coroutine switch" (no measurement published)' },
-        semaphoreWakeupUs: { low: 73, high: 95, source: 'MB93 Table 4: wake user thread, library column (includes the interrupt-level hand-off)' },
+        semaphoreWakeupUs: { low: 73, high: 95, source: 'MB93 Table 4: wake user thread, library column (Mach 2.5 kernel 54–70); its interrupt-level counterpart is mb93-primitives wakeUserThreadUs' },
       },
       exceptions: kernel.exceptionsTotal,
       contextSwitches: kernel.contextSwitchesTotal,

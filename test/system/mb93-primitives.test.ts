@@ -35,6 +35,15 @@ describe('mb93-primitives: MB93 Table 4 rows measured on the emulator', () => {
     }
   });
 
+  it('meets the rows the cost table is calibrated on (docs/calibration.md)', () => {
+    const rows = r['mb93'] as Record<string, { inRange: boolean }>;
+    // lance.driverTxFrameCycles on the small output row; the max row must follow unchanged.
+    expect(rows['etherOutputSmallUs']!.inRange).toBe(true);
+    expect(rows['etherOutputMaxUs']!.inRange).toBe(true);
+    // kernel.interruptEntryCycles on the small device interrupt/read row.
+    expect(rows['deviceInterruptReadSmallUs']!.inRange).toBe(true);
+  });
+
   it('has the shape of the published breakdown', () => {
     // Size-dependent rows grow with the frame; fixed rows do not depend on it.
     expect(max['etherOutputUs']).toBeGreaterThan(small['etherOutputUs']! + 100);
