@@ -20,6 +20,7 @@ describe('mb93-primitives: MB93 Table 4 rows measured on the emulator', () => {
       expect(run['signals']).toBe(40);
     }
     expect((r['kernelMax'] as Record<string, number>)['framesReceived']).toBe(40);
+    expect((r['kernelSmall'] as Record<string, number>)['framesReceived']).toBe(40);
   });
 
   it('reports every published row with its range and ratio', () => {
