@@ -205,6 +205,8 @@ export function mb93Rows(values: Readonly<Record<Mb93Key, number>>): Results {
 export const mb93PrimitivesScenario: Scenario = {
   name: 'mb93-primitives',
   summary: 'MB93 Table 4 rows (one-way latency breakdown on a DECstation 5000/200): ether output, transit, device read, demux, copyout, wake-up, beside the published ranges',
+  // Printed beside the results (`ulp run`): MB93's figure, the midpoint where it gives a range.
+  paper: Object.fromEntries(Object.entries(MB93_PUBLISHED).map(([k, p]) => [k, (p.low + p.high) / 2])),
   run(world) {
     const small = runChannelPath(world, SMALL, 'small');
     const max = runChannelPath(world, MAX, 'max');
