@@ -5,7 +5,8 @@
  * None of these is fitted to a table cell. P Table 5's AN1 "hardware BQI" figure (50 µs, device
  * management included, DMA excluded) is a check on the whole host path — interrupt entry
  * (kernel.interruptEntryCycles) + the driver's PIO (tc.io*Cycles per register access) + the
- * an1.drv* bookkeeping below + the network I/O module's signalling and buffer return — and
+ * an1.drv* bookkeeping below + invalidating the data-cache lines of the DMAed frame
+ * (cpu.dcache*) + the network I/O module's signalling and buffer return — and
  * docs/calibration.md says where the emulator's figure differs and why. The firmware's own time
  * (an1.fw*) is controller time: it delays delivery but costs no host cycles.
  */
