@@ -23,6 +23,9 @@
  * - wake user thread: from the module's semaphore signal (its start, CPU-local time) to the
  *   woken thread's first trap (its clock read): signal, switch, return to user, clock trap.
  *
+ * The four receive rows add up to `frameArrivalToThreadUs` (RINT → the thread's clock read),
+ * measured on its own: a test holds them to it, so no receive-side time escapes the breakdown.
+ *
  * And the kernel column's device read (MB93 74 µs small, 469–497 max: the driver copies the
  * whole frame out of LANCE memory): the same per-frame accounting with the driver's own
  * copy-out path and no module.
@@ -160,6 +163,8 @@ export function runChannelPath(world: World, frameBytes: number, tag: string): R
     packetFilterDemuxUs: us(header + d('netio') - signalCycles, n),
     copyoutUs: us(copy, n),
     wakeUserThreadUs: round2(wakeSumNs / Math.max(1, wakeups) / 1000),
+    // RINT → the woken thread's clock read: the four receive rows above add up to it.
+    frameArrivalToThreadUs: round2((logField(receiver, 'wakeClockSumNs') - rint.reduce((s, t) => s + t, 0)) / Math.max(1, wakeups) / 1000),
     byCategoryUs: { interrupt: us(d('interrupt'), n), driver: us(d('driver'), n), pio: us(d('pio'), n), netio: us(d('netio'), n), headerPio: us(header, n), signal: us(signalCycles, n) },
   };
 }
