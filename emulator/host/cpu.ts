@@ -28,6 +28,26 @@ export interface ExecuteOptions {
   readonly onDone?: () => void;
 }
 
+/** What a body is: a burst the kernel started, or an interrupt handler (software or hardware). */
+export type BodyKind = 'burst' | 'soft' | 'hard';
+
+/**
+ * A timeline's view of the CPU (studies/trace). Observes only; undefined in ordinary runs, so the
+ * cost when off is one `observer !== undefined` test per charge and per body.
+ *
+ * Order of calls: `burstStart`, then one or more bodies (`bodyStart`, `charge`*, `bodyEnd`): the
+ * first is the burst's own, any later ones are interrupt handlers that ran during it and pushed
+ * its end later; then `burstEnd` at the burst's real end.
+ */
+export interface CpuObserver {
+  burstStart(atNs: number): void;
+  bodyStart(kind: BodyKind, category: string, atNs: number): void;
+  charge(cycles: number, category: string): void;
+  /** The body charged `cycles`; it occupies the CPU for max(1, cycles) cycles. */
+  bodyEnd(cycles: number): void;
+  burstEnd(atNs: number): void;
+}
+
 /** Soft interrupts waiting at once, at most (a limit on everything). */
 export const SOFT_INTERRUPTS_PENDING_MAX = 4_096;
 
@@ -65,6 +85,8 @@ export class Cpu implements CycleSink {
   untimedCycles = 0;
   burstsTotal = 0;
   interruptsTotal = 0;
+  /** Timeline observer (studies/trace); undefined in ordinary runs. */
+  observer: CpuObserver | undefined = undefined;
 
   constructor(
     private readonly sched: Scheduler,
@@ -101,6 +123,7 @@ export class Cpu implements CycleSink {
     }
     this.bodyCycles += cycles;
     this.cyclesByCategory.set(category, (this.cyclesByCategory.get(category) ?? 0) + cycles);
+    if (this.observer !== undefined) this.observer.charge(cycles, category);
   }
 
   /** Charge a duration given in ns (rounded up to whole cycles). */
@@ -114,7 +137,8 @@ export class Cpu implements CycleSink {
     this.busy = true;
     this.interruptible = options.interruptible ?? true;
     this.onDone = options.onDone;
-    const cycles = this.runBody(category, body);
+    if (this.observer !== undefined) this.observer.burstStart(this.sched.now);
+    const cycles = this.runBody(category, body, 'burst');
     this.burstsTotal++;
     this.sched.schedule(this.burstEndEvent, this.sched.now + Math.max(1, cycles) * this.cycleNs);
     this.busyNsTotal += Math.max(1, cycles) * this.cycleNs;
@@ -142,19 +166,21 @@ export class Cpu implements CycleSink {
     this.sched.reschedule(this.sampleEvent, Math.max(at, this.sched.now));
   }
 
-  private runBody(category: string, body: () => void): number {
+  private runBody(category: string, body: () => void, kind: BodyKind): number {
     assert(!this.inBody, `${this.name}: nested body`);
     const savedCategory = this.category;
     this.inBody = true;
     this.bodyStart = this.sched.now;
     this.bodyCycles = 0;
     this.category = category;
+    if (this.observer !== undefined) this.observer.bodyStart(kind, category, this.bodyStart);
     try {
       body();
     } finally {
       this.inBody = false;
       this.category = savedCategory;
     }
+    if (this.observer !== undefined) this.observer.bodyEnd(this.bodyCycles);
     return this.bodyCycles;
   }
 
@@ -167,11 +193,11 @@ export class Cpu implements CycleSink {
     const soft = this.softQueue.shift();
     if (soft !== undefined) {
       this.interruptsTotal++;
-      return Math.max(1, this.runBody('interrupt', soft));
+      return Math.max(1, this.runBody('interrupt', soft, 'soft'));
     }
     if (this.hardwareIrqPending()) {
       this.interruptsTotal++;
-      return Math.max(1, this.runBody('interrupt', this.hardwareIrqHandler));
+      return Math.max(1, this.runBody('interrupt', this.hardwareIrqHandler, 'hard'));
     }
     return 0;
   }
@@ -183,6 +209,7 @@ export class Cpu implements CycleSink {
       this.busy = true;
       this.interruptible = false;
       this.onDone = undefined;
+      if (this.observer !== undefined) this.observer.burstStart(this.sched.now);
       const cycles = this.runOneInterrupt();
       this.sched.schedule(this.burstEndEvent, this.sched.now + cycles * this.cycleNs);
       this.busyNsTotal += cycles * this.cycleNs;
@@ -198,6 +225,7 @@ export class Cpu implements CycleSink {
 
   private onBurstEnd(): void {
     assert(this.busy, 'burst end while idle');
+    if (this.observer !== undefined) this.observer.burstEnd(this.sched.now);
     this.busy = false;
     const done = this.onDone;
     this.onDone = undefined;

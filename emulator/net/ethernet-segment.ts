@@ -338,6 +338,7 @@ export class EthernetSegment {
     }
     if (port.collisionAtNs < 0) this.sched.reschedule(port.endEvent, x.endNs);
     if (this.trace.on) this.trace.record(this.name, 'ether.start', port.attempts, req.frame.length, port.name);
+    if (this.trace.observer !== undefined) this.trace.observer.wireStart(this.name, port.name, req.frame, now);
   }
 
   private noteCollision(port: EthernetPort, atNs: number): void {
@@ -362,6 +363,7 @@ export class EthernetSegment {
       port.state = 'jam';
       this.sched.reschedule(port.endEvent, x.endNs);
       if (this.trace.on) this.trace.record(this.name, 'ether.collision', port.attempts, port.tdrBitTimes, port.name);
+      if (this.trace.observer !== undefined) this.trace.observer.wireEnd(this.name, port.name, req.frame, x.endNs, 'collision');
       this.rescheduleDeferring();
       return;
     }
@@ -393,6 +395,7 @@ export class EthernetSegment {
     port.counters.framesSent++;
     port.counters.bytesSent += req.frame.length;
     if (this.taps.listenerCount('frame') > 0) this.taps.emit('frame', port.name, 'tx', now, req.frame);
+    if (this.trace.observer !== undefined) this.trace.observer.wireEnd(this.name, port.name, req.frame, now, 'sent');
     for (const r of this.ports) {
       if (r === port) continue;
       this.scheduleDelivery(port, r, req.frame, now + this.propagationNs);

@@ -7,6 +7,11 @@
  * attached. Taps observe and never feed back, so taps on or off give the same fingerprint
  * (OMNeT++/INET fingerprint tests).
  *
+ * `observer` (undefined unless a timeline is being written) receives what records do not carry:
+ * device busy spans, frames handed to and taken from the media (by object identity, for flow
+ * arrows), queue levels. Components call it behind one `observer !== undefined` test; it observes
+ * only and is never hashed, so a run writes the same fingerprint with or without it.
+ *
  * Guest errors (a guest misusing a device or the kernel) are always counted and kept (bounded),
  * whether or not the trace is on: driver writers need them in every run (QEMU LOG_GUEST_ERROR).
  */
@@ -25,6 +30,22 @@ export interface TraceRecord {
   readonly text: string;
 }
 
+/** A timeline's view of device and link activity (studies/trace). Observes only. */
+export interface ActivityObserver {
+  /** Component `source` (e.g. `ws-a.an1`) is busy with `what` during [startNs, endNs); `a` is bytes or cycles. */
+  span(source: string, what: string, startNs: number, endNs: number, a: number, frame?: Uint8Array): void;
+  /** MAC `source` hands `frame` to its medium (the same object travels to the far end unless damaged). */
+  frameSent(source: string, frame: Uint8Array): void;
+  /** A transmission attempt of `frame` by station `station` on `link` begins (its first bit). */
+  wireStart(link: string, station: string, frame: Uint8Array, startNs: number): void;
+  /** The attempt ends at `endNs` (≥ now for a jam still to send): `sent`, `collision` or `no-carrier`. */
+  wireEnd(link: string, station: string, frame: Uint8Array, endNs: number, result: string): void;
+  /** The last bit of `frame` reached station `source` now. */
+  frameArrived(source: string, frame: Uint8Array, atNs: number): void;
+  /** A queue of component `source` holds `value` entries from `atNs` on. */
+  level(source: string, what: string, value: number, atNs: number): void;
+}
+
 export type TraceEvents = {
   record: (record: TraceRecord) => void;
   guestError: (record: TraceRecord) => void;
@@ -37,6 +58,8 @@ export class Trace {
   /** True when records should be produced (fingerprinting or tapping). */
   on: boolean;
   readonly taps = createEmitter<TraceEvents>();
+  /** Timeline observer (studies/trace); undefined in ordinary runs. Never hashed. */
+  observer: ActivityObserver | undefined = undefined;
   private h1 = 0x811c9dc5;
   private h2 = 0x01000193;
   recordsTotal = 0;

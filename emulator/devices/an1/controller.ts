@@ -464,6 +464,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.txRegs.set('TX_HDR_LEN', 0);
     this.txqAt[slot] = Math.max(atNs, this.sched.now);
     this.txqCount++;
+    if (this.trace.observer !== undefined) this.trace.observer.level(this.name, 'tx queue', this.txqCount, this.txqAt[slot]!);
     this.kick(atNs);
   }
 
@@ -517,6 +518,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
 
   frameArrived(frame: Uint8Array): void {
     this.stats.framesArrived++;
+    if (this.trace.observer !== undefined) this.trace.observer.frameArrived(this.name, frame, this.sched.now);
     const csr = this.csr.raw[this.iCsr]!;
     const held = this.staging.length + (this.rxDmaFrame !== undefined ? 1 : 0);
     if ((csr & CSR_BITS.RXEN) === 0 || held >= AN1_LIMITS.rxStagingFrames) {
@@ -529,6 +531,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     }
     this.staging.push(frame);
     this.stagingCrcOk.push(fcsOk(frame));
+    if (this.trace.observer !== undefined) this.observeLevels();
     this.kick(this.sched.now);
   }
 
@@ -598,6 +601,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.stats.firmwareSteps++;
     this.stats.firmwareCycles += cycles;
     this.sched.schedule(this.fwEvent, now + cycles * AN1_CLOCK_40NS.periodNs);
+    if (this.trace.observer !== undefined) this.trace.observer.span(this.name, `firmware ${job}`, now, now + cycles * AN1_CLOCK_40NS.periodNs, cycles);
   }
 
   private logHas(op: number): boolean {
@@ -672,6 +676,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
       }
     }
     log.length = 0;
+    if (this.trace.observer !== undefined) this.observeLevels();
     if (raise !== 0) this.raiseBits(raise);
   }
 
@@ -756,6 +761,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.rxDmaAddr = addr;
     this.rxDmaLen = length;
     this.sched.schedule(this.rxDmaEvent, this.sched.now + this.dmaTimeNs(length));
+    if (this.trace.observer !== undefined) this.trace.observer.span(this.name, 'rx dma', this.sched.now, this.rxDmaEvent.time, length, this.rxDmaFrame);
   }
 
   private onRxDmaEnd(): void {
@@ -779,6 +785,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     // A two-part frame is two transfers: one more arbitration and address cycle.
     const extraNs = this.txDmaHdrLen > 0 ? this.dmaSetupNs : 0;
     this.sched.schedule(this.txDmaEvent, this.sched.now + this.dmaTimeNs(length) + extraNs);
+    if (this.trace.observer !== undefined) this.trace.observer.span(this.name, 'tx dma', this.sched.now, this.txDmaEvent.time, length);
   }
 
   private onTxDmaEnd(): void {
@@ -811,6 +818,12 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     else wireNs = bytesOnWireNs(frame.length, AN1_LINK_MBPS) + this.loopbackFramingNs;
     this.stats.framesSent++;
     if (this.trace.on) this.trace.record(this.name, 'an1.tx', frame.length, this.wireLoopback ? 1 : 0);
+    const obs = this.trace.observer;
+    if (obs !== undefined) {
+      obs.frameSent(this.name, frame);
+      obs.wireStart('an1', this.name, frame, this.sched.now);
+      obs.wireEnd('an1', this.name, frame, this.sched.now + wireNs, this.wireLoopback ? 'loopback' : 'sent');
+    }
     this.sched.schedule(this.wireEvent, this.sched.now + wireNs);
   }
 
@@ -825,6 +838,13 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     }
     this.startWire();
     this.kick(this.sched.now);
+  }
+
+  /** Board queue levels for a timeline (observer only). */
+  private observeLevels(): void {
+    const obs = this.trace.observer!;
+    obs.level(this.name, 'rx frames held', this.staging.length + (this.rxDmaFrame !== undefined ? 1 : 0), this.sched.now);
+    obs.level(this.name, 'tx queue', this.txqCount, this.sched.now);
   }
 
   // ---- Interrupts, counters, reset --------------------------------------------------------------

@@ -566,6 +566,7 @@ export class Am7990 implements EthernetMac {
       }
     }
     if (this.trace.on) this.trace.record(this.name, 'lance.tx', first, frame.length);
+    if (this.trace.observer !== undefined) this.trace.observer.frameSent(this.name, frame);
     const attemptsMax = (m & MODE.DRTY) !== 0 ? 1 : ATTEMPTS_MAX;
     if ((loop && intl) || (m & MODE.COLL) !== 0 || this.port === undefined) {
       this.internalTransmit(frame, attemptsMax, loop && intl);
@@ -656,6 +657,7 @@ export class Am7990 implements EthernetMac {
 
   /** A frame (DA..FCS) arrived from the wire (EthernetMac). */
   frameArrived(frame: Uint8Array): void {
+    if (this.trace.observer !== undefined) this.trace.observer.frameArrived(this.name, frame, this.sched.now);
     const m = this.params.mode;
     if (!this.has(CSR0.RXON)) {
       this.stats.framesIgnoredRxOff++;
