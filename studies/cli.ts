@@ -11,12 +11,14 @@ import { findScenario, runScenario, UsageError } from './run.ts';
 import { runBench } from './bench.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { mirrorTables } from './paper/reproduce.ts';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
 
 const HELP = `ulp — the ulp-emu emulator of "Implementing Network Protocols at User Level" (1993)
 
 usage:
   ulp run <scenario> [--seed N] [--json] [--cost NAME=VALUE ...] [--pcap DIR]
+          [--trace FILE [--trace-limit N]]
                                  run one scenario (built-in name)
   ulp costs [--json]             list the cost table (name, value, unit, source)
   ulp scenarios                  list the built-in scenarios
@@ -31,6 +33,9 @@ options:
   --json           print one JSON object instead of text
   --cost NAME=V    override one cost-table constant for a what-if run (repeatable)
   --pcap DIR       write one pcap per network interface into DIR
+  --trace FILE     write a timeline of the run (Chrome Trace Event JSON) into FILE: open it in
+                   https://ui.perfetto.dev; the run and its fingerprint are unchanged
+  --trace-limit N  events the timeline holds at most (default 2000000), then it stops recording
 `;
 
 function parseSeed(text: string | undefined): number {
@@ -90,6 +95,8 @@ function cmdRun(args: string[]): number {
       json: { type: 'boolean', default: false },
       cost: { type: 'string', multiple: true, default: [] },
       pcap: { type: 'string' },
+      trace: { type: 'string' },
+      'trace-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,14 +106,56 @@ function cmdRun(args: string[]): number {
   }
   if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name (known: ${[...SCENARIOS.keys()].join(', ')})`);
   const scenario = findScenario(positionals[0]!);
-  const report = runScenario(scenario, {
-    seed: parseSeed(values.seed),
-    costOverrides: parseCosts(values.cost),
-    ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
-  });
+  const seed = parseSeed(values.seed);
+  const costOverrides = parseCosts(values.cost);
+  if (values['trace-limit'] !== undefined && values.trace === undefined) throw new UsageError('--trace-limit needs --trace FILE');
+  const eventsMax = parseTraceLimit(values['trace-limit']);
+  // Open the timeline file before the run, so a bad path costs nothing but one line.
+  const traceFd = values.trace === undefined ? undefined : openTraceFile(values.trace);
+  let timeline: TimelineSummary | undefined;
+  let report: RunReport;
+  try {
+    report = runScenario(scenario, {
+      seed,
+      costOverrides,
+      ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
+      ...(traceFd !== undefined
+        ? { timeline: { sink: (chunk: string) => writeAll(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
+        : {}),
+    });
+  } finally {
+    if (traceFd !== undefined) closeSync(traceFd);
+  }
   if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
-  else printReport(report);
+  else {
+    printReport(report);
+    if (timeline !== undefined) {
+      const note = timeline.truncated ? ` (limit reached: the rest of the run is not in it; --trace-limit raises it)` : '';
+      process.stdout.write(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
+    }
+  }
   return 0;
+}
+
+function parseTraceLimit(text: string | undefined): number {
+  if (text === undefined) return TRACE_EVENTS_MAX_DEFAULT;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1) throw new UsageError(`--trace-limit needs a positive integer, got '${text}'`);
+  return Number(text);
+}
+
+function openTraceFile(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    throw new UsageError(`cannot write --trace file '${path}'${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+}
+
+function writeAll(fd: number, chunk: string): void {
+  const bytes = Buffer.from(chunk, 'utf8');
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 function cmdCosts(args: string[]): number {

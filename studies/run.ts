@@ -2,6 +2,7 @@
 import { SCENARIOS } from './scenarios/index.ts';
 import type { RunReport, Scenario, ScenarioRunOptions } from './scenarios/types.ts';
 import { World } from './world.ts';
+import { TimelineWorld, type TimelineOptions, type TimelineSummary } from './trace/perfetto.ts';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -13,6 +14,8 @@ export interface RunOptions extends ScenarioRunOptions {
   readonly traceOn?: boolean;
   /** Called with the world before the scenario runs (tests attach taps here). */
   readonly onWorld?: (world: World) => void;
+  /** Write a Perfetto timeline of the run (`ulp run --trace`); observes only. */
+  readonly timeline?: TimelineOptions & { readonly onDone?: (summary: TimelineSummary) => void };
 }
 
 export function findScenario(name: string): Scenario {
@@ -22,13 +25,18 @@ export function findScenario(name: string): Scenario {
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions): RunReport {
-  const world = new World({
+  const worldOptions = {
     seed: options.seed,
     ...(options.costOverrides !== undefined ? { costOverrides: options.costOverrides } : {}),
     ...(options.traceOn !== undefined ? { traceOn: options.traceOn } : {}),
-  });
+  };
+  const world = options.timeline !== undefined ? new TimelineWorld(worldOptions, options.timeline) : new World(worldOptions);
   options.onWorld?.(world);
   const results = scenario.run(world, options.pcapDir !== undefined ? { pcapDir: options.pcapDir } : {});
+  if (world instanceof TimelineWorld) {
+    const summary = world.timeline.finish({ scenario: scenario.name, seed: options.seed, fingerprint: world.trace.fingerprint(), simTimeNs: world.sched.now });
+    options.timeline?.onDone?.(summary);
+  }
   return {
     scenario: scenario.name,
     seed: options.seed,
