@@ -56,6 +56,9 @@ export interface KernelCosts {
   readonly nullServiceCycles: number;
   readonly contextSwitchCycles: number;
   readonly handoffCycles: number;
+  readonly wakeupCycles: number;
+  /** Scheduling quantum: how long a thread keeps the CPU against runnable threads of its own priority. */
+  readonly quantumNs: number;
   readonly interruptEntryCycles: number;
   readonly msgSendCycles: number;
   readonly msgReceiveCycles: number;
@@ -151,6 +154,8 @@ export class Kernel {
       nullServiceCycles: c.get('kernel.nullServiceCycles'),
       contextSwitchCycles: c.get('kernel.contextSwitchCycles'),
       handoffCycles: c.get('kernel.handoffCycles'),
+      wakeupCycles: c.get('kernel.wakeupCycles'),
+      quantumNs: c.get('kernel.quantumNs'),
       interruptEntryCycles: c.get('kernel.interruptEntryCycles'),
       msgSendCycles: c.get('kernel.msgSendCycles'),
       msgReceiveCycles: c.get('kernel.msgReceiveCycles'),
@@ -320,6 +325,7 @@ export class Kernel {
   wake(thread: Thread, result: TrapResult): void {
     if (thread.state.kind !== 'blocked') return;
     this.lastWoken = thread;
+    thread.woken = true;
     this.wheel.cancel(thread.timer);
     thread.onTimeout = undefined;
     thread.waitCancel = undefined;
@@ -365,7 +371,15 @@ export class Kernel {
     }
     this.host.cpu.execute('user', () => this.runBurst(thread), {
       onDone: () => {
-        if (thread.state.kind === 'runnable' && !this.runQueue.includes(thread)) this.runQueue.push(thread);
+        if (thread.state.kind !== 'runnable' || this.runQueue.includes(thread)) return;
+        // Mach does not reschedule at a trap that did not block: the thread keeps the CPU until it
+        // blocks, yields, is preempted by a higher priority, or its quantum ends (then it goes
+        // behind its equals). It goes first among its equals; pickNext still prefers a higher priority.
+        if (!thread.yieldRequested && this.host.cpu.localNow() < thread.quantumEndNs) {
+          thread.continuing = true;
+          this.runQueue.unshift(thread);
+        } else this.runQueue.push(thread);
+        thread.yieldRequested = false;
       },
     });
   }
@@ -374,13 +388,22 @@ export class Kernel {
     const cpu = this.host.cpu;
     const handoff = this.handoff;
     this.handoff = undefined;
+    if (!thread.continuing) thread.quantumEndNs = cpu.localNow() + this.costs.quantumNs;
+    thread.continuing = false;
+    const handedOff = handoff !== undefined && handoff.from === this.lastThread && handoff.to === thread && !this.cpuIdled;
+    if (thread.woken) {
+      // A thread that blocked runs again through the scheduler's wake-up path; an RPC's stack
+      // hand-off goes straight to the receiver and skips it.
+      thread.woken = false;
+      if (!handedOff) cpu.charge(this.costs.wakeupCycles, 'wakeup');
+    }
     if (this.cpuIdled) {
       this.cpuIdled = false;
       cpu.charge(this.costs.contextSwitchCycles, 'context-switch');
       this.contextSwitchesTotal++;
       this.lastThread = thread;
     } else if (this.lastThread !== thread) {
-      if (handoff !== undefined && handoff.from === this.lastThread && handoff.to === thread) {
+      if (handedOff) {
         cpu.charge(this.costs.handoffCycles, 'context-switch');
         this.handoffsTotal++;
       } else if (this.lastThread !== undefined) {
@@ -820,10 +843,10 @@ export class Kernel {
         this.endTask(t.task, { kind: 'exit', code: req.code });
         return BLOCKED;
       },
-      thread_yield: () => {
-        // Every burst ends with the thread at the back of the run queue, so answering is
-        // enough: another runnable thread of equal priority runs first.
+      thread_yield: (t) => {
+        // The burst ends with the thread behind its equals: another runnable thread of equal priority runs first.
         cpu.charge(c.nullServiceCycles, 'trap');
+        t.yieldRequested = true;
         return ok;
       },
       clock_get_ns: () => {
@@ -859,6 +882,7 @@ export class Kernel {
       thread_switch: (t, req) => {
         cpu.charge(c.nullServiceCycles, 'trap');
         if (req.depress) t.depressed = true;
+        t.yieldRequested = true;
         return ok;
       },
       task_get_special_port: (t, req) => {

@@ -34,6 +34,14 @@ export class Thread {
   onTimeout: (() => void) | undefined = undefined;
   /** A memory fault recorded during the current step. */
   fault: MemoryFault | undefined = undefined;
+  /** When the thread's current quantum ends (CPU-local ns); set when it is dispatched afresh. */
+  quantumEndNs = 0;
+  /** Put back first among its equals after a trap that did not block (it keeps its quantum). */
+  continuing = false;
+  /** thread_yield / thread_switch: go behind its equals at the end of this burst. */
+  yieldRequested = false;
+  /** Woken from a block since its last burst: its next dispatch pays the wake-up path (kernel.wakeupCycles). */
+  woken = false;
   /** Priority depressed below everything until the next trap (thread_switch). */
   depressed = false;
   /** User cycles recorded by spend() since the last trap. */

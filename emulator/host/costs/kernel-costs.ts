@@ -24,6 +24,19 @@ export const KERNEL_COSTS = {
     source: 'published path length: full context switch 250 instructions, 52 loads / 27 stores (MK32 path, CONT Table 4) plus cache refill ≈ 1.6 cycles/instruction = 16 µs',
     what: 'switch the CPU from one kernel thread to another (save, choose, restore)',
   },
+  'kernel.wakeupCycles': {
+    value: 1490,
+    unit: 'cycles',
+    source:
+      'calibrated on MB93 Table 4 wake user thread, library column, 73–95 µs on a DECstation 5000/200 (mb93-primitives measures the row, from the module’s semaphore signal to the woken thread back in user mode): the remainder at the midpoint, 84 µs, after what the emulator charges apart on that path — the signal (kernel.semaphoreCycles), the switch from the idle thread (kernel.contextSwitchCycles) and the trap exit (kernel.trapCycles) — which came to 24.4 µs. It stands for Mach’s thread_wakeup / thread_setrun, the idle thread’s dispatch and AST check, the address-space activation, and the TLB and cache refill a thread pays after blocking (MB93 §4 attributes its wake-up to these). Charged when a thread that blocked is next dispatched, not on an RPC stack hand-off (CONT §3: the hand-off bypasses the run queue), so the null RPC does not move',
+    what: 'scheduler wake-up path of a thread that blocked (wakeup, run queue, dispatch, refill), besides the context switch',
+  },
+  'kernel.quantumNs': {
+    value: 100_000_000,
+    unit: 'ns',
+    source: 'Mach 3.0 kern/sched_prim.c sched_init: min_quantum = hz / 10 ("context switch 10 times/second"); a thread keeps the CPU against runnable threads of equal priority for one quantum (a higher priority preempts at once)',
+    what: 'scheduling quantum: time a thread runs before an equal-priority runnable thread gets the CPU',
+  },
   'kernel.handoffCycles': {
     value: 130,
     unit: 'cycles',
