@@ -46,6 +46,8 @@ export interface CpuObserver {
   /** The body charged `cycles`; it occupies the CPU for max(1, cycles) cycles. */
   bodyEnd(cycles: number): void;
   burstEnd(atNs: number): void;
+  /** The hardware interrupt input changed at the CPU's local time `atNs`; `pending` is its new level. */
+  irqLine(atNs: number, pending: boolean): void;
 }
 
 /** Soft interrupts waiting at once, at most (a limit on everything). */
@@ -151,6 +153,7 @@ export class Cpu implements CycleSink {
 
   /** A hardware interrupt input changed: sample it at the local time of the change. */
   irqChanged(): void {
+    if (this.observer !== undefined) this.observer.irqLine(this.localNow(), this.hardwareIrqPending());
     this.requestSample(this.localNow());
   }
 

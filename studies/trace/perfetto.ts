@@ -24,7 +24,7 @@
  *   async `b`/`e`          "<link> in flight": each transmission attempt from its first bit to
  *                          its arrival (or its end, for collisions and frames lost on the wire)
  *   `s`/`f` flows          from the sender's wire-out slice to the receiver's receive slice
- *   `C` counters           AN1 board queues (rx frames held, tx queue)
+ *   `C` counters           the CPU's interrupt line (KN02 pending & enabled), AN1 board queues
  * Interrupts that run during a burst split it: the burst's remaining cycles continue after the
  * handler, exactly as the CPU model pushes the burst's end, so slices on a CPU track never overlap
  * and their durations add up to the CPU's busy time.
@@ -328,6 +328,10 @@ class HostTimeline implements CpuObserver {
     this.bodies.length = 0;
   }
 
+  irqLine(atNs: number, pending: boolean): void {
+    this.tl.counter(this.pid, 'CPU interrupt line', pending ? 1 : 0, atNs);
+  }
+
   private occupiedNs(b: Body): number {
     return Math.round(Math.max(1, b.totalCycles) * this.cycleNs);
   }
@@ -455,6 +459,10 @@ export class PerfettoTimeline implements ActivityObserver {
 
   instant(pid: number, tid: number, name: string, cat: string, atNs: number): void {
     this.emit(`{"ph":"i","pid":${pid},"tid":${tid},"name":${JSON.stringify(name)},"cat":"${cat}","ts":${formatUs(atNs)},"s":"t"}`, atNs);
+  }
+
+  counter(pid: number, name: string, value: number, atNs: number): void {
+    this.emit(`{"ph":"C","pid":${pid},"tid":0,"name":${JSON.stringify(name)},"ts":${formatUs(atNs)},"args":{"value":${value}}}`, atNs);
   }
 
   private emit(line: string, atNs: number): void {
@@ -608,7 +616,7 @@ export class PerfettoTimeline implements ActivityObserver {
     const key = `${h.pid}|${name}`;
     if (this.counters.get(key) === value) return;
     this.counters.set(key, value);
-    this.emit(`{"ph":"C","pid":${h.pid},"tid":0,"name":${JSON.stringify(name)},"ts":${formatUs(atNs)},"args":{"value":${value}}}`, atNs);
+    this.counter(h.pid, name, value, atNs);
   }
 
   private endSpan(f: FrameInfo, atNs: number, result: string): void {

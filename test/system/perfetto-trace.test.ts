@@ -213,6 +213,17 @@ describe('timeline of raw-ethernet (small)', () => {
     expect(t.events.filter((e) => e.ph === 'X' && e.tid === TID.lanceRx && e.name === 'receive').length).toBe(r.framesReceived);
   });
 
+  it('marks each hardware interrupt handler and the interrupt line before it', () => {
+    for (const pid of [1, 2]) {
+      const handlers = t.events.filter((e) => e.ph === 'i' && e.pid === pid && e.name === 'irq pmad-aa');
+      const raised = t.events.filter((e) => e.ph === 'C' && e.pid === pid && e.name === 'CPU interrupt line' && e.args?.['value'] === 1);
+      expect(handlers.length).toBeGreaterThan(0);
+      expect(raised.length).toBeGreaterThan(0);
+      const firstRaised = Math.min(...raised.map((e) => ns(e.ts)));
+      for (const h of handlers) expect(ns(h.ts)).toBeGreaterThanOrEqual(firstRaised);
+    }
+  });
+
   it('spans a frame lost on the wire to the end of its transmission', () => {
     const lossy = withTimeline(5, rawEthernet(40, 0.2));
     const lr = lossy.results as { framesSent: number; framesReceived: number; collisions: number };
