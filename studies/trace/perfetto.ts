@@ -659,7 +659,7 @@ export class PerfettoTimeline implements ActivityObserver {
       simTimeNs: info.simTimeNs,
       hosts: this.hosts.map((h) => h.host.name),
       ...summary,
-      ...(this.out.truncated ? { truncatedAtNs: this.out.truncatedAtNs, note: `event limit ${this.out.eventsMax} reached: nothing after truncatedAtNs was recorded (--trace-limit N raises it)` } : {}),
+      ...(this.out.truncated ? { truncatedAtNs: this.out.truncatedAtNs, note: `event limit ${this.out.eventsMax} reached: recording stopped at about truncatedAtNs (spans open then stay open; --trace-limit N raises the limit)` } : {}),
     });
     return summary;
   }
