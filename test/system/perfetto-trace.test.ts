@@ -14,7 +14,7 @@ import { runRawEthernet } from '../../studies/scenarios/raw-ethernet.ts';
 import { RAW_AN1_DEFAULTS, runRawAn1 } from '../../studies/scenarios/raw-an1.ts';
 import { formatUs, MINIMUM_CATEGORY, TID, TimelineWorld, type TimelineSummary } from '../../studies/trace/perfetto.ts';
 import { World } from '../../studies/world.ts';
-import type { Results } from '../../studies/scenarios/types.ts';
+import type { Results, RunReport } from '../../studies/scenarios/types.ts';
 
 interface TraceEvent {
   readonly ph: string;
@@ -55,7 +55,7 @@ function withTimeline(seed: number, run: (w: World) => Results, eventsMax?: numb
   return { text, ...parse(text), world, summary, results };
 }
 
-function scenarioTimeline(name: string, seed: number): Timeline & { fingerprint: string } {
+function scenarioTimeline(name: string, seed: number): Timeline & { fingerprint: string; cpuUs: RunReport['cpuUs'] } {
   const chunks: string[] = [];
   let world: World | undefined;
   let summary: TimelineSummary | undefined;
@@ -65,7 +65,7 @@ function scenarioTimeline(name: string, seed: number): Timeline & { fingerprint:
     timeline: { sink: (c) => chunks.push(c), onDone: (s) => (summary = s) },
   });
   const text = chunks.join('');
-  return { text, ...parse(text), world: world!, summary: summary!, results: report.results, fingerprint: report.fingerprint };
+  return { text, ...parse(text), world: world!, summary: summary!, results: report.results, fingerprint: report.fingerprint, cpuUs: report.cpuUs };
 }
 
 const rawEthernet = (frames: number, loss = 0) => (w: World) => runRawEthernet(w, { frames, loss }).results;
@@ -166,6 +166,17 @@ describe('timeline of hello', () => {
   it('CPU slices never overlap and add up to busy time, category by category', () => {
     expectDisjointTracks(t.events);
     expectCpuAccounted(t);
+  });
+
+  it('agrees with the run report: cpuUs per category is the cost track in µs', () => {
+    for (const [host, cats] of Object.entries(t.cpuUs)) {
+      const pid = t.world.hosts.findIndex((h) => h.name === host) + 1;
+      const cost = xSlices(t.events, pid, TID.cpuCost);
+      for (const [category, us] of Object.entries(cats)) {
+        // cpuUs is cycles × 40 / 1000 in floating point: back to ns it rounds to the exact integer.
+        expect(sumNs(cost.filter((s) => s.name === category)), `${host} ${category}`).toBe(Math.round(us * 1000));
+      }
+    }
   });
 
   it('is byte-identical for the same scenario and seed', () => {
