@@ -336,7 +336,14 @@ export class Kernel {
     thread.state = { kind: 'runnable' };
     thread.resumeValue = result;
     this.runQueue.push(thread);
+    this.observeRunQueue();
     this.host.cpu.kick();
+  }
+
+  /** The run queue's length for a timeline (studies/trace; observer only, never in the fingerprint). */
+  private observeRunQueue(): void {
+    const o = this.host.trace.observer;
+    if (o !== undefined) o.level(this.source, 'run queue', this.runQueue.length, this.host.cpu.localNow());
   }
 
   /** Pick the highest-priority runnable thread (FIFO among equals). */
@@ -349,6 +356,7 @@ export class Kernel {
     }
     if (bestIndex < 0) {
       this.runQueue.length = 0;
+      this.observeRunQueue();
       return undefined;
     }
     // A hand-off target runs next unless something of higher priority is waiting.
@@ -358,6 +366,7 @@ export class Kernel {
       if (i >= 0) bestIndex = i;
     }
     const [t] = this.runQueue.splice(bestIndex, 1);
+    this.observeRunQueue();
     return t;
   }
 
@@ -380,6 +389,7 @@ export class Kernel {
           this.runQueue.unshift(thread);
         } else this.runQueue.push(thread);
         thread.yieldRequested = false;
+        this.observeRunQueue();
       },
     });
   }
