@@ -14,8 +14,7 @@ import { LIB_COSTS } from '../../userland/netlib/costs.ts';
 import { libMain } from '../../userland/netlib/tcp-lib.ts';
 import { registryServer } from '../../userland/registry/registry-server.ts';
 import type { World } from '../world.ts';
-import { addNetioAn1Host, addNetioEthernetHost } from './paper-table1.ts';
-import { connectAn1 } from './raw-an1.ts';
+import { addNetioAn1Host, addNetioEthernetHost, connectAn1 } from './hosts.ts';
 
 export type LinkName = 'ethernet' | 'an1';
 
@@ -101,16 +100,4 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
       return task;
     },
   };
-}
-
-/** `key=value` field from a task's log lines (last occurrence), NaN if absent. */
-export function logField(task: Task, key: string): number {
-  let v = Number.NaN;
-  for (const line of task.log) {
-    for (const part of line.split(' ')) {
-      const [k, x] = part.split('=');
-      if (k === key && x !== undefined) v = Number(x);
-    }
-  }
-  return v;
 }

@@ -35,10 +35,9 @@ import { Priority } from '../../emulator/sim/scheduler.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
 import type { TraceRecord } from '../../emulator/sim/trace.ts';
 import type { CpuPort } from '../../emulator/bus/index.ts';
-import type { Task } from '../../kernel/kernel.ts';
 import { mb93Receiver, mb93Sender } from '../../userland/apps/mb93-primitives.ts';
 import type { World } from '../world.ts';
-import { addNetioEthernetHost, macHex } from './paper-table1.ts';
+import { addNetioEthernetHost, logField, macHex } from './hosts.ts';
 import type { Results, Scenario } from './types.ts';
 
 const ETHERTYPE = 0x88b5;
@@ -67,16 +66,6 @@ type Mb93Key = keyof typeof MB93_PUBLISHED;
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 const us = (cycles: number, n: number): number => round2((cycles * NS_PER_CYCLE) / 1000 / Math.max(1, n));
-
-function logField(task: Task, key: string): number {
-  for (const line of task.log) {
-    for (const part of line.split(' ')) {
-      const [k, v] = part.split('=');
-      if (k === key && v !== undefined) return Number(v);
-    }
-  }
-  return Number.NaN;
-}
 
 const CATEGORIES = ['interrupt', 'driver', 'pio', 'netio'] as const;
 function categories(cpu: CpuPort): Record<(typeof CATEGORIES)[number], number> {

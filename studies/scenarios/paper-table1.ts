@@ -12,82 +12,15 @@
  * standalone_link_saturation: the same two hosts' LANCE drivers with no operating system in the
  * way: a kernel-level loop keeps the transmit ring full of 1514-byte frames; throughput measured
  * the same way at the receiving driver.
- *
- * Also exported: builders for hosts with a LANCE or an AN1 and the network I/O module (used by
- * paper-table5 and the tests).
  */
-import { PmadAa } from '../../emulator/devices/lance/pmad-aa.ts';
 import { EthernetSegment } from '../../emulator/net/ethernet-segment.ts';
 import { mbps, msToNs } from '../../emulator/sim/time.ts';
-import type { DecStation5000 } from '../../emulator/host/decstation.ts';
-import { LanceDriver } from '../../kernel/dev/lance/lance-driver.ts';
-import type { DriverEnv } from '../../kernel/dev/driver-env.ts';
-import type { Kernel, Task } from '../../kernel/kernel.ts';
-import { NetIo } from '../../kernel/netio/netio.ts';
 import { channelBroker, rawReceiver, rawSender } from '../../userland/apps/raw-exchange.ts';
 import type { World } from '../world.ts';
-import { addAn1Host, type An1Host } from './raw-an1.ts';
+import { addNetioEthernetHost, logField, macHex } from './hosts.ts';
 import type { Results, Scenario } from './types.ts';
 
-const LANCE_SLOT = 0;
 export const TABLE1_ETHERTYPE = 0x88b5;
-
-export interface NetioEthernetHost {
-  readonly name: string;
-  readonly host: DecStation5000;
-  readonly kernel: Kernel;
-  readonly board: PmadAa;
-  readonly driver: LanceDriver;
-  readonly netio: NetIo;
-  readonly mac: Uint8Array;
-  /** True once the driver is attached and running (set from kernel work at boot). */
-  up: boolean;
-}
-
-/** A host with a PMAD-AA on `segment`, a kernel, the LANCE driver (started) and the network I/O module. */
-export function addNetioEthernetHost(world: World, segment: EthernetSegment, name: string, mac: Uint8Array, withNetio = true, txRingLog2?: number): NetioEthernetHost {
-  const host = world.addHost(name);
-  const board = new PmadAa({ name, sched: world.sched, trace: world.trace, costs: world.costs, mac });
-  board.attachInterrupt(host.installOption(LANCE_SLOT, board));
-  board.connect(segment, name);
-  const kernel = world.bootKernel(host);
-  const env: DriverEnv = kernel; // the kernel is the drivers' environment
-  const driver = new LanceDriver(env, { slot: LANCE_SLOT, slotBase: host.slotBase(LANCE_SLOT), ...(txRingLog2 !== undefined ? { txRingLog2 } : {}) });
-  const netio = withNetio ? new NetIo(kernel, { lance: driver }) : (undefined as unknown as NetIo);
-  const h: NetioEthernetHost = { name, host, kernel, board, driver, netio, mac, up: false };
-  kernel.postKernelWork(() => {
-    h.up = driver.attach() && driver.init();
-  });
-  return h;
-}
-
-export interface NetioAn1Host extends An1Host {
-  readonly netio: NetIo;
-  up: boolean;
-}
-
-/** A host with an AN1 (BQI firmware), a kernel, the AN1 driver (attached) and the network I/O module. */
-export function addNetioAn1Host(world: World, name: string, uid: number): NetioAn1Host {
-  const base = addAn1Host(world, name, uid);
-  const netio = new NetIo(base.kernel, { an1: base.driver });
-  const h: NetioAn1Host = { ...base, netio, up: false };
-  base.kernel.postKernelWork(() => {
-    h.up = base.driver.attach();
-  });
-  return h;
-}
-
-export const macHex = (m: Uint8Array): string => [...m].map((b) => b.toString(16).padStart(2, '0')).join('');
-
-function logField(task: Task, key: string): number {
-  for (const line of task.log) {
-    for (const part of line.split(' ')) {
-      const [k, v] = part.split('=');
-      if (k === key && v !== undefined) return Number(v);
-    }
-  }
-  return Number.NaN;
-}
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 

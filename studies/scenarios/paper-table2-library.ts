@@ -5,7 +5,8 @@
  */
 import { World } from '../world.ts';
 import { ttcpReceiver, ttcpSender } from '../../userland/apps/ttcp.ts';
-import { buildLibPair, logField, type LinkName } from './library-hosts.ts';
+import { logField } from './hosts.ts';
+import { buildLibPair, type LinkName } from './library-hosts.ts';
 import type { Results, Scenario } from './types.ts';
 
 export const TABLE2_SIZES = [512, 1024, 2048, 4096] as const;

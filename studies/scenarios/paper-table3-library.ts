@@ -5,7 +5,8 @@
  */
 import type { World } from '../world.ts';
 import { echoServer, pingClient } from '../../userland/apps/ttcp.ts';
-import { buildLibPair, logField, type LinkName } from './library-hosts.ts';
+import { logField } from './hosts.ts';
+import { buildLibPair, type LinkName } from './library-hosts.ts';
 import type { Results, Scenario } from './types.ts';
 
 export const TABLE3_SIZES = [1, 512, 1460] as const;

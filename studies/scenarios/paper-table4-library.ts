@@ -11,7 +11,8 @@
  */
 import type { World } from '../world.ts';
 import { connSetupTimer, echoServer } from '../../userland/apps/ttcp.ts';
-import { buildLibPair, logField, type LinkName } from './library-hosts.ts';
+import { logField } from './hosts.ts';
+import { buildLibPair, type LinkName } from './library-hosts.ts';
 import type { Results, Scenario } from './types.ts';
 
 const ms = (us: number): number => Math.round(us) / 1000;

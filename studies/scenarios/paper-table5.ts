@@ -23,8 +23,8 @@ import { EthernetSegment } from '../../emulator/net/ethernet-segment.ts';
 import { Priority } from '../../emulator/sim/scheduler.ts';
 import type { CpuPort } from '../../emulator/bus/index.ts';
 import type { World } from '../world.ts';
-import { connectAn1, writeHeader } from './raw-an1.ts';
-import { addNetioAn1Host, addNetioEthernetHost } from './paper-table1.ts';
+import { addNetioAn1Host, addNetioEthernetHost, connectAn1 } from './hosts.ts';
+import { writeHeader } from './raw-an1.ts';
 import type { Results, Scenario } from './types.ts';
 
 const IP_A = 0x0a000001;

@@ -19,64 +19,23 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { An1Controller } from '../../emulator/devices/an1/controller.ts';
-import type { DecStation5000 } from '../../emulator/host/decstation.ts';
-import { An1Link, type LinkSide } from '../../emulator/net/an1-link.ts';
+import type { LinkSide } from '../../emulator/net/an1-link.ts';
 import type { FaultConfig } from '../../emulator/net/faults.ts';
 import { LINKTYPE_USER0, PcapWriter } from '../../emulator/net/pcap.ts';
 import { mbps, msToNs } from '../../emulator/sim/time.ts';
-import { createBqiFirmware } from '../../firmware/an1/main.ts';
-import { An1Driver, AN1_KERNEL_BUFFER_PAGES, AN1_PAGE_BYTES } from '../../kernel/dev/an1/an1-driver.ts';
+import { AN1_PAGE_BYTES } from '../../kernel/dev/an1/an1-driver.ts';
 import type { GuestContext, GuestThread } from '../../kernel/abi/guest.ts';
 import type { TrapResult } from '../../kernel/abi/syscalls.ts';
-import type { DriverEnv } from '../../kernel/dev/driver-env.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import type { World } from '../world.ts';
+import { addAn1Host, AN1_SLOT, connectAn1, type An1Host } from './hosts.ts';
 import type { Results, Scenario } from './types.ts';
 
-export const AN1_SLOT = 1;
 const HEADER = 20;
 const TX_PAGES = 32;
 const RING_SLOTS = 64;
 /** Experimental EtherType (IEEE 802 local experimental 1) marking raw test frames. */
 const RAW_ETHERTYPE = 0x88b5;
-
-// ---- Building AN1-equipped hosts (reusable by other scenarios and tests) ---------------------
-
-export interface An1Host {
-  readonly name: string;
-  readonly host: DecStation5000;
-  readonly kernel: Kernel;
-  readonly controller: An1Controller;
-  readonly driver: An1Driver;
-  readonly env: DriverEnv;
-}
-
-/** Add a host with a kernel and an AN1 controller (BQI firmware) in `slot`; driver not attached. */
-export function addAn1Host(world: World, name: string, uid: number, slot = AN1_SLOT): An1Host {
-  const host = world.addHost(name);
-  const kernel = world.bootKernel(host);
-  const controller = new An1Controller(world, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
-  controller.connectInterrupt(host.installOption(slot, controller));
-  const env: DriverEnv = kernel; // the kernel is the drivers' environment
-  const bqi0 = kernel.createWiredObject(AN1_KERNEL_BUFFER_PAGES);
-  if (bqi0 === undefined) throw new Error(`${name}: no RAM for the AN1 kernel buffers`);
-  const driver = new An1Driver(env, { slot, shortAddr: uid & 0xffff, kernelBuffers: bqi0.physAddrs });
-  return { name, host, kernel, controller, driver, env };
-}
-
-/** Join two AN1 hosts with a point-to-point link (faults per direction: a→b, b→a). */
-export function connectAn1(world: World, a: An1Host, b: An1Host, faults?: readonly [FaultConfig, FaultConfig]): An1Link {
-  const link = new An1Link(world, {
-    name: 'an1',
-    framingNs: world.costs.read('an1.wireFramingNs', 'ns'),
-    propagationNs: world.costs.read('an1.linkPropagationNs', 'ns'),
-    ...(faults !== undefined ? { faults } : {}),
-  });
-  a.controller.connectLink(link.attach(0, a.controller));
-  b.controller.connectLink(link.attach(1, b.controller));
-  return link;
-}
 
 // ---- Raw traffic -----------------------------------------------------------------------------
 

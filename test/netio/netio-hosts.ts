@@ -8,8 +8,7 @@ import { encodeChannelSpec, NETIO_LINK, type NetioChannelSpec } from '../../kern
 import { EthernetSegment } from '../../emulator/net/ethernet-segment.ts';
 import type { PcapWriter } from '../../emulator/net/pcap.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
-import { addNetioAn1Host, addNetioEthernetHost, type NetioAn1Host, type NetioEthernetHost } from '../../studies/scenarios/paper-table1.ts';
-import { connectAn1 } from '../../studies/scenarios/raw-an1.ts';
+import { addNetioAn1Host, addNetioEthernetHost, connectAn1, type NetioAn1Host, type NetioEthernetHost } from '../../studies/scenarios/hosts.ts';
 import { World } from '../../studies/world.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import { Puppet } from '../kernel/harness.ts';

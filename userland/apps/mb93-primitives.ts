@@ -8,10 +8,9 @@ import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { NETIO_CTL } from '../../kernel/abi/netio.ts';
 import { sys } from '../mach/syscalls.ts';
 import { RawChannel } from '../netlib/raw-channel.ts';
-import { macFromHex } from './raw-exchange.ts';
+import { rawFrameOf } from './raw-exchange.ts';
+import { num } from './params.ts';
 
-const num = (p: Readonly<Record<string, unknown>>, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
-const str = (p: Readonly<Record<string, unknown>>, k: string): string => (typeof p[k] === 'string' ? (p[k] as string) : '');
 
 /**
  * Sender: params.frames frames of params.frameBytes, one every params.gapNs (so each send finds
@@ -24,12 +23,7 @@ export const mb93Sender: GuestProgram = function* (ctx) {
   const p = ctx.params;
   const ch = new RawChannel(ctx, { channel: num(p, 'channel', 0), address: num(p, 'address', 0), sem: num(p, 'sem', 0) });
   const length = num(p, 'frameBytes', 60);
-  const frame = new Uint8Array(length);
-  frame.set(macFromHex(str(p, 'dst')), 0);
-  frame.set(macFromHex(str(p, 'src')), 6);
-  const et = num(p, 'etherType', 0x88b5);
-  frame[12] = et >>> 8;
-  frame[13] = et & 0xff;
+  const frame = rawFrameOf(p, length);
   const at = ch.put(frame);
   const n = num(p, 'frames', 50);
   const gapNs = num(p, 'gapNs', 3_000_000);

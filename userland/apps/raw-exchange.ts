@@ -15,6 +15,7 @@ import { encodeChannelSpec } from '../../kernel/abi/netio.ts';
 import { receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { RawChannel } from '../netlib/raw-channel.ts';
+import { num, str } from './params.ts';
 
 /** Message id of a channel grant: items = [channel send right, int32 [address, sem, bqi]]. */
 export const GRANT_MSG_ID = 0x4e10;
@@ -25,8 +26,17 @@ export function macFromHex(s: string): Uint8Array {
   return out;
 }
 
-const num = (p: Readonly<Record<string, unknown>>, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
-const str = (p: Readonly<Record<string, unknown>>, k: string): string => (typeof p[k] === 'string' ? (p[k] as string) : '');
+/** A zeroed raw Ethernet frame of `length` bytes with the header the parameters name: `dst`, `src` (hex MACs), `etherType` (default 0x88b5). */
+export function rawFrameOf(p: Readonly<Record<string, unknown>>, length: number): Uint8Array {
+  const frame = new Uint8Array(length);
+  frame.set(macFromHex(str(p, 'dst')), 0);
+  frame.set(macFromHex(str(p, 'src')), 6);
+  const et = num(p, 'etherType', 0x88b5);
+  frame[12] = et >>> 8;
+  frame[13] = et & 0xff;
+  return frame;
+}
+
 
 /**
  * Privileged: for i < params.apps, create a raw Ethernet channel owned by the task whose task
@@ -99,12 +109,7 @@ export const rawSender: GuestProgram = function* (ctx) {
   if (grant === undefined) return;
   const ch = new RawChannel(ctx, grant);
   const length = num(p, 'frameBytes', 1514);
-  const frame = new Uint8Array(length);
-  frame.set(macFromHex(str(p, 'dst')), 0);
-  frame.set(macFromHex(str(p, 'src')), 6);
-  const et = num(p, 'etherType', 0x88b5);
-  frame[12] = et >>> 8;
-  frame[13] = et & 0xff;
+  const frame = rawFrameOf(p, length);
   payload(frame);
   const at = ch.put(frame);
   const seqAddr = grant.address + at + 14;

@@ -6,8 +6,8 @@
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { sys } from '../mach/syscalls.ts';
 import { TcpLib } from '../netlib/tcp-lib.ts';
+import { num } from './params.ts';
 
-const num = (p: Readonly<Record<string, unknown>>, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
 
 function pattern(n: number, base: number): Uint8Array {
   const b = new Uint8Array(n);

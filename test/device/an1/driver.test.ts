@@ -3,7 +3,8 @@
  * posting, per-BQI handlers with batching, disabling, transmit back-pressure, probing.
  */
 import { describe, expect, it } from 'vitest';
-import { addAn1Host, connectAn1, writeHeader, type An1Host } from '../../../studies/scenarios/raw-an1.ts';
+import { addAn1Host, connectAn1, type An1Host } from '../../../studies/scenarios/hosts.ts';
+import { writeHeader } from '../../../studies/scenarios/raw-an1.ts';
 import { World } from '../../../studies/world.ts';
 import { An1Driver } from '../../../kernel/dev/an1/an1-driver.ts';
 

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { KERN } from '../../../kernel/abi/errors.ts';
 import type { Task } from '../../../kernel/kernel.ts';
-import { buildLibPair, logField, type LibHost, type LibPair, type LinkName } from '../../../studies/scenarios/library-hosts.ts';
+import { logField } from '../../../studies/scenarios/hosts.ts';
+import { buildLibPair, type LibHost, type LibPair, type LinkName } from '../../../studies/scenarios/library-hosts.ts';
 import { World } from '../../../studies/world.ts';
 import { ttcpReceiver, ttcpSender } from '../../../userland/apps/ttcp.ts';
 import { registryStatsFromLog } from '../../../userland/registry/registry-server.ts';

@@ -5,8 +5,8 @@ import { sys } from '../../../userland/mach/syscalls.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
 import { REG_MSG, REGISTRY_SERVICE } from '../../../userland/netlib/registry-proto.ts';
 import { send } from '../../../userland/mach/ipc.ts';
+import { num } from '../../../userland/apps/params.ts';
 
-const num = (p: Readonly<Record<string, unknown>>, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
 export const byteAt = (i: number, salt: number): number => (i * 13 + salt + (i >>> 9)) & 0xff;
 const countBytes = (n: number): Uint8Array => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 
