@@ -1,11 +1,16 @@
 /**
- * The paper's benchmark programs over the library (P §4): a ttcp-like throughput sender and
- * receiver, a ping-pong round-trip timer, a connection-setup timer and an echo server. Each logs
- * one `key=value` line that scenarios parse. Parameters: `peerIp`, `port`, sizes and counts.
+ * The paper's benchmark programs (P §4): a ttcp-like throughput sender and receiver, a ping-pong
+ * round-trip timer, a connection-setup timer and an echo server. Each logs one `key=value` line
+ * that scenarios parse. Parameters: `peerIp`, `port`, sizes and counts.
+ *
+ * The programs are written against SocketApi (userland/netlib/socket-api.ts), so the same code
+ * runs over every organization: `xxxWith(opener)` builds the program over a socket implementation,
+ * and the plain names (`ttcpSender`, ...) are the programs over the linked library.
  */
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { sys } from '../mach/syscalls.ts';
-import { TcpLib } from '../netlib/tcp-lib.ts';
+import { librarySockets } from '../netlib/lib-sockets.ts';
+import type { SocketOpener } from '../netlib/socket-api.ts';
 import { num } from './params.ts';
 
 
@@ -16,13 +21,13 @@ function pattern(n: number, base: number): Uint8Array {
 }
 
 /** Sender: connect, write `bytes` in writes of `writeSize`, close. Logs `sent=<n> ns=<t>`. */
-export const ttcpSender: GuestProgram = function* (ctx) {
+export const ttcpSenderWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const lib = yield* TcpLib.init(ctx);
+  const lib = yield* open(ctx);
   if (lib === undefined) return;
   yield* sys.thread_sleep_ns({ ns: num(p, 'startDelayNs', 0) + 1000 });
-  const fd = lib.socket();
-  if (num(p, 'localPort', 0) !== 0) lib.bind(fd, num(p, 'localPort', 0));
+  const fd = yield* lib.socket();
+  if (num(p, 'localPort', 0) !== 0) yield* lib.bind(fd, num(p, 'localPort', 0));
   const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 5001));
   if (kr < 0) {
     yield* sys.debug_log({ text: `connect failed ${kr}` });
@@ -46,16 +51,18 @@ export const ttcpSender: GuestProgram = function* (ctx) {
   }
   const t1 = yield* lib.now();
   yield* lib.close(fd);
-  yield* sys.debug_log({ text: `sent=${sent} ns=${t1 - t0} frames=${lib.framesSent} txPageWaits=${lib.txPageWaits}` });
+  const extra = lib.logFields('sender');
+  yield* sys.debug_log({ text: `sent=${sent} ns=${t1 - t0}${extra === '' ? '' : ' ' + extra}` });
 };
+export const ttcpSender: GuestProgram = ttcpSenderWith(librarySockets);
 
 /** Receiver: listen, accept one connection, read until EOF checking the pattern. Logs `received=<n> bad=<n> firstNs lastNs`. */
-export const ttcpReceiver: GuestProgram = function* (ctx) {
+export const ttcpReceiverWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const lib = yield* TcpLib.init(ctx);
+  const lib = yield* open(ctx);
   if (lib === undefined) return;
-  const ls = lib.socket();
-  lib.bind(ls, num(p, 'port', 5001));
+  const ls = yield* lib.socket();
+  yield* lib.bind(ls, num(p, 'port', 5001));
   const lr = yield* lib.listen(ls, num(p, 'backlog', 5));
   yield* sys.debug_log({ text: `listening ${lr}` });
   const fd = yield* lib.accept(ls);
@@ -84,16 +91,18 @@ export const ttcpReceiver: GuestProgram = function* (ctx) {
     received += d.length;
   }
   yield* lib.close(fd);
-  yield* sys.debug_log({ text: `received=${received} bad=${bad} badFrames=${lib.badFramesIn} firstNs=${firstNs} lastNs=${lastNs} bytesAfterFirst=${bytesAfterFirst}` });
+  const extra = lib.logFields('receiver');
+  yield* sys.debug_log({ text: `received=${received} bad=${bad}${extra === '' ? '' : ' ' + extra} firstNs=${firstNs} lastNs=${lastNs} bytesAfterFirst=${bytesAfterFirst}` });
 };
+export const ttcpReceiver: GuestProgram = ttcpReceiverWith(librarySockets);
 
 /** Ping-pong client: `rounds` exchanges of `size` bytes. Logs `rtts=<n> meanNs=<t>`. */
-export const pingClient: GuestProgram = function* (ctx) {
+export const pingClientWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const lib = yield* TcpLib.init(ctx);
+  const lib = yield* open(ctx);
   if (lib === undefined) return;
   yield* sys.thread_sleep_ns({ ns: 1000 });
-  const fd = lib.socket();
+  const fd = yield* lib.socket();
   const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 7));
   if (kr < 0) {
     yield* sys.debug_log({ text: `connect failed ${kr}` });
@@ -121,14 +130,15 @@ export const pingClient: GuestProgram = function* (ctx) {
   yield* lib.close(fd);
   yield* sys.debug_log({ text: `rtts=${rounds} meanNs=${Math.round((t1 - t0) / rounds)}` });
 };
+export const pingClient: GuestProgram = pingClientWith(librarySockets);
 
 /** Echo server: accept `conns` connections one after another; echo each until EOF. */
-export const echoServer: GuestProgram = function* (ctx) {
+export const echoServerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const lib = yield* TcpLib.init(ctx);
+  const lib = yield* open(ctx);
   if (lib === undefined) return;
-  const ls = lib.socket();
-  lib.bind(ls, num(p, 'port', 7));
+  const ls = yield* lib.socket();
+  yield* lib.bind(ls, num(p, 'port', 7));
   yield* lib.listen(ls, num(p, 'backlog', 5));
   for (let c = 0; c < num(p, 'conns', 1); c++) {
     const fd = yield* lib.accept(ls);
@@ -142,32 +152,40 @@ export const echoServer: GuestProgram = function* (ctx) {
   }
   yield* sys.debug_log({ text: 'echo done' });
 };
+export const echoServer: GuestProgram = echoServerWith(librarySockets);
 
-/** Connection-setup timer: `opens` active opens to a listener, each closed after. Logs per-phase means (µs). */
-export const connSetupTimer: GuestProgram = function* (ctx) {
+/**
+ * Connection-setup timer: `opens` active opens to a listener, each closed after. Logs per-phase
+ * means (µs): the implementation's own phases when it measures them (the library), else the
+ * application's clock from before `socket` to after `connect` (totalUs only; the other fields 0).
+ */
+export const connSetupTimerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const lib = yield* TcpLib.init(ctx);
+  const lib = yield* open(ctx);
   if (lib === undefined) return;
   yield* sys.thread_sleep_ns({ ns: 1000 });
   const opens = num(p, 'opens', 5);
   const sum = { total: 0, outbound: 0, rtt: 0, channel: 0, tcb: 0, registry: 0, importUs: 0 };
   let ok = 0;
   for (let i = 0; i < opens; i++) {
-    const fd = lib.socket();
+    const phased = lib.setupPhases !== undefined;
+    const t0 = phased ? 0 : yield* lib.now();
+    const fd = yield* lib.socket();
     const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 7));
     if (kr < 0) {
       yield* sys.debug_log({ text: `connect failed ${kr}` });
       continue;
     }
-    const s = lib.lastSetup;
-    const w = s.registry!;
-    sum.total += s.totalUs;
-    sum.outbound += w.outboundUs;
-    sum.rtt += w.peerRttUs;
-    sum.channel += w.channelUs;
-    sum.tcb += w.tcbUs;
-    sum.registry += w.registryTotalUs;
-    sum.importUs += s.importUs;
+    const s = lib.setupPhases?.();
+    if (s !== undefined) {
+      sum.total += s.totalUs;
+      sum.outbound += s.outboundUs;
+      sum.rtt += s.peerRttUs;
+      sum.channel += s.channelUs;
+      sum.tcb += s.tcbUs;
+      sum.registry += s.registryTotalUs;
+      sum.importUs += s.importUs;
+    } else sum.total += ((yield* lib.now()) - t0) / 1000;
     ok++;
     yield* lib.close(fd);
   }
@@ -176,3 +194,4 @@ export const connSetupTimer: GuestProgram = function* (ctx) {
     text: `opens=${ok} totalUs=${m(sum.total)} outboundUs=${m(sum.outbound)} rttUs=${m(sum.rtt)} channelUs=${m(sum.channel)} tcbUs=${m(sum.tcb)} registryUs=${m(sum.registry)} importUs=${m(sum.importUs)}`,
   });
 };
+export const connSetupTimer: GuestProgram = connSetupTimerWith(librarySockets);
