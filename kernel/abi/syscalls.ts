@@ -113,6 +113,16 @@ export const SYSCALL_TABLE = {
   net_rx_done: { module: 'netio', number: 74, args: { channel: 'u32' }, doc: 'hand consumed receive slots (up to RX_TAIL) back; on AN1 they are re-posted to the BQI ring' },
   net_bqi_reserve: { module: 'netio', number: 75, args: { priv: 'u32' }, doc: 'reserve a free AN1 BQI (to offer the peer during the handshake); bind it later with the channel spec\'s bqi' },
   net_bqi_release: { module: 'netio', number: 76, args: { priv: 'u32', bqi: 'u32' }, doc: 'give back a reserved BQI that no channel took' },
+  // In-kernel sockets of the monolithic (Ultrix-like) baseline (kernel/inkernel; module 'inkernel'). Results: `n` ≥ 0 or a negative SOCK_ERRNO (kernel/abi/socket.ts)
+  socket: { module: 'inkernel', number: 80, args: {}, doc: 'a new TCP socket (a descriptor in the calling task)' },
+  bind: { module: 'inkernel', number: 81, args: { fd: 'i32', port: 'u32' }, doc: 'set the local port of an unconnected socket' },
+  listen: { module: 'inkernel', number: 82, args: { fd: 'i32', backlog: 'u32' }, doc: 'passive open on the bound port' },
+  accept: { module: 'inkernel', number: 83, args: { fd: 'i32' }, doc: 'block until a connection completes on a listening socket; n = its new descriptor' },
+  connect: { module: 'inkernel', number: 84, args: { fd: 'i32', ip: 'u32', port: 'u32' }, doc: 'active open; blocks until ESTABLISHED or failure' },
+  send: { module: 'inkernel', number: 85, args: { fd: 'i32', address: 'u32', length: 'count' }, doc: 'copy in [address, address+length) of the caller\'s memory and send it (blocks while the send buffer is full); n = bytes sent' },
+  recv: { module: 'inkernel', number: 86, args: { fd: 'i32', address: 'u32', length: 'count' }, doc: 'block until data, end of stream or error; copy out up to length bytes; n = bytes (0 = end of stream)' },
+  shutdown: { module: 'inkernel', number: 87, args: { fd: 'i32' }, doc: 'no more sends (FIN)' },
+  close: { module: 'inkernel', number: 88, args: { fd: 'i32' }, doc: 'close the descriptor (FIN, the kernel finishes the close; a listener drops its queue)' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -148,6 +158,12 @@ interface KrName {
 interface KrAddress {
   readonly kr: KernReturn;
   readonly address: number;
+}
+
+/** In-kernel socket calls: kr (KERN.SUCCESS, or KERN.INVALID_ADDRESS for a bad user buffer) and n (≥ 0, or a negative SOCK_ERRNO). */
+interface KrN {
+  readonly kr: KernReturn;
+  readonly n: number;
 }
 
 /** What each system call returns to the guest. */
@@ -200,6 +216,15 @@ export interface SyscallResults {
   net_rx_done: KrOnly;
   net_bqi_reserve: { readonly kr: KernReturn; readonly bqi: number };
   net_bqi_release: KrOnly;
+  socket: KrN;
+  bind: KrN;
+  listen: KrN;
+  accept: KrN;
+  connect: KrN;
+  send: KrN;
+  recv: KrN;
+  shutdown: KrN;
+  close: KrN;
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

@@ -1,0 +1,545 @@
+/**
+ * The monolithic (Ultrix-like) baseline: TCP/IP in the kernel behind BSD socket system calls
+ * (DESIGN "The three organizations": `write` trap → copyin → TCP → driver). One protocol stack
+ * per host — the shared sans-I/O engine, linked in through protocol.ts by studies/ at boot —
+ * driven from three places, as 4.3BSD drives its own:
+ *
+ * - system calls (module 'inkernel', numbers 80–88 in kernel/abi/syscalls.ts), run on the
+ *   calling thread: socket layer cost, copyin on send (kernel.copyin charges the copy), the
+ *   engine's output, frames to the driver; copyout on recv (kernel.copyout).
+ * - the device interrupt: the driver's receive upcall copies each frame into a kernel buffer (an
+ *   mbuf: the LANCE by PIO out of the board's buffer, the AN1 from its BQI 0 kernel buffers —
+ *   Ultrix's AN1 driver used BQI 0 only, tables.json "systems"), queues it on ipintrq and posts
+ *   the network software interrupt (netisr) once per interrupt batch.
+ * - netisr (a kernel soft interrupt): engine input per frame, then output, then wake-ups.
+ * - TCP timers: one kernel wheel timer at the engine's next deadline, run as a soft interrupt.
+ *
+ * Blocking (sbwait/sorwakeup): a call that must wait blocks its thread with `kernel.block` and
+ * sets `thread.restart` to its own request, so the wake-up re-runs the call inside the kernel
+ * without a new trap (as 4.3BSD's sosend/soreceive loop back after sbwait); how far a send got
+ * is kept per thread. A waiter is woken only when its condition holds (data, space, connection,
+ * error), checked after every input, timer and call — one wake-up per wait, like sorwakeup.
+ *
+ * Guest input never throws: bad descriptors, ports and user buffers are error codes (EFAULT for
+ * a buffer outside the caller's readable/writable pages). A task's sockets are reset (RST) when it
+ * dies abnormally and closed (FIN) when it exits; its descriptors are released either way.
+ */
+import { assert } from '../../emulator/sim/assert.ts';
+import { WheelTimer } from '../../emulator/sim/timing-wheel.ts';
+import { KERN } from '../abi/errors.ts';
+import { VM_PROT } from '../abi/message.ts';
+import { SOCK_ERRNO } from '../abi/socket.ts';
+import type { SyscallArgs, TrapRequest } from '../abi/syscalls.ts';
+import type { An1Driver } from '../dev/an1/an1-driver.ts';
+import type { LanceDriver } from '../dev/lance/lance-driver.ts';
+import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
+import type { InetListener, InetSocket, InetStack, InetStackFactory } from './protocol.ts';
+
+/** Descriptors per task (4.3BSD NOFILE was 64). */
+export const INKERNEL_FDS_MAX = 64;
+/** ipintrq and the AN1 interface output queue (4.3BSD IFQ_MAXLEN). */
+export const IFQ_MAXLEN = 50;
+/** Threads blocked in socket calls on one host, at most. */
+export const INKERNEL_WAITERS_MAX = 1024;
+/** 4.3BSD so_snd.sb_lowat for TCP: a sender waits for this much space (or all it has left to send). */
+export const SB_LOWAT = 2048;
+/** 4.3BSD SOMAXCONN. */
+export const SOMAXCONN = 5;
+/** AN1 transmit pages (kernel buffers the controller DMAs frames from). */
+const AN1_TX_PAGES = 32;
+
+export interface InKernelConfig {
+  readonly link: 'ethernet' | 'an1';
+  readonly lance?: LanceDriver;
+  readonly an1?: An1Driver;
+  /** 48-bit MAC as an integer; the host's IP address. */
+  readonly mac: number;
+  readonly ip: number;
+  /** The protocol engine studies/ links in (userland/inet HostStack). */
+  readonly stack: InetStackFactory;
+}
+
+type KFile =
+  | { kind: 'new'; port: number }
+  | { kind: 'listen'; port: number; listener: InetListener }
+  | { kind: 'conn'; sock: InetSocket };
+
+interface Waiter {
+  readonly thread: Thread;
+  readonly ready: () => boolean;
+}
+
+export interface InKernelStats {
+  framesIn: number;
+  framesOut: number;
+  badFramesIn: number;
+  ipintrqDrops: number;
+  txDrops: number;
+  netisrRuns: number;
+  timerRuns: number;
+  wakeups: number;
+  copyFaults: number;
+  resetsOnDeath: number;
+}
+
+type SockResult = { readonly kr: number; readonly n: number };
+
+export class InKernelNet {
+  readonly stack: InetStack;
+  readonly stats: InKernelStats = {
+    framesIn: 0, framesOut: 0, badFramesIn: 0, ipintrqDrops: 0, txDrops: 0, netisrRuns: 0, timerRuns: 0, wakeups: 0, copyFaults: 0, resetsOnDeath: 0,
+  };
+  private readonly files = new Map<Task, Map<number, KFile>>();
+  private readonly waiters: Waiter[] = [];
+  /** A blocked send's progress (bytes taken from the user buffer) or a started connect, per thread. */
+  private readonly progress = new Map<Thread, { readonly req: object; done: number }>();
+  private readonly ipintrq: Uint8Array[] = [];
+  private netisrPosted = false;
+  private readonly timer: WheelTimer;
+  private timerDeadline = Number.POSITIVE_INFINITY;
+  private readonly c: {
+    send: number; recv: number; control: number; mbuf: number; netisr: number; callout: number;
+    tcpIn: number; tcpOut: number; ip: number; link: number; cksum: number; memcpySetup: number; memcpyPerByte: number;
+  };
+  private readonly linkHeaderBytes: number;
+  /** AN1: free kernel transmit pages, pages in flight (oldest first), frames waiting for a page. */
+  private readonly an1TxFree: number[] = [];
+  private readonly an1TxInFlight: number[] = [];
+  private readonly an1Ifq: Uint8Array[] = [];
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly config: InKernelConfig,
+  ) {
+    assert(config.link === 'ethernet' ? config.lance !== undefined : config.an1 !== undefined, 'inkernel: the link needs its driver');
+    const costs = kernel.host.costs;
+    this.c = {
+      send: costs.get('inkernel.sendEntryCycles'),
+      recv: costs.get('inkernel.recvEntryCycles'),
+      control: costs.get('inkernel.controlCallCycles'),
+      mbuf: costs.get('inkernel.rxMbufCycles'),
+      netisr: costs.get('inkernel.netisrCycles'),
+      callout: costs.get('inkernel.calloutCycles'),
+      tcpIn: costs.get('lib.tcpInputCycles'),
+      tcpOut: costs.get('lib.tcpOutputCycles'),
+      ip: costs.get('lib.ipCycles'),
+      link: costs.get('lib.linkCycles'),
+      cksum: costs.get('lib.checksumCyclesPerByte'),
+      memcpySetup: costs.get('cpu.memcpySetupCycles'),
+      memcpyPerByte: costs.get('cpu.memcpyCyclesPerByte'),
+    };
+    this.linkHeaderBytes = config.link === 'ethernet' ? 14 : 20;
+    this.stack = config.stack({ link: config.link, mac: config.mac, ip: config.ip, random: kernel.host.rng.fork('inkernel.tcp'), ...(config.link === 'ethernet' ? { minFrameBytes: 60 } : {}) });
+    this.timer = new WheelTimer(`${kernel.host.name}.inkernel.tcp`, () => this.timerFired());
+    if (config.link === 'ethernet') {
+      const d = config.lance!;
+      d.setReceiveHandler((f) => {
+        // The interrupt copies the frame out of the board into an mbuf chain it allocates.
+        this.kernel.host.cpu.charge(this.c.mbuf, 'driver');
+        const buf = new Uint8Array(f.length);
+        f.copyTo(buf);
+        this.enqueueInput(buf);
+      });
+      d.onReceiveBatchEnd = () => this.postNetisr();
+    } else {
+      const d = config.an1!;
+      const pool = kernel.createWiredObject(AN1_TX_PAGES);
+      assert(pool !== undefined, 'inkernel: no RAM for the AN1 transmit pages');
+      this.an1TxFree.push(...pool.physAddrs);
+      d.setReceiveHandler(0, {
+        frame: (_bqi, _slot, addr, length, status) => {
+          // BQI 0: the controller DMAed the frame into a kernel buffer; copy it into an mbuf and re-post the buffer.
+          if (status === 0 || status === 3) {
+            const ram = this.kernel.host.ram;
+            const n = Math.min(length, 4096);
+            this.kernel.host.cpu.charge(this.c.mbuf + this.c.memcpySetup + n * this.c.memcpyPerByte, 'driver');
+            this.enqueueInput(ram.slice(addr, addr + n));
+          }
+          d.postBuffers(0, [addr]);
+        },
+        batchEnd: () => this.postNetisr(),
+      });
+      d.onTransmitDone((retired) => {
+        for (let k = 0; k < retired && this.an1TxInFlight.length > 0; k++) this.an1TxFree.push(this.an1TxInFlight.shift()!);
+        this.an1Drain();
+      });
+    }
+    kernel.registerService('socket', (t) => this.socket(t));
+    kernel.registerService('bind', (t, r) => this.bind(t, r));
+    kernel.registerService('listen', (t, r) => this.listen(t, r));
+    kernel.registerService('accept', (t, r) => this.accept(t, r));
+    kernel.registerService('connect', (t, r) => this.connect(t, r));
+    kernel.registerService('send', (t, r) => this.send(t, r));
+    kernel.registerService('recv', (t, r) => this.recv(t, r));
+    kernel.registerService('shutdown', (t, r) => this.shutdown(t, r));
+    kernel.registerService('close', (t, r) => this.close(t, r));
+    kernel.onTaskDeath((task) => {
+      const table = this.files.get(task);
+      if (table === undefined) return;
+      this.files.delete(task);
+      // Run at interrupt level: the RSTs and FINs go through the driver on the CPU's time line.
+      kernel.postKernelWork(() => this.releaseFiles(table, task.exit?.kind === 'exit'));
+    });
+  }
+
+  /** Descriptors open on this host (all tasks). */
+  get openFiles(): number {
+    let n = 0;
+    for (const t of this.files.values()) n += t.size;
+    return n;
+  }
+  get blockedThreads(): number {
+    return this.waiters.length;
+  }
+
+  private now(): number {
+    return this.kernel.host.cpu.localNow();
+  }
+  private charge(cycles: number, category: string): void {
+    this.kernel.host.cpu.charge(cycles, category);
+  }
+
+  // ---- Input: interrupt → ipintrq → netisr ----------------------------------------------------
+
+  private enqueueInput(frame: Uint8Array): void {
+    if (this.ipintrq.length >= IFQ_MAXLEN) {
+      this.stats.ipintrqDrops++;
+      return;
+    }
+    this.ipintrq.push(frame);
+  }
+
+  private postNetisr(): void {
+    if (this.netisrPosted || this.ipintrq.length === 0) return;
+    this.netisrPosted = true;
+    this.kernel.postKernelWork(() => this.netisr());
+  }
+
+  private netisr(): void {
+    this.netisrPosted = false;
+    this.stats.netisrRuns++;
+    const k = this.stack.counters;
+    for (let guard = 0; guard < IFQ_MAXLEN && this.ipintrq.length > 0; guard++) {
+      const f = this.ipintrq.shift()!;
+      this.charge(this.c.netisr, 'netisr');
+      this.charge(this.c.link + this.c.ip + this.c.tcpIn + this.c.cksum * Math.max(0, f.length - this.linkHeaderBytes - 20), 'protocol');
+      const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
+      this.stack.receiveFrame(this.now(), f);
+      this.stats.framesIn++;
+      this.stats.badFramesIn += k.linkErrors + k.ipBadHeader + k.tcpBadSegment - bad0;
+    }
+    this.afterEngine();
+    if (this.ipintrq.length > 0) this.postNetisr();
+  }
+
+  private timerFired(): void {
+    this.timerDeadline = Number.POSITIVE_INFINITY;
+    this.kernel.host.cpu.postSoftInterrupt(() => {
+      this.stats.timerRuns++;
+      this.charge(this.c.callout, 'timer');
+      const now = this.now();
+      const due = this.stack.pollAt();
+      if (due !== null && due <= now) this.stack.poll(now);
+      this.afterEngine();
+    });
+  }
+
+  /** After any engine activity: frames to the driver, wake-ups whose condition holds, the timer at the next deadline. */
+  private afterEngine(): void {
+    this.output();
+    this.wakeReady();
+    const due = this.stack.pollAt();
+    const d = due === null ? Number.POSITIVE_INFINITY : Math.max(due, this.now() + 1);
+    if (d !== this.timerDeadline) {
+      this.kernel.wheel.cancel(this.timer);
+      this.timerDeadline = d;
+      if (d !== Number.POSITIVE_INFINITY) this.kernel.wheel.arm(this.timer, d);
+    }
+  }
+
+  // ---- Output: engine → driver ------------------------------------------------------------------
+
+  private output(): void {
+    for (const f of this.stack.takeFrames()) {
+      // tcp_output + ip_output + the link header; the data was copied into the kernel at copyin.
+      this.charge(this.c.link + this.c.ip + this.c.tcpOut + this.c.cksum * Math.max(0, f.length - this.linkHeaderBytes - 20), 'protocol');
+      this.stats.framesOut++;
+      if (this.config.link === 'ethernet') {
+        if (!this.config.lance!.transmit(f)) this.stats.txDrops++;
+      } else if (this.an1Ifq.length >= IFQ_MAXLEN) {
+        this.stats.txDrops++;
+      } else {
+        this.an1Ifq.push(f);
+      }
+    }
+    if (this.config.link === 'an1') this.an1Drain();
+  }
+
+  /** AN1: frames from the interface queue into free kernel transmit pages, DMAed from there. */
+  private an1Drain(): void {
+    const d = this.config.an1!;
+    const ram = this.kernel.host.ram;
+    while (this.an1Ifq.length > 0 && this.an1TxFree.length > 0) {
+      const f = this.an1Ifq[0]!;
+      const page = this.an1TxFree[this.an1TxFree.length - 1]!;
+      ram.set(f, page); // the mbuf chain the controller DMAs: its bytes were charged when they were made
+      if (!d.transmit(page, f.length)) return; // the board's queue is full: retry at transmit-done
+      this.an1Ifq.shift();
+      this.an1TxFree.pop();
+      this.an1TxInFlight.push(page);
+    }
+  }
+
+  // ---- Blocking ---------------------------------------------------------------------------------
+
+  /** Block `t` in its socket call until `ready()`; the wake-up re-runs `req` in the kernel. */
+  private wait(t: Thread, req: object, ready: () => boolean): SockResult | typeof BLOCKED {
+    if (this.waiters.length >= INKERNEL_WAITERS_MAX) return { kr: KERN.RESOURCE_SHORTAGE, n: SOCK_ERRNO.ENOBUFS };
+    const w: Waiter = { thread: t, ready };
+    this.waiters.push(w);
+    t.restart = req as TrapRequest;
+    t.waitCancel = () => {
+      const i = this.waiters.indexOf(w);
+      if (i >= 0) this.waiters.splice(i, 1);
+      this.progress.delete(t);
+    };
+    return this.kernel.block(t, 'sbwait');
+  }
+
+  private wakeReady(): void {
+    for (let i = 0; i < this.waiters.length; ) {
+      const w = this.waiters[i]!;
+      if (w.thread.state.kind !== 'blocked') {
+        this.waiters.splice(i, 1);
+        continue;
+      }
+      if (!w.ready()) {
+        i++;
+        continue;
+      }
+      this.waiters.splice(i, 1);
+      this.stats.wakeups++;
+      w.thread.waitCancel = undefined;
+      this.kernel.wake(w.thread, { kr: KERN.SUCCESS, n: 0 }); // the restart re-runs the call
+    }
+  }
+
+  // ---- Descriptors --------------------------------------------------------------------------------
+
+  private table(task: Task): Map<number, KFile> {
+    let t = this.files.get(task);
+    if (t === undefined) {
+      t = new Map();
+      this.files.set(task, t);
+    }
+    return t;
+  }
+
+  private file(t: Thread, fd: number): KFile | undefined {
+    return this.files.get(t.task)?.get(fd);
+  }
+
+  private errnoOf(s: InetSocket): number {
+    switch (s.error) {
+      case 'ECONNREFUSED': return SOCK_ERRNO.ECONNREFUSED;
+      case 'ECONNRESET': return SOCK_ERRNO.ECONNRESET;
+      case 'ETIMEDOUT': return SOCK_ERRNO.ETIMEDOUT;
+      default: return SOCK_ERRNO.ENOTCONN;
+    }
+  }
+
+  private newFd(task: Task, f: KFile): number {
+    const table = this.table(task);
+    if (table.size >= INKERNEL_FDS_MAX) return SOCK_ERRNO.EMFILE;
+    for (let fd = 3; fd < 3 + INKERNEL_FDS_MAX; fd++) {
+      if (!table.has(fd)) {
+        table.set(fd, f);
+        return fd;
+      }
+    }
+    return SOCK_ERRNO.EMFILE;
+  }
+
+  private portInUse(port: number): boolean {
+    for (const table of this.files.values()) for (const f of table.values()) if (f.kind !== 'conn' && f.port === port) return true;
+    return false;
+  }
+
+  // ---- System calls --------------------------------------------------------------------------------
+
+  private socket(t: Thread): SockResult {
+    this.charge(this.c.control, 'socket');
+    return { kr: KERN.SUCCESS, n: this.newFd(t.task, { kind: 'new', port: 0 }) };
+  }
+
+  private bind(t: Thread, r: SyscallArgs<'bind'>): SockResult {
+    this.charge(this.c.control, 'socket');
+    const f = this.file(t, r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind !== 'new' || f.port !== 0 || r.port === 0 || r.port > 65535) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+    if (this.portInUse(r.port)) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EADDRINUSE };
+    f.port = r.port;
+    return { kr: KERN.SUCCESS, n: 0 };
+  }
+
+  private listen(t: Thread, r: SyscallArgs<'listen'>): SockResult {
+    this.charge(this.c.control, 'socket');
+    const table = this.files.get(t.task);
+    const f = table?.get(r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind !== 'new' || f.port === 0) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+    const l = this.stack.listen(f.port, Math.max(1, Math.min(r.backlog, SOMAXCONN)));
+    if (typeof l === 'string') return { kr: KERN.SUCCESS, n: l === 'EISCONN' ? SOCK_ERRNO.EADDRINUSE : SOCK_ERRNO.EINVAL };
+    table!.set(r.fd, { kind: 'listen', port: f.port, listener: l });
+    return { kr: KERN.SUCCESS, n: 0 };
+  }
+
+  private accept(t: Thread, r: SyscallArgs<'accept'>): SockResult | typeof BLOCKED {
+    if (!this.progress.has(t)) this.charge(this.c.control, 'socket');
+    this.progress.delete(t);
+    const f = this.file(t, r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind !== 'listen') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+    const s = f.listener.accept();
+    if (s === null) {
+      this.progress.set(t, { req: r, done: 0 });
+      const l = f.listener;
+      return this.wait(t, r, () => l.pendingCount > 0 || this.file(t, r.fd) !== f);
+    }
+    const fd = this.newFd(t.task, { kind: 'conn', sock: s });
+    if (fd < 0) {
+      s.abort(this.now());
+      this.afterEngine();
+    }
+    return { kr: KERN.SUCCESS, n: fd };
+  }
+
+  private connect(t: Thread, r: SyscallArgs<'connect'>): SockResult | typeof BLOCKED {
+    const table = this.files.get(t.task);
+    const f = table?.get(r.fd);
+    const restarted = this.progress.get(t)?.req === r;
+    this.progress.delete(t);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (!restarted) {
+      this.charge(this.c.control, 'socket');
+      if (f.kind === 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EISCONN };
+      if (f.kind !== 'new' || r.port === 0 || r.port > 65535) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+      const s = this.stack.connect(this.now(), r.ip >>> 0, r.port, f.port !== 0 ? { localPort: f.port } : {});
+      if (typeof s === 'string') return { kr: KERN.SUCCESS, n: s === 'EISCONN' ? SOCK_ERRNO.EADDRINUSE : SOCK_ERRNO.EINVAL };
+      table!.set(r.fd, { kind: 'conn', sock: s });
+      this.afterEngine();
+    }
+    const g = table!.get(r.fd);
+    if (g === undefined || g.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    const s = g.sock;
+    if (s.error !== null) return { kr: KERN.SUCCESS, n: this.errnoOf(s) };
+    if (s.isEstablished) return { kr: KERN.SUCCESS, n: 0 };
+    if (s.state === 'CLOSED') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ECONNREFUSED };
+    this.progress.set(t, { req: r, done: 0 });
+    return this.wait(t, r, () => s.isEstablished || s.error !== null || s.state === 'CLOSED' || this.file(t, r.fd) !== g);
+  }
+
+  private send(t: Thread, r: SyscallArgs<'send'>): SockResult | typeof BLOCKED {
+    const p0 = this.progress.get(t);
+    const prog = p0 !== undefined && p0.req === r ? p0 : { req: r, done: 0 };
+    this.progress.delete(t);
+    if (prog !== p0) this.charge(this.c.send, 'socket');
+    const f = this.file(t, r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : SOCK_ERRNO.EBADF };
+    if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
+    const s = f.sock;
+    while (prog.done < r.length) {
+      if (s.error !== null) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : this.errnoOf(s) };
+      const left = r.length - prog.done;
+      const space = s.writableBytes;
+      if (space < Math.min(left, SB_LOWAT)) {
+        if (s.state === 'CLOSED' || !s.isEstablished) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : SOCK_ERRNO.EPIPE };
+        this.progress.set(t, prog);
+        return this.wait(t, r, () => s.writableBytes >= Math.min(r.length - prog.done, SB_LOWAT) || s.error !== null || s.state === 'CLOSED' || this.file(t, r.fd) !== f);
+      }
+      const k = Math.min(space, left);
+      const c = this.kernel.copyin(t.task, r.address + prog.done, k);
+      if (c.kr !== KERN.SUCCESS) {
+        this.stats.copyFaults++;
+        return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT };
+      }
+      const n = s.write(this.now(), c.bytes);
+      if (typeof n === 'string') return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : SOCK_ERRNO.EPIPE };
+      prog.done += n;
+      this.afterEngine();
+      if (n === 0) break;
+    }
+    return { kr: KERN.SUCCESS, n: prog.done };
+  }
+
+  private recv(t: Thread, r: SyscallArgs<'recv'>): SockResult | typeof BLOCKED {
+    const restarted = this.progress.get(t)?.req === r;
+    this.progress.delete(t);
+    if (!restarted) this.charge(this.c.recv, 'socket');
+    const f = this.file(t, r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
+    const s = f.sock;
+    if (r.length === 0) return { kr: KERN.SUCCESS, n: 0 };
+    if (s.readableBytes > 0) {
+      const want = Math.min(r.length, s.readableBytes);
+      // Check the whole destination first: a fault must not consume the data.
+      if (t.task.map.framesOf(r.address, want, VM_PROT.WRITE) === undefined) {
+        this.stats.copyFaults++;
+        return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT };
+      }
+      const d = s.read(this.now(), want);
+      const kr = this.kernel.copyout(t.task, r.address, d);
+      assert(kr === KERN.SUCCESS, 'inkernel: copyout after a successful check');
+      this.afterEngine(); // a window update may be due
+      return { kr: KERN.SUCCESS, n: d.length };
+    }
+    if (s.error !== null) return { kr: KERN.SUCCESS, n: this.errnoOf(s) };
+    if (s.eof || s.state === 'CLOSED') return { kr: KERN.SUCCESS, n: 0 };
+    this.progress.set(t, { req: r, done: 0 });
+    return this.wait(t, r, () => s.readableBytes > 0 || s.eof || s.error !== null || s.state === 'CLOSED' || this.file(t, r.fd) !== f);
+  }
+
+  private shutdown(t: Thread, r: SyscallArgs<'shutdown'>): SockResult {
+    this.charge(this.c.control, 'socket');
+    const f = this.file(t, r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
+    const e = f.sock.shutdown(this.now());
+    this.afterEngine();
+    return { kr: KERN.SUCCESS, n: e === null ? 0 : SOCK_ERRNO.ENOTCONN };
+  }
+
+  /** close: the descriptor goes at once; the kernel finishes the connection (FIN, TIME-WAIT) on its own. */
+  private close(t: Thread, r: SyscallArgs<'close'>): SockResult {
+    this.charge(this.c.control, 'socket');
+    const table = this.files.get(t.task);
+    const f = table?.get(r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    table!.delete(r.fd);
+    this.closeFile(f, true);
+    this.afterEngine(); // also wakes other threads of the task blocked on this descriptor
+    return { kr: KERN.SUCCESS, n: 0 };
+  }
+
+  private closeFile(f: KFile, graceful: boolean): void {
+    const now = this.now();
+    if (f.kind === 'listen') f.listener.close(now);
+    else if (f.kind === 'conn') {
+      const s = f.sock;
+      if (s.state === 'CLOSED') return;
+      if (graceful) s.close(now);
+      else {
+        s.abort(now);
+        this.stats.resetsOnDeath++;
+      }
+    }
+  }
+
+  /** A task died: its descriptors go; connections are reset (abnormal end) or closed (exit). */
+  private releaseFiles(table: Map<number, KFile>, exited: boolean): void {
+    for (const f of table.values()) this.closeFile(f, exited);
+    table.clear();
+    this.afterEngine();
+  }
+}

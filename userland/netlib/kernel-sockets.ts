@@ -1,0 +1,104 @@
+/**
+ * The monolithic kernel's sockets (kernel/inkernel, traps 80–88) as a SocketApi: each call is one
+ * trap, as a C program's call of Ultrix's libc stub. Data crosses in the caller's own memory: the
+ * wrapper keeps one user buffer (vm_allocate'd at open) that stands for the C program's buffer —
+ * putting the bytes there and taking them out is the application's own memory, not a copy the
+ * kernel does, so it is not charged; the kernel charges its copyin and copyout.
+ *
+ * The clock: the AN1 controller's clock page when the task has it mapped (parameter `clockPage`,
+ * the same measuring clock the library's applications read), else clock_get_ns (a trap, as
+ * gettimeofday is).
+ */
+import { KERN } from '../../kernel/abi/errors.ts';
+import type { GuestContext } from '../../kernel/abi/guest.ts';
+import { SOCK_ERRNO } from '../../kernel/abi/socket.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { sys } from '../mach/syscalls.ts';
+import type { SocketApi } from './socket-api.ts';
+
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+/** Bytes of the user buffer one send/recv trap moves at most (a larger write is several traps). */
+export const KSOCK_BUFFER_BYTES = 64 * 1024;
+
+class KernelSockets implements SocketApi {
+  private clockBaseNs = -1;
+  private clockLastTicks = 0;
+  /** Traps that failed with a bad user address (EFAULT). */
+  faults = 0;
+
+  constructor(
+    private readonly ctx: GuestContext,
+    private readonly buf: number,
+    private readonly clockPage: number,
+  ) {}
+
+  *socket(): G<number> {
+    return (yield* sys.socket({})).n;
+  }
+  *bind(fd: number, port: number): G<number> {
+    return (yield* sys.bind({ fd, port })).n;
+  }
+  *listen(fd: number, backlog = 5): G<number> {
+    return (yield* sys.listen({ fd, backlog })).n;
+  }
+  *accept(fd: number): G<number> {
+    return (yield* sys.accept({ fd })).n;
+  }
+  *connect(fd: number, ip: number, port: number): G<number> {
+    return (yield* sys.connect({ fd, ip: ip >>> 0, port })).n;
+  }
+  *read(fd: number, max: number): G<Uint8Array | number> {
+    const r = yield* sys.recv({ fd, address: this.buf, length: Math.max(0, Math.min(max, KSOCK_BUFFER_BYTES)) });
+    if (r.kr !== KERN.SUCCESS) this.faults++;
+    if (r.n < 0) return r.n;
+    return this.ctx.mem.readBytes(this.buf, r.n);
+  }
+  *write(fd: number, data: Uint8Array): G<number> {
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(KSOCK_BUFFER_BYTES, data.length - off);
+      this.ctx.mem.writeBytes(this.buf, data.subarray(off, off + n));
+      const r = yield* sys.send({ fd, address: this.buf, length: n });
+      if (r.kr !== KERN.SUCCESS) this.faults++;
+      if (r.n < 0) return off > 0 ? off : r.n;
+      off += r.n;
+      if (r.n < n) break;
+    }
+    return off;
+  }
+  *shutdown(fd: number): G<number> {
+    return (yield* sys.shutdown({ fd })).n;
+  }
+  *close(fd: number): G<number> {
+    return (yield* sys.close({ fd })).n;
+  }
+  *now(): G<number> {
+    if (this.clockPage === 0 || this.clockBaseNs < 0) {
+      const ns = (yield* sys.clock_get_ns({})).ns;
+      if (this.clockPage !== 0) {
+        this.clockBaseNs = ns;
+        this.clockLastTicks = this.ctx.mem.read32(this.clockPage);
+      }
+      return ns;
+    }
+    // 40 ns ticks, extended past the 32-bit wrap (≈ 172 s) from the last reading.
+    const ticks = this.ctx.mem.read32(this.clockPage);
+    this.clockBaseNs += ((ticks - this.clockLastTicks) >>> 0) * 40;
+    this.clockLastTicks = ticks;
+    return this.clockBaseNs;
+  }
+  logFields(kind: 'sender' | 'receiver'): string {
+    return kind === 'sender' ? `faults=${this.faults}` : '';
+  }
+}
+
+/** SocketOpener for the in-kernel sockets: allocates the user buffer; undefined if that fails. */
+export function* kernelSockets(ctx: GuestContext): G<SocketApi | undefined> {
+  const a = yield* sys.vm_allocate({ address: 0, size: KSOCK_BUFFER_BYTES, anywhere: true });
+  if (a.kr !== KERN.SUCCESS) return undefined;
+  const clockPage = typeof ctx.params['clockPage'] === 'number' ? ctx.params['clockPage'] : 0;
+  return new KernelSockets(ctx, a.address, clockPage);
+}
+
+export { SOCK_ERRNO };
