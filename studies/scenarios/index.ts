@@ -9,6 +9,9 @@ import { paperTable5Scenario } from './paper-table5.ts';
 import { paperTable2LibraryScenario } from './paper-table2-library.ts';
 import { paperTable3LibraryScenario } from './paper-table3-library.ts';
 import { paperTable4LibraryScenario } from './paper-table4-library.ts';
+import { paperTable2UltrixScenario } from './paper-table2-ultrix.ts';
+import { paperTable3UltrixScenario } from './paper-table3-ultrix.ts';
+import { paperTable4UltrixScenario } from './paper-table4-ultrix.ts';
 import type { Scenario } from './types.ts';
 
-export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario, kernelPrimitivesScenario, mb93PrimitivesScenario, paperTable1Scenario, paperTable5Scenario, paperTable2LibraryScenario, paperTable3LibraryScenario, paperTable4LibraryScenario].map((s) => [s.name, s]));
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario, kernelPrimitivesScenario, mb93PrimitivesScenario, paperTable1Scenario, paperTable5Scenario, paperTable2LibraryScenario, paperTable3LibraryScenario, paperTable4LibraryScenario, paperTable2UltrixScenario, paperTable3UltrixScenario, paperTable4UltrixScenario].map((s) => [s.name, s]));
