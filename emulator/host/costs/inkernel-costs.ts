@@ -39,10 +39,10 @@ export const INKERNEL_COSTS = {
     what: 'mbuf allocation and chaining for one received frame, in the device interrupt',
   },
   'inkernel.netisrCycles': {
-    value: 1381,
+    value: 844,
     unit: 'cycles',
     source:
-      'calibrated on MB93 Table 4 netisr / packet filter demux, 52–95 µs on a DECstation 5000/200: the midpoint, 73.5 µs, for the whole software-interrupt path of a 1-byte segment (ipintrq dequeue, ipintr, PCB lookup, transport input, sbappend, sorwakeup), less what the emulator charges apart on it — the engine’s link + IP + TCP input instructions (lib.linkCycles + lib.ipCycles + lib.tcpInputCycles = 435) and the checksum of 21 bytes (lib.checksumCyclesPerByte) — 1838 − 456 = 1381 cycles. MB93’s row is for UDP; a TCP segment’s extra input instructions are inside the engine’s counts',
+      'calibrated on MB93 Table 4 netisr / packet filter demux, 52–95 µs on a DECstation 5000/200, read as small (52) to max-size (95): the spread, 43 µs over 1471 more bytes ≈ 0.03 µs a byte, is a checksum’s slope, so the row grows with the datagram. The 1-byte segment’s whole software-interrupt path (ipintrq dequeue, ipintr, PCB lookup, transport input, sbappend, sorwakeup) lands at 52 µs = 1300 cycles, less what the emulator charges apart on it — the engine’s link + IP + TCP input instructions (lib.linkCycles + lib.ipCycles + lib.tcpInputCycles = 435) and the checksum of 21 bytes (lib.checksumCyclesPerByte) — 1300 − 456 = 844 cycles. The max-size segment then comes out at 110 µs (1.16 × 95: the engine checksums at 1 cycle a byte, 0.04 µs). MB93’s row is UDP; a TCP segment’s extra input instructions are inside the engine’s counts',
     what: 'network software interrupt per received frame besides the protocol instructions (queueing, PCB lookup, socket-buffer append, wakeup)',
   },
   'inkernel.calloutCycles': {
