@@ -157,7 +157,7 @@ export const echoServer: GuestProgram = echoServerWith(librarySockets);
 /**
  * Connection-setup timer: `opens` active opens to a listener, each closed after. Logs per-phase
  * means (µs): the implementation's own phases when it measures them (the library), else the
- * application's clock from before `socket` to after `connect` (totalUs only; the other fields 0).
+ * application's clock around `connect` (totalUs only; the other fields 0).
  */
 export const connSetupTimerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
@@ -169,8 +169,8 @@ export const connSetupTimerWith = (open: SocketOpener): GuestProgram => function
   let ok = 0;
   for (let i = 0; i < opens; i++) {
     const phased = lib.setupPhases !== undefined;
-    const t0 = phased ? 0 : yield* lib.now();
     const fd = yield* lib.socket();
+    const t0 = phased ? 0 : yield* lib.now();
     const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 7));
     if (kr < 0) {
       yield* sys.debug_log({ text: `connect failed ${kr}` });

@@ -9,9 +9,10 @@ import { LANCE_COSTS } from './lance-costs.ts';
 import { AN1_COSTS } from './an1-costs.ts';
 import { NETIO_COSTS } from './netio-costs.ts';
 import { LIBRARY_COSTS } from './library-costs.ts';
+import { UX_SERVER_COSTS } from './ux-costs.ts';
 import { INKERNEL_COSTS } from './inkernel-costs.ts';
 
-export const DECSTATION_5000_200_COST_GROUPS: readonly CostGroup[] = [CPU_COSTS, KERNEL_COSTS, LANCE_COSTS, AN1_COSTS, NETIO_COSTS, LIBRARY_COSTS, INKERNEL_COSTS];
+export const DECSTATION_5000_200_COST_GROUPS: readonly CostGroup[] = [CPU_COSTS, KERNEL_COSTS, LANCE_COSTS, AN1_COSTS, NETIO_COSTS, LIBRARY_COSTS, INKERNEL_COSTS, UX_SERVER_COSTS];
 
 export function decstationCostTable(): CostTable {
   return new CostTable(DECSTATION_5000_200_COST_GROUPS);

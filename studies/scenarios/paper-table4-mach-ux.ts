@@ -1,0 +1,31 @@
+/**
+ * `paper-table4-mach-ux`: P Table 4, Mach 3.0/UX row (Ethernet only): time for an active open to
+ * complete with the passive peer already listening — the same connSetupTimer and echoServer as
+ * the library row, over the single server; the application's clock around `connect` (the socket
+ * RPC before it excluded), mean of 5 opens.
+ */
+import type { World } from '../world.ts';
+import { connSetupTimerWith, echoServerWith } from '../../userland/apps/ttcp.ts';
+import { uxSockets } from '../../userland/ux/ux-sockets.ts';
+import { logField } from './hosts.ts';
+import type { Results, Scenario } from './types.ts';
+import { buildUxPair } from './ux-hosts.ts';
+
+export function runUxSetup(world: World, prefix: string): number {
+  const pair = buildUxPair(world, { prefix });
+  pair.spawn(pair.b, 'echo', echoServerWith(uxSockets), { port: 7, conns: 5 });
+  const cli = pair.spawn(pair.a, 'setup', connSetupTimerWith(uxSockets), { peerIp: pair.b.ip, port: 7, opens: 5 });
+  world.sched.runUntil(() => !cli.alive, { nsMax: 30_000_000_000 });
+  return logField(cli, 'totalUs');
+}
+
+export const paperTable4MachUxScenario: Scenario = {
+  name: 'paper-table4-mach-ux',
+  paperSection: 'table4_connection_setup_ms',
+  summary: 'P Table 4, Mach 3.0/UX row: connection set-up time through the single server, Ethernet (ms)',
+  paper: { ethernet: { 'mach-ux': 6.8 } },
+  run(world) {
+    const us = runUxSetup(world, 't4-ux');
+    return { ethernet: { 'mach-ux': Math.round(us) / 1000 } } satisfies Results;
+  },
+};

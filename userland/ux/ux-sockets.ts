@@ -1,0 +1,121 @@
+/**
+ * The client side of the single server: UX's emulation library as a SocketApi. Every socket call
+ * enters by a trap (Mach 3.0 redirects a UNIX system call to the emulation library in the caller's
+ * own address space: a real trap here, `null_trap`), pays the library's decode and MIG stub work
+ * (`ux.emulatorCallCycles`) and is one Mach RPC to the client's session port at the server
+ * (ux-proto.ts), data inline: written bytes are copied into the request (`ux.copyCyclesPerByte`,
+ * then the kernel's own copyin/copyout of the inline data), read bytes come back in the reply and
+ * are copied out to the caller's buffer.
+ *
+ * One UxSockets per thread that makes calls (each has its own reply port, as each C thread had
+ * its own MIG reply port); descriptors belong to the task, so they are shared by all of a task's
+ * instances. Errors are negative SOCK_ERR codes; a dead server reads as ECONNRESET.
+ */
+import { KERN } from '../../kernel/abi/errors.ts';
+import type { GuestContext } from '../../kernel/abi/guest.ts';
+import { MSG_TYPE, TASK_PORT, type MsgItem, type PortName } from '../../kernel/abi/message.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { rpc } from '../mach/ipc.ts';
+import { sys } from '../mach/syscalls.ts';
+import type { SocketApi } from '../netlib/socket-api.ts';
+import { SOCK_ERR } from '../netlib/tcp-lib.ts';
+import { uxCosts, type UxCostName } from './costs.ts';
+import { UX_IO_MAX, UX_MSG, UX_SERVICE } from './ux-proto.ts';
+
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+export class UxSockets implements SocketApi {
+  /** RPCs made (one per socket call, more for writes above UX_IO_MAX). */
+  calls = 0;
+
+  private constructor(
+    private readonly ctx: GuestContext,
+    private readonly session: PortName,
+    private readonly replyPort: PortName,
+    private readonly c: Record<UxCostName, number>,
+  ) {}
+
+  /** Find the server (bootstrap `ux-server`), say HELLO with this task's port, get the session port. */
+  static *init(ctx: GuestContext): G<UxSockets | undefined> {
+    let look = yield* sys.bootstrap_look_up({ service: UX_SERVICE });
+    for (let i = 0; look.kr !== KERN.SUCCESS && i < 200; i++) {
+      yield* sys.thread_sleep_ns({ ns: 100_000 });
+      look = yield* sys.bootstrap_look_up({ service: UX_SERVICE });
+    }
+    if (look.kr !== KERN.SUCCESS) return undefined;
+    const rp = yield* sys.mach_reply_port({});
+    const tp = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
+    const r = yield* rpc(look.name, rp.name, UX_MSG.HELLO, [{ type: 'int32', values: [] }, { type: 'port', name: tp.name, disposition: MSG_TYPE.COPY_SEND }]);
+    const w = r.msg?.items.find((i) => i.type === 'int32');
+    const port = r.msg?.items.find((i) => i.type === 'port');
+    if (r.kr !== KERN.SUCCESS || w?.type !== 'int32' || w.values[0] !== 0 || port?.type !== 'port') return undefined;
+    return new UxSockets(ctx, port.name, rp.name, uxCosts(ctx.params));
+  }
+
+  /** One emulated system call: the redirected trap, the library's work, the RPC; result and reply data. */
+  private *call(id: number, words: readonly number[], data?: Uint8Array): G<{ res: number; data: Uint8Array | undefined }> {
+    yield* sys.null_trap({});
+    this.ctx.spend(this.c.emulatorCallCycles + (data === undefined ? 0 : this.c.copyCyclesPerByte * data.length));
+    const items: MsgItem[] = [{ type: 'int32', values: words }];
+    if (data !== undefined) items.push({ type: 'inline', data });
+    this.calls++;
+    const r = yield* rpc(this.session, this.replyPort, id, items);
+    const w = r.msg?.items.find((i) => i.type === 'int32');
+    if (r.kr !== KERN.SUCCESS || w?.type !== 'int32') return { res: SOCK_ERR.ECONNRESET, data: undefined };
+    const d = r.msg!.items.find((i) => i.type === 'inline');
+    const out = d?.type === 'inline' ? d.data : undefined;
+    if (out !== undefined) this.ctx.spend(this.c.copyCyclesPerByte * out.length);
+    return { res: (w.values[0] ?? SOCK_ERR.EINVAL) | 0, data: out }; // int32 words arrive as unsigned 32-bit values
+  }
+
+  *socket(): G<number> {
+    return (yield* this.call(UX_MSG.SOCKET, [])).res;
+  }
+  *bind(fd: number, port: number): G<number> {
+    return (yield* this.call(UX_MSG.BIND, [fd, port])).res;
+  }
+  *listen(fd: number, backlog = 5): G<number> {
+    return (yield* this.call(UX_MSG.LISTEN, [fd, backlog])).res;
+  }
+  *accept(fd: number): G<number> {
+    return (yield* this.call(UX_MSG.ACCEPT, [fd])).res;
+  }
+  *connect(fd: number, ip: number, port: number): G<number> {
+    return (yield* this.call(UX_MSG.CONNECT, [fd, ip | 0, port])).res;
+  }
+  *read(fd: number, max: number, timeoutNs = Number.POSITIVE_INFINITY): G<Uint8Array | number> {
+    const timeoutUs = timeoutNs === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(timeoutNs / 1000));
+    const r = yield* this.call(UX_MSG.READ, [fd, Math.min(max, UX_IO_MAX), timeoutUs]);
+    if (r.res < 0) return r.res;
+    return r.data ?? new Uint8Array(0);
+  }
+  *write(fd: number, data: Uint8Array): G<number> {
+    let off = 0;
+    do {
+      const chunk = data.subarray(off, Math.min(data.length, off + UX_IO_MAX));
+      const r = yield* this.call(UX_MSG.WRITE, [fd], chunk);
+      if (r.res < 0) return r.res;
+      if (r.res === 0 && chunk.length > 0) return SOCK_ERR.EPIPE;
+      off += r.res;
+    } while (off < data.length);
+    return off;
+  }
+  *shutdown(fd: number): G<number> {
+    return (yield* this.call(UX_MSG.SHUTDOWN, [fd])).res;
+  }
+  /** Close returns at once; the server finishes the FIN exchange (BSD: no linger by default). */
+  *close(fd: number): G<number> {
+    return (yield* this.call(UX_MSG.CLOSE, [fd])).res;
+  }
+  *now(): G<number> {
+    return (yield* sys.clock_get_ns({})).ns;
+  }
+  logFields(): string {
+    return `calls=${this.calls}`;
+  }
+}
+
+/** SocketOpener for the single server. */
+export function* uxSockets(ctx: GuestContext): G<SocketApi | undefined> {
+  return yield* UxSockets.init(ctx);
+}
