@@ -2,8 +2,8 @@
  * `paper-table4-ultrix`: P Table 4, Ultrix row: time for an active open to complete with the
  * passive peer already listening — the library row's connSetupTimer against echoServer
  * (userland/apps/ttcp.ts) on the monolithic kernel's sockets, mean of 5 opens. The kernel
- * measures no phases, so the timer reads the application's clock around socket() + connect()
- * (the SYN, the SYN-ACK, the kernel's ACK: one network round trip and the two kernels' work).
+ * measures no phases, so the timer reads the application's clock around connect() (the SYN, the
+ * SYN-ACK, the kernel's ACK: one network round trip and the two kernels' work).
  */
 import type { World } from '../world.ts';
 import { connSetupTimerWith, echoServerWith } from '../../userland/apps/ttcp.ts';
