@@ -8,6 +8,9 @@
  * The clock: the AN1 controller's clock page when the task has it mapped (parameter `clockPage`,
  * the same measuring clock the library's applications read), else clock_get_ns (a trap, as
  * gettimeofday is).
+ *
+ * Not modelled: receive timeouts (SO_RCVTIMEO) — `read`'s `timeoutNs` is ignored and a recv waits
+ * for data, end of stream or an error, as a plain BSD read does; no benchmark program uses one.
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
@@ -48,7 +51,7 @@ class KernelSockets implements SocketApi {
   *connect(fd: number, ip: number, port: number): G<number> {
     return (yield* sys.connect({ fd, ip: ip >>> 0, port })).n;
   }
-  *read(fd: number, max: number): G<Uint8Array | number> {
+  *read(fd: number, max: number, _timeoutNs?: number): G<Uint8Array | number> {
     const r = yield* sys.recv({ fd, address: this.buf, length: Math.max(0, Math.min(max, KSOCK_BUFFER_BYTES)) });
     if (r.kr !== KERN.SUCCESS) this.faults++;
     if (r.n < 0) return r.n;
