@@ -14,11 +14,11 @@ export const UX_COSTS = {
   /** Server per request: UX's system-call emulation (MB92 §2.2: 280 µs on a 12 MHz DS2100, × 12/25). */
   serverDispatchCycles: 3360,
   /** Server, write: BSD sosend fixed part (calibrated on MB93 Table 4 send entry, UX column, 1 byte: 293 µs). */
-  sosendCycles: 1915,
+  sosendCycles: 2010,
   /** Server, write: per byte beyond the copies (calibrated on MB93 Table 4 send entry slope, 293 → 628 µs over 1471 bytes). */
   sosendCyclesPerByte: 1.7,
   /** Server, read: soreceive and the reply path (calibrated on MB93 Table 4 wake user thread, UX column, 194–274 µs). */
-  soreceiveCycles: 2750,
+  soreceiveCycles: 2730,
 } as const;
 
 export type UxCostName = keyof typeof UX_COSTS;

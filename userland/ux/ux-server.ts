@@ -176,7 +176,9 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     if (result < 0) stats.errorReplies++;
     const items: MsgItem[] = [{ type: 'int32', values: [result] }];
     if (data !== undefined) items.push({ type: 'inline', data });
-    yield* send(r.name, r.id + 100, items, { remoteDisposition: r.disposition });
+    const kr = yield* send(r.name, r.id + 100, items, { remoteDisposition: r.disposition });
+    // A failed send moves nothing: the reply right (now a dead name: the client died) is still ours.
+    if (kr !== KERN.SUCCESS) yield* sys.mach_port_deallocate({ name: r.name });
   }
 
   const sockCount = (): number => {
@@ -353,7 +355,8 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
       yield* sys.mach_port_move_member({ member: a.name, after: portSet });
       yield* sys.mach_port_request_notification({ name: task, variant: NOTIFY.DEAD_NAME, sync: 0, notify: service, disposition: MSG_TYPE.MAKE_SEND_ONCE });
     }
-    yield* send(r.name, r.id + 100, [{ type: 'int32', values: [0] }, { type: 'port', name: cl.session, disposition: MSG_TYPE.MAKE_SEND }], { remoteDisposition: r.disposition });
+    const kr = yield* send(r.name, r.id + 100, [{ type: 'int32', values: [0] }, { type: 'port', name: cl.session, disposition: MSG_TYPE.MAKE_SEND }], { remoteDisposition: r.disposition });
+    if (kr !== KERN.SUCCESS) yield* sys.mach_port_deallocate({ name: r.name });
   }
 
   function* onService(m: ReceivedMsg, r: Reply | undefined): G<void> {
@@ -499,13 +502,13 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
   }
 
   /** Feed every frame waiting on the default channel to the engine. */
-  function* drain(x: GuestContext, t: number): G<number> {
+  function* drain(x: GuestContext, rx: RawChannel, t: number): G<number> {
     let n = 0;
-    while (ch.available() > 0) {
+    while (rx.available() > 0) {
       n++;
-      const sl = ch.peek();
-      const f = ch.read(sl.offset, sl.length);
-      ch.consume();
+      const sl = rx.peek();
+      const f = rx.read(sl.offset, sl.length);
+      rx.consume();
       if (sl.length === 0) continue;
       stats.framesIn++;
       x.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
@@ -521,15 +524,17 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
   };
 
   const netThread: GuestProgram = function* (nctx) {
+    // The receive ring is this thread's alone: its view charges the ring's bookkeeping to this thread.
+    const rx = new RawChannel(nctx, { channel: def.name, address: def.address, sem: def.sem });
     for (;;) {
       const t = yield* now();
       const due = stack.pollAt();
       if (due !== null && due <= t) stack.poll(t);
-      yield* drain(nctx, t);
+      yield* drain(nctx, rx, t);
       yield* flushOut(nctx);
       yield* serviceParked(nctx, t);
       yield* flushOut(nctx);
-      if (ch.available() > 0) continue;
+      if (rx.available() > 0) continue;
       const t2 = yield* now();
       const next = Math.min(stack.pollAt() ?? Number.POSITIVE_INFINITY, earliestReadDeadline());
       netDeadline = next;

@@ -33,21 +33,21 @@ export const UX_SERVER_COSTS = {
     what: 'server per request: UX system-call emulation before the socket layer',
   },
   'ux.sosendCycles': {
-    value: 1915,
+    value: 2010,
     unit: 'cycles',
-    source: 'calibrated on MB93 Table 4 send entry, Mach 3.0 + UX server column, UDP 1 byte: 293 µs on a DECstation 5000/200 (trap + RPC to the server until protocol output begins): the remainder after what the emulator charges apart on that path — the redirected trap, ux.emulatorCallCycles, the mach_msg send/receive/hand-off with its inline copies, ux.serverDispatchCycles, the clock reads that delimit the interval — which came to 216.4 µs in ux-primitives without this constant; 293 − 216.4 = 76.6 µs = 1915 cycles. It stands for BSD sosend’s fixed work in the server: sblock, mbuf allocation (MGET), socket-buffer append, the socket locks',
+    source: 'calibrated on MB93 Table 4 send entry, Mach 3.0 + UX server column, UDP 1 byte: 293 µs on a DECstation 5000/200 (trap + RPC to the server until protocol output begins): the remainder after what the emulator charges apart on that path — the redirected trap, ux.emulatorCallCycles, the mach_msg send/receive/hand-off with its inline copies, ux.serverDispatchCycles, the clock reads that delimit the interval — which came to 212.6 µs in ux-primitives without this constant; 293 − 212.6 = 80.4 µs = 2010 cycles. It stands for BSD sosend’s fixed work in the server: sblock, mbuf allocation (MGET), socket-buffer append, the socket locks',
     what: 'server, write: socket layer (sosend) fixed part',
   },
   'ux.sosendCyclesPerByte': {
     value: 1.7,
     unit: 'cycles/byte',
-    source: 'calibrated on the slope of MB93 Table 4 send entry, UX column: (628 − 293) µs / 1471 bytes = 0.228 µs ≈ 5.7 cycles a byte, less the 4 copies the emulator charges apart (emulation library into the request, kernel copyin and copyout of the inline data, server uiomove: 1 cycle each; ux-primitives measures that slope at 4.01 cycles a byte without this constant) = 1.7. It stands for building the mbuf chain (108-byte mbufs and 1 KB clusters) and the cache misses on data the copies bring in',
+    source: 'calibrated on the slope of MB93 Table 4 send entry, UX column: (628 − 293) µs / 1471 bytes = 0.228 µs ≈ 5.7 cycles a byte, less the 4 copies the emulator charges apart (emulation library into the request, kernel copyin and copyout of the inline data, server uiomove: 1 cycle each; ux-primitives measures that slope at 4.008 cycles a byte without this constant) = 1.7. It stands for building the mbuf chain (108-byte mbufs and 1 KB clusters) and the cache misses on data the copies bring in',
     what: 'server, write: socket layer per byte beyond the copies',
   },
   'ux.soreceiveCycles': {
-    value: 2750,
+    value: 2730,
     unit: 'cycles',
-    source: 'calibrated on MB93 Table 4 wake user thread, Mach 3.0 + UX server column: 194–274 µs, midpoint 234 µs (from the data in the server to the reading thread running): the remainder after what the emulator charges apart — the reply mach_msg (trap, send, inline copy), the client’s wake-up (kernel.wakeupCycles, context switch, receive) — and the clock read that ends the interval — which came to 124.1 µs in ux-primitives without this constant; 234 − 124.1 = 109.9 µs ≈ 2750 cycles. It stands for soreceive (sblock, mbuf walk and free, sbunlock), sorwakeup through the server’s condition variables and the reply stub',
+    source: 'calibrated on MB93 Table 4 wake user thread, Mach 3.0 + UX server column: 194–274 µs, midpoint 234 µs (from the data in the server to the reading thread running): the remainder after what the emulator charges apart — the reply mach_msg (trap, send, inline copy), the client’s wake-up (kernel.wakeupCycles, context switch, receive) — and the clock read that ends the interval — which came to 124.7 µs in ux-primitives without this constant; 234 − 124.7 = 109.3 µs ≈ 2730 cycles. It stands for soreceive (sblock, mbuf walk and free, sbunlock), sorwakeup through the server’s condition variables and the reply stub',
     what: 'server, read: socket layer (soreceive) and the reply path',
   },
 } as const satisfies CostGroup;
