@@ -157,7 +157,8 @@ export const echoServer: GuestProgram = echoServerWith(librarySockets);
 /**
  * Connection-setup timer: `opens` active opens to a listener, each closed after. Logs per-phase
  * means (µs): the implementation's own phases when it measures them (the library), else the
- * application's clock around `connect` (totalUs only; the other fields 0).
+ * application's clock around `connect` (totalUs only; the other fields 0). Parameter `settleNs`
+ * (default 0): a pause before each open.
  */
 export const connSetupTimerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
@@ -167,7 +168,11 @@ export const connSetupTimerWith = (open: SocketOpener): GuestProgram => function
   const opens = num(p, 'opens', 5);
   const sum = { total: 0, outbound: 0, rtt: 0, channel: 0, tcb: 0, registry: 0, importUs: 0 };
   let ok = 0;
+  const settleNs = num(p, 'settleNs', 0);
   for (let i = 0; i < opens; i++) {
+    // Optionally let the previous connection's close finish first (an implementation whose close
+    // returns before the FIN exchange would otherwise time that work into the next open).
+    if (settleNs > 0) yield* sys.thread_sleep_ns({ ns: settleNs });
     const phased = lib.setupPhases !== undefined;
     const fd = yield* lib.socket();
     const t0 = phased ? 0 : yield* lib.now();

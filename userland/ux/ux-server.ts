@@ -31,13 +31,13 @@
  * oversized data get an error reply; rights and out-of-line memory a request should not carry are
  * released; a request without a reply right is dropped and counted.
  */
-import { KERN } from '../../kernel/abi/errors.ts';
+import { KERN, MACH_MSG } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
-import { MACH_PORT_DEAD, MACH_PORT_NULL, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MACH_MSG_OPTION, MACH_PORT_DEAD, MACH_PORT_NULL, MSG_SIZE_MAX, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type MachMsg, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpListener, type TcpSocket } from '../inet/index.ts';
-import { receive, send } from '../mach/ipc.ts';
+import { buildMsg, receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { xorshift } from '../netlib/frames.ts';
@@ -62,6 +62,11 @@ interface Reply {
   readonly id: number;
   /** The reply right's type as received (send-once, or send): the disposition to move it back with. */
   readonly disposition: number;
+  /**
+   * The request thread may send this reply together with its next receive (one mach_msg, as a MIG
+   * server loop does: the client then runs by stack hand-off). False once the call is parked.
+   */
+  combine: boolean;
 }
 
 interface UxSock {
@@ -142,6 +147,8 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
   let sending = false;
   /** The deadline the network thread waits with (Infinity: none). */
   let netDeadline = Number.POSITIVE_INFINITY;
+  /** The request thread's reply to the call it is serving, sent with its next receive. */
+  let combined: { readonly msg: MachMsg; readonly name: PortName } | undefined = undefined;
 
   const now = function* (): G<number> {
     return (yield* sys.clock_get_ns({})).ns;
@@ -176,6 +183,12 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     if (result < 0) stats.errorReplies++;
     const items: MsgItem[] = [{ type: 'int32', values: [result] }];
     if (data !== undefined) items.push({ type: 'inline', data });
+    if (r.combine && combined === undefined) {
+      r.combine = false;
+      combined = { msg: buildMsg(r.name, r.id + 100, items, { remoteDisposition: r.disposition }), name: r.name };
+      return;
+    }
+    r.combine = false;
     const kr = yield* send(r.name, r.id + 100, items, { remoteDisposition: r.disposition });
     // A failed send moves nothing: the reply right (now a dead name: the client died) is still ours.
     if (kr !== KERN.SUCCESS) yield* sys.mach_port_deallocate({ name: r.name });
@@ -417,6 +430,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         if (s.kind !== 'listen' || s.listener === undefined || s.accepts.length >= ACCEPTS_MAX) return yield* replyTo(r, SOCK_ERR.EINVAL);
         const a = cl.fds.size < FDS_MAX ? s.listener.accept() : null;
         if (a === null) {
+          r.combine = false;
           s.accepts.push(r); // parked: the network thread answers when a handshake completes
           return;
         }
@@ -432,6 +446,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         if (typeof sock === 'string') return yield* replyTo(r, sock === 'EISCONN' ? SOCK_ERR.EADDRINUSE : SOCK_ERR.EINVAL);
         s.kind = 'conn';
         s.sock = sock;
+        r.combine = false;
         s.connect = r; // parked until ESTABLISHED or CLOSED
         yield* flushOut(ctx);
         return yield* kickIfEarlier(stack.pollAt());
@@ -444,7 +459,10 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         const tp = probe ? yield* now() : 0;
         const w = { reply: r, data, done: 0 };
         const err = writeSome(s, w, t);
-        if (err === undefined && w.done < data.length) s.write = w; // parked: the rest goes as the window opens
+        if (err === undefined && w.done < data.length) {
+          r.combine = false;
+          s.write = w; // parked: the rest goes as the window opens
+        }
         yield* flushOut(ctx);
         yield* kickIfEarlier(stack.pollAt());
         if (err !== undefined || w.done === data.length) yield* replyTo(r, err ?? w.done);
@@ -462,6 +480,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         if (sock.eof) return yield* replyTo(r, 0, new Uint8Array(0));
         const timeoutUs = word(2);
         const deadline = timeoutUs > 0 ? t + timeoutUs * 1000 : Number.POSITIVE_INFINITY;
+        r.combine = false;
         s.read = { reply: r, max, deadline }; // parked: answered when data, EOF, an error or the deadline comes
         return yield* kickIfEarlier(timeoutUs > 0 ? deadline : null);
       }
@@ -488,7 +507,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     stats.requests++;
     const rd = m.bits & 0xff;
     const r: Reply | undefined =
-      m.remote !== MACH_PORT_NULL && m.remote !== MACH_PORT_DEAD && (rd === MSG_TYPE.PORT_SEND_ONCE || rd === MSG_TYPE.PORT_SEND) ? { name: m.remote, id: m.id, disposition: rd } : undefined;
+      m.remote !== MACH_PORT_NULL && m.remote !== MACH_PORT_DEAD && (rd === MSG_TYPE.PORT_SEND_ONCE || rd === MSG_TYPE.PORT_SEND) ? { name: m.remote, id: m.id, disposition: rd, combine: true } : undefined;
     if (m.local === service) return yield* onService(m, r);
     const cl = bySession.get(m.local);
     const extra = yield* scrub(m, 0);
@@ -547,7 +566,14 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
   yield* sys.thread_create({ program: netThread, priority: -1 });
   yield* sys.debug_log({ text: `ux: up register=${reg.kr}` });
   for (;;) {
-    const r = yield* receive(portSet);
+    const c1 = combined as { readonly msg: MachMsg; readonly name: PortName } | undefined; // set by replyTo, inside handle
+    combined = undefined;
+    const r = c1 === undefined ? yield* receive(portSet) : yield* sys.mach_msg({ option: MACH_MSG_OPTION.SEND_MSG | MACH_MSG_OPTION.RCV_MSG, msg: c1.msg, rcvName: portSet, rcvSize: MSG_SIZE_MAX, timeoutMs: 0, notify: MACH_PORT_NULL });
+    if (c1 !== undefined && r.kr >= MACH_MSG.SEND_INVALID_DATA && r.kr < MACH_MSG.RCV_INVALID_NAME) {
+      // The reply's send failed (its client died): nothing moved, nothing was received.
+      yield* sys.mach_port_deallocate({ name: c1.name });
+      continue;
+    }
     if (r.kr !== KERN.SUCCESS || r.msg === undefined) continue;
     yield* handle(r.msg);
     if (logStats) yield* logState();
