@@ -33,16 +33,16 @@ describe('mach-ux scenarios', () => {
     }
   });
 
-  it('orderings stated in the text: the library beats Mach/UX on Ethernet throughput (clearly at 512 and 1024 bytes) and round trips; its set-up is slower', () => {
+  it('orderings stated in the text: the library beats Mach/UX on Ethernet throughput (clearly at 512 bytes) and round trips; its set-up is slower', () => {
     const w = new World({ seed: 1, traceOn: false });
     const ux2 = (t2.results as unknown as Eth).ethernet['mach-ux'] as number[];
     const ux3 = (t3.results as unknown as Eth).ethernet['mach-ux'] as number[];
     const lib2 = [512, 1024, 2048, 4096].map((ws) => runTtcp(w, 'ethernet', ws, 384 * 1024, `l2-${ws}`));
     const lib3 = [1, 512, 1460].map((s) => runPing(w, 'ethernet', s, `l3-${s}`));
-    // At 512 and 1024 bytes the server's per-call costs show; at 2048 and 4096 both organizations are
-    // within a few per cent of the wire (docs/ux.md), so only "not faster than the library" is asserted.
-    for (const i of [0, 1]) expect(lib2[i], `T2 ${i}`).toBeGreaterThan(ux2[i]! * 1.02);
-    for (const i of [2, 3]) expect(ux2[i], `T2 ${i}`).toBeLessThan(lib2[i]! * 1.06);
+    // At 512 bytes the server's per-call costs show; from 1024 on both organizations are within a few
+    // per cent of the wire (docs/ux.md), so only "not clearly faster than the library" is asserted.
+    expect(lib2[0], 'T2 512').toBeGreaterThan(ux2[0]! * 1.05);
+    for (const i of [1, 2, 3]) expect(ux2[i], `T2 ${i}`).toBeLessThan(lib2[i]! * 1.06);
     lib3.forEach((l, i) => expect(l, `T3 ${i}`).toBeLessThan(ux3[i]!));
     const lib4 = runSetup(w, 'ethernet', 'l4')['totalUs']! / 1000;
     expect(lib4).toBeGreaterThan((t4.results as unknown as Eth).ethernet['mach-ux'] as number);
