@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { paperValuesFor } from '../../../studies/paper/reproduce.ts';
 import { runScenario } from '../../../studies/run.ts';
 import { paperTable2MachUxScenario } from '../../../studies/scenarios/paper-table2-mach-ux.ts';
 import { paperTable3MachUxScenario } from '../../../studies/scenarios/paper-table3-mach-ux.ts';
@@ -24,6 +25,7 @@ describe('mach-ux scenarios', () => {
 
   it('carry tables.json mach-ux cells and give results in the same shape', () => {
     for (const [s, r] of [[paperTable2MachUxScenario, t2], [paperTable3MachUxScenario, t3], [paperTable4MachUxScenario, t4]] as const) {
+      expect(paperValuesFor(s), s.name).toEqual(s.paper); // what test/system/paper.test.ts asks of a registered paper-* scenario
       const sec = tables[s.paperSection!]!;
       expect((s.paper as unknown as Eth).ethernet['mach-ux']).toEqual((sec['ethernet'] as Record<string, unknown>)['mach-ux']);
       if (sec['sizes'] !== undefined) expect(r.results['sizes']).toEqual(sec['sizes']);
