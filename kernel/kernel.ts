@@ -303,8 +303,10 @@ export class Kernel {
     const thread = new Thread(id, task, undefined, clampPriority(priority, task.privileged), () => this.onThreadTimer(thread));
     const ctx: GuestContext = {
       spend: (cycles: number) => {
-        // A guest passing garbage here only hurts itself: it is charged nothing for it.
-        if (Number.isFinite(cycles) && cycles > 0) thread.spentCycles += cycles;
+        // A guest passing garbage here only hurts itself: it is charged nothing for it. The
+        // cycles go to the thread running now (a library's network thread may use its task's
+        // main context), so they are charged in the burst that did the work.
+        if (Number.isFinite(cycles) && cycles > 0) (this.current ?? thread).spentCycles += cycles;
       },
       mem: task.mem!,
       params: task.params,

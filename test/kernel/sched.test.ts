@@ -112,3 +112,30 @@ describe('wake-up path', () => {
     expect(few).toBeLessThan(10);
   });
 });
+
+describe('user cycles', () => {
+  it('ctx.spend charges the thread that runs, whichever thread the context was made for', () => {
+    const { world, kernel } = boot();
+    const seen: number[] = [];
+    kernel.spawn('spender', function* (ctx) {
+      const s = yield* sys.semaphore_create({ value: 0 });
+      yield* sys.thread_create({
+        priority: -1,
+        program: function* () {
+          const t0 = (yield* sys.clock_get_ns({})).ns;
+          ctx.spend(250_000); // the main thread's context, used by this thread (as a library's network thread does)
+          const t1 = (yield* sys.clock_get_ns({})).ns;
+          seen.push(t1 - t0);
+          yield* sys.semaphore_signal({ sem: s.name });
+          yield* sys.thread_exit({});
+        },
+      });
+      yield* sys.semaphore_wait({ sem: s.name });
+    });
+    world.sched.runFor(100 * MS);
+    // 250 000 cycles at 40 ns = 10 ms, in the burst that spent them (plus the clock trap).
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!).toBeGreaterThanOrEqual(10 * MS);
+    expect(seen[0]!).toBeLessThan(10 * MS + 50_000);
+  });
+});
