@@ -3,9 +3,8 @@
  * paper's figures they carry are tables.json's mach-ux cells, the results have the library
  * scenarios' shape, and the orderings the paper states between the library and Mach/UX hold.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { paperValuesFor } from '../../../studies/paper/reproduce.ts';
+import { PAPER_TABLES, paperValuesFor } from '../../../studies/paper/reproduce.ts';
 import { runScenario } from '../../../studies/run.ts';
 import { paperTable2MachUxScenario } from '../../../studies/scenarios/paper-table2-mach-ux.ts';
 import { paperTable3MachUxScenario } from '../../../studies/scenarios/paper-table3-mach-ux.ts';
@@ -15,7 +14,8 @@ import { runPing } from '../../../studies/scenarios/paper-table3-library.ts';
 import { runSetup } from '../../../studies/scenarios/paper-table4-library.ts';
 import { World } from '../../../studies/world.ts';
 
-const tables = JSON.parse(readFileSync(new URL('../../../../shared/paper/tables.json', import.meta.url), 'utf8')) as Record<string, Record<string, unknown>>;
+// The repo's copy of the paper's tables (studies/paper/tables.json), so a clone anywhere runs.
+const tables = PAPER_TABLES as unknown as Record<string, Record<string, unknown>>;
 type Eth = { ethernet: Record<string, number[] | number> };
 
 describe('mach-ux scenarios', () => {
