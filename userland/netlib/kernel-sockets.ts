@@ -9,7 +9,8 @@
  * the same measuring clock the library's applications read), else clock_get_ns (a trap, as
  * gettimeofday is).
  *
- * Not modelled: receive timeouts (SO_RCVTIMEO) — `read`'s `timeoutNs` is ignored and a recv waits
+ * Not modelled: re-synchronising the clock page after a blocking call longer than its 32-bit wrap
+ * (≈ 172 s; the library knows its waits' limits and does), and receive timeouts (SO_RCVTIMEO) — `read`'s `timeoutNs` is ignored and a recv waits
  * for data, end of stream or an error, as a plain BSD read does; no benchmark program uses one.
  */
 import { KERN } from '../../kernel/abi/errors.ts';
@@ -18,6 +19,7 @@ import { SOCK_ERRNO } from '../../kernel/abi/socket.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { SocketApi } from './socket-api.ts';
+import { UserClock } from './user-clock.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -25,16 +27,17 @@ type G<T> = Generator<TrapRequest, T, TrapResult>;
 export const KSOCK_BUFFER_BYTES = 64 * 1024;
 
 class KernelSockets implements SocketApi {
-  private clockBaseNs = -1;
-  private clockLastTicks = 0;
+  private readonly clock: UserClock;
   /** Traps that failed with a bad user address (EFAULT). */
   faults = 0;
 
   constructor(
     private readonly ctx: GuestContext,
     private readonly buf: number,
-    private readonly clockPage: number,
-  ) {}
+    clockPage: number,
+  ) {
+    this.clock = new UserClock(ctx.mem, clockPage);
+  }
 
   *socket(): G<number> {
     return (yield* sys.socket({})).n;
@@ -77,19 +80,7 @@ class KernelSockets implements SocketApi {
     return (yield* sys.close({ fd })).n;
   }
   *now(): G<number> {
-    if (this.clockPage === 0 || this.clockBaseNs < 0) {
-      const ns = (yield* sys.clock_get_ns({})).ns;
-      if (this.clockPage !== 0) {
-        this.clockBaseNs = ns;
-        this.clockLastTicks = this.ctx.mem.read32(this.clockPage);
-      }
-      return ns;
-    }
-    // 40 ns ticks, extended past the 32-bit wrap (≈ 172 s) from the last reading.
-    const ticks = this.ctx.mem.read32(this.clockPage);
-    this.clockBaseNs += ((ticks - this.clockLastTicks) >>> 0) * 40;
-    this.clockLastTicks = ticks;
-    return this.clockBaseNs;
+    return yield* this.clock.now();
   }
   logFields(kind: 'sender' | 'receiver'): string {
     return kind === 'sender' ? `faults=${this.faults}` : '';
@@ -100,8 +91,7 @@ class KernelSockets implements SocketApi {
 export function* kernelSockets(ctx: GuestContext): G<SocketApi | undefined> {
   const a = yield* sys.vm_allocate({ address: 0, size: KSOCK_BUFFER_BYTES, anywhere: true });
   if (a.kr !== KERN.SUCCESS) return undefined;
-  const clockPage = typeof ctx.params['clockPage'] === 'number' ? ctx.params['clockPage'] : 0;
-  return new KernelSockets(ctx, a.address, clockPage);
+  return new KernelSockets(ctx, a.address, UserClock.pageOf(ctx.params));
 }
 
 export { SOCK_ERRNO };

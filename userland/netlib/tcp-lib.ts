@@ -30,6 +30,7 @@ import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
+import { UserClock } from './user-clock.ts';
 import { macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
@@ -219,9 +220,7 @@ export class TcpLib {
   /** Times a sender slept because every transmit page of its connection still had a frame in flight. */
   txPageWaits = 0;
   framesReceived = 0;
-  private readonly clockPage: number;
-  private clockBaseNs = -1;
-  private clockLastTicks = 0;
+  private readonly clock: UserClock;
   /** Set by connect/accept: the last set-up's phases (µs). */
   lastSetup: { totalUs: number; registry: GrantWords | undefined; importUs: number } = { totalUs: 0, registry: undefined, importUs: 0 };
 
@@ -236,7 +235,7 @@ export class TcpLib {
     this.link = p['link'] === 'an1' ? 'an1' : 'ethernet';
     this.mslNs = typeof p['mslNs'] === 'number' ? p['mslNs'] : 30_000_000_000;
     this.seed = (typeof p['seed'] === 'number' ? p['seed'] : 7) ^ ctx.taskId;
-    this.clockPage = typeof p['clockPage'] === 'number' ? p['clockPage'] : 0;
+    this.clock = new UserClock(ctx.mem, UserClock.pageOf(p));
   }
 
   /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
@@ -252,30 +251,14 @@ export class TcpLib {
     return new TcpLib(ctx, look.name, rp.name, tp.name);
   }
 
-  /**
-   * The user-level clock: on AN1 the controller's 40 ns clock page mapped read-only into this task
-   * (P §4; parameter `clockPage`), extended past its 32-bit wrap (≈ 172 s) from the last reading
-   * and re-synchronised with one clock_get_ns trap after any wait that may have been longer;
-   * elsewhere the kernel clock (a trap).
-   */
+  /** The user-level clock (userland/netlib/user-clock.ts: the AN1 clock page, else a trap). */
   *now(): G<number> {
-    if (this.clockPage === 0 || this.clockBaseNs < 0) {
-      const ns = (yield* sys.clock_get_ns({})).ns;
-      if (this.clockPage !== 0) {
-        this.clockBaseNs = ns;
-        this.clockLastTicks = this.ctx.mem.read32(this.clockPage);
-      }
-      return ns;
-    }
-    const ticks = this.ctx.mem.read32(this.clockPage);
-    this.clockBaseNs += ((ticks - this.clockLastTicks) >>> 0) * 40;
-    this.clockLastTicks = ticks;
-    return this.clockBaseNs;
+    return yield* this.clock.now();
   }
 
   /** After a wait that may have outlasted the clock's wrap: the next now() re-synchronises. */
   clockMayHaveWrapped(): void {
-    this.clockBaseNs = -1;
+    this.clock.mayHaveWrapped();
   }
 
   conn(fd: number): LibConn | undefined {
