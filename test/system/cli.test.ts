@@ -22,6 +22,10 @@ describe('ulp CLI', () => {
     [['run', 'hello', '--cost', 'kernel.trapCycles'], /NAME=VALUE/],
     [['run', 'hello', '--seed', 'x'], /--seed needs an integer/],
     [['run'], /exactly one scenario/],
+    [['run', 'hello', '--trace', '/nonexistent-dir-for-ulp/x.json'], /cannot write --trace file/],
+    [['run', 'hello', '--trace', '/'], /cannot write --trace file/],
+    [['run', 'hello', '--trace-limit', '10'], /--trace-limit needs --trace/],
+    [['run', 'hello', '--trace', '/dev/null', '--trace-limit', '0'], /--trace-limit needs a positive integer/],
   ])('%j → one clear line, exit 2, no stack trace', (args, message) => {
     const r = ulp(...args);
     expect(r.code).toBe(2);

@@ -324,17 +324,4 @@ describe('ulp run --trace', () => {
     expect(parse(text).otherData['fingerprint']).toBe(b.fingerprint);
     expect(text).toBe(scenarioTimeline('hello', 7).text);
   });
-
-  it.each([
-    [['run', 'hello', '--trace', join('/nonexistent-dir-for-ulp', 'x.json')], /cannot write --trace file/],
-    [['run', 'hello', '--trace', '/'], /cannot write --trace file/],
-    [['run', 'hello', '--trace-limit', '10'], /--trace-limit needs --trace/],
-    [['run', 'hello', '--trace', '/dev/null', '--trace-limit', '0'], /--trace-limit needs a positive integer/],
-  ])('%j → one clear line, exit 2, no stack trace', (args, message) => {
-    const r = ulp(...args);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(message);
-    expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).not.toMatch(/\n\s+at /);
-  });
 });
