@@ -407,7 +407,8 @@ export class Kernel {
       // A thread that blocked runs again through the scheduler's wake-up path; an RPC's stack
       // hand-off goes straight to the receiver and skips it.
       thread.woken = false;
-      if (!handedOff) cpu.charge(this.costs.wakeupCycles, 'wakeup');
+      if (!handedOff) cpu.charge(thread.wakeupCycles ?? this.costs.wakeupCycles, 'wakeup');
+      thread.wakeupCycles = undefined;
     }
     if (this.cpuIdled) {
       this.cpuIdled = false;
@@ -499,8 +500,14 @@ export class Kernel {
     if (thread.state.kind === 'runnable') thread.resumeValue = answer;
   }
 
-  block(thread: Thread, on: string): typeof BLOCKED {
+  /**
+   * Block `thread` (a service returns the result). `wakeupCycles`: the wake-up path this wait's
+   * wake-up pays instead of kernel.wakeupCycles (a module whose waits wake by another path, e.g.
+   * the monolithic kernel's sleep/wakeup, calibrated on its own published row).
+   */
+  block(thread: Thread, on: string, wakeupCycles?: number): typeof BLOCKED {
     thread.state = { kind: 'blocked', on };
+    thread.wakeupCycles = wakeupCycles;
     return BLOCKED;
   }
 

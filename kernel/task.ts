@@ -40,6 +40,8 @@ export class Thread {
   continuing = false;
   /** thread_yield / thread_switch: go behind its equals at the end of this burst. */
   yieldRequested = false;
+  /** The wake-up path the current wait pays, when not kernel.wakeupCycles (set by `block`). */
+  wakeupCycles: number | undefined = undefined;
   /** Woken from a block since its last burst: its next dispatch pays the wake-up path (kernel.wakeupCycles). */
   woken = false;
   /** Priority depressed below everything until the next trap (thread_switch). */

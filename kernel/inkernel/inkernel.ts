@@ -98,7 +98,7 @@ export class InKernelNet {
   private readonly timer: WheelTimer;
   private timerDeadline = Number.POSITIVE_INFINITY;
   private readonly c: {
-    send: number; recv: number; control: number; mbuf: number; netisr: number; callout: number;
+    send: number; recv: number; control: number; mbuf: number; netisr: number; callout: number; wakeup: number;
     tcpIn: number; tcpOut: number; ip: number; link: number; cksum: number; memcpySetup: number; memcpyPerByte: number;
   };
   private readonly linkHeaderBytes: number;
@@ -120,6 +120,7 @@ export class InKernelNet {
       mbuf: costs.get('inkernel.rxMbufCycles'),
       netisr: costs.get('inkernel.netisrCycles'),
       callout: costs.get('inkernel.calloutCycles'),
+      wakeup: costs.get('inkernel.wakeupCycles'),
       tcpIn: costs.get('lib.tcpInputCycles'),
       tcpOut: costs.get('lib.tcpOutputCycles'),
       ip: costs.get('lib.ipCycles'),
@@ -303,7 +304,7 @@ export class InKernelNet {
       if (i >= 0) this.waiters.splice(i, 1);
       this.progress.delete(t);
     };
-    return this.kernel.block(t, 'sbwait');
+    return this.kernel.block(t, 'sbwait', this.c.wakeup);
   }
 
   private wakeReady(): void {

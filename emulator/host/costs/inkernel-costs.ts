@@ -17,6 +17,13 @@ export const INKERNEL_COSTS = {
       'calibrated on MB93 Table 4, Mach 2.5 kernel column, send entry (trap + copyin) for a 1-byte datagram, 65 µs on a DECstation 5000/200: the remainder after what the emulator charges apart on that path — the trap (kernel.trapCycles, 150) and the copyin of 1 byte (cpu.memcpySetupCycles 20 + 1) — 1625 − 171 = 1454 cycles. It stands for 4.3BSD sosend: getsock, sblock, splnet, mbuf allocation, uio bookkeeping. The 1472-byte row (104 µs) then follows from cpu.memcpyCyclesPerByte: 123.8 µs, 1.19 × (the kernel copies a little faster than the 1 cycle/byte the UX rows give)',
     what: 'socket layer fixed path of a send/write (sosend), once per call',
   },
+  'inkernel.wakeupCycles': {
+    value: 1150,
+    unit: 'cycles',
+    source:
+      'calibrated on MB93 Table 4, Mach 2.5 kernel column, wake user thread, 54–70 µs on a DECstation 5000/200: the midpoint, 62 µs, less the context switch the emulator charges apart (kernel.contextSwitchCycles, 16 µs) = 46 µs. It replaces kernel.wakeupCycles (the library column\'s 73–95 µs) for a thread sleeping in a socket call: the in-kernel sleep/wakeup of a 4.3BSD kernel, with no user-level thread package between the wake-up and the process',
+    what: 'wake-up path of a thread blocked in an in-kernel socket call (sbwait → sorwakeup), besides the context switch',
+  },
   'inkernel.recvEntryCycles': {
     value: 1454,
     unit: 'cycles',

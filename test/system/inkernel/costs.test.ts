@@ -84,4 +84,30 @@ describe('in-kernel path on MB93 Table 4 (Mach 2.5 kernel column)', () => {
     expect(max.deviceReadUs).toBeLessThan(497);
     expect(max.netisrUs / 95).toBeLessThan(1.25);
   });
+
+  it('wake user thread: a reader asleep in recv pays the kernel column\'s wake-up, not the library\'s', () => {
+    const reader: GuestProgram = function* () {
+      const ls = (yield* sys.socket({})).n;
+      yield* sys.bind({ fd: ls, port: 9 });
+      yield* sys.listen({ fd: ls, backlog: 1 });
+      const fd = (yield* sys.accept({ fd: ls })).n;
+      const buf = (yield* sys.vm_allocate({ address: 0, size: 4096, anywhere: true })).address;
+      yield* sys.recv({ fd, address: buf, length: 4096 }); // asleep until the segment arrives
+      yield* sys.debug_log({ text: 'got' });
+      yield* sys.thread_sleep_ns({ ns: 2_000_000_000 });
+    };
+    const w = new World({ seed: 3, traceOn: false });
+    const pair = buildKernelPair(w, 'ethernet');
+    const rx = pair.spawn(pair.b, 'reader', reader);
+    const tx = pair.spawn(pair.a, 'tx', oneSend, { peerIp: pair.b.ip, bytes: 1 });
+    w.sched.runUntil(() => tx.log.some((l) => l === 'connected=0'), { nsMax: 1e9 });
+    w.sched.runFor(10_000_000); // the reader is asleep in recv
+    const b0 = snap(pair.b);
+    w.sched.runUntil(() => rx.log.includes('got'), { nsMax: 100_000_000 });
+    const wakeUs = delta(pair.b, b0, 'wakeup', 'context-switch') * US_PER_CYCLE;
+    console.log(`wake user thread ${wakeUs.toFixed(1)} µs  MB93 54–70`);
+    expect(delta(pair.b, b0, 'wakeup')).toBe(w.costs.read('inkernel.wakeupCycles', 'cycles'));
+    expect(wakeUs).toBeGreaterThanOrEqual(54);
+    expect(wakeUs).toBeLessThanOrEqual(70);
+  });
 });
