@@ -11,6 +11,7 @@ import { findScenario, runScenario, UsageError } from './run.ts';
 import { runBench } from './bench.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { mirrorTables } from './paper/reproduce.ts';
+import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
 
@@ -22,9 +23,10 @@ usage:
                                  run one scenario (built-in name)
   ulp costs [--json]             list the cost table (name, value, unit, source)
   ulp scenarios                  list the built-in scenarios
-  ulp paper [--tables 1,5] [--json FILE|-]
+  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR]
                                  the paper's experiments beside the paper's figures; --json
-                                 writes the paper's tables with the emulator's values
+                                 writes the paper's tables with the emulator's values;
+                                 --report writes report.md, results.csv and SVG charts into DIR
   ulp bench [--json]             the emulator's own speed (wall clock)
   ulp --help                     this text
 
@@ -175,7 +177,7 @@ function cmdScenarios(): number {
 }
 
 function cmdPaper(args: string[]): number {
-  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'string' }, tables: { type: 'string' } } });
+  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'string' }, tables: { type: 'string' }, report: { type: 'string' } } });
   const wanted = values.tables === undefined ? undefined : new Set(values.tables.split(',').map((t) => t.trim()));
   if (wanted !== undefined && [...wanted].some((t) => !/^[1-5]$/.test(t))) throw new UsageError(`--tables takes a list of 1..5, got '${values.tables}'`);
   const paperScenarios = [...SCENARIOS.values()].filter(
@@ -188,7 +190,11 @@ function cmdPaper(args: string[]): number {
     );
     return 0;
   }
+  // Make the report directory before the runs, so a bad path costs one line and no simulation.
+  if (values.report !== undefined) prepareReportDir(values.report);
   const runs = paperScenarios.map((scenario) => ({ scenario, report: runScenario(scenario, { seed: 1 }) }));
+  const reportFiles = values.report === undefined ? undefined : buildReport(runs, wanted === undefined ? {} : { tables: [...wanted].sort() });
+  if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
   if (values.json !== undefined) {
     const text = JSON.stringify(mirrorTables(runs), null, 2) + '\n';
     if (values.json === '-') process.stdout.write(text);
@@ -196,12 +202,16 @@ function cmdPaper(args: string[]): number {
       writeFileSync(values.json, text);
       process.stdout.write(`ulp paper: wrote ${values.json}\n`);
     }
-    return 0;
+  } else {
+    for (const { scenario, report } of runs) {
+      process.stdout.write(`\n== ${scenario.name}: ${scenario.summary}\n`);
+      if (report.paper !== undefined) process.stdout.write(formatComparison(compare(report.paper, report.results)) + '\n');
+      process.stdout.write(`(simulated ${(report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${report.fingerprint}; details: ulp run ${scenario.name})\n`);
+    }
   }
-  for (const { scenario, report } of runs) {
-    process.stdout.write(`\n== ${scenario.name}: ${scenario.summary}\n`);
-    if (report.paper !== undefined) process.stdout.write(formatComparison(compare(report.paper, report.results)) + '\n');
-    process.stdout.write(`(simulated ${(report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${report.fingerprint}; details: ulp run ${scenario.name})\n`);
+  // With `--json -` stdout is the JSON alone.
+  if (values.report !== undefined && reportFiles !== undefined && values.json !== '-') {
+    process.stdout.write(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
   }
   return 0;
 }
