@@ -93,23 +93,23 @@ function tableSection(table: TableNo, cells: readonly Cell[], chart: string | un
 /** The report's files, in a fixed order; pure (the same runs give the same bytes). */
 export function buildReport(runs: readonly ReportRun[], options: ReportOptions = {}): ReportFile[] {
   const cells = allCells(runs);
+  const seedText = [...new Set(runs.map((r) => r.report.seed))].join(', ');
   const charts: { table: TableNo; name: string; svg: string }[] = [];
-  const t2 = sizeChart(cells.filter((c) => c.table === 2), { title: 'Table 2: TCP throughput by write size', subtitle: 'paper vs emulator, per organization and size', yLabel: 'throughput (Mb/s)', unit: 'Mb/s', metric: 'throughput' });
+  const t2 = sizeChart(cells.filter((c) => c.table === 2), { title: 'Table 2: TCP throughput by write size', subtitle: `paper vs emulator, per organization and size (seed ${seedText})`, yLabel: 'throughput (Mb/s)', unit: 'Mb/s', metric: 'throughput' });
   if (t2 !== undefined) charts.push({ table: 2, name: 'table2-throughput.svg', svg: renderChart(t2) });
-  const t3 = sizeChart(cells.filter((c) => c.table === 3), { title: 'Table 3: ping-pong round-trip time by message size', subtitle: 'paper vs emulator, per organization and size', yLabel: 'round trip (ms)', unit: 'ms', metric: 'round_trip' });
+  const t3 = sizeChart(cells.filter((c) => c.table === 3), { title: 'Table 3: ping-pong round-trip time by message size', subtitle: `paper vs emulator, per organization and size (seed ${seedText})`, yLabel: 'round trip (ms)', unit: 'ms', metric: 'round_trip' });
   if (t3 !== undefined) charts.push({ table: 3, name: 'table3-round-trip.svg', svg: renderChart(t3) });
-  const t4 = perOrgChart(cells.filter((c) => c.table === 4), { title: 'Table 4: connection set-up time', subtitle: 'paper vs emulator, per organization', yLabel: 'set-up time (ms)', unit: 'ms', metric: 'connection_setup' });
+  const t4 = perOrgChart(cells.filter((c) => c.table === 4), { title: 'Table 4: connection set-up time', subtitle: `paper vs emulator, per organization (seed ${seedText})`, yLabel: 'set-up time (ms)', unit: 'ms', metric: 'connection_setup' });
   if (t4 !== undefined) charts.push({ table: 4, name: 'table4-setup.svg', svg: renderChart(t4) });
 
   const files = ['report.md', 'results.csv', ...charts.map((c) => c.name)];
   const overrides = new Map<string, number>();
   for (const { report } of runs) for (const [k, v] of Object.entries(report.costOverrides)) overrides.set(k, v);
-  const seeds = [...new Set(runs.map((r) => r.report.seed))];
   const off = cells.filter(isOff).length;
   const md: string[] = [
     '# ulp paper: the paper\'s tables beside the emulator\'s',
     '',
-    `Produced by \`ulp paper${options.tables === undefined ? '' : ` --tables ${options.tables.join(',')}`} --report DIR\`: tables ${options.tables === undefined ? '1–5 (all)' : options.tables.join(', ')}; seed ${seeds.join(', ')}; cost overrides: ${overrides.size === 0 ? 'none (the cost table as `ulp costs` lists it)' : [...overrides].map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
+    `Produced by \`ulp paper${options.tables === undefined ? '' : ` --tables ${options.tables.join(',')}`} --report DIR\`: tables ${options.tables === undefined ? '1–5 (all)' : options.tables.join(', ')}; seed ${seedText}; cost overrides: ${overrides.size === 0 ? 'none (the cost table as `ulp costs` lists it)' : [...overrides].map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
     `The paper: ${String(PAPER_TABLES['source'])}.`,
     '',
     `Ratio = emulator / paper. A cell more than ${OFF_FRACTION * 100} % off either way is marked **off** (${off} of ${cells.length} cells). Tables 1 and 5 are calibration targets; tables 2–4 are predictions from the cost table, never fitted. Where each cell's time goes and why it differs from the paper: docs/calibration.md in the ulp-emu source tree (sections "Tables 1 and 5", "Tables 2–4, library row", "Tables 2–4, Ultrix row", "Tables 2–4, Mach/UX row").`,

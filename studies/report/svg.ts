@@ -41,6 +41,7 @@ const HEADER = 86; // title, subtitle, legend
 const PANEL_HEIGHT = 290;
 const PLOT_TOP = 34; // panel title above the plot
 const PLOT_HEIGHT = 190;
+const BAR_WIDTH_MAX = 64;
 
 const n1 = (v: number): string => v.toFixed(1);
 
@@ -110,15 +111,17 @@ export function renderChart(chart: Chart): string {
     const groupW = plotW / Math.max(1, panel.groups.length);
     panel.groups.forEach((group, gi) => {
       const gx = LEFT + gi * groupW;
-      const barW = (groupW * 0.8) / Math.max(1, group.bars.length);
+      const barW = Math.min(BAR_WIDTH_MAX, (groupW * 0.8) / Math.max(1, group.bars.length));
+      const x0 = gx + (groupW - barW * group.bars.length) / 2;
       group.bars.forEach((bar, bi) => {
-        const x = gx + groupW * 0.1 + bi * barW;
+        const x = x0 + bi * barW;
         const y = yOf(bar.value);
         const c = colour(bar.org);
         const style = bar.kind === 'paper' ? `fill="${c}" fill-opacity="0.3" stroke="${c}"` : `fill="${c}"`;
         out.push(
           `<rect x="${n1(x + 1)}" y="${n1(y)}" width="${n1(barW - 2)}" height="${n1(plotBottom - y)}" ${style}><title>${xmlEscape(`${bar.org}, ${group.label}, ${bar.kind}: ${fmt(bar.value)} ${chart.unit}`)}</title></rect>`,
-          `<text x="${n1(x + barW / 2)}" y="${n1(y - 3)}" text-anchor="middle" font-size="9">${fmt(bar.value)}</text>`,
+          // The paper's figure as the paper prints it; the emulator's to about three figures.
+          `<text x="${n1(x + barW / 2)}" y="${n1(y - 3)}" text-anchor="middle" font-size="9">${bar.kind === 'paper' ? String(bar.value) : fmt(bar.value)}</text>`,
         );
       });
       out.push(`<text x="${n1(gx + groupW / 2)}" y="${n1(plotBottom + 18)}" text-anchor="middle">${xmlEscape(group.label)}</text>`);
