@@ -11,6 +11,7 @@ import { World } from '../../../studies/world.ts';
 import { ttcpReceiverWith, ttcpSenderWith } from '../../../userland/apps/ttcp.ts';
 import { kernelSockets } from '../../../userland/netlib/kernel-sockets.ts';
 import { badPointers, connectOnce, drain, echoBack, echoClient, echoOnce, streamForever } from './programs.ts';
+import { bulkBothWays } from '../bulk.ts';
 
 const LINKS = ['ethernet', 'an1'] as const;
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
@@ -27,15 +28,7 @@ describe.each(LINKS)('in-kernel TCP on %s', (link) => {
   for (const loss of [0, 0.02]) {
     it(`1 MB byte-exact both ways${loss > 0 ? ' with 2 % loss' : ''}`, () => {
       const { w, pair } = pairOf(link, 21, loss > 0 ? { faults: { loss } } : {});
-      const rb = pair.spawn(pair.b, 'rx-b', receiver, { port: 5001 });
-      const ra = pair.spawn(pair.a, 'rx-a', receiver, { port: 5002 });
-      const ta = pair.spawn(pair.a, 'tx-a', sender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 20, writeSize: 4096, startDelayNs: 1_000_000 });
-      const tb = pair.spawn(pair.b, 'tx-b', sender, { peerIp: pair.a.ip, port: 5002, bytes: 1 << 20, writeSize: 1000, startDelayNs: 1_000_000 });
-      run(w, () => !rb.alive && !ra.alive && !ta.alive && !tb.alive, 300e9);
-      for (const r of [ra, rb]) {
-        expect(logField(r, 'received'), logs(r, ta, tb)).toBe(1 << 20);
-        expect(logField(r, 'bad')).toBe(0);
-      }
+      const { ta } = bulkBothWays(w, pair, { sender: sender, receiver: receiver }, logs);
       expect(logField(ta, 'faults')).toBe(0);
       expect(w.trace.guestErrorsTotal).toBe(0);
       if (loss > 0) expect(pair.a.net.stats.framesIn + pair.b.net.stats.framesIn).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ import { World } from '../../../studies/world.ts';
 import { ttcpReceiver, ttcpSender } from '../../../userland/apps/ttcp.ts';
 import { registryStatsFromLog } from '../../../userland/registry/registry-server.ts';
 import { attacker, daemon, inetd, multiClient, multiServer, reuseClient } from './programs.ts';
+import { bulkBothWays } from '../bulk.ts';
 
 const LINKS = ['ethernet', 'an1'] as const;
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
@@ -26,15 +27,7 @@ describe.each(LINKS)('library on %s', (link) => {
   for (const loss of [0, 0.02]) {
     it(`1 MB byte-exact both ways${loss > 0 ? ' with 2 % loss' : ''}`, () => {
       const { w, pair } = pairOf(link, 11, loss > 0 ? { faults: { loss } } : {});
-      const rb = pair.spawn(pair.b, 'rx-b', ttcpReceiver, { port: 5001 });
-      const ra = pair.spawn(pair.a, 'rx-a', ttcpReceiver, { port: 5002 });
-      const ta = pair.spawn(pair.a, 'tx-a', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 20, writeSize: 4096, startDelayNs: 1_000_000 });
-      const tb = pair.spawn(pair.b, 'tx-b', ttcpSender, { peerIp: pair.a.ip, port: 5002, bytes: 1 << 20, writeSize: 1000, startDelayNs: 1_000_000 });
-      run(w, () => !rb.alive && !ra.alive && !ta.alive && !tb.alive, 300e9);
-      for (const r of [ra, rb]) {
-        expect(logField(r, 'received'), logs(r, ta, tb)).toBe(1 << 20);
-        expect(logField(r, 'bad')).toBe(0);
-      }
+      bulkBothWays(w, pair, { sender: ttcpSender, receiver: ttcpReceiver }, logs);
       expect(w.trace.guestErrorsTotal).toBe(0);
     });
   }

@@ -13,6 +13,7 @@ import { SOCK_ERR } from '../../../userland/netlib/tcp-lib.ts';
 import { uxStatsFromLog } from '../../../userland/ux/ux-server.ts';
 import { uxSockets } from '../../../userland/ux/ux-sockets.ts';
 import { countClient, countServer, idleReader, malformed, refusedClient } from './programs.ts';
+import { bulkBothWays } from '../bulk.ts';
 
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.filter((l) => !l.startsWith('ux: {')).join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
 const run = (w: World, done: () => boolean, ns: number): void => void w.sched.runUntil(done, { nsMax: ns });
@@ -28,15 +29,7 @@ describe('single server (Mach/UX-like) on Ethernet', () => {
   for (const loss of [0, 0.02]) {
     it(`1 MB byte-exact both ways${loss > 0 ? ' with 2 % loss' : ''}`, () => {
       const { w, pair } = pairOf(21, loss > 0 ? { faults: { loss } } : {});
-      const rb = pair.spawn(pair.b, 'rx-b', receiver, { port: 5001 });
-      const ra = pair.spawn(pair.a, 'rx-a', receiver, { port: 5002 });
-      const ta = pair.spawn(pair.a, 'tx-a', sender, { peerIp: pair.b.ip, port: 5001, bytes: 1 << 20, writeSize: 4096, startDelayNs: 1_000_000 });
-      const tb = pair.spawn(pair.b, 'tx-b', sender, { peerIp: pair.a.ip, port: 5002, bytes: 1 << 20, writeSize: 1000, startDelayNs: 1_000_000 });
-      run(w, () => !rb.alive && !ra.alive && !ta.alive && !tb.alive, 300e9);
-      for (const r of [ra, rb]) {
-        expect(logField(r, 'received'), logs(r, ta, tb)).toBe(1 << 20);
-        expect(logField(r, 'bad')).toBe(0);
-      }
+      const { ta } = bulkBothWays(w, pair, { sender: sender, receiver: receiver }, logs);
       // Every socket call was one RPC: the 4096-byte sender made 256 writes (+ socket, connect, close).
       expect(logField(ta, 'calls')).toBe(256 + 3);
       expect(w.trace.guestErrorsTotal).toBe(0);
