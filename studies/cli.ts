@@ -23,10 +23,11 @@ usage:
                                  run one scenario (built-in name)
   ulp costs [--json]             list the cost table (name, value, unit, source)
   ulp scenarios                  list the built-in scenarios
-  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR]
+  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR] [--seed N] [--cost NAME=VALUE ...]
                                  the paper's experiments beside the paper's figures; --json
                                  writes the paper's tables with the emulator's values;
-                                 --report writes report.md, results.csv and SVG charts into DIR
+                                 --report writes report.md, results.csv and SVG charts into DIR;
+                                 --seed and --cost apply to every experiment (a what-if study)
   ulp bench [--json]             the emulator's own speed (wall clock)
   ulp --help                     this text
 
@@ -177,7 +178,13 @@ function cmdScenarios(): number {
 }
 
 function cmdPaper(args: string[]): number {
-  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'string' }, tables: { type: 'string' }, report: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { json: { type: 'string' }, tables: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, cost: { type: 'string', multiple: true, default: [] } },
+  });
+  const seed = parseSeed(values.seed);
+  const costOverrides = parseCosts(values.cost);
   const wanted = values.tables === undefined ? undefined : new Set(values.tables.split(',').map((t) => t.trim()));
   if (wanted !== undefined && [...wanted].some((t) => !/^[1-5]$/.test(t))) throw new UsageError(`--tables takes a list of 1..5, got '${values.tables}'`);
   const paperScenarios = [...SCENARIOS.values()].filter(
@@ -192,7 +199,7 @@ function cmdPaper(args: string[]): number {
   }
   // Make the report directory before the runs, so a bad path costs one line and no simulation.
   if (values.report !== undefined) prepareReportDir(values.report);
-  const runs = paperScenarios.map((scenario) => ({ scenario, report: runScenario(scenario, { seed: 1 }) }));
+  const runs = paperScenarios.map((scenario) => ({ scenario, report: runScenario(scenario, { seed, costOverrides }) }));
   const reportFiles = values.report === undefined ? undefined : buildReport(runs, wanted === undefined ? {} : { tables: [...wanted].sort() });
   if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
   if (values.json !== undefined) {

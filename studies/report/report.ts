@@ -109,7 +109,7 @@ export function buildReport(runs: readonly ReportRun[], options: ReportOptions =
   const md: string[] = [
     '# ulp paper: the paper\'s tables beside the emulator\'s',
     '',
-    `Produced by \`ulp paper${options.tables === undefined ? '' : ` --tables ${options.tables.join(',')}`} --report DIR\`: tables ${options.tables === undefined ? '1–5 (all)' : options.tables.join(', ')}; seed ${seedText}; cost overrides: ${overrides.size === 0 ? 'none (the cost table as `ulp costs` lists it)' : [...overrides].map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
+    `Produced by \`ulp paper${options.tables === undefined ? '' : ` --tables ${options.tables.join(',')}`}${seedText === '1' ? '' : ` --seed ${seedText}`}${[...overrides].map(([k, v]) => ` --cost ${k}=${v}`).join('')} --report DIR\`: tables ${options.tables === undefined ? '1–5 (all)' : options.tables.join(', ')}; seed ${seedText}; cost overrides: ${overrides.size === 0 ? 'none (the cost table as `ulp costs` lists it)' : [...overrides].map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`,
     `The paper: ${String(PAPER_TABLES['source'])}.`,
     '',
     `Ratio = emulator / paper. A cell more than ${OFF_FRACTION * 100} % off either way is marked **off** (${off} of ${cells.length} cells). Tables 1 and 5 are calibration targets; tables 2–4 are predictions from the cost table, never fitted. Where each cell's time goes and why it differs from the paper: docs/calibration.md in the ulp-emu source tree (sections "Tables 1 and 5", "Tables 2–4, library row", "Tables 2–4, Ultrix row", "Tables 2–4, Mach/UX row").`,

@@ -22,6 +22,8 @@ describe('ulp CLI', () => {
     [['run', 'hello', '--cost', 'kernel.trapCycles'], /NAME=VALUE/],
     [['run', 'hello', '--seed', 'x'], /--seed needs an integer/],
     [['run'], /exactly one scenario/],
+    [['paper', '--tables', '4', '--cost', 'nope=1'], /unknown cost 'nope'/],
+    [['paper', '--tables', '4', '--seed', 'x'], /--seed needs an integer/],
     [['run', 'hello', '--trace', '/nonexistent-dir-for-ulp/x.json'], /cannot write --trace file/],
     [['run', 'hello', '--trace', '/'], /cannot write --trace file/],
     [['run', 'hello', '--trace-limit', '10'], /--trace-limit needs --trace/],
@@ -51,5 +53,17 @@ describe('ulp CLI', () => {
     const o = JSON.parse(r.out) as Record<string, unknown>;
     for (const k of ['scenario', 'seed', 'simTimeNs', 'events', 'fingerprint', 'results']) expect(o).toHaveProperty(k);
     expect(o['seed']).toBe(3);
+  });
+
+  it('paper --cost applies the what-if to every experiment (zero-cost page zeroing shortens the library\'s channel set-up)', () => {
+    const t4 = (...extra: string[]) => {
+      const r = ulp('paper', '--tables', '4', '--json', '-', ...extra);
+      expect(r.code, r.err).toBe(0);
+      return (JSON.parse(r.out) as { table4_connection_setup_ms: { ethernet: Record<string, number> } }).table4_connection_setup_ms.ethernet;
+    };
+    const base = t4();
+    const whatIf = t4('--cost', 'kernel.pageZeroCycles=0');
+    expect(whatIf['library']!).toBeLessThan(base['library']! - 1); // 49 pages × 82 µs of zeroing gone
+    expect(whatIf['ultrix']).toBe(base['ultrix']); // the monolithic kernel zeroes no page per connection
   });
 });

@@ -111,7 +111,7 @@ describe('ulp paper --report: the builder on a fixed set of results', () => {
 
   it('report.md: header names scenarios, seed, fingerprints, simulated time and the cost overrides', () => {
     const md = byName.get('report.md')!;
-    expect(md).toContain('`ulp paper --tables 2,4 --report DIR`');
+    expect(md).toContain('`ulp paper --tables 2,4 --seed 7 --cost kernel.trapCycles=300 --report DIR`');
     expect(md).toContain('seed 7');
     expect(md).toContain('cost overrides: `kernel.trapCycles=300`');
     expect(md).toContain('| paper-table2-library | 7 | 1.235 | 42 | `0123456789abcdef` | 0 | kernel.trapCycles=300 |');
