@@ -69,6 +69,14 @@ export function txAreaOffset(rxSlots: number): number {
   return (1 + rxSlots) * NETIO_PAGE_SIZE;
 }
 
+/**
+ * Message ids of the device path by Mach IPC (net_device_open; MB92 §2: frames in from the packet
+ * filter by IPC, out by a message to the device). FRAME_IN: the kernel → the port named at open,
+ * one inline item holding one whole frame (link header included). FRAME_OUT: a task → the
+ * device's port, exactly one inline item holding the frame to send.
+ */
+export const NETIO_DEVICE_MSG = { FRAME_IN: 2700, FRAME_OUT: 2701 } as const;
+
 /** The network I/O module's own return codes (beside KERN_*; D_* of Mach device I/O are 2500+). */
 export const NETIO_ERR = {
   /** net_channel_create / net_bqi_release: the BQI named is not one reserved with net_bqi_reserve. */

@@ -113,6 +113,12 @@ export const SYSCALL_TABLE = {
   net_rx_done: { module: 'netio', number: 74, args: { channel: 'u32' }, doc: 'hand consumed receive slots (up to RX_TAIL) back; on AN1 they are re-posted to the BQI ring' },
   net_bqi_reserve: { module: 'netio', number: 75, args: { priv: 'u32' }, doc: 'reserve a free AN1 BQI (to offer the peer during the handshake); bind it later with the channel spec\'s bqi' },
   net_bqi_release: { module: 'netio', number: 76, args: { priv: 'u32', bqi: 'u32' }, doc: 'give back a reserved BQI that no channel took' },
+  net_device_open: {
+    module: 'netio',
+    number: 77,
+    args: { priv: 'u32', link: 'u32', port: 'u32' },
+    doc: 'the link\'s default traffic as Mach messages to port (one frame inline each); name = a send right to the device, which sends the one inline frame of each message it gets (privileged: no template)',
+  },
   // In-kernel sockets of the monolithic (Ultrix-like) baseline (kernel/inkernel; module 'inkernel'). Results: `n` ≥ 0 or a negative SOCK_ERRNO (kernel/abi/socket.ts)
   socket: { module: 'inkernel', number: 80, args: {}, doc: 'a new TCP socket (a descriptor in the calling task)' },
   bind: { module: 'inkernel', number: 81, args: { fd: 'i32', port: 'u32' }, doc: 'set the local port of an unconnected socket' },
@@ -216,6 +222,7 @@ export interface SyscallResults {
   net_rx_done: KrOnly;
   net_bqi_reserve: { readonly kr: KernReturn; readonly bqi: number };
   net_bqi_release: KrOnly;
+  net_device_open: KrName;
   socket: KrN;
   bind: KrN;
   listen: KrN;

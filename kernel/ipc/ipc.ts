@@ -322,16 +322,17 @@ export class Ipc {
   /**
    * Send a kernel-made message through a counted right the kernel holds (notifications,
    * exception messages). Send-once destinations ignore the queue limit, as in Mach; a full queue
-   * on a send right drops the message (the kernel never blocks).
+   * on a send right drops the message (the kernel never blocks). Returns false when dropped.
    */
-  kernelSend(dest: CarriedRight, id: number, items: KItem[], reply?: CarriedRight): void {
+  kernelSend(dest: CarriedRight, id: number, items: KItem[], reply?: CarriedRight): boolean {
     const kmsg = new KMsg(id, dest, reply, items, messageSize(items.map(toUserShape)), 0);
     this.kmsgsLive++;
     if (dest.port.dead || (dest.kind === 'send' && dest.port.queue.length >= dest.port.qlimit && !this.hasReceiver(dest.port))) {
       this.destroyKmsg(kmsg);
-      return;
+      return false;
     }
     this.deliver(kmsg, dest.port);
+    return true;
   }
 
   /** Insert a (counted) send right into a space: merges with an existing send/receive entry. */

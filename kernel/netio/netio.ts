@@ -69,6 +69,7 @@ import type { Semaphore } from '../sync/semaphore.ts';
 import type { MemoryObject } from '../vm/memory-object.ts';
 import type { VmMap } from '../vm/vm-map.ts';
 import { classify, DemuxTable, rawKey, tcpKey } from './demux.ts';
+import { DeviceIpc } from './device-ipc.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { AN1_HEADER_BYTES, compileTemplate, ETHERNET_HEADER_BYTES, makeTemplate, type TemplateMatcher } from './template.ts';
 
@@ -224,11 +225,13 @@ export class NetIo {
   private readonly quarantineEvent: SimEvent;
   /** AN1 transmit: header slots and fallback copy pages (entry i uses slot i or page i), in-flight FIFO of (channel, body read from its region?). */
   private readonly an1Tx:
-    | { readonly pages: readonly number[]; readonly hdrBase: number; next: number; inFlight: number; readonly owners: { readonly ch: Channel; readonly fromRegion: boolean }[] }
+    | { readonly pages: readonly number[]; readonly hdrBase: number; next: number; inFlight: number; readonly owners: { readonly ch: Channel | undefined; readonly fromRegion: boolean }[] }
     | undefined;
   /** AN1 frames sent copy-free (two-part) and by the copy fallback. */
   an1TxTwoPart = 0;
   an1TxCopied = 0;
+  /** The device path by Mach IPC (net_device_open), when the registry asks for it: device-ipc.ts. */
+  readonly deviceIpc: DeviceIpc;
   private readonly c: {
     classify: number; lookup: number; deliver: number; txFixed: number; txWord: number; rxReturn: number;
     semaphore: number; portOp: number; memcpySetup: number; memcpyPerByte: number;
@@ -261,6 +264,12 @@ export class NetIo {
     kernel.registerService('net_rx_done', (th, req) => this.svcRxDone(th, req));
     kernel.registerService('net_bqi_reserve', (th, req) => this.svcBqiReserve(th, req));
     kernel.registerService('net_bqi_release', (th, req) => this.svcBqiRelease(th, req));
+    this.deviceIpc = new DeviceIpc(kernel, {
+      hasDevice: (l) => (l === 'ethernet' ? devices.lance !== undefined : devices.an1 !== undefined && this.an1Tx !== undefined),
+      frameMin: (l) => LINK_FRAME_MIN[l],
+      frameMax: (l) => LINK_FRAME_MAX[l],
+      transmitKernelFrame: (l, frame) => this.transmitKernelFrame(l, frame),
+    });
     const lance = devices.lance;
     if (lance !== undefined) {
       lance.setReceiveHandler((f) => this.lanceReceive(f));
@@ -278,7 +287,7 @@ export class NetIo {
           pool.inFlight = Math.max(0, pool.inFlight - retired);
           for (let k = 0; k < retired; k++) {
             const o = pool.owners.shift();
-            if (o === undefined) continue;
+            if (o === undefined || o.ch === undefined) continue;
             if (o.fromRegion) o.ch.txInFlight--;
             this.txCompleted(o.ch);
           }
@@ -553,6 +562,26 @@ export class NetIo {
     return pool.inFlight < pool.pages.length;
   }
 
+  /**
+   * Transmit a frame already in kernel memory (the device path by IPC: a message's inline data):
+   * Ethernet by PIO into a LANCE buffer, AN1 from a wired kernel transmit page (the message's
+   * copy-in, charged by kernel/ipc, is the copy into that page). 'full': no room, nothing sent.
+   */
+  private transmitKernelFrame(link: NetLink, frame: Uint8Array): 'sent' | 'full' {
+    assert(frame.length >= LINK_FRAME_MIN[link] && frame.length <= LINK_FRAME_MAX[link], `netio: kernel frame of ${frame.length} bytes`);
+    if (!this.deviceHasRoom(link)) return 'full';
+    if (link === 'ethernet') return this.devices.lance!.transmitFrom(frame.length, (w) => w.write(0, frame)) ? 'sent' : 'full';
+    const pool = this.an1Tx!;
+    const i = pool.next;
+    const page = pool.pages[i]!;
+    this.ram.set(frame, page);
+    if (!this.devices.an1!.transmit(page, frame.length)) return 'full';
+    pool.owners.push({ ch: undefined, fromRegion: false });
+    pool.next = (i + 1) % pool.pages.length;
+    pool.inFlight++;
+    return 'sent';
+  }
+
   /** Header from the checked kernel copy, the rest by PIO from the region, into a LANCE buffer. */
   private lanceSend(ch: Channel, offset: number, length: number, hdr: Uint8Array): boolean {
     return this.devices.lance!.transmitFrom(length, (w) => {
@@ -659,6 +688,18 @@ export class NetIo {
     if (k.cls === 'ip-fragment') this.stats.rxFragments++;
     let ch = this.table.lookup(k.key);
     const toDefault = ch === undefined;
+    const dev = toDefault ? this.deviceIpc.receiver('ethernet') : undefined;
+    if (dev !== undefined) {
+      // The device path by IPC: the frame (header already read) PIO-copied into a message.
+      const data = new Uint8Array(f.length);
+      data.set(h, 0);
+      const p1 = pio();
+      f.copyTo(data, n, n, f.length - n);
+      this.stats.rxCopyPioCycles += pio() - p1;
+      if (this.deviceIpc.deliver(dev, data)) this.stats.rxToDefault++;
+      else this.stats.rxDropRingFull++;
+      return;
+    }
     if (ch === undefined) ch = this.defaults.ethernet;
     if (ch === undefined) {
       this.stats.rxDropNoChannel++;
@@ -742,8 +783,16 @@ export class NetIo {
   private an1DefaultFrame(addr: number, length: number, status: number): void {
     this.stats.rxArrived++;
     const ch = this.defaults.an1;
+    const dev = status !== 0 && status !== 3 ? undefined : this.deviceIpc.receiver('an1');
     if (status !== 0 && status !== 3) this.stats.rxDropError++;
-    else if (ch === undefined) this.stats.rxDropNoChannel++;
+    else if (dev !== undefined) {
+      // The device path by IPC: the frame copied out of the kernel buffer into a message.
+      const n = Math.min(length, NETIO_PAGE_SIZE);
+      const data = this.ram.slice(addr, addr + n);
+      this.cpu.charge(this.c.memcpySetup + n * this.c.memcpyPerByte, 'copy');
+      if (this.deviceIpc.deliver(dev, data)) this.stats.rxToDefault++;
+      else this.stats.rxDropRingFull++;
+    } else if (ch === undefined) this.stats.rxDropNoChannel++;
     else {
       this.cpu.charge(this.c.deliver, 'netio');
       const slot = this.claimSlot(ch);
