@@ -24,13 +24,18 @@
  * notifications) and the network thread (the default channel's semaphore, with the engine's
  * timers as the wait's timeout). They interleave only at traps.
  *
- * Departure: the paper's registry reached the device by Mach IPC (P §4 item 1); here it uses the
- * module's default channel (shared memory + net_send), which is cheaper.
+ * Device path (parameter `devicePath`): 'channel' (the default) reaches the device through the
+ * module's default channel (shared memory + net_send), a departure from the paper, whose registry
+ * reached it by Mach IPC (P Table 4 item 1); 'ipc' models the paper's path (net_device_open,
+ * kernel/netio/device-ipc.ts): frames arrive as messages on a port of the registry's (the network
+ * thread waits in mach_msg with the engine's deadline as the timeout) and leave as messages to the
+ * device's port. Everything else is the same on both.
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
+import { MACH_MSG } from '../../kernel/abi/errors.ts';
 import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
-import { encodeChannelSpec, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
+import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
@@ -39,13 +44,17 @@ import { sys } from '../mach/syscalls.ts';
 import { encodeConnSpec } from '../netlib/conn-spec.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
-import { RawChannel } from '../netlib/raw-channel.ts';
+import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
 import { grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 /** Transmit pages of the default channel, used round robin: an AN1 DMA reads a page after net_send returns. */
 const DEFAULT_TX_PAGES = 16;
 const key4 = (rip: number, rport: number, lport: number): string => `${rip >>> 0}:${rport}:${lport}`;
+/** devicePath 'ipc': the message the request thread sends its own device port so the network thread re-reads the engine's deadline. */
+const DEVICE_KICK_MSG = 2799;
+/** devicePath 'ipc': tries of a frame while the device has no room (MACH_SEND_NO_BUFFER), TX_PAGE_POLL_NS apart. */
+const DEVICE_TX_TRIES_MAX = 1000;
 
 interface Reply {
   readonly name: PortName;
@@ -118,15 +127,38 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     return;
   }
   const priv = pr.name;
-  const def = yield* sys.net_channel_create({
-    priv, task: 0, link: linkNo, rxSlots: 32, txPages: DEFAULT_TX_PAGES,
-    spec: encodeChannelSpec({ demux: { kind: 'none' }, isDefault: true, template: [] }),
-  });
-  if (def.kr !== KERN.SUCCESS) {
-    yield* sys.debug_log({ text: `registry: no default channel (${def.kr})` });
-    return;
+  const devicePath: 'channel' | 'ipc' = p['devicePath'] === 'ipc' ? 'ipc' : 'channel';
+  // 'channel': the default channel and its semaphore. 'ipc': a port the frames arrive on, a send
+  // right to it (the kick), and the device's send right (frames out).
+  let ch: RawChannel | undefined;
+  let defSem: PortName = 0;
+  let devRx: PortName = 0;
+  let devKick: PortName = 0;
+  let devTx: PortName = 0;
+  /** 'ipc': frames received by the network thread's wait, not yet fed to the engine. */
+  const devPending: Uint8Array[] = [];
+  if (devicePath === 'channel') {
+    const def = yield* sys.net_channel_create({
+      priv, task: 0, link: linkNo, rxSlots: 32, txPages: DEFAULT_TX_PAGES,
+      spec: encodeChannelSpec({ demux: { kind: 'none' }, isDefault: true, template: [] }),
+    });
+    if (def.kr !== KERN.SUCCESS) {
+      yield* sys.debug_log({ text: `registry: no default channel (${def.kr})` });
+      return;
+    }
+    ch = new RawChannel(ctx, { channel: def.name, address: def.address, sem: def.sem });
+    defSem = def.sem;
+  } else {
+    devRx = (yield* sys.mach_port_allocate({ right: PORT_RIGHT.RECEIVE })).name;
+    yield* sys.mach_port_set_qlimit({ name: devRx, qlimit: 16 });
+    devKick = (yield* sys.mach_port_insert_right({ name: devRx, disposition: MSG_TYPE.MAKE_SEND })).name;
+    const dv = yield* sys.net_device_open({ priv, link: linkNo, port: devRx });
+    if (dv.kr !== KERN.SUCCESS) {
+      yield* sys.debug_log({ text: `registry: no device port (${dv.kr})` });
+      return;
+    }
+    devTx = dv.name;
   }
-  const ch = new RawChannel(ctx, { channel: def.name, address: def.address, sem: def.sem });
   const { name: reqPort } = yield* sys.mach_port_allocate({ right: PORT_RIGHT.RECEIVE });
   yield* sys.mach_port_insert_right({ name: reqPort, disposition: MSG_TYPE.MAKE_SEND });
   yield* sys.mach_port_set_qlimit({ name: reqPort, qlimit: 16 });
@@ -145,6 +177,43 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const now = function* (): G<number> {
     return (yield* sys.clock_get_ns({})).ns;
   };
+
+  /** One frame out: the default channel, or a message to the device (tried again while it has no room). */
+  function* transmit(f: Uint8Array): G<number> {
+    if (ch !== undefined) return yield* ch.transmit(f);
+    for (let k = 0; ; k++) {
+      const kr = yield* send(devTx, NETIO_DEVICE_MSG.FRAME_OUT, [{ type: 'inline', data: f }]);
+      if (kr !== MACH_MSG.SEND_NO_BUFFER || k >= DEVICE_TX_TRIES_MAX) return kr;
+      yield* sys.thread_sleep_ns({ ns: TX_PAGE_POLL_NS });
+    }
+  }
+
+  /** 'ipc': a frame from a received message (undefined for a kick or anything else). */
+  const frameOf = (m: ReceivedMsg | undefined): Uint8Array | undefined => {
+    const it = m?.items[0];
+    return m?.id === NETIO_DEVICE_MSG.FRAME_IN && it?.type === 'inline' ? it.data : undefined;
+  };
+
+  /** The next waiting frame: the default channel's ring, or (ipc) a frame already received, else with `poll` one taken without waiting. */
+  function* nextFrame(poll: boolean): G<Uint8Array | undefined> {
+    if (ch !== undefined) {
+      // Re-read the ring before every frame: the other thread may drain it while this one is in a trap.
+      if (ch.available() <= 0) return undefined;
+      const s = ch.peek();
+      const f = ch.read(s.offset, s.length);
+      ch.consume();
+      return f;
+    }
+    for (;;) {
+      const f = devPending.shift();
+      if (f !== undefined) return f;
+      if (!poll) return undefined;
+      const r = yield* receive(devRx, 0);
+      if (r.kr !== KERN.SUCCESS) return undefined;
+      const g = frameOf(r.msg);
+      if (g !== undefined) devPending.push(g);
+    }
+  }
   const portBusy = (port: number, t: number): boolean => {
     if (listeners.has(port)) return true;
     for (const r of conns.values()) if (r.localPort === port && (r.state === 'handshake' || r.state === 'completing' || r.state === 'handed')) return true;
@@ -182,20 +251,16 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
       }
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
-      yield* ch.transmit(f);
+      yield* transmit(f);
     }
   }
 
-  /** Feed every frame waiting on the default channel to the engine. */
-  function* drain(t: number): G<number> {
-    // Re-read the ring before every frame: the other thread may drain it while this one is in a trap.
+  /** Feed every frame waiting on the default channel (ipc: received, and with `poll` queued) to the engine. */
+  function* drain(t: number, poll = true): G<number> {
     let n = 0;
-    while (ch.available() > 0) {
+    for (let f = yield* nextFrame(poll); f !== undefined; f = yield* nextFrame(poll)) {
       n++;
-      const s = ch.peek();
-      const f = ch.read(s.offset, s.length);
-      ch.consume();
-      if (s.length === 0) continue;
+      if (f.length === 0) continue;
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
       const tu = tcpTuple(link, f);
       if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
@@ -216,7 +281,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       }
       stack.receiveFrame(t, f);
     }
-    if (n > 0 && link === 'an1') yield* ch.rxDone();
+    if (n > 0 && link === 'an1' && ch !== undefined) yield* ch.rxDone();
     return n;
   }
 
@@ -354,7 +419,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
       );
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
-      yield* ch.transmit(f);
+      yield* transmit(f);
     }
     conns.delete(r.key);
     yield* flushOut();
@@ -490,7 +555,9 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         yield* flushOut(); // the SYN (or the ARP request before it) leaves first
         r.tSynSent = yield* now();
         yield* watch(owner);
-        yield* sys.semaphore_signal({ sem: def.sem }); // the network thread re-reads the engine's deadline
+        // The network thread re-reads the engine's deadline.
+        if (ch !== undefined) yield* sys.semaphore_signal({ sem: defSem });
+        else yield* send(devKick, DEVICE_KICK_MSG, [], { timeoutMs: 0 });
         return;
       }
       case REG_MSG.RELEASE: {
@@ -519,15 +586,25 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       const t = yield* now();
       const due = stack.pollAt();
       if (due !== null && due <= t) stack.poll(t);
-      yield* drain(t);
+      yield* drain(t, false);
       yield* flushOut();
       yield* progress();
       yield* flushOut();
       const next = stack.pollAt();
       const t2 = yield* now();
-      if (ch.available() > 0) continue;
-      const r = next === null ? yield* sys.semaphore_wait({ sem: def.sem }) : yield* sys.semaphore_timedwait({ sem: def.sem, ns: Math.max(1000, next - t2) });
-      if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) return;
+      if (ch !== undefined) {
+        if (ch.available() > 0) continue;
+        const r = next === null ? yield* sys.semaphore_wait({ sem: defSem }) : yield* sys.semaphore_timedwait({ sem: defSem, ns: Math.max(1000, next - t2) });
+        if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) return;
+      } else {
+        if (devPending.length > 0) continue;
+        // mach_msg's timeout is in ms: wake at or just after the engine's deadline.
+        const r = yield* receive(devRx, next === null ? undefined : Math.max(1, Math.ceil((next - t2) / 1_000_000)));
+        if (r.kr === KERN.SUCCESS) {
+          const f = frameOf(r.msg);
+          if (f !== undefined) devPending.push(f);
+        } else if (r.kr !== MACH_MSG.RCV_TIMED_OUT) return;
+      }
       ctx.spend(c.upcallCycles);
     }
   };
