@@ -15,7 +15,12 @@ export const REG_MSG = {
   CONNECT: 0x5401,
   /** int32 [port], task port. Reply: a grant once a connection is established. */
   ACCEPT: 0x5402,
-  /** int32 [localPort, remoteIp, remotePort, timeWait 0/1]: the library closed normally (one-way). */
+  /**
+   * int32 [localPort, remoteIp, remotePort, timeWait 0/1], task port, channel right (the proof):
+   * the library closed normally (one-way). With an inline TCB as a fourth item it is a close the
+   * library could not finish within its linger time (data or FIN still unacknowledged): an RPC,
+   * and the registry takes the connection over and finishes it (reply int32 [kr]).
+   */
   RELEASE: 0x5403,
   /** int32 [port]: stop listening. Reply int32 [kr]. */
   UNLISTEN: 0x5404,

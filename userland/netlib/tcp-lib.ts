@@ -22,7 +22,7 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MSG_TYPE, TASK_PORT, VM_PROT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MSG_TYPE, TASK_PORT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { receive, rpc, send } from '../mach/ipc.ts';
@@ -31,7 +31,7 @@ import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
 import { UserClock } from './user-clock.ts';
-import { macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -217,6 +217,8 @@ export class TcpLib {
   framesSent = 0;
   /** Frames the engine refused as malformed (bad checksum, bad header): corruption between two libraries. */
   badFramesIn = 0;
+  /** Closes not finished within the linger time, handed to the registry to finish. */
+  closesHandedOver = 0;
   /** Times a sender slept because every transmit page of its connection still had a frame in flight. */
   txPageWaits = 0;
   framesReceived = 0;
@@ -439,7 +441,10 @@ export class TcpLib {
   /**
    * Close: FIN exchange done by the library (P §3.4 "under normal operation, connection shutdown is
    * done by the protocol library"), waiting up to `lingerNs` for TIME-WAIT or CLOSED; then the
-   * connection is released to the registry (which holds TIME-WAIT) and the channel closed.
+   * connection is released to the registry (which holds TIME-WAIT) and the channel closed. A close
+   * that has not finished by then (data or FIN unacknowledged: a lossy path) is handed to the
+   * registry with its TCB, and the registry's engine finishes it — retransmissions, FIN exchange,
+   * TIME-WAIT — as a BSD kernel finishes a closed socket's output; the peer gets every byte.
    */
   *close(fd: number, lingerNs = 2_000_000_000): G<number> {
     const e = this.fds.get(fd);
@@ -463,12 +468,21 @@ export class TcpLib {
     }
     yield* conn.stop();
     const s = conn.sock;
-    yield* send(this.registry, REG_MSG.RELEASE, [
+    const items: MsgItem[] = [
       // timeWait = 1 unless the connection is fully closed (TIME-WAIT, or a close that timed out, is held by the registry)
       { type: 'int32', values: [s.localPort, s.remoteIp >>> 0, s.remotePort, s.state === 'CLOSED' ? 0 : 1] },
       { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
       { type: 'port', name: conn.ch.grant.channel, disposition: MSG_TYPE.COPY_SEND }, // proves we hold the connection
-    ]);
+    ];
+    if (s.state !== 'TIME-WAIT' && s.state !== 'CLOSED' && s.error === null) {
+      // Unfinished: the registry takes the TCB over. An RPC, so that its engine knows the
+      // connection before the channel goes and the peer's next segment reaches the default channel.
+      this.ctx.spend(this.c.tcbTransferCycles);
+      items.push({ type: 'inline', data: encodeSnapshot(conn.stack.exportConnection(s)) });
+      const r = yield* rpc(this.registry, this.replyPort, REG_MSG.RELEASE, items);
+      const it = r.msg?.items[0];
+      this.closesHandedOver += it?.type === 'int32' && it.values[0] === KERN.SUCCESS ? 1 : 0;
+    } else yield* send(this.registry, REG_MSG.RELEASE, items);
     yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
     return 0;
   }

@@ -45,7 +45,7 @@ import { encodeConnSpec } from '../netlib/conn-spec.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
 import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
-import { grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 /** Transmit pages of the default channel, used round robin: an AN1 DMA reads a page after net_send returns. */
@@ -98,6 +98,8 @@ export interface RegistryStats {
   handoffs: number;
   refused: number;
   inherited: number;
+  /** Closes the library could not finish in its linger time, taken over with their TCB and finished by the engine. */
+  finishing: number;
   probes: number;
   released: number;
   channelsCreated: number;
@@ -118,7 +120,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const rxSlots = num('connRxSlots', 32);
   const txPages = num('connTxPages', 16);
   const c = libCosts(p);
-  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0 };
+  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, finishing: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0 };
 
   const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
   const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
@@ -452,6 +454,12 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   }
 
   /** Keep exactly one user reference on a watched client's task-port name (each request brings one). */
+  /** The engine has a new deadline (a connection started or taken over): the network thread re-reads it. */
+  function* kickNetThread(): G<void> {
+    if (ch !== undefined) yield* sys.semaphore_signal({ sem: defSem });
+    else yield* send(devKick, DEVICE_KICK_MSG, [], { timeoutMs: 0 });
+  }
+
   function* handle(m: ReceivedMsg): G<void> {
     const taskItem = m.items.find((i) => i.type === 'port');
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
@@ -555,9 +563,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         yield* flushOut(); // the SYN (or the ARP request before it) leaves first
         r.tSynSent = yield* now();
         yield* watch(owner);
-        // The network thread re-reads the engine's deadline.
-        if (ch !== undefined) yield* sys.semaphore_signal({ sem: defSem });
-        else yield* send(devKick, DEVICE_KICK_MSG, [], { timeoutMs: 0 });
+        yield* kickNetThread();
         return;
       }
       case REG_MSG.RELEASE: {
@@ -567,13 +573,30 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const rights = m.items.filter((i) => i.type === 'port');
         const chItem = rights[1];
         const chName = chItem?.type === 'port' ? chItem.name : 0;
+        // An unfinished close carries the TCB (and is an RPC): the engine takes the connection over.
+        const tcb = m.items.find((i) => i.type === 'inline');
+        let kr: number = REG_ERR.NOT_OWNER;
         if (r !== undefined && r.state === 'handed' && chName === r.channel && chName !== 0) {
           r.state = 'released';
           stats.released++;
           if ((v[3] ?? 0) !== 0) timeWait.set(k, t + 2 * mslNs);
+          kr = KERN.SUCCESS;
+          if (tcb?.type === 'inline') {
+            ctx.spend(c.tcbTransferCycles);
+            const snap = decodeSnapshot(tcb.data);
+            const s = snap === undefined ? 'EINVAL' : stack.importConnection(t, snap);
+            if (typeof s === 'string') kr = KERN.INVALID_ARGUMENT;
+            else {
+              stats.finishing++;
+              if (link === 'an1') deadPeerBqi.set(k, r.peerBqi); // its segments go to the peer library's BQI
+              yield* flushOut();
+              yield* kickNetThread(); // its retransmission timer
+            }
+          }
           conns.delete(k);
           yield* sys.mach_port_destroy({ name: r.channel }); // our right, the reference just received, and the dead-name request
         } else if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
+        if (tcb !== undefined && m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
         return;
       }
       default:

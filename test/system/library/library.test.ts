@@ -46,6 +46,19 @@ describe.each(LINKS)('library on %s', (link) => {
     else expect(logField(ta, 'txPageWaits')).toBe(0);
   });
 
+  it('a close the library cannot finish within its linger time (10 % loss) is finished by the registry: the peer gets every byte', () => {
+    const { w, pair } = pairOf(link, link === 'ethernet' ? 1 : 6, { faults: { loss: 0.1 } }); // seeds where the close outlasts the linger
+    const rb = pair.spawn(pair.b, 'rx-b', ttcpReceiver, { port: 5001 });
+    const ta = pair.spawn(pair.a, 'tx-a', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 100_000, writeSize: 4096, startDelayNs: 1_000_000 });
+    run(w, () => !rb.alive && !ta.alive, 200e9);
+    expect(logField(rb, 'received'), logs(rb, ta, pair.a.registry)).toBe(100_000);
+    expect(logField(rb, 'bad')).toBe(0);
+    // The sender's library gave up lingering; its registry took the TCB over and finished the close.
+    expect(stats(pair.a)!.finishing).toBe(1);
+    w.sched.runFor(70_000_000_000); // TIME-WAIT (2 × 30 s MSL) in the registry's engine
+    expect(pair.a.netio.channels.size).toBe(1); // the registry's default channel only
+  });
+
   it('50 concurrent connections between two hosts', () => {
     const { w, pair } = pairOf(link, 12, { registryParams: { connRxSlots: 8, connTxPages: 16 } });
     const srv = pair.spawn(pair.b, 'srv', multiServer, { port: 80, conns: 50, backlog: 64 });
