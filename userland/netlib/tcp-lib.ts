@@ -22,7 +22,7 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MSG_TYPE, TASK_PORT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MSG_TYPE, PORT_RIGHT, TASK_PORT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { receive, rpc, send } from '../mach/ipc.ts';
@@ -474,15 +474,25 @@ export class TcpLib {
       { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
       { type: 'port', name: conn.ch.grant.channel, disposition: MSG_TYPE.COPY_SEND }, // proves we hold the connection
     ];
-    if (s.state !== 'TIME-WAIT' && s.state !== 'CLOSED' && s.error === null) {
-      // Unfinished: the registry takes the TCB over. An RPC, so that its engine knows the
-      // connection before the channel goes and the peer's next segment reaches the default channel.
+    const handOver = s.state !== 'TIME-WAIT' && s.state !== 'CLOSED' && s.error === null;
+    if (handOver) {
+      // Unfinished: the registry takes the TCB over, so that its engine knows the connection
+      // before the channel goes and the peer's next segment reaches the default channel.
       this.ctx.spend(this.c.tcbTransferCycles);
       items.push({ type: 'inline', data: encodeSnapshot(conn.stack.exportConnection(s)) });
-      const r = yield* rpc(this.registry, this.replyPort, REG_MSG.RELEASE, items);
-      const it = r.msg?.items[0];
-      this.closesHandedOver += it?.type === 'int32' && it.values[0] === KERN.SUCCESS ? 1 : 0;
-    } else yield* send(this.registry, REG_MSG.RELEASE, items);
+    }
+    // An RPC either way: the channel right in the message is the proof of ownership, and it must
+    // still be alive when the registry reads the message (a right whose port died on the way
+    // arrives dead, the RELEASE is refused, and the registry would inherit a connection that was
+    // closed cleanly). So the channel is closed only after the registry has answered. The answer
+    // comes on a reply port of this close's own (as MIG gives each thread its own): other threads
+    // of the task may be waiting for the registry's answers to their requests on the shared one.
+    const own = yield* sys.mach_port_allocate({ right: PORT_RIGHT.RECEIVE });
+    const replyTo = own.kr === KERN.SUCCESS ? own.name : this.replyPort;
+    const r = yield* rpc(this.registry, replyTo, REG_MSG.RELEASE, items);
+    if (own.kr === KERN.SUCCESS) yield* sys.mach_port_destroy({ name: own.name });
+    const it = r.msg?.items[0];
+    if (handOver) this.closesHandedOver += it?.type === 'int32' && it.values[0] === KERN.SUCCESS ? 1 : 0;
     yield* sys.net_channel_close({ channel: conn.ch.grant.channel });
     return 0;
   }

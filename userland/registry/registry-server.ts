@@ -596,7 +596,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           conns.delete(k);
           yield* sys.mach_port_destroy({ name: r.channel }); // our right, the reference just received, and the dead-name request
         } else if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
-        if (tcb !== undefined && m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
+        if (m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
         return;
       }
       default:
