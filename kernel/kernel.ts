@@ -36,6 +36,7 @@ import {
 import { BootstrapRegistry } from './bootstrap.ts';
 import { Ipc, type KMsg, type KObject, type Port, Space } from './ipc/ipc.ts';
 import { Semaphore } from './sync/semaphore.ts';
+import { isSync, SYNC, type Sync } from './dev/sync.ts';
 import { PRIORITY_DEFAULT, PRIORITY_MAX, PRIORITY_USER_MAX, Task, Thread, THREADS_PER_TASK_MAX } from './task.ts';
 import { FrameAllocator, PAGE_SIZE } from './vm/frames.ts';
 import { createGuestMemory } from './vm/guest-memory.ts';
@@ -201,16 +202,22 @@ export class Kernel {
 
   // ---- Interrupts --------------------------------------------------------------------------
 
-  private readonly irqHandlers: ((() => void) | undefined)[] = new Array<(() => void) | undefined>(8).fill(undefined);
+  private readonly irqHandlers: ((() => unknown) | undefined)[] = new Array<(() => unknown) | undefined>(8).fill(undefined);
+  /**
+   * The last value the kernel wrote to the KN02 CSR (interrupt enables, LEDs): software's own
+   * copy, so enabling a source is one timed write and never a read-modify-write.
+   */
+  private csrShadow = -1;
   /** Hardware interrupts taken, and ones no driver claimed (their source is then masked). */
   interruptsTotal = 0;
   strayInterruptsTotal = 0;
 
   /**
    * Attach a driver's handler to KN02 I/O interrupt bit `bit` (the TURBOchannel slot number; 6 is
-   * the on-board Ethernet) and enable the source in the system CSR.
+   * the on-board Ethernet) and enable the source in the system CSR. The handler may be a
+   * generator (it reads its device: kernel/dev/sync.ts).
    */
-  registerInterrupt(bit: number, handler: () => void): void {
+  registerInterrupt(bit: number, handler: () => unknown): void {
     assert(Number.isInteger(bit) && bit >= 0 && bit < 8, `no KN02 interrupt bit ${bit}`);
     assert(this.irqHandlers[bit] === undefined, `interrupt bit ${bit} already has a handler`);
     this.irqHandlers[bit] = handler;
@@ -219,26 +226,30 @@ export class Kernel {
 
   setInterruptEnable(bit: number, enabled: boolean): void {
     const bus = this.host.bus;
-    const csr = bus.read32(KN02_CSR);
+    if (this.csrShadow < 0) this.csrShadow = bus.peek32(KN02_CSR) & 0xffff_ff00;
     const mask = 1 << (16 + bit);
-    bus.write32(KN02_CSR, enabled ? csr | mask : csr & ~mask);
+    this.csrShadow = (enabled ? this.csrShadow | mask : this.csrShadow & ~mask) >>> 0;
+    bus.write32(KN02_CSR, this.csrShadow);
   }
 
   /**
    * The CPU's hardware interrupt 0: read the system CSR, run the handler of each pending and
    * enabled source, lowest bit first (NetBSD's KN02 dispatch: pending = CSR & (CSR >> 16)).
    */
-  private hardwareInterrupt(): void {
+  private *hardwareInterrupt(): Sync {
     const cpu = this.host.cpu;
     cpu.charge(this.costs.interruptEntryCycles, 'interrupt');
     this.interruptsTotal++;
+    if (cpu.isAhead) yield SYNC;
     const csr = this.host.bus.read32(KN02_CSR);
     const pending = csr & (csr >>> 16) & 0xff;
     for (let bit = 0; bit < 8; bit++) {
       if ((pending & (1 << bit)) === 0) continue;
       const h = this.irqHandlers[bit];
-      if (h !== undefined) h();
-      else {
+      if (h !== undefined) {
+        const r = h();
+        if (isSync(r)) yield* r;
+      } else {
         // Nobody claims it: mask it so a stuck line cannot hold the CPU forever.
         this.strayInterruptsTotal++;
         this.setInterruptEnable(bit, false);
@@ -247,8 +258,8 @@ export class Kernel {
     }
   }
 
-  /** Run kernel code at interrupt level as soon as possible (a software interrupt). */
-  postKernelWork(work: () => void): void {
+  /** Run kernel code at interrupt level as soon as possible (a software interrupt; may be a generator). */
+  postKernelWork(work: () => unknown): void {
     this.host.cpu.postSoftInterrupt(work);
   }
 
@@ -396,7 +407,7 @@ export class Kernel {
     });
   }
 
-  private runBurst(thread: Thread): void {
+  private *runBurst(thread: Thread): Sync {
     const cpu = this.host.cpu;
     const handoff = this.handoff;
     this.handoff = undefined;
@@ -492,12 +503,14 @@ export class Kernel {
     thread.depressed = false;
     if (this.host.trace.on) this.host.trace.record(this.source, 'trap', SYSCALL_TABLE[req.sys].number, thread.id);
     const service = (this.services as Partial<Record<SyscallName, unknown>>)[req.sys] ?? this.moduleServices.get(req.sys);
-    const answer = service === undefined ? { kr: KERN.FAILURE } : (service as (t: Thread, r: TrapRequest) => TrapResult | typeof BLOCKED)(thread, req);
+    let answer: unknown = service === undefined ? { kr: KERN.FAILURE } : (service as (t: Thread, r: TrapRequest) => unknown)(thread, req);
+    // A service that reads a device is a generator (kernel/dev/sync.ts): drive it here.
+    if (isSync(answer)) answer = yield* answer;
     if (answer === BLOCKED) {
       assert(thread.state.kind !== 'runnable' || thread.restart !== undefined, `service ${req.sys} answered BLOCKED without blocking`);
       return;
     }
-    if (thread.state.kind === 'runnable') thread.resumeValue = answer;
+    if (thread.state.kind === 'runnable') thread.resumeValue = answer as TrapResult;
   }
 
   /**

@@ -35,6 +35,11 @@ export interface BusTarget {
   readBlock?(offset: number, dst: Uint8Array, atNs: Ns): void;
   writeBlock?(offset: number, src: Uint8Array, atNs: Ns): void;
   blockCycles?(offset: number, length: number, isWrite: boolean): number;
+  /**
+   * True when a read at (offset, size) returns a function of its time alone (a free-running
+   * clock): the bus may then answer it ahead of the global clock without a sync point.
+   */
+  timeDetermined?(offset: number, size: AccessSize): boolean;
 }
 
 /** Timed and functional access to the physical address space. */
@@ -102,15 +107,17 @@ export interface CpuPort extends CycleSink {
   /** Start a burst now; the CPU must be free. `onDone` runs when its cycles have elapsed. */
   execute(
     category: string,
-    body: () => void,
+    body: () => unknown,
     options?: { readonly interruptible?: boolean; readonly onDone?: () => void },
   ): void;
   chargeNs(durationNs: number, category?: string): void;
   /** Ask for the dispatcher to run now if the CPU is free. */
   kick(): void;
   /** Run `handler` at interrupt level at the current local time (a timer callout). */
-  postSoftInterrupt(handler: () => void): void;
-  hardwareIrqHandler: () => void;
+  postSoftInterrupt(handler: () => unknown): void;
+  hardwareIrqHandler: () => unknown;
+  /** True when the running body's local clock is ahead of the global one (a read must sync first). */
+  readonly isAhead: boolean;
   dispatcher: () => void;
   readonly cyclesByCategory: ReadonlyMap<string, number>;
 }

@@ -4,23 +4,52 @@
  *
  * Execution is in *bursts*. The kernel starts a burst with `execute(label, body)`: the body runs
  * synchronously in JavaScript and charges cycles (`charge`, or timed bus accesses, which charge
- * through the bus); the burst then occupies the CPU from its start for that many cycles, and the
- * CPU's local time inside the body is start + cycles charged so far (so a device sees a register
- * write at the cycle it happens). When the burst ends, `onDone` runs and the kernel's dispatcher
- * is asked for the next burst.
+ * through the bus); the CPU's local time inside the body is the segment's start + cycles charged
+ * so far. When the burst ends, `onDone` runs and the kernel's dispatcher is asked for the next.
+ *
+ * Causality (DESIGN.md "Time"): a body runs ahead of the global clock, so nothing it does may
+ * reach another agent before its local time.
+ * - Writes a device can see are stamped with the local time and applied at that time by the bus
+ *   (system-bus.ts, a time-ordered queue).
+ * - Reads must answer the device's state at the local time. A body that reads a device is a
+ *   generator (`function*`): it yields at a *sync point* before the read, and the CPU suspends it
+ *   until the global clock reaches its local time (a `resume` event), so the read happens then,
+ *   after every device event and every queued write before it. A body that yields with its local
+ *   clock not ahead continues at once (no event). Plain-function bodies are for code that reads
+ *   no device; the bus counts a read ahead of the clock from one as a causality violation.
  *
  * Interrupts preempt: a hardware line or a posted software interrupt (kernel timer callout) is
- * sampled at its own time; if a burst is in progress its handler runs then, and its cycles push
- * the rest of the burst later. Bursts marked not interruptible (spl-raised kernel code) take
- * their interrupts when they end. Between bursts a pending interrupt comes before dispatch.
- * Because a body has already run when a nested handler runs, the handler sees the burst's
- * effects early: that is the temporal decoupling of loosely-timed models, and exact for anything
- * that observes only through traps and device accesses at their own times.
+ * sampled at its own time; if an interruptible burst is in progress its handler runs then, and
+ * its duration H pushes the rest of the burst by H: the burst's end (or, if it is suspended at a
+ * sync point, its resumption) and the burst's writes still queued after the interrupt's time
+ * (`writeHold`). Handlers do not nest: while one runs (it may itself be suspended) further
+ * interrupts wait for its end. Bursts marked not interruptible (spl-raised kernel code) take their
+ * interrupts when they end. Between bursts a pending interrupt comes before dispatch.
+ * A handler that runs while the burst's JavaScript is already past the interrupt's time sees the
+ * burst's kernel-state effects early (temporal decoupling); it never sees the burst's device
+ * effects early, because those are timed.
  */
 import { assert } from '../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import { R3000_25MHZ, type ClockDomain, type Ns } from '../sim/time.ts';
 import type { CycleSink } from '../bus/index.ts';
+
+/**
+ * A body: plain kernel code (returns nothing), or a generator that yields at each sync point
+ * (before a timed device read) and is resumed when the global clock has caught up with it.
+ */
+export type Body = () => unknown;
+
+/** What a sync point yields; any value works, this one says so in a stack trace. */
+export const SYNC = 'sync' as const;
+
+/** Holds back the writes a burst queued after an interrupt's time while its handler runs. */
+export interface WriteHold {
+  /** Take out of the queue every write stamped after `atNs`; returns a token for `release`. */
+  hold(atNs: number): unknown;
+  /** Put the held writes back, each `pushNs` later. */
+  release(token: unknown, pushNs: number): void;
+}
 
 export interface ExecuteOptions {
   /** False for kernel code running at raised spl: interrupts wait for the burst's end. */
@@ -42,9 +71,14 @@ export type BodyKind = 'burst' | 'soft' | 'hard';
 export interface CpuObserver {
   burstStart(atNs: number): void;
   bodyStart(kind: BodyKind, category: string, atNs: number): void;
+  /** A body suspended at a sync point continues (its own, or a handler's) at `atNs`. */
+  bodyResume(atNs: number): void;
   charge(cycles: number, category: string): void;
-  /** The body charged `cycles`; it occupies the CPU for max(1, cycles) cycles. */
-  bodyEnd(cycles: number): void;
+  /**
+   * The body's segment charged `cycles` (a body that charged nothing occupies one cycle);
+   * `suspended`: it stopped at a sync point and continues with `bodyResume`.
+   */
+  bodyEnd(cycles: number, suspended: boolean): void;
   burstEnd(atNs: number): void;
   /** The hardware interrupt input changed at the CPU's local time `atNs`; `pending` is its new level. */
   irqLine(atNs: number, pending: boolean): void;
@@ -52,6 +86,24 @@ export interface CpuObserver {
 
 /** Soft interrupts waiting at once, at most (a limit on everything). */
 export const SOFT_INTERRUPTS_PENDING_MAX = 4_096;
+
+/** One body on the CPU: a burst's own, or an interrupt handler. */
+interface Frame {
+  readonly kind: BodyKind;
+  readonly category: string;
+  /** The generator being driven (generator bodies only). */
+  it: Iterator<unknown, unknown, undefined> | undefined;
+  /** Local time at which the body stands: where a suspended body continues, or its end. */
+  atNs: number;
+  /** Cycles charged over all its segments. */
+  cycles: number;
+  /** True once its code has returned. */
+  done: boolean;
+}
+
+function isIterator(v: unknown): v is Iterator<unknown, unknown, undefined> {
+  return typeof v === 'object' && v !== null && typeof (v as { next?: unknown }).next === 'function';
+}
 
 export class Cpu implements CycleSink {
   readonly clock: ClockDomain = R3000_25MHZ;
@@ -61,24 +113,33 @@ export class Cpu implements CycleSink {
   private busy = false;
   private interruptible = true;
   private onDone: (() => void) | undefined = undefined;
-  /** A body (burst or handler) is running synchronously now. */
+  /** A body's code is running synchronously now. */
   private inBody = false;
-  private bodyStart = 0 as Ns;
-  private bodyCycles = 0;
+  private segStart = 0 as Ns;
+  private segCycles = 0;
   /** Accounting category of the body that is running. */
   private category = 'idle';
+  /** The burst's own body (or, on an idle CPU, the interrupt handler that is the burst). */
+  private base: Frame | undefined = undefined;
+  /** An interrupt handler running inside the burst, and the time it took the CPU. */
+  private handler: Frame | undefined = undefined;
+  private handlerAtNs = 0;
+  private heldWrites: unknown = undefined;
 
   private readonly burstEndEvent: SimEvent;
   private readonly sampleEvent: SimEvent;
   private readonly dispatchEvent: SimEvent;
-  private readonly softQueue: (() => void)[] = [];
+  private readonly resumeEvent: SimEvent;
+  private readonly softQueue: (() => unknown)[] = [];
 
   /** Wired by the board: is the CPU's hardware interrupt input asserted and enabled? */
   hardwareIrqPending: () => boolean = () => false;
   /** Installed by the kernel: the hardware interrupt handler (reads the system CSR, etc.). */
-  hardwareIrqHandler: () => void = () => {};
+  hardwareIrqHandler: Body = () => {};
   /** Installed by the kernel: choose and start the next burst, or leave the CPU idle. */
   dispatcher: () => void = () => {};
+  /** Wired by the board: the bus's queue of timed writes, pushed back by interrupts. */
+  writeHold: WriteHold | undefined = undefined;
 
   /** Cycles charged by category (trap, copy, pio, user, demux, ...), for where-time-goes. */
   readonly cyclesByCategory = new Map<string, number>();
@@ -87,6 +148,8 @@ export class Cpu implements CycleSink {
   untimedCycles = 0;
   burstsTotal = 0;
   interruptsTotal = 0;
+  /** Times a body was suspended at a sync point to let the clock catch up. */
+  syncSuspendsTotal = 0;
   /** Timeline observer (studies/trace); undefined in ordinary runs. */
   observer: CpuObserver | undefined = undefined;
 
@@ -98,6 +161,7 @@ export class Cpu implements CycleSink {
     this.burstEndEvent = sched.createEvent(`${name}.burst-end`, Priority.cpu, () => this.onBurstEnd());
     this.sampleEvent = sched.createEvent(`${name}.irq-sample`, Priority.interrupt, () => this.onSample());
     this.dispatchEvent = sched.createEvent(`${name}.dispatch`, Priority.cpu, () => this.onDispatch());
+    this.resumeEvent = sched.createEvent(`${name}.resume`, Priority.cpu, () => this.onResume());
   }
 
   get isBusy(): boolean {
@@ -107,9 +171,14 @@ export class Cpu implements CycleSink {
     return this.inBody;
   }
 
-  /** The CPU's local time: the running body's start plus its cycles so far (else now). */
+  /** The CPU's local time: the running segment's start plus its cycles so far (else now). */
   localNow(): Ns {
-    return this.inBody ? ((this.bodyStart + this.bodyCycles * this.cycleNs) as Ns) : this.sched.now;
+    return this.inBody ? ((this.segStart + this.segCycles * this.cycleNs) as Ns) : this.sched.now;
+  }
+
+  /** True when the running body's local clock is ahead of the global one (a sync would suspend). */
+  get isAhead(): boolean {
+    return this.inBody && this.segCycles > 0;
   }
 
   /**
@@ -117,13 +186,13 @@ export class Cpu implements CycleSink {
    * poking the bus directly) the charge goes to `untimedCycles`: time is the caller's to step.
    */
   charge(cycles: number, category: string = this.category): void {
-    assert(cycles >= 0 && Number.isFinite(cycles), `bad cycle charge ${cycles}`);
+    if (!(cycles >= 0 && Number.isFinite(cycles))) assert(false, `bad cycle charge ${cycles}`);
     if (!this.inBody) {
       // Boot-time set-up or a test driving the bus directly: no burst, so no simulated time.
       this.untimedCycles += cycles;
       return;
     }
-    this.bodyCycles += cycles;
+    this.segCycles += cycles;
     this.cyclesByCategory.set(category, (this.cyclesByCategory.get(category) ?? 0) + cycles);
     if (this.observer !== undefined) this.observer.charge(cycles, category);
   }
@@ -134,16 +203,17 @@ export class Cpu implements CycleSink {
   }
 
   /** Start a burst now. The CPU must be free (call from the dispatcher or when idle). */
-  execute(category: string, body: () => void, options: ExecuteOptions = {}): void {
-    assert(!this.busy && !this.inBody, `${this.name}: execute while busy`);
+  execute(category: string, body: Body, options: ExecuteOptions = {}): void {
+    if (this.busy || this.inBody) assert(false, `${this.name}: execute while busy`);
     this.busy = true;
     this.interruptible = options.interruptible ?? true;
     this.onDone = options.onDone;
     if (this.observer !== undefined) this.observer.burstStart(this.sched.now);
-    const cycles = this.runBody(category, body, 'burst');
     this.burstsTotal++;
-    this.sched.schedule(this.burstEndEvent, this.sched.now + Math.max(1, cycles) * this.cycleNs);
-    this.busyNsTotal += Math.max(1, cycles) * this.cycleNs;
+    const f: Frame = { kind: 'burst', category, it: undefined, atNs: this.sched.now, cycles: 0, done: false };
+    this.base = f;
+    this.runSegment(f, body);
+    this.afterBaseSegment(f);
   }
 
   /** Ask for the dispatcher to run at the current time if the CPU is free (e.g. a thread woke). */
@@ -158,8 +228,8 @@ export class Cpu implements CycleSink {
   }
 
   /** Post kernel code to run at interrupt level now (a timer callout, a software interrupt). */
-  postSoftInterrupt(handler: () => void): void {
-    assert(this.softQueue.length < SOFT_INTERRUPTS_PENDING_MAX, `${this.name}: soft interrupt queue overflow`);
+  postSoftInterrupt(handler: Body): void {
+    if (this.softQueue.length >= SOFT_INTERRUPTS_PENDING_MAX) assert(false, `${this.name}: soft interrupt queue overflow`);
     this.softQueue.push(handler);
     this.requestSample(this.localNow());
   }
@@ -169,67 +239,133 @@ export class Cpu implements CycleSink {
     this.sched.reschedule(this.sampleEvent, Math.max(at, this.sched.now));
   }
 
-  private runBody(category: string, body: () => void, kind: BodyKind): number {
-    assert(!this.inBody, `${this.name}: nested body`);
+  /**
+   * Run one segment of `f` now: its body from the start (`first`), or its generator from the
+   * sync point where it stopped. The segment ends when the code returns or yields while ahead.
+   */
+  private runSegment(f: Frame, first: Body | undefined): void {
+    if (this.inBody) assert(false, `${this.name}: nested body`);
     const savedCategory = this.category;
     this.inBody = true;
-    this.bodyStart = this.sched.now;
-    this.bodyCycles = 0;
-    this.category = category;
-    if (this.observer !== undefined) this.observer.bodyStart(kind, category, this.bodyStart);
+    this.segStart = this.sched.now;
+    this.segCycles = 0;
+    this.category = f.category;
+    const obs = this.observer;
+    if (obs !== undefined) {
+      if (first !== undefined) obs.bodyStart(f.kind, f.category, this.segStart);
+      else obs.bodyResume(this.segStart);
+    }
     try {
-      body();
+      if (first !== undefined) {
+        const r = first();
+        if (isIterator(r)) f.it = r;
+        else f.done = true;
+      }
+      const it = f.it;
+      if (!f.done && it !== undefined) {
+        for (;;) {
+          if (it.next().done === true) {
+            f.done = true;
+            break;
+          }
+          if (this.segCycles > 0) break; // a sync point ahead of the clock: suspend
+        }
+      }
     } finally {
       this.inBody = false;
       this.category = savedCategory;
     }
-    if (this.observer !== undefined) this.observer.bodyEnd(this.bodyCycles);
-    return this.bodyCycles;
+    f.cycles += this.segCycles;
+    // A body that charged nothing at all still occupies one cycle.
+    const cycles = f.done && f.cycles === 0 ? 1 : this.segCycles;
+    f.atNs = this.segStart + cycles * this.cycleNs;
+    this.busyNsTotal += cycles * this.cycleNs;
+    if (obs !== undefined) obs.bodyEnd(this.segCycles, !f.done);
+    if (f.done) f.it = undefined;
+    else this.syncSuspendsTotal++;
+  }
+
+  /** After a segment of the burst's own body: end the burst at its end, or resume it later. */
+  private afterBaseSegment(f: Frame): void {
+    if (f.done) this.sched.schedule(this.burstEndEvent, f.atNs);
+    else this.sched.schedule(this.resumeEvent, f.atNs);
+  }
+
+  private onResume(): void {
+    const h = this.handler;
+    if (h !== undefined) {
+      this.runSegment(h, undefined);
+      if (h.done) this.finishHandler(h);
+      else this.sched.schedule(this.resumeEvent, h.atNs);
+      return;
+    }
+    const f = this.base;
+    if (f === undefined || f.done) assert(false, `${this.name}: resume with no suspended body`);
+    this.runSegment(f!, undefined);
+    this.afterBaseSegment(f!);
   }
 
   private interruptWaiting(): boolean {
     return this.softQueue.length > 0 || this.hardwareIrqPending();
   }
 
-  /** Run one pending interrupt handler as a body; returns its cycles (0 when none waited). */
-  private runOneInterrupt(): number {
+  /** The next interrupt's handler (soft before hard), or undefined when none waits. */
+  private takeInterrupt(): { readonly kind: BodyKind; readonly body: Body } | undefined {
     const soft = this.softQueue.shift();
-    if (soft !== undefined) {
-      this.interruptsTotal++;
-      return Math.max(1, this.runBody('interrupt', soft, 'soft'));
-    }
-    if (this.hardwareIrqPending()) {
-      this.interruptsTotal++;
-      return Math.max(1, this.runBody('interrupt', this.hardwareIrqHandler, 'hard'));
-    }
-    return 0;
+    if (soft !== undefined) return { kind: 'soft', body: soft };
+    if (this.hardwareIrqPending()) return { kind: 'hard', body: this.hardwareIrqHandler };
+    return undefined;
   }
 
   private onSample(): void {
     if (!this.interruptWaiting()) return;
     if (!this.busy) {
       // Idle CPU: the handler is a burst of its own; what follows is decided at its end.
+      const irq = this.takeInterrupt()!;
       this.busy = true;
       this.interruptible = false;
       this.onDone = undefined;
       if (this.observer !== undefined) this.observer.burstStart(this.sched.now);
-      const cycles = this.runOneInterrupt();
-      this.sched.schedule(this.burstEndEvent, this.sched.now + cycles * this.cycleNs);
-      this.busyNsTotal += cycles * this.cycleNs;
+      this.interruptsTotal++;
+      const f: Frame = { kind: irq.kind, category: 'interrupt', it: undefined, atNs: this.sched.now, cycles: 0, done: false };
+      this.base = f;
+      this.runSegment(f, irq.body);
+      this.afterBaseSegment(f);
       return;
     }
-    if (!this.interruptible) return; // taken at the burst's end
-    const cycles = this.runOneInterrupt();
-    const pushNs = cycles * this.cycleNs;
-    this.busyNsTotal += pushNs;
-    this.sched.reschedule(this.burstEndEvent, this.burstEndEvent.time + pushNs);
-    if (this.interruptWaiting()) this.requestSample((this.sched.now + pushNs) as Ns);
+    if (!this.interruptible || this.handler !== undefined) return; // taken at the burst's (handler's) end
+    const irq = this.takeInterrupt()!;
+    this.interruptsTotal++;
+    // The burst stops here: hold back its writes stamped later, and its resumption if suspended.
+    this.handlerAtNs = this.sched.now;
+    this.heldWrites = this.writeHold?.hold(this.sched.now);
+    // Its end (or resumption) waits for the handler's: f.atNs holds where it stands.
+    if (this.resumeEvent.scheduled) this.sched.cancel(this.resumeEvent);
+    if (this.burstEndEvent.scheduled) this.sched.cancel(this.burstEndEvent);
+    const h: Frame = { kind: irq.kind, category: 'interrupt', it: undefined, atNs: this.sched.now, cycles: 0, done: false };
+    this.handler = h;
+    this.runSegment(h, irq.body);
+    if (h.done) this.finishHandler(h);
+    else this.sched.schedule(this.resumeEvent, h.atNs);
+  }
+
+  /** A handler inside a burst has ended at h.atNs: push the rest of the burst by its duration. */
+  private finishHandler(h: Frame): void {
+    const pushNs = h.atNs - this.handlerAtNs;
+    this.handler = undefined;
+    if (this.writeHold !== undefined) this.writeHold.release(this.heldWrites, pushNs);
+    this.heldWrites = undefined;
+    const f = this.base!;
+    f.atNs += pushNs;
+    this.afterBaseSegment(f);
+    if (this.interruptWaiting()) this.requestSample(h.atNs as Ns);
   }
 
   private onBurstEnd(): void {
-    assert(this.busy, 'burst end while idle');
+    if (!this.busy) assert(false, 'burst end while idle');
     if (this.observer !== undefined) this.observer.burstEnd(this.sched.now);
     this.busy = false;
+    this.base = undefined;
     const done = this.onDone;
     this.onDone = undefined;
     if (done !== undefined) done();

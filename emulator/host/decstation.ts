@@ -53,7 +53,8 @@ export class DecStation5000 {
       memcpyCyclesPerByte: c.read('cpu.memcpyCyclesPerByte', 'cycles/byte'),
       memcpySetupCycles: c.read('cpu.memcpySetupCycles', 'cycles'),
       csrAccessCycles: c.read('kn02.csrAccessCycles', 'cycles'),
-    });
+    }, ctx.sched, options.name);
+    this.cpu.writeHold = this.bus;
   }
 
   /**

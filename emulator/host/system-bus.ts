@@ -2,9 +2,24 @@
  * The KN02 physical address space as the CPU sees it: RAM from 0, TURBOchannel slots from
  * 0x1E000000 (each 4 MB, decoded by the option's own glue), and the system slot's CSR.
  * Timed accesses charge the CPU (one charge per access, one per block) and reach devices at the
- * CPU's local time; nothing here schedules an event.
+ * CPU's local time (DESIGN.md "Causality"):
+ * - a write to a device (a register, board memory reached by programmed I/O, the KN02 CSR) issued
+ *   while the CPU's local clock is ahead of the global one is stamped with the local time and
+ *   queued; one scheduler event applies the queue in stamp order, each write at its stamp
+ *   (Priority.cpuWrite: before the device's own steps at that instant). An interrupt taken by
+ *   the burst holds back its writes stamped after the interrupt and returns them pushed by the
+ *   handler's duration (`hold`/`release`, called by the CPU);
+ * - a read of a device is answered at the read's time: the CPU suspends a generator body at a
+ *   sync point before the read (cpu.ts), so the read runs when the global clock has caught up.
+ *   A read ahead of the clock is allowed only for registers whose value is a function of time
+ *   alone (the AN1 clock page: `BusTarget.timeDetermined`); any other is a causality violation,
+ *   counted with the first place it happened (`causality`), and the tests require none.
+ * - RAM is not queued: CPU stores reach RAM when the body's code runs. A device's DMA reads and
+ *   writes RAM at its own time; software that hands a buffer to a device does so by a register
+ *   write, which is timed, so the order a correct driver relies on holds. (docs/foundation.md)
  */
 import { assert } from '../sim/assert.ts';
+import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import type { Ns } from '../sim/time.ts';
 import type { AccessSize, BusTarget, CycleSink, PhysAddr, PhysicalBus } from '../bus/index.ts';
 import type { Ram } from '../memory/ram.ts';
@@ -20,18 +35,147 @@ export interface SystemBusCosts {
 
 const ALL_ONES: Record<AccessSize, number> = { 1: 0xff, 2: 0xffff, 4: 0xffff_ffff };
 
+/** A timed write waiting for the global clock to reach its stamp. */
+interface PendingWrite {
+  stampNs: number;
+  /** undefined: the KN02 CSR. */
+  readonly target: BusTarget | undefined;
+  readonly offset: number;
+  readonly size: AccessSize;
+  readonly value: number;
+  /** A block write's bytes (copied when queued), else undefined. */
+  readonly bytes: Uint8Array | undefined;
+}
+
+/** The causality check's counters (DESIGN.md "Causality"; a test requires zero violations). */
+export interface CausalityStats {
+  /** Writes issued ahead of the clock and applied at their stamps. */
+  writesQueued: number;
+  /** Device reads answered ahead of the clock for a time-determined register (exact). */
+  timeDeterminedReads: number;
+  /** Violations: a device read answered before its time (no sync point before it). */
+  readsAhead: number;
+  /** Violations: a queued write applied at a time other than its stamp. */
+  writesMistimed: number;
+  /** Where the first violation happened (a short stack), for the test's message. */
+  firstViolation: string | undefined;
+}
+
+/** Pending timed writes at most (a limit on everything; a runaway body hits it, not the heap). */
+export const PENDING_WRITES_MAX = 1 << 16;
+
 export class SystemBus implements PhysicalBus {
   private readonly slots: (BusTarget | undefined)[] = new Array<BusTarget | undefined>(TC_SLOT_COUNT).fill(undefined);
   busErrors = 0;
   /** The address of the last bus error, for diagnostics. */
   lastBusErrorAddr = -1;
 
+  readonly causality: CausalityStats = { writesQueued: 0, timeDeterminedReads: 0, readsAhead: 0, writesMistimed: 0, firstViolation: undefined };
+  /** Timed writes not yet applied, in stamp order (a FIFO: stamps never decrease). */
+  private pending: PendingWrite[] = [];
+  private readonly applyEvent: SimEvent;
+
   constructor(
     private readonly ram: Ram,
     private readonly cpu: CycleSink,
     private readonly intc: Kn02InterruptController,
     private readonly costs: SystemBusCosts,
-  ) {}
+    private readonly sched: Scheduler,
+    name = 'bus',
+  ) {
+    this.applyEvent = sched.createEvent(`${name}.cpu-writes`, Priority.cpuWrite, () => this.applyDue());
+  }
+
+  // ---- the timed-write queue ---------------------------------------------------------------
+
+  private enqueue(w: PendingWrite): void {
+    if (this.pending.length >= PENDING_WRITES_MAX) assert(false, 'timed-write queue overflow');
+    this.pending.push(w);
+    this.causality.writesQueued++;
+    if (!this.applyEvent.scheduled) this.sched.schedule(this.applyEvent, w.stampNs);
+  }
+
+  private applyDue(): void {
+    const now = this.sched.now;
+    const q = this.pending;
+    let n = 0;
+    while (n < q.length && q[n]!.stampNs <= now) {
+      const w = q[n]!;
+      n++;
+      if (w.stampNs !== now) this.violation('writesMistimed', `write stamped ${w.stampNs} applied at ${now}`);
+      this.apply(w);
+    }
+    if (n > 0) q.splice(0, n);
+    const next = q[0];
+    if (next !== undefined) this.sched.schedule(this.applyEvent, next.stampNs);
+  }
+
+  private apply(w: PendingWrite): void {
+    if (w.target === undefined) this.intc.write(w.value);
+    else if (w.bytes !== undefined) w.target.writeBlock!(w.offset, w.bytes, w.stampNs as Ns);
+    else w.target.write(w.offset, w.size, w.value, w.stampNs as Ns);
+  }
+
+  /** WriteHold: take out the writes stamped after `atNs` (an interrupt preempts the burst). */
+  hold(atNs: number): unknown {
+    const q = this.pending;
+    let i = q.length;
+    while (i > 0 && q[i - 1]!.stampNs > atNs) i--;
+    if (i === q.length) return undefined;
+    const held = q.splice(i);
+    this.rescheduleApply();
+    return held;
+  }
+
+  /** WriteHold: put held writes back, `pushNs` later (the handler's duration). */
+  release(token: unknown, pushNs: number): void {
+    if (token === undefined) return;
+    const held = token as PendingWrite[];
+    for (const w of held) {
+      w.stampNs += pushNs;
+      // The handler's own writes lie before T + push: appending keeps the queue in order.
+      const last = this.pending[this.pending.length - 1];
+      if (last !== undefined && last.stampNs > w.stampNs) assert(false, 'held writes out of order');
+      this.pending.push(w);
+    }
+    this.rescheduleApply();
+  }
+
+  private rescheduleApply(): void {
+    const next = this.pending[0];
+    if (next === undefined) {
+      if (this.applyEvent.scheduled) this.sched.cancel(this.applyEvent);
+    } else this.sched.reschedule(this.applyEvent, next.stampNs);
+  }
+
+  /** Timed writes waiting for their time (tests and diagnostics). */
+  get pendingWrites(): number {
+    return this.pending.length;
+  }
+
+  private violation(kind: 'readsAhead' | 'writesMistimed', what: string): void {
+    this.causality[kind]++;
+    if (this.causality.firstViolation === undefined) {
+      const stack = (new Error().stack ?? '').split('\n').slice(3, 9).map((l) => l.trim()).join(' < ');
+      this.causality.firstViolation = `${what}: ${stack}`;
+    }
+  }
+
+  /** A device read at `at`: exact if the clock is there or the register depends on time alone. */
+  private checkRead(t: BusTarget | undefined, offset: number, size: AccessSize, at: Ns): void {
+    if (at <= this.sched.now) return;
+    if (t !== undefined && t.timeDetermined?.(offset, size) === true) {
+      this.causality.timeDeterminedReads++;
+      return;
+    }
+    this.violation('readsAhead', `device read at ${at} answered at ${this.sched.now}`);
+  }
+
+  /** A device write at `at`: queued if ahead of the clock, else applied now. */
+  private timedWrite(w: PendingWrite): void {
+    if (w.stampNs > this.sched.now) this.enqueue(w);
+    else this.apply(w);
+  }
 
   attachSlot(slot: number, target: BusTarget): void {
     assert(slot >= 0 && slot < TC_SLOT_COUNT, `no slot ${slot}`);
@@ -72,6 +216,7 @@ export class SystemBus implements PhysicalBus {
       return this.ramRead(addr, size);
     }
     if (addr >>> 0 === KN02_CSR_ADDR && size === 4) {
+      this.checkRead(undefined, 0, 4, this.cpu.localNow());
       this.cpu.charge(this.costs.csrAccessCycles, 'pio');
       return this.intc.read();
     }
@@ -82,6 +227,7 @@ export class SystemBus implements PhysicalBus {
     }
     const offset = (addr >>> 0) % TC_SLOT_SIZE;
     const at: Ns = this.cpu.localNow();
+    this.checkRead(t, offset, size, at);
     this.cpu.charge(t.accessCycles(offset, size, false), 'pio');
     return t.read(offset, size, at);
   }
@@ -94,8 +240,9 @@ export class SystemBus implements PhysicalBus {
       return;
     }
     if (addr >>> 0 === KN02_CSR_ADDR && size === 4) {
+      const at: Ns = this.cpu.localNow();
       this.cpu.charge(this.costs.csrAccessCycles, 'pio');
-      this.intc.write(value);
+      this.timedWrite({ stampNs: at, target: undefined, offset: 0, size: 4, value, bytes: undefined });
       return;
     }
     const t = this.decodeSlot(addr);
@@ -106,7 +253,7 @@ export class SystemBus implements PhysicalBus {
     const offset = (addr >>> 0) % TC_SLOT_SIZE;
     const at: Ns = this.cpu.localNow();
     this.cpu.charge(t.accessCycles(offset, size, true), 'pio');
-    t.write(offset, size, value, at);
+    this.timedWrite({ stampNs: at, target: t, offset, size, value, bytes: undefined });
   }
 
   private ramRead(addr: number, size: AccessSize): number {
@@ -154,6 +301,7 @@ export class SystemBus implements PhysicalBus {
     }
     if (t.readBlock !== undefined && t.blockCycles !== undefined) {
       const at = this.cpu.localNow();
+      this.checkRead(t, offset, 1, at);
       this.cpu.charge(t.blockCycles(offset, dst.length, false), 'pio');
       t.readBlock(offset, dst, at);
       return;
@@ -176,7 +324,8 @@ export class SystemBus implements PhysicalBus {
     if (t.writeBlock !== undefined && t.blockCycles !== undefined) {
       const at = this.cpu.localNow();
       this.cpu.charge(t.blockCycles(offset, src.length, true), 'pio');
-      t.writeBlock(offset, src, at);
+      if (at > this.sched.now) this.enqueue({ stampNs: at, target: t, offset, size: 1, value: 0, bytes: src.slice() });
+      else t.writeBlock(offset, src, at);
       return;
     }
     for (let i = 0; i < src.length; i++) this.writeTimed(addr + i, 1, src[i]!);

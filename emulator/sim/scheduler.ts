@@ -13,6 +13,8 @@ import type { Ns } from './time.ts';
 /**
  * Priorities for events at the same instant, lowest first, each with its reason (gem5 eventq.hh).
  * - wire: a bit or frame edge on a medium happens before anything reacts to it.
+ * - cpuWrite: a CPU store stamped t (a register or board-memory write issued by a burst that ran
+ *   ahead of the clock) reaches its device at t, before the device's own state machine steps at t.
  * - device: device-internal state machines (DMA steps, FIFOs, firmware) see the wire first.
  * - interrupt: a line that a device raised at t is sampled by the CPU at t, before the CPU
  *   decides what to run next.
@@ -22,6 +24,7 @@ import type { Ns } from './time.ts';
  */
 export const Priority = {
   wire: 0,
+  cpuWrite: 5,
   device: 10,
   interrupt: 20,
   cpu: 30,

@@ -7,8 +7,11 @@ import type { HostPort } from '../../emulator/bus/index.ts';
 
 export interface DriverEnv {
   readonly host: HostPort;
-  /** Attach `handler` to KN02 I/O interrupt bit `bit` (= TURBOchannel slot) and enable it. */
-  registerInterrupt(bit: number, handler: () => void): void;
-  /** Run kernel code at interrupt level as soon as the CPU can (a software interrupt). */
-  postKernelWork(work: () => void): void;
+  /**
+   * Attach `handler` to KN02 I/O interrupt bit `bit` (= TURBOchannel slot) and enable it. A
+   * handler that reads its device is a generator (kernel/dev/sync.ts).
+   */
+  registerInterrupt(bit: number, handler: () => unknown): void;
+  /** Run kernel code at interrupt level as soon as the CPU can (a software interrupt; may be a generator). */
+  postKernelWork(work: () => unknown): void;
 }

@@ -34,6 +34,7 @@ import type { An1Driver } from '../dev/an1/an1-driver.ts';
 import type { LanceDriver } from '../dev/lance/lance-driver.ts';
 import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
 import type { InetListener, InetSocket, InetStack, InetStackFactory } from './protocol.ts';
+import type { Sync } from '../dev/sync.ts';
 
 /** Descriptors per task (4.3BSD NOFILE was 64). */
 export const INKERNEL_FDS_MAX = 64;
@@ -134,12 +135,13 @@ export class InKernelNet {
     this.timer = new WheelTimer(`${kernel.host.name}.inkernel.tcp`, () => this.timerFired());
     if (config.link === 'ethernet') {
       const d = config.lance!;
-      d.setReceiveHandler((f) => {
+      const self = this;
+      d.setReceiveHandler(function* (f): Sync {
         // The interrupt copies the frame out of the board into an mbuf chain it allocates.
-        this.kernel.host.cpu.charge(this.c.mbuf, 'driver');
+        self.kernel.host.cpu.charge(self.c.mbuf, 'driver');
         const buf = new Uint8Array(f.length);
-        f.copyTo(buf);
-        this.enqueueInput(buf);
+        yield* f.copyTo(buf);
+        self.enqueueInput(buf);
       });
       d.onReceiveBatchEnd = () => this.postNetisr();
     } else {

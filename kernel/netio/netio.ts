@@ -72,6 +72,7 @@ import { classify, DemuxTable, rawKey, tcpKey } from './demux.ts';
 import { DeviceIpc } from './device-ipc.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { AN1_HEADER_BYTES, compileTemplate, ETHERNET_HEADER_BYTES, makeTemplate, type TemplateMatcher } from './template.ts';
+import type { Sync } from '../dev/sync.ts';
 
 export type NetLink = 'ethernet' | 'an1';
 
@@ -414,7 +415,9 @@ export class NetIo {
         const an1 = this.devices.an1!;
         // A completion for a DMA already under way is dropped, never re-posted.
         an1.setReceiveHandler(ch.bqi, { frame: () => this.closedFrame() });
-        an1.disableBqi(ch.bqi);
+        // The reclaim reads BQ_FILLED: kernel work at this instant, with its own sync point.
+        const bqi = ch.bqi;
+        this.kernel.postKernelWork(() => an1.disableBqi(bqi));
       }
       const atNs = this.kernel.host.sched.now + NETIO_AN1_QUARANTINE_NS;
       this.quarantine.push({ atNs, ch });
@@ -665,19 +668,22 @@ export class NetIo {
 
   // ---- Inbound -------------------------------------------------------------------------------
 
-  /** LANCE receive upcall (interrupt level): header by PIO, classify, one lookup, PIO into the slot. */
-  private lanceReceive(f: LanceRxFrame): void {
+  /**
+   * LANCE receive upcall (interrupt level): header by PIO, classify, one lookup, PIO into the slot.
+   * A generator: each PIO read of the board waits for the clock (kernel/dev/sync.ts).
+   */
+  private *lanceReceive(f: LanceRxFrame): Sync {
     const cpu = this.cpu;
     this.stats.rxArrived++;
     const pio = (): number => cpu.cyclesByCategory.get('pio') ?? 0;
     const p0 = pio();
     let n = Math.min(f.length, DEMUX_FIRST_READ);
-    let h = f.readHeader(n, this.rxHeader.subarray(0, n));
+    let h = yield* f.readHeader(n, this.rxHeader.subarray(0, n));
     // IPv4 with options: read on to the TCP ports (at most 40 more bytes).
     if (n >= ETHERNET_HEADER_BYTES + 20 && h[12] === 0x08 && h[13] === 0x00) {
       const want = Math.min(f.length, ETHERNET_HEADER_BYTES + (h[14]! & 0x0f) * 4 + 4);
       if (want > n) {
-        f.copyTo(this.rxHeader, n, n, want - n);
+        yield* f.copyTo(this.rxHeader, n, n, want - n);
         n = want;
         h = this.rxHeader.subarray(0, n);
       }
@@ -694,7 +700,7 @@ export class NetIo {
       const data = new Uint8Array(f.length);
       data.set(h, 0);
       const p1 = pio();
-      f.copyTo(data, n, n, f.length - n);
+      yield* f.copyTo(data, n, n, f.length - n);
       this.stats.rxCopyPioCycles += pio() - p1;
       if (this.deviceIpc.deliver(dev, data)) this.stats.rxToDefault++;
       else this.stats.rxDropRingFull++;
@@ -712,7 +718,7 @@ export class NetIo {
     const ram = this.ram;
     ram.set(h, at);
     const p1 = pio();
-    f.copyTo(ram, at + n, n, f.length - n);
+    yield* f.copyTo(ram, at + n, n, f.length - n);
     this.stats.rxCopyPioCycles += pio() - p1;
     this.commit(ch, slot, f.length, toDefault);
   }

@@ -81,8 +81,8 @@ export function addNetioEthernetHost(world: World, segment: EthernetSegment, nam
   const driver = new LanceDriver(env, { slot: LANCE_SLOT, slotBase: host.slotBase(LANCE_SLOT), ...(txRingLog2 !== undefined ? { txRingLog2 } : {}) });
   const netio = withNetio ? new NetIo(kernel, { lance: driver }) : (undefined as unknown as NetIo);
   const h: NetioEthernetHost = { name, host, kernel, board, driver, netio, mac, up: false };
-  kernel.postKernelWork(() => {
-    h.up = driver.attach() && driver.init();
+  kernel.postKernelWork(function* () {
+    h.up = (yield* driver.attach()) && (yield* driver.init());
   });
   return h;
 }
@@ -97,8 +97,8 @@ export function addNetioAn1Host(world: World, name: string, uid: number): NetioA
   const base = addAn1Host(world, name, uid);
   const netio = new NetIo(base.kernel, { an1: base.driver });
   const h: NetioAn1Host = { ...base, netio, up: false };
-  base.kernel.postKernelWork(() => {
-    h.up = base.driver.attach();
+  base.kernel.postKernelWork(function* () {
+    h.up = yield* base.driver.attach();
   });
   return h;
 }

@@ -82,8 +82,8 @@ export function buildKernelPair(world: World, link: LinkName, o: KernelPairOptio
       const ip = ip4(10, 0, 3, 1 + i);
       const net = new InKernelNet(h.kernel, { link, an1: h.driver, mac: macs[i]!, ip, stack });
       let up = false;
-      h.kernel.postKernelWork(() => {
-        up = h.driver.attach();
+      h.kernel.postKernelWork(function* () {
+        up = yield* h.driver.attach();
       });
       hosts.push({ name: h.name, kernel: h.kernel, net, ip, mac: macs[i]!, isUp: () => up, hostCpu: h.host.cpu, clockPhys: h.driver.clockPagePhysAddr() });
     });

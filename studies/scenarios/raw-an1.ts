@@ -105,9 +105,9 @@ class RawEndpoint {
   }
 
   /** Kernel-level start: attach the driver, open the BQIs, fill the transmit buffers, go. */
-  start(): void {
+  *start(): Generator<unknown, void, undefined> {
     const d = this.me.driver;
-    if (!d.attach()) throw new Error(`${this.me.name}: no AN1 in slot ${AN1_SLOT}`);
+    if (!(yield* d.attach())) throw new Error(`${this.me.name}: no AN1 in slot ${AN1_SLOT}`);
     const handler = {
       frame: (bqi: number, _slot: number, addr: number, length: number, status: number) => this.onFrame(bqi, addr, length, status),
       batchEnd: () => {

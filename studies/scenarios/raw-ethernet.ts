@@ -155,8 +155,8 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
       s.received++;
       s.lastRxNs = s.host.cpu.localNow();
     };
-    s.kernel.postKernelWork(() => {
-      if (s.driver.attach() && s.driver.init()) pump();
+    s.kernel.postKernelWork(function* () {
+      if ((yield* s.driver.attach()) && (yield* s.driver.init())) pump();
     });
   });
 

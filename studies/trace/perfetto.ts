@@ -223,6 +223,8 @@ class HostTimeline implements CpuObserver {
   private burstStartNs = 0;
   private readonly bodies: Body[] = [];
   current: Body | undefined = undefined;
+  /** Bodies stopped at a sync point, innermost last. */
+  private readonly suspended: Body[] = [];
   private readonly threadLabels = new Map<number, string>();
   readonly tracks = new Map<number, XTrack>();
   private readonly named = new Set<number>();
@@ -292,8 +294,15 @@ class HostTimeline implements CpuObserver {
     }
   }
 
-  bodyEnd(cycles: number): void {
-    if (this.current !== undefined) this.current.totalCycles = cycles;
+  bodyResume(_atNs: number): void {
+    this.current = this.suspended.pop();
+  }
+
+  bodyEnd(cycles: number, suspended: boolean): void {
+    if (this.current !== undefined) {
+      this.current.totalCycles += cycles;
+      if (suspended) this.suspended.push(this.current);
+    }
     this.current = undefined;
   }
 

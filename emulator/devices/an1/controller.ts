@@ -187,6 +187,10 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
   private txDmaLen = 0;
   private txDmaHdrAddr = 0;
   private txDmaHdrLen = 0;
+  /** The frame the transmit DMA fetched at its start, and whether each part was RAM. */
+  private txDmaFrame: Uint8Array | undefined = undefined;
+  private txDmaHdrOk = false;
+  private txDmaDataOk = false;
   private readonly txDmaEvent: SimEvent;
   private txBuffersInUse = 0;
   private readonly wireQueue: Uint8Array[] = [];
@@ -317,6 +321,11 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
 
   read(offset: number, size: AccessSize, atNs: Ns): number {
     return this.access(offset, size, atNs, true);
+  }
+
+  /** The clock page counts 40 ns ticks of the read's own time: a function of time alone. */
+  timeDetermined(offset: number, _size: AccessSize): boolean {
+    return (offset & ~0xfff) === AN1_PAGE.clock;
   }
 
   peek(offset: number, size: AccessSize): number {
@@ -782,6 +791,13 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.txDmaLen = length;
     this.txDmaHdrAddr = this.poppedHdrAddr;
     this.txDmaHdrLen = this.poppedHdrLen;
+    // The engine fetches host memory as the transfer starts (as of its own time, not the end's):
+    // a buffer the host rewrites after this point does not change the frame.
+    const frame = new Uint8Array(this.txDmaLen + AN1_LIMITS.crcBytes);
+    const h = this.txDmaHdrLen;
+    this.txDmaHdrOk = h === 0 || ((this.txDmaHdrAddr & 3) === 0 && this.dma.read(this.txDmaHdrAddr, frame.subarray(0, h)));
+    this.txDmaDataOk = this.txDmaHdrOk && this.dma.read(this.txDmaAddr, frame.subarray(h, this.txDmaLen));
+    this.txDmaFrame = frame;
     // A two-part frame is two transfers: one more arbitration and address cycle.
     const extraNs = this.txDmaHdrLen > 0 ? this.dmaSetupNs : 0;
     this.sched.schedule(this.txDmaEvent, this.sched.now + this.dmaTimeNs(length) + extraNs);
@@ -790,11 +806,11 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
 
   private onTxDmaEnd(): void {
     this.txDmaBusy = false;
-    const frame = new Uint8Array(this.txDmaLen + AN1_LIMITS.crcBytes);
+    const frame = this.txDmaFrame!;
+    this.txDmaFrame = undefined;
     const h = this.txDmaHdrLen;
-    const hdrOk = h === 0 || ((this.txDmaHdrAddr & 3) === 0 && this.dma.read(this.txDmaHdrAddr, frame.subarray(0, h)));
-    if (h > 0 && !hdrOk) this.guestError(`TX_HDR_ADDR 0x${this.txDmaHdrAddr.toString(16)} is unaligned or not RAM`);
-    if (hdrOk && this.dma.read(this.txDmaAddr, frame.subarray(h, this.txDmaLen))) {
+    if (h > 0 && !this.txDmaHdrOk) this.guestError(`TX_HDR_ADDR 0x${this.txDmaHdrAddr.toString(16)} is unaligned or not RAM`);
+    if (this.txDmaDataOk) {
       this.stats.dmaBytesFromHost += this.txDmaLen;
       writeFcs(frame, this.txDmaLen, crc32(frame, 0, this.txDmaLen));
       this.wireQueue.push(frame);
@@ -892,6 +908,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.rxDmaDoneWaiting = false;
     this.sched.cancel(this.rxDmaEvent);
     this.txDmaBusy = false;
+    this.txDmaFrame = undefined;
     this.sched.cancel(this.txDmaEvent);
     this.wireQueue.length = 0;
     // A frame already on the wire finishes (its transmitter cannot stop mid-frame); it holds a buffer.

@@ -20,6 +20,13 @@
  * them the driver falls back to a fixed range at the top of RAM (`AN1_KERNEL_BUFFER_PAGES`
  * pages), which the kernel's allocator hands out last but does not exclude.
  *
+ * Causality (kernel/dev/sync.ts): every path that reads a register (attach, reset, the interrupt
+ * handler, disableBqi) is a generator with a sync point before each read, so it sees the board
+ * at the read's CPU-local time. The transmit path reads nothing: the driver counts the board's
+ * free transmit-queue entries itself (TX_FREE read once at reset, one less per frame queued, one
+ * more per frame the interrupt handler retires), so a trap that sends needs no sync point. The
+ * clock page depends on time alone and is read without one.
+ *
  * Costs: every register access is a timed bus access (charged by the bus: tc.ioRead/WriteCycles);
  * bookkeeping is charged from the cost table (an1.drv*), and so is invalidating the data-cache
  * lines of each received frame before its handler runs (cpu.dcache*: the DMA is not coherent with
@@ -27,6 +34,7 @@
  */
 import type { PhysAddr } from '../../../emulator/bus/index.ts';
 import type { DriverEnv } from '../driver-env.ts';
+import { SYNC, type Sync } from '../sync.ts';
 import {
   AN1_CLOCK,
   AN1_CLOCK_PAGE,
@@ -207,7 +215,9 @@ export class An1Driver {
 
   // ---- Register access ------------------------------------------------------------------------
 
-  private rd(off: number): number {
+  /** A register read at the CPU-local time (a sync point first): `yield* this.rd(off)`. */
+  private *rd(off: number): Sync<number> {
+    if (this.env.host.cpu.isAhead) yield SYNC;
     return this.env.host.bus.read32(this.base + off);
   }
   private wr(off: number, v: number): void {
@@ -220,19 +230,19 @@ export class An1Driver {
   // ---- Probe, attach, reset -------------------------------------------------------------------
 
   /** True when the slot holds an AN1 (module name "AN1-TC  " in its option ROM). */
-  probe(): boolean {
+  *probe(): Sync<boolean> {
     const bus = this.env.host.bus;
     if (!bus.probe(this.base)) return false;
     let name = '';
-    for (let i = 0; i < 8; i++) name += String.fromCharCode(bus.read32(this.base + AN1_ROM_MODULE_OFFSET + 4 * i) & 0xff);
+    for (let i = 0; i < 8; i++) name += String.fromCharCode((yield* this.rd(AN1_ROM_MODULE_OFFSET + 4 * i)) & 0xff);
     return name === AN1_MODULE_NAME;
   }
 
   /** Probe, reset, set up BQI 0 with kernel buffers, hook the interrupt. False: no board. */
-  attach(): boolean {
+  *attach(): Sync<boolean> {
     if (this.attached) return true;
-    if (!this.probe()) return false;
-    this.reset();
+    if (!(yield* this.probe())) return false;
+    yield* this.reset();
     this.env.registerInterrupt(this.config.slot, () => this.interrupt());
     this.attached = true;
     return true;
@@ -243,7 +253,7 @@ export class An1Driver {
    * ring of kernel buffers, interrupts, receive and transmit. Buffers the network I/O module had
    * posted are forgotten (it must re-create its BQIs).
    */
-  reset(): void {
+  *reset(): Sync {
     this.wr(AN1_CSR, CSR_RESET);
     for (const r of this.rings) {
       r.configured = false;
@@ -256,10 +266,10 @@ export class An1Driver {
     bqi0.configured = true;
     bqi0.enabled = true; // the board enables BQI 0 with a 64-slot ring at reset
     bqi0.size = AN1_RINGSLOTS_VALUE;
-    this.txFree = AN1_TX_QUEUE_UNKNOWN;
+    this.txFree = yield* this.rd(AN1_TX_FREE);
     this.txDoneSeen = 0;
     this.txFailedSeen = 0;
-    this.uidValue = this.rd(AN1_UID_LO) + (this.rd(AN1_UID_HI) & 0xffff) * 4294967296;
+    this.uidValue = (yield* this.rd(AN1_UID_LO)) + ((yield* this.rd(AN1_UID_HI)) & 0xffff) * 4294967296;
     const maxFrame = this.config.maxFrame ?? AN1_MAXFRAME_DEFAULT;
     if (maxFrame !== AN1_MAXFRAME_DEFAULT && maxFrame >= AN1_HEADER_BYTES && maxFrame <= AN1_MAXFRAME_CEILING) this.wr(AN1_MAXFRAME, maxFrame);
     if (this.config.shortAddr !== undefined) this.wr(AN1_SHORTADDR, this.config.shortAddr & 0xffff);
@@ -310,13 +320,13 @@ export class An1Driver {
    * and not yet filled; they are returned to the caller. A frame whose DMA had already begun may
    * still complete into one of them within one frame time; callers wait that long before reuse.
    */
-  disableBqi(bqi: number): PhysAddr[] {
+  *disableBqi(bqi: number): Sync<PhysAddr[]> {
     if (!Number.isInteger(bqi) || bqi < 1 || bqi >= AN1_NBQI_VALUE) return [];
     const r = this.rings[bqi]!;
     if (!r.configured) return [];
     this.wr(bqiReg(bqi, BQ_CTRL), Math.log2(r.size) << BQ_CTRL_RINGLOG2_SHIFT);
     r.enabled = false;
-    const filled = this.rd(bqiReg(bqi, BQ_FILLED)) & 0xffff;
+    const filled = (yield* this.rd(bqiReg(bqi, BQ_FILLED))) & 0xffff;
     const out: PhysAddr[] = [];
     for (let s = filled; ((r.posted - s) & 0xffff) !== 0; s = (s + 1) & 0xffff) out.push(r.addr[s & (r.size - 1)]!);
     this.wr(bqiReg(bqi, BQ_POSTED), filled);
@@ -374,11 +384,8 @@ export class An1Driver {
    */
   transmit(physAddr: PhysAddr, length: number, header?: { readonly addr: PhysAddr; readonly length: number }): boolean {
     if (this.txFree <= 0) {
-      this.txFree = this.rd(AN1_TX_FREE);
-      if (this.txFree <= 0) {
-        this.stats.txQueueFull++;
-        return false;
-      }
+      this.stats.txQueueFull++;
+      return false;
     }
     if (header !== undefined && header.length > 0) {
       this.wr(AN1_TX_HDR_ADDR, header.addr);
@@ -405,37 +412,38 @@ export class An1Driver {
 
   /** Read the 40 ns clock from the kernel (low 32 bits). */
   readClock(): number {
-    return this.rd(AN1_CLOCK);
+    // A function of time alone: the bus answers it at the local time without a sync point.
+    return this.env.host.bus.read32(this.base + AN1_CLOCK);
   }
 
   // ---- Interrupt -------------------------------------------------------------------------------
 
   /** The interrupt handler: acknowledge, drain the completion FIFO as one batch, retire transmits. */
-  interrupt(): void {
+  *interrupt(): Sync {
     this.stats.interrupts++;
     this.charge(this.costs.intr);
-    const isr = this.rd(AN1_ISR);
+    const isr = yield* this.rd(AN1_ISR);
     if (isr === 0) return;
     this.wr(AN1_ISR, isr); // w1c: acknowledge before draining, so a later completion re-interrupts
-    if ((isr & ISR_RXDONE) !== 0) this.drainCompletions();
-    if ((isr & (ISR_TXDONE | ISR_TXERR)) !== 0) this.retireTransmits();
+    if ((isr & ISR_RXDONE) !== 0) yield* this.drainCompletions();
+    if ((isr & (ISR_TXDONE | ISR_TXERR)) !== 0) yield* this.retireTransmits();
     if ((isr & ISR_RXDROP) !== 0) {
-      this.stats.drops += this.rd(AN1_DROPS);
-      this.stats.overruns += this.rd(AN1_OVERRUNS);
+      this.stats.drops += yield* this.rd(AN1_DROPS);
+      this.stats.overruns += yield* this.rd(AN1_OVERRUNS);
     }
     if ((isr & (ISR_RXERR | ISR_TXERR)) !== 0) {
-      this.stats.rxErrs += this.rd(AN1_RXERRS);
-      this.stats.dmaErrs += this.rd(AN1_DMAERRS);
-      this.stats.descErrs += this.rd(AN1_DESCERRS);
+      this.stats.rxErrs += yield* this.rd(AN1_RXERRS);
+      this.stats.dmaErrs += yield* this.rd(AN1_DMAERRS);
+      this.stats.descErrs += yield* this.rd(AN1_DESCERRS);
     }
   }
 
-  private drainCompletions(): void {
-    const waiting = Math.min(this.rd(AN1_RXC_COUNT), AN1_RXC_ENTRIES);
+  private *drainCompletions(): Sync {
+    const waiting = Math.min(yield* this.rd(AN1_RXC_COUNT), AN1_RXC_ENTRIES);
     if (waiting === 0) return;
     this.stats.rxBatches++;
     for (let k = 0; k < waiting; k++) {
-      const w = this.rd(AN1_RXC_POP);
+      const w = yield* this.rd(AN1_RXC_POP);
       if (w === RXC_EMPTY) break;
       this.completion(w);
     }
@@ -490,19 +498,19 @@ export class An1Driver {
     this.charge(Math.ceil(this.costs.isolateCycles + lines * this.costs.lineCycles));
   }
 
-  private retireTransmits(): void {
+  private *retireTransmits(): Sync {
     this.charge(this.costs.txDone);
-    const done = this.rd(AN1_TX_DONE);
-    const failed = this.rd(AN1_TX_FAILED);
+    const done = yield* this.rd(AN1_TX_DONE);
+    const failed = yield* this.rd(AN1_TX_FAILED);
     const sent = (done - this.txDoneSeen) >>> 0;
     const bad = (failed - this.txFailedSeen) >>> 0;
     this.txDoneSeen = done;
     this.txFailedSeen = failed;
+    // Retired frames have left the board's queue: their entries are free again.
+    this.txFree += sent + bad;
     this.stats.txSent += sent;
     this.stats.txFailed += bad;
     if (sent + bad > 0) this.txDoneHandler?.(sent + bad, bad);
   }
 }
 
-/** txFree before the first TX_FREE read: forces a read. */
-const AN1_TX_QUEUE_UNKNOWN = 0;

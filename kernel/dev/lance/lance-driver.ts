@@ -6,7 +6,10 @@
  * Every byte crosses the TURBOchannel by programmed I/O: descriptors by 16-bit loads/stores,
  * frames by block copies (bus.readBlock / writeBlock on the SRAM window, one PIO charge each).
  * Callers run the driver inside a CPU body (kernel work, an interrupt handler), so the charges
- * land on the CPU's time line.
+ * land on the CPU's time line. Every path that reads the board (attach, init, the interrupt
+ * handler, a frame's copy-out) is a generator with a sync point before each read
+ * (kernel/dev/sync.ts), so a read sees the chip as it is at the read's CPU-local time; writes
+ * (descriptors, CSRs, frames) are stamped and applied at their time by the bus.
  *
  * Buffer layout (LANCE address = SRAM offset): init block at 0, receive ring at 0x20, transmit
  * ring after it, then receive buffers and transmit buffers of `bufferBytes` each. The defaults
@@ -27,6 +30,7 @@ import { crc32 } from '../../../emulator/bits/crc32.ts';
 import { assert } from '../../../emulator/sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../../../emulator/sim/scheduler.ts';
 import type { DriverEnv } from '../driver-env.ts';
+import { isSync, SYNC, type Sync } from '../sync.ts';
 import {
   ETHER_FCS,
   ETHER_MAX_DATA,
@@ -72,12 +76,13 @@ export interface LanceDriverConfig {
 export interface LanceRxFrame {
   /** Frame bytes from the destination address to the end of data (FCS excluded). */
   readonly length: number;
-  /** Read the first `n` bytes by PIO into `dst` (or a new array) and return it. */
-  readHeader(n: number, dst?: Uint8Array): Uint8Array;
-  /** Copy frame bytes [srcOffset, srcOffset + count) by PIO into `dst` at `dstOffset`. */
-  copyTo(dst: Uint8Array, dstOffset?: number, srcOffset?: number, count?: number): void;
+  /** Read the first `n` bytes by PIO into `dst` (or a new array) and return it (yield* it). */
+  readHeader(n: number, dst?: Uint8Array): Sync<Uint8Array>;
+  /** Copy frame bytes [srcOffset, srcOffset + count) by PIO into `dst` at `dstOffset` (yield* it). */
+  copyTo(dst: Uint8Array, dstOffset?: number, srcOffset?: number, count?: number): Sync;
 }
-export type LanceReceiveHandler = (frame: LanceRxFrame) => void;
+/** A receive upcall; one that reads the frame is a generator (yield* frame.copyTo(...)). */
+export type LanceReceiveHandler = (frame: LanceRxFrame) => unknown;
 
 /** What the caller writes a transmit frame through (PIO into the descriptor's buffer). */
 export interface LanceTxWriter {
@@ -215,7 +220,7 @@ export class LanceDriver {
     };
     this.watchdogNs = config.watchdogNs ?? DEFAULTS.watchdogNs;
     this.watchdog = env.host.sched.createEvent(`${env.host.name}.lance-driver.watchdog`, Priority.timer, () => this.watchdogFired());
-    this.rxFrame = new RxFrameRef(this.bus, this.base);
+    this.rxFrame = new RxFrameRef(this.bus, this.base, env.host.cpu);
     this.promiscuous = config.promiscuous ?? false;
     const l = config.ladrf ?? [0, 0, 0, 0];
     this.ladrf = [l[0], l[1], l[2], l[3]];
@@ -225,10 +230,10 @@ export class LanceDriver {
    * Change the receive filter. MODE and LADRF are read only at INIT, so a running chip is
    * re-initialized (as NetBSD does for multicast-list changes; hw doc §5 step 20).
    */
-  setFilter(filter: { readonly promiscuous?: boolean; readonly multicast?: readonly Uint8Array[] }): boolean {
+  *setFilter(filter: { readonly promiscuous?: boolean; readonly multicast?: readonly Uint8Array[] }): Sync<boolean> {
     if (filter.promiscuous !== undefined) this.promiscuous = filter.promiscuous;
     if (filter.multicast !== undefined) this.ladrf = lanceLadrf(filter.multicast);
-    return this.running ? this.reinit('filter change') : true;
+    return this.running ? yield* this.reinit('filter change') : true;
   }
 
   get isRunning(): boolean {
@@ -254,15 +259,18 @@ export class LanceDriver {
     this.bus.write16(this.base + PMAD.RAP, n);
     this.rap = n;
   }
-  private readCsr(n: number): number {
+  /** Read CSR n at the CPU-local time (a sync point before the read; the RAP write is timed). */
+  private *readCsr(n: number): Sync<number> {
     this.selectCsr(n);
+    if (this.env.host.cpu.isAhead) yield SYNC;
     return this.bus.read16(this.base + PMAD.RDP);
   }
   private writeCsr(n: number, v: number): void {
     this.selectCsr(n);
     this.bus.write16(this.base + PMAD.RDP, v);
   }
-  private rd16(lanceAddr: number): number {
+  private *rd16(lanceAddr: number): Sync<number> {
+    if (this.env.host.cpu.isAhead) yield SYNC;
     return this.bus.read16(this.base + lanceAddr);
   }
   private wr16(lanceAddr: number, v: number): void {
@@ -275,15 +283,22 @@ export class LanceDriver {
    * Step 1-2: check the option ROM names a PMAD-AA, read the station address from the ESAR,
    * stop the chip and hook the interrupt. False when no PMAD-AA answers in the slot.
    */
-  attach(): boolean {
+  *attach(): Sync<boolean> {
     assert(!this.attached, 'LANCE driver attached twice');
     const bus = this.bus;
+    const cpu = this.env.host.cpu;
     if (!bus.probe(this.base + PMAD.ROM_MODULE)) return false;
     let name = '';
-    for (let i = 0; i < 8; i++) name += String.fromCharCode(bus.read32(this.base + PMAD.ROM_MODULE + 4 * i) & 0xff);
+    for (let i = 0; i < 8; i++) {
+      if (cpu.isAhead) yield SYNC;
+      name += String.fromCharCode(bus.read32(this.base + PMAD.ROM_MODULE + 4 * i) & 0xff);
+    }
     if (!(MODULE_NAMES as readonly string[]).includes(name)) return false;
     const esar = new Uint8Array(32);
-    for (let n = 0; n < 32; n++) esar[n] = bus.read8(this.base + PMAD.ESAR + PMAD.ESAR_STRIDE * n);
+    for (let n = 0; n < 32; n++) {
+      if (cpu.isAhead) yield SYNC;
+      esar[n] = bus.read8(this.base + PMAD.ESAR + PMAD.ESAR_STRIDE * n);
+    }
     // Linux's check: the test pattern at 24..27 (hw doc §4.1).
     if (esar[24] !== 0xff || esar[25] !== 0x00 || esar[26] !== 0x55 || esar[27] !== 0xaa) return false;
     this.stationAddress.set(this.config.stationAddress ?? esar.subarray(0, 6));
@@ -294,7 +309,7 @@ export class LanceDriver {
   }
 
   /** Steps 3-10: stop, build the rings, INIT, wait for IDON, start. False when the chip fails. */
-  init(): boolean {
+  *init(): Sync<boolean> {
     assert(this.attached, 'LANCE driver: init before attach');
     const cpu = this.env.host.cpu;
     this.running = false;
@@ -307,7 +322,7 @@ export class LanceDriver {
     this.writeCsr(0, LE_CSR0.INIT);
     let csr0 = 0;
     for (let i = 0; i < INIT_POLLS_MAX; i++) {
-      csr0 = this.readCsr(0);
+      csr0 = yield* this.readCsr(0);
       if ((csr0 & (LE_CSR0.IDON | LE_CSR0.ERR)) !== 0) break;
       cpu.chargeNs(this.costs.pollNs, 'pio');
     }
@@ -319,7 +334,7 @@ export class LanceDriver {
     }
     // NetBSD style: acknowledge IDON, enable interrupts and start in one store.
     this.writeCsr(0, LE_CSR0.IDON | LE_CSR0.INEA | LE_CSR0.STRT);
-    const after = this.readCsr(0);
+    const after = yield* this.readCsr(0);
     if ((after & (LE_CSR0.TXON | LE_CSR0.RXON)) !== (LE_CSR0.TXON | LE_CSR0.RXON)) {
       this.writeCsr(0, LE_CSR0.STOP);
       return false;
@@ -377,7 +392,7 @@ export class LanceDriver {
   }
 
   /** Step 20: full re-initialization; frames in the transmit ring are lost (counted, reported). */
-  reinit(reason: string): boolean {
+  *reinit(reason: string): Sync<boolean> {
     this.counters.reinits++;
     const trace = this.env.host.trace;
     if (trace.on) trace.record(`${this.env.host.name}.lance-driver`, 'lance.reinit', this.txOutstanding, 0, reason);
@@ -388,7 +403,7 @@ export class LanceDriver {
       this.onTransmitDone?.({ ok: false, length: this.txLength[slot]!, collisions: 0, deferred: false, error: 'reset' });
     }
     this.txOutstanding = 0;
-    return this.init();
+    return yield* this.init();
   }
 
   // ---- transmit (steps 11-14) ----------------------------------------------------------------
@@ -466,11 +481,11 @@ export class LanceDriver {
 
   // ---- interrupt (steps 15-19) ---------------------------------------------------------------
 
-  private interrupt(): void {
+  private *interrupt(): Sync {
     const cpu = this.env.host.cpu;
     cpu.charge(this.costs.intr, 'driver');
     this.counters.interrupts++;
-    const csr0 = this.readCsr(0);
+    const csr0 = yield* this.readCsr(0);
     if ((csr0 & LE_CSR0.INTR) === 0) {
       this.counters.spuriousInterrupts++;
       return;
@@ -486,22 +501,22 @@ export class LanceDriver {
       reinit = 'MERR';
     }
     if ((csr0 & LE_CSR0.RINT) !== 0) {
-      this.drainRx();
+      yield* this.drainRx();
       this.onReceiveBatchEnd?.();
     }
-    if ((csr0 & LE_CSR0.TINT) !== 0) reinit = this.drainTx() ?? reinit;
+    if ((csr0 & LE_CSR0.TINT) !== 0) reinit = (yield* this.drainTx()) ?? reinit;
     if (reinit === undefined && this.running && (csr0 & (LE_CSR0.TXON | LE_CSR0.RXON)) !== (LE_CSR0.TXON | LE_CSR0.RXON)) {
       reinit = 'TXON/RXON off';
     }
-    if (reinit !== undefined) this.reinit(reinit);
+    if (reinit !== undefined) yield* this.reinit(reinit);
     this.refill();
   }
 
-  private drainRx(): void {
+  private *drainRx(): Sync {
     const cpu = this.env.host.cpu;
     for (let n = 0; n < this.nRx; n++) {
       const first = this.rxIndex;
-      const flags = this.rd16(RX_RING_ADDR + LE_DESC_BYTES * first + LE_D_FLAGS);
+      const flags = yield* this.rd16(RX_RING_ADDR + LE_DESC_BYTES * first + LE_D_FLAGS);
       if ((flags & LE_RMD1.OWN) !== 0) return;
       // Collect the frame's descriptors STP..ENP (or up to an error).
       let count = 1;
@@ -509,7 +524,7 @@ export class LanceDriver {
       let lastFlags = flags;
       while ((lastFlags & (LE_RMD1.ENP | LE_RMD1.ERR)) === 0 && count < this.nRx) {
         const next = (last + 1) % this.nRx;
-        const f = this.rd16(RX_RING_ADDR + LE_DESC_BYTES * next + LE_D_FLAGS);
+        const f = yield* this.rd16(RX_RING_ADDR + LE_DESC_BYTES * next + LE_D_FLAGS);
         if ((f & LE_RMD1.OWN) !== 0) return; // the chip is still filling the chain
         last = next;
         lastFlags = f;
@@ -525,15 +540,15 @@ export class LanceDriver {
         if ((lastFlags & LE_RMD1.OFLO) !== 0) this.counters.rxOverflows++;
         if ((lastFlags & LE_RMD1.FRAM) !== 0) this.counters.rxFramingErrors++;
       } else {
-        const mcnt = this.rd16(RX_RING_ADDR + LE_DESC_BYTES * last + LE_D_MISC) & 0x0fff;
-        this.deliver(first, count, mcnt - ETHER_FCS);
+        const mcnt = (yield* this.rd16(RX_RING_ADDR + LE_DESC_BYTES * last + LE_D_MISC)) & 0x0fff;
+        yield* this.deliver(first, count, mcnt - ETHER_FCS);
       }
       for (let k = 0; k < count; k++) this.giveRx((first + k) % this.nRx);
       this.rxIndex = (last + 1) % this.nRx;
     }
   }
 
-  private deliver(first: number, count: number, length: number): void {
+  private *deliver(first: number, count: number, length: number): Sync {
     if (length < 14) {
       this.counters.rxErrors++;
       return;
@@ -551,10 +566,12 @@ export class LanceDriver {
     const ref = this.rxFrame;
     ref.reset(segs, length);
     try {
-      if (this.handler !== undefined) this.handler(ref);
-      else {
+      if (this.handler !== undefined) {
+        const r = this.handler(ref);
+        if (isSync(r)) yield* r;
+      } else {
         const copy = new Uint8Array(length);
-        ref.copyTo(copy);
+        yield* ref.copyTo(copy);
         this.onFrame?.(copy);
       }
     } finally {
@@ -563,20 +580,20 @@ export class LanceDriver {
   }
 
   /** Returns a reason to re-initialize, if any. */
-  private drainTx(): string | undefined {
+  private *drainTx(): Sync<string | undefined> {
     const c = this.counters;
     let reason: string | undefined;
     while (this.txOutstanding > 0) {
       const slot = this.txCons;
       const d = this.txRingAddr + LE_DESC_BYTES * slot;
-      const flags = this.rd16(d + LE_D_FLAGS);
+      const flags = yield* this.rd16(d + LE_D_FLAGS);
       if ((flags & LE_TMD1.OWN) !== 0) break;
       const length = this.txLength[slot]!;
       const deferred = (flags & LE_TMD1.DEF) !== 0;
       if (deferred) c.txDeferred++;
       let done: LanceTxDone;
       if ((flags & LE_TMD1.ERR) !== 0) {
-        const tmd3 = this.rd16(d + LE_D_MISC);
+        const tmd3 = yield* this.rd16(d + LE_D_MISC);
         c.txErrors++;
         let error: LanceTxError = 'retry';
         if ((tmd3 & (LE_TMD3.BUFF | LE_TMD3.UFLO)) !== 0) {
@@ -630,10 +647,11 @@ export class LanceDriver {
       this.sched().schedule(this.watchdog, due);
       return;
     }
-    this.env.postKernelWork(() => {
-      if (!this.running || this.txOutstanding === 0) return;
-      this.counters.watchdogResets++;
-      this.reinit('watchdog');
+    const self = this;
+    this.env.postKernelWork(function* (): Sync {
+      if (!self.running || self.txOutstanding === 0) return;
+      self.counters.watchdogResets++;
+      yield* self.reinit('watchdog');
     });
   }
 }
@@ -660,6 +678,7 @@ class RxFrameRef implements LanceRxFrame {
   constructor(
     private readonly bus: PhysicalBus,
     private readonly base: number,
+    private readonly cpu: { readonly isAhead: boolean },
   ) {}
 
   reset(segs: RxSegment[], length: number): void {
@@ -667,14 +686,14 @@ class RxFrameRef implements LanceRxFrame {
     this.length = length;
   }
 
-  readHeader(n: number, dst?: Uint8Array): Uint8Array {
+  *readHeader(n: number, dst?: Uint8Array): Sync<Uint8Array> {
     const count = Math.max(0, Math.min(n, this.length));
     const out = dst ?? new Uint8Array(count);
-    this.copyTo(out, 0, 0, Math.min(count, out.length));
+    yield* this.copyTo(out, 0, 0, Math.min(count, out.length));
     return out;
   }
 
-  copyTo(dst: Uint8Array, dstOffset = 0, srcOffset = 0, count: number = this.length - srcOffset): void {
+  *copyTo(dst: Uint8Array, dstOffset = 0, srcOffset = 0, count: number = this.length - srcOffset): Sync {
     // Clamp to the frame and to the destination: a bad range copies less, never throws.
     let left = Math.max(0, Math.min(count, this.length - srcOffset, dst.length - dstOffset));
     let src = Math.max(0, srcOffset);
@@ -686,6 +705,7 @@ class RxFrameRef implements LanceRxFrame {
       if (src < segEnd) {
         const from = src - segStart;
         const n = Math.min(left, s.length - from);
+        if (this.cpu.isAhead) yield SYNC;
         this.bus.readBlock(this.base + s.addr + from, dst.subarray(at, at + n));
         at += n;
         src += n;

@@ -7,6 +7,7 @@ import { addAn1Host, connectAn1, type An1Host } from '../../../studies/scenarios
 import { writeHeader } from '../../../studies/scenarios/raw-an1.ts';
 import { World } from '../../../studies/world.ts';
 import { An1Driver } from '../../../kernel/dev/an1/an1-driver.ts';
+import { isSync } from '../../../kernel/dev/sync.ts';
 
 interface Pair {
   world: World;
@@ -23,10 +24,11 @@ function pair(): Pair {
 }
 
 /** Run kernel-level code on a host's CPU and let the world run until it has. */
-function kernelDo(p: Pair, h: An1Host, fn: () => void): void {
+function kernelDo(p: Pair, h: An1Host, fn: () => unknown): void {
   let done = false;
-  h.kernel.postKernelWork(() => {
-    fn();
+  h.kernel.postKernelWork(function* () {
+    const r = fn();
+    if (isSync(r)) yield* r;
     done = true;
   });
   p.world.sched.runUntil(() => done, { nsMax: 1_000_000 });
@@ -66,8 +68,8 @@ describe('AN1 driver', () => {
     const p = pair();
     const ghost = new An1Driver(p.a.env, { slot: 2 });
     let results: boolean[] = [];
-    kernelDo(p, p.a, () => {
-      results = [ghost.attach(), p.a.driver.attach()];
+    kernelDo(p, p.a, function* () {
+      results = [yield* ghost.attach(), yield* p.a.driver.attach()];
     });
     expect(results).toEqual([false, true]);
     expect(p.a.driver.uid).toBe(0x08002b_000001);
@@ -77,8 +79,8 @@ describe('AN1 driver', () => {
     const p = pair();
     const d = p.b.driver;
     const out: unknown[] = [];
-    kernelDo(p, p.b, () => {
-      d.attach();
+    kernelDo(p, p.b, function* () {
+      yield* d.attach();
       out.push(d.configureBqi(0, 8), d.configureBqi(64, 8), d.configureBqi(5, 3), d.configureBqi(5, 128), d.enableBqi(6));
       const pg = pages(p.b, 6);
       out.push(d.configureBqi(5, 4), d.postBuffers(5, [pg[0]!, pg[1]!, pg[2]! + 2, pg[3]!]), d.ringRoom(5));
@@ -94,9 +96,9 @@ describe('AN1 driver', () => {
     const batches: number[] = [];
     let batchFrames = 0;
     const ring9 = pages(p.b, 16);
-    kernelDo(p, p.b, () => {
+    kernelDo(p, p.b, function* () {
       const d = p.b.driver;
-      d.attach();
+      yield* d.attach();
       d.configureBqi(9, 16);
       d.postBuffers(9, ring9);
       d.enableBqi(9);
@@ -116,8 +118,8 @@ describe('AN1 driver', () => {
         });
       }
     });
-    kernelDo(p, p.a, () => {
-      p.a.driver.attach();
+    kernelDo(p, p.a, function* () {
+      yield* p.a.driver.attach();
       sendFrames(p.a, 100, 200, (i) => (i % 2 === 0 ? 9 : 0));
     });
     p.world.sched.runUntil(() => frames.length === 100, { nsMax: 50_000_000 });
@@ -135,9 +137,9 @@ describe('AN1 driver', () => {
     const seen: { bqi: number; status: number }[] = [];
     let returned: number[] = [];
     const ring4 = pages(p.b, 3);
-    kernelDo(p, p.b, () => {
+    kernelDo(p, p.b, function* () {
       const d = p.b.driver;
-      d.attach();
+      yield* d.attach();
       d.configureBqi(4, 4);
       d.postBuffers(4, ring4);
       d.enableBqi(4);
@@ -150,13 +152,13 @@ describe('AN1 driver', () => {
       d.setReceiveHandler(0, h);
       d.setReceiveHandler(4, h);
     });
-    kernelDo(p, p.a, () => {
-      p.a.driver.attach();
+    kernelDo(p, p.a, function* () {
+      yield* p.a.driver.attach();
       sendFrames(p.a, 1, 100, () => 4);
     });
     p.world.sched.runUntil(() => seen.length === 1, { nsMax: 10_000_000 });
-    kernelDo(p, p.b, () => {
-      returned = p.b.driver.disableBqi(4);
+    kernelDo(p, p.b, function* () {
+      returned = yield* p.b.driver.disableBqi(4);
     });
     expect(returned).toEqual([ring4[1], ring4[2], ring4[0]]);
     kernelDo(p, p.a, () => sendFrames(p.a, 1, 100, () => 4));
@@ -173,9 +175,9 @@ describe('AN1 driver', () => {
     let accepted = 0;
     let retired = 0;
     const [tx] = pages(p.a, 1);
-    kernelDo(p, p.a, () => {
+    kernelDo(p, p.a, function* () {
       const d = p.a.driver;
-      d.attach();
+      yield* d.attach();
       writeHeader(p.a.host.ram.bytes, tx!, 2, 0, 2, 1);
       d.onTransmitDone((n) => {
         retired += n;

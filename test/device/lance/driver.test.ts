@@ -2,6 +2,7 @@
  * The kernel's LANCE driver against the PMAD-AA model: bring-up, transmit and receive upcall with
  * PIO costs, recovery paths, and the two-host 10,000-frame exchange with its pcaps read by tshark.
  */
+import { isSync, runUntimed } from '../../../kernel/dev/sync.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,18 +30,19 @@ function makeDriverRig(config: Partial<LanceDriverConfig> = {}, rigOptions: Para
   driver.onFrame = (f) => received.push(f);
   driver.onTransmitDone = (d) => done.push(d);
   /** Run `work` as kernel work and wait (bounded) until it has run. */
-  const kernelDo = (work: () => void): void => {
+  const kernelDo = (work: () => unknown): void => {
     let ran = false;
-    kernel.postKernelWork(() => {
-      work();
+    kernel.postKernelWork(function* () {
+      const r = work();
+      if (isSync(r)) yield* r;
       ran = true;
     });
     r.sched.runUntil(() => ran, { nsMax: 10 * MS });
     expect(ran).toBe(true);
   };
   let up = false;
-  kernelDo(() => {
-    up = driver.attach() && driver.init();
+  kernelDo(function* () {
+    up = (yield* driver.attach()) && (yield* driver.init());
   });
   expect(up).toBe(true);
   return { ...r, kernel, driver, received, done, kernelDo };
@@ -59,7 +61,7 @@ describe('LANCE driver', () => {
     const d = makeDriverRig();
     const env: DriverEnv = { host: d.host.hostPort(), registerInterrupt: () => {}, postKernelWork: () => {} };
     const empty = new LanceDriver(env, { slot: 1, slotBase: d.host.slotBase(1) });
-    expect(empty.attach()).toBe(false);
+    expect(runUntimed(empty.attach())).toBe(false);
   });
 
   it('transmits by PIO (padding to 60) with its cost charged, and reports completion', () => {
@@ -86,12 +88,12 @@ describe('LANCE driver', () => {
     const REGION = 0x20_0000;
     let headerSeen: number[] = [];
     let lengthSeen = 0;
-    d.driver.setReceiveHandler((f) => {
-      headerSeen = [...f.readHeader(14)];
+    d.driver.setReceiveHandler(function* (f) {
+      headerSeen = [...(yield* f.readHeader(14))];
       lengthSeen = f.length;
-      f.copyTo(ram.subarray(REGION, REGION + 2048), 0, 14);
+      yield* f.copyTo(ram.subarray(REGION, REGION + 2048), 0, 14);
       // Out-of-range requests are clamped, never thrown.
-      f.copyTo(ram.subarray(REGION + 4096, REGION + 4100), 0, 5000, 10);
+      yield* f.copyTo(ram.subarray(REGION + 4096, REGION + 4100), 0, 5000, 10);
     });
     const f = testFrame(DUT_MAC, PEER_MAC, 700, 9);
     d.peer.send(f);
@@ -149,8 +151,12 @@ describe('LANCE driver', () => {
     d.kernelDo(() => {
       d.driver.transmit(testFrame(PEER_MAC, DUT_MAC, 200, 1));
     });
-    // Before the chip polls: clear ENP in TMD 0 (a driver bug or a memory fault).
+    // After the driver's descriptor store has reached the board (OWN set) and before its TDMD
+    // store does (writes land at their CPU-local times), clear ENP in TMD 0: a driver bug or a
+    // memory fault.
     const tmd0 = 0x20 + 64 * 8;
+    d.sched.runUntil(() => (d.bus.peek16(d.base + tmd0 + 2) & 0x8000) !== 0, { nsMax: MS });
+    expect(d.host.bus.pendingWrites).toBeGreaterThan(0);
     const flags = d.bus.peek16(d.base + tmd0 + 2);
     d.bus.poke16(d.base + tmd0 + 2, flags & ~0x0100);
     d.step(2 * MS);
@@ -192,8 +198,8 @@ describe('LANCE driver', () => {
     d.step(1 * MS);
     expect(d.received.length).toBe(0);
     let ok = false;
-    d.kernelDo(() => {
-      ok = d.driver.setFilter({ multicast: [group] });
+    d.kernelDo(function* () {
+      ok = yield* d.driver.setFilter({ multicast: [group] });
     });
     expect(ok).toBe(true);
     expect(d.driver.counters.reinits).toBe(1);
