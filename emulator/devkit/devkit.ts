@@ -45,7 +45,6 @@ export interface DevkitLanceOptions {
   /** TURBOchannel slot (0..2 option slots, 6 the KN02's on-board position); default 0. */
   readonly slot?: number;
   readonly mac?: Uint8Array;
-  readonly peerMac?: Uint8Array;
   readonly propagationNs?: number;
   readonly faults?: FaultConfig;
   /** The device's transceiver (SQE test, unplugged). */
@@ -117,8 +116,10 @@ export class Devkit {
 
     const cpu = this.host.cpu;
     const intc = this.host.intc;
+    const ownHandler = (): void => this.runHandler();
     cpu.hardwareIrqPending = () => {
-      if (this.handler === undefined) {
+      // A kernel booted on the kit's host installs its own handler: then the kit stays out of the way.
+      if (this.handler === undefined && cpu.hardwareIrqHandler === ownHandler) {
         const fresh = intc.enables & ~this.warnedEnables;
         if (fresh !== 0) {
           this.warnedEnables |= fresh;
@@ -129,7 +130,7 @@ export class Devkit {
       }
       return intc.active !== 0;
     };
-    cpu.hardwareIrqHandler = () => this.runHandler();
+    cpu.hardwareIrqHandler = ownHandler;
 
     const lo = options.lance === true ? {} : options.lance === false ? undefined : options.lance;
     if (lo !== undefined) {
