@@ -207,4 +207,21 @@ describe('devkit: an AN1 bench by register name', () => {
     expect(kit.linkPeer.frames[0]!.subarray(0, 100)).toEqual(frame);
     expect(kit.guestErrorCount).toBe(0);
   });
+
+  it('ISR.RXDONE is a latched event: acknowledging it with completions queued leaves them, line low (drain after acknowledging)', () => {
+    const kit = createDevkit({ an1: { firmware: createBqiFirmware() } });
+    const an1 = kit.an1;
+    an1.write('IMR', AN1_ISR.RXDONE);
+    an1.write('CSR', AN1_CSR.RXEN | AN1_CSR.INTEN);
+    an1.openRing(0, 6, [{ addr: 0x10000, length: 2048 }, { addr: 0x20000, length: 2048 }]);
+    const frame = new Uint8Array(64);
+    kit.linkPeer.send(frame);
+    kit.linkPeer.send(frame);
+    expect(kit.runUntil(() => kit.an1Controller!.peek(0x3004, 4) === 2, { nsMax: 1_000_000 })).toBe(true);
+    an1.write('ISR', AN1_ISR.RXDONE); // acknowledge with two entries still queued
+    expect(an1.read('ISR') & AN1_ISR.RXDONE).toBe(0);
+    expect(an1.read('RXC_COUNT')).toBe(2);
+    expect(kit.interruptAsserted()).toBe(false);
+    expect(an1.popCompletions()).toHaveLength(2); // the recipe: acknowledge, then pop until empty
+  });
 });
