@@ -3,6 +3,8 @@
  * programming sequence (stop, CSR3, init block and rings, CSR1/2, INIT, IDON, STRT; transmit with
  * OWN last and TDMD; receive into an owned buffer). Keep the two in step.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { createDevkit, CSR0, DEVKIT_PEER_MAC, ethernetFrame, RMD1, TMD1 } from '../../../emulator/devkit/index.ts';
 
@@ -41,4 +43,12 @@ it('tutorial: a frame out and a frame in, programmed as the datasheet says', () 
   expect(d.word3 & 0xfff).toBe(104); // MCNT counts the FCS
   expect(lance.readBytes(0x1000, 100)).toEqual(ethernetFrame(me, DEVKIT_PEER_MAC, 100));
   expect(kit.guestErrorCount).toBe(0);
+});
+
+it('docs/devkit.md prints this test as it is', () => {
+  const self = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const body = self.slice(self.indexOf("it('tutorial"), self.indexOf("\nit('docs/devkit.md")).trimEnd();
+  const doc = readFileSync(fileURLToPath(new URL('../../../docs/devkit.md', import.meta.url)), 'utf8');
+  expect(body.length).toBeGreaterThan(1000);
+  expect(doc).toContain(body);
 });
