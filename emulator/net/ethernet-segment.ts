@@ -10,6 +10,9 @@
  *   jam and backs off r slot times (512 bits), r uniform in [0, 2^min(n,10)) from the station's
  *   own PRNG stream (`ether.<segment>.<station>.backoff`), up to `attemptsMax` attempts.
  * - A collision detected more than 512 bit times after the end of the preamble is late: no retry.
+ * - A MAC may abort its request (LANCE STOP): a signal on the medium is cut off now and the other
+ *   stations receive only the bytes sent so far (no valid FCS: a runt or an FCS error); a request
+ *   still deferring or backing off is withdrawn without ever reaching the medium.
  * - Collided transmissions are never delivered (their fragments are runts or, after a late
  *   collision, would fail the FCS; receivers drop both).
  * - Faults per direction (loss, bit corruption caught by the FCS, duplication, delay, reordering)

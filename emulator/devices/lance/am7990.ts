@@ -12,7 +12,11 @@
  * - RAP/RDP; CSR0 with every bit's access kind (registers.ts), ERR/INTR as live ORs (CERR sets ERR
  *   but not INTR), /INTR = INTR ∧ INEA re-evaluated on every change; STOP clears every other bit
  *   and wins over bits written with it; INIT and STRT clear STOP and stay set; INEA written while
- *   the chip stays stopped is ignored (Am7990, MAME); CSR1–3 only while stopped.
+ *   the chip stays stopped is ignored (Am7990, MAME); CSR1–3 only while stopped; INIT only from
+ *   the stopped state (written while running, even with INIT still set: ignored, guest error).
+ * - STOP halts all activity at once: a frame on the wire is cut off (the segment delivers only
+ *   the bytes sent so far, which receivers drop), one not yet started never goes out, nothing is
+ *   written back.
  * - INIT reads the 24-byte init block after `lance.initNs`; IDON then. INIT|STRT in one write,
  *   or STRT before IDON, starts the chip when the init completes (MAME accepts both).
  * - STRT turns TXON/RXON on (not INIT) subject to MODE.DTX/DRX.
@@ -23,7 +27,8 @@
  *   than 1518 bytes go on the wire. Completion writes TMD3 then TMD1 (OWN last) with
  *   ERR/MORE/ONE/DEF, LCOL/LCAR/RTRY/TDR; TINT; CERR when the transceiver gave no heartbeat.
  * - Receive: RXON; runts (< 64 bytes) dropped silently; address filter (PROM, PADR, broadcast,
- *   LADRF hash); MISS without writing anything or advancing when the current RMD is not owned;
+ *   LADRF hash); MISS without writing anything or advancing when the current RMD was not owned
+ *   when the frame's reception started (the board reports when the host set its OWN);
  *   chaining over any number of buffers; BUFF when the next is not owned (and OFLO too when more
  *   than the receive FIFO's worth of the frame was still to come); the FCS is stored and counted in
  *   MCNT; CRC on FCS mismatch; RINT.
