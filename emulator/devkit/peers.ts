@@ -49,7 +49,7 @@ export class EthernetPeer implements EthernetMac {
   readonly outcomes: TransmitOutcome[] = [];
   /** Frames given to `send` that were refused (queue full, empty frame): see `warnings`. */
   readonly warnings: string[] = [];
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: { readonly frame: Uint8Array; readonly attemptsMax: number }[] = [];
   private readonly kick: SimEvent;
 
   constructor(
@@ -59,18 +59,19 @@ export class EthernetPeer implements EthernetMac {
     this.kick = sched.createEvent(`${name}.send`, Priority.wire, () => this.next());
   }
 
-  /** Queue `data` (DA..payload) to send as soon as the medium lets this station. */
+  /**
+   * Queue `data` (DA..payload) to send as soon as the medium lets this station; `attemptsMax`
+   * (1..16, default 16) bounds its CSMA/CD attempts.
+   */
   send(data: Uint8Array, options: { readonly fcs?: FcsMode; readonly attemptsMax?: number } = {}): void {
     const frame = finish(data, options.fcs ?? 'append');
     if (frame.length === 0 || frame.length > 4100 || this.queue.length >= PEER_QUEUE_MAX) {
       this.warnings.push(`${this.name}: frame of ${frame.length} bytes not sent (queue ${this.queue.length}, limits 1..4100 bytes)`);
       return;
     }
-    this.queue.push(frame);
-    this.attemptsMax = Math.min(ATTEMPTS_MAX, Math.max(1, options.attemptsMax ?? ATTEMPTS_MAX));
+    this.queue.push({ frame, attemptsMax: Math.min(ATTEMPTS_MAX, Math.max(1, options.attemptsMax ?? ATTEMPTS_MAX)) });
     if (this.port !== undefined && !this.port.busy && !this.kick.scheduled) this.sched.schedule(this.kick, this.sched.now);
   }
-  private attemptsMax = ATTEMPTS_MAX;
 
   /** Frames queued or on the medium. */
   get pending(): number {
@@ -92,8 +93,8 @@ export class EthernetPeer implements EthernetMac {
   private next(): void {
     const port = this.port;
     if (port === undefined || port.busy) return;
-    const frame = this.queue.shift();
-    if (frame !== undefined) port.transmit({ frame, attemptsMax: this.attemptsMax });
+    const next = this.queue.shift();
+    if (next !== undefined) port.transmit(next);
   }
 }
 
