@@ -10,6 +10,9 @@
  *   jam and backs off r slot times (512 bits), r uniform in [0, 2^min(n,10)) from the station's
  *   own PRNG stream (`ether.<segment>.<station>.backoff`), up to `attemptsMax` attempts.
  * - A collision detected more than 512 bit times after the end of the preamble is late: no retry.
+ * - A MAC may abort its request (LANCE STOP): a signal on the medium is cut off now and the other
+ *   stations receive only the bytes sent so far (no valid FCS: a runt or an FCS error); a request
+ *   still deferring or backing off is withdrawn without ever reaching the medium.
  * - Collided transmissions are never delivered (their fragments are runts or, after a late
  *   collision, would fail the FCS; receivers drop both).
  * - Faults per direction (loss, bit corruption caught by the FCS, duplication, delay, reordering)
@@ -191,6 +194,14 @@ export class EthernetPort {
   transmit(req: TransmitRequest): void {
     this.segment.startRequest(this, req);
   }
+
+  /**
+   * The MAC gives up the request at once (a LANCE written STOP): a signal on the medium is cut
+   * off now, a frame still deferring or backing off never starts. The MAC hears nothing back.
+   */
+  abort(): void {
+    this.segment.abortRequest(this);
+  }
 }
 
 export class EthernetSegment {
@@ -339,6 +350,42 @@ export class EthernetSegment {
     if (port.collisionAtNs < 0) this.sched.reschedule(port.endEvent, x.endNs);
     if (this.trace.on) this.trace.record(this.name, 'ether.start', port.attempts, req.frame.length, port.name);
     if (this.trace.observer !== undefined) this.trace.observer.wireStart(this.name, port.name, req.frame, now);
+  }
+
+  /**
+   * Withdraw `port`'s request now. A frame being sent stops mid-bit-stream: the other stations see
+   * its first bytes only, a fragment without its FCS (a runt, or a frame whose FCS check fails),
+   * which a receiving MAC drops as a real one would. Nothing is delivered when the cut falls in
+   * the preamble; a jam is cut short; deferring or backing off, nothing was on the medium.
+   */
+  abortRequest(port: EthernetPort): void {
+    const req = port.request;
+    if (req === undefined) return;
+    const now = this.sched.now;
+    const x = port.current;
+    if (port.attemptEvent.scheduled) this.sched.cancel(port.attemptEvent);
+    if (port.endEvent.scheduled) this.sched.cancel(port.endEvent);
+    if (x !== undefined && (port.state === 'transmit' || port.state === 'jam') && now < x.endNs) {
+      const sending = port.state === 'transmit' && !port.noCarrier;
+      x.endNs = now;
+      port.lastOwnEndNs = now;
+      const bits = Math.floor((now - x.startNs) / BIT_NS) - PREAMBLE_SFD_BITS;
+      const bytes = Math.min(req.frame.length - 1, Math.max(0, Math.floor(bits / 8)));
+      if (this.trace.on) this.trace.record(this.name, 'ether.abort', bytes, req.frame.length, port.name);
+      if (this.trace.observer !== undefined) this.trace.observer.wireEnd(this.name, port.name, req.frame, now, 'aborted');
+      if (sending && bytes > 0) {
+        const fragment = req.frame.slice(0, bytes);
+        for (const r of this.ports) {
+          if (r === port) continue;
+          this.scheduleDelivery(port, r, fragment, now + this.propagationNs);
+        }
+      }
+      this.rescheduleDeferring();
+    }
+    port.request = undefined;
+    port.current = undefined;
+    port.collisionAtNs = -1;
+    port.state = 'idle';
   }
 
   private noteCollision(port: EthernetPort, atNs: number): void {

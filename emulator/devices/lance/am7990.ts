@@ -12,7 +12,11 @@
  * - RAP/RDP; CSR0 with every bit's access kind (registers.ts), ERR/INTR as live ORs (CERR sets ERR
  *   but not INTR), /INTR = INTR ∧ INEA re-evaluated on every change; STOP clears every other bit
  *   and wins over bits written with it; INIT and STRT clear STOP and stay set; INEA written while
- *   the chip stays stopped is ignored (Am7990, MAME); CSR1–3 only while stopped.
+ *   the chip stays stopped is ignored (Am7990, MAME); CSR1–3 only while stopped; INIT only from
+ *   the stopped state (written while running, even with INIT still set: ignored, guest error).
+ * - STOP halts all activity at once: a frame on the wire is cut off (the segment delivers only
+ *   the bytes sent so far, which receivers drop), one not yet started never goes out, nothing is
+ *   written back.
  * - INIT reads the 24-byte init block after `lance.initNs`; IDON then. INIT|STRT in one write,
  *   or STRT before IDON, starts the chip when the init completes (MAME accepts both).
  * - STRT turns TXON/RXON on (not INIT) subject to MODE.DTX/DRX.
@@ -23,7 +27,8 @@
  *   than 1518 bytes go on the wire. Completion writes TMD3 then TMD1 (OWN last) with
  *   ERR/MORE/ONE/DEF, LCOL/LCAR/RTRY/TDR; TINT; CERR when the transceiver gave no heartbeat.
  * - Receive: RXON; runts (< 64 bytes) dropped silently; address filter (PROM, PADR, broadcast,
- *   LADRF hash); MISS without writing anything or advancing when the current RMD is not owned;
+ *   LADRF hash); MISS without writing anything or advancing when the current RMD was not owned
+ *   when the frame's reception started (the board reports when the host set its OWN);
  *   chaining over any number of buffers; BUFF when the next is not owned (and OFLO too when more
  *   than the receive FIFO's worth of the frame was still to come); the FCS is stored and counted in
  *   MCNT; CRC on FCS mismatch; RINT.
@@ -122,6 +127,8 @@ export interface LanceStats {
   framesIgnoredRxOff: number;
   babbles: number;
   memoryErrors: number;
+  /** Transmissions cut off or withdrawn by STOP. */
+  transmitsAborted: number;
 }
 
 interface InitParams {
@@ -169,6 +176,7 @@ export class Am7990 implements EthernetMac {
     framesIgnoredRxOff: 0,
     babbles: 0,
     memoryErrors: 0,
+    transmitsAborted: 0,
   };
   private readonly sched: Scheduler;
   private readonly trace: Trace;
@@ -191,10 +199,13 @@ export class Am7990 implements EthernetMac {
   private initializedOnce = false;
   private startAfterInit = false;
   private rxIndex = 0;
+  /**
+   * When the host last handed the current receive descriptor to the chip (its OWN going 0 → 1,
+   * reported by the board); −∞ when it was owned before the chip moved onto it.
+   */
+  private rxOwnGrantNs = -Infinity;
   private txIndex = 0;
   private txInFlight: TxInFlight | undefined = undefined;
-  /** The frame on the medium belongs to a run the host has since stopped. */
-  private txOrphaned = false;
   private port: EthernetPort | undefined = undefined;
 
   private readonly initEvent: SimEvent;
@@ -288,16 +299,16 @@ export class Am7990 implements EthernetMac {
     // The register file applies w1c flags, rw INEA and the set-only commands.
     this.csr.writeIndex(this.i0, v & (CSR0_W1C | CSR0.INEA | CSR0.TDMD | CSR0.STRT | CSR0.INIT));
     const rising = this.csr0 & ~old;
-    if ((rising & CSR0.INIT) !== 0) {
-      if ((old & CSR0.STOP) === 0) {
-        this.guestError('INIT written while the chip is not stopped (set STOP first): ignored');
-        this.setCsr0(this.csr0 & ~CSR0.INIT);
-      } else {
-        this.setCsr0(this.csr0 & ~CSR0.STOP);
-        this.startAfterInit = false;
-        this.sched.reschedule(this.initEvent, atNs + this.timing.initNs);
-        if (this.trace.on) this.trace.record(this.name, 'lance.init', this.iadr());
-      }
+    if ((v & CSR0.INIT) !== 0 && (old & CSR0.STOP) === 0) {
+      // The datasheet's order is STOP, then INIT: INIT is honoured only from the stopped state.
+      // INIT stays set after a normal start, so the check is on the bit written, not on its edge.
+      this.guestError('INIT written while the chip is not stopped (set STOP first): ignored', v);
+      if ((rising & CSR0.INIT) !== 0) this.setCsr0(this.csr0 & ~CSR0.INIT);
+    } else if ((rising & CSR0.INIT) !== 0) {
+      this.setCsr0(this.csr0 & ~CSR0.STOP);
+      this.startAfterInit = false;
+      this.sched.reschedule(this.initEvent, atNs + this.timing.initNs);
+      if (this.trace.on) this.trace.record(this.name, 'lance.init', this.iadr());
     }
     if ((rising & CSR0.STRT) !== 0) {
       this.setCsr0(this.csr0 & ~CSR0.STOP);
@@ -317,13 +328,22 @@ export class Am7990 implements EthernetMac {
     this.refresh();
   }
 
-  /** STOP: every other CSR0 bit clears; all activity ends (RAP and CSR1-3 are kept). */
+  /**
+   * STOP: every other CSR0 bit clears; all activity ends at once (RAP and CSR1-3 are kept). A
+   * frame on the wire is cut off mid-stream (the segment delivers only its first bytes, which
+   * receivers drop as a runt or an FCS error); a frame still deferring or backing off never
+   * starts; nothing is written back to its descriptors, which stay chip-owned until the host
+   * rebuilds the ring.
+   */
   private stop(): void {
     this.setCsr0(CSR0.STOP);
     this.sched.cancel(this.initEvent);
     this.sched.cancel(this.pollEvent);
     this.startAfterInit = false;
-    if (this.txInFlight !== undefined) this.txOrphaned = true;
+    if (this.txInFlight !== undefined && this.port?.busy === true) {
+      this.stats.transmitsAborted++;
+      this.port.abort();
+    }
     this.txInFlight = undefined;
     if (this.loopEvent.scheduled) this.sched.cancel(this.loopEvent);
     this.loopFrame = undefined;
@@ -399,6 +419,7 @@ export class Am7990 implements EthernetMac {
     }
     this.initializedOnce = true;
     this.rxIndex = 0;
+    this.rxOwnGrantNs = -Infinity;
     this.txIndex = 0;
     this.setCsr0(this.csr0 | CSR0.IDON);
     if (this.trace.on) this.trace.record(this.name, 'lance.idon', p.rlen, p.tlen);
@@ -474,8 +495,6 @@ export class Am7990 implements EthernetMac {
   private pollTransmit(): void {
     this.setCsr0(this.csr0 & ~CSR0.TDMD);
     if (!this.has(CSR0.TXON) || this.txInFlight !== undefined || this.loopEvent.scheduled) return;
-    // A frame from before a STOP is still on the medium: its end triggers the next poll.
-    if (this.port?.busy === true) return;
     try {
       this.pollRing();
     } catch (e) {
@@ -572,7 +591,6 @@ export class Am7990 implements EthernetMac {
       this.internalTransmit(frame, attemptsMax, loop && intl);
       return;
     }
-    this.txOrphaned = false;
     this.port.transmit({ frame, attemptsMax });
   }
 
@@ -615,12 +633,8 @@ export class Am7990 implements EthernetMac {
   /** The medium's verdict on the frame in flight (EthernetMac). */
   transmitDone(o: TransmitOutcome): void {
     const tx = this.txInFlight;
-    if (tx === undefined || this.txOrphaned) {
-      // Stopped while the frame was on the wire: nothing is written back.
-      this.txOrphaned = false;
-      if (this.has(CSR0.TXON) && this.txInFlight === undefined) this.sched.reschedule(this.pollEvent, this.sched.now);
-      return;
-    }
+    // STOP withdraws the request from the medium, so no verdict can arrive for a stopped frame.
+    assert(tx !== undefined, `${this.name}: transmit outcome with no frame in flight`);
     this.txInFlight = undefined;
     this.stats.collisions += o.collisions;
     if (tx.loopFrame !== undefined && o.ok) this.loopbackReceive(tx.loopFrame);
@@ -722,7 +736,12 @@ export class Am7990 implements EthernetMac {
     const p = this.params;
     const first = this.rxIndex;
     const firstFlags = this.rd16(this.rmd(first) + DESC.FLAGS);
-    if ((firstFlags & RMD1.OWN) === 0) {
+    // MISS is decided when reception starts (the first bit after the SFD reached this station,
+    // `frame.length` byte times ago): a buffer handed over during the frame comes too late.
+    const startNs = this.sched.now - frame.length * 8 * BIT_NS;
+    const late = this.rxOwnGrantNs > startNs;
+    if ((firstFlags & RMD1.OWN) === 0 || late) {
+      if (late && this.trace.on) this.trace.record(this.name, 'lance.miss-late-own', first, this.rxOwnGrantNs - startNs);
       this.stats.framesMissed++;
       this.flag(CSR0.MISS);
       if (this.trace.on) this.trace.record(this.name, 'lance.miss', first, frame.length);
@@ -750,6 +769,7 @@ export class Am7990 implements EthernetMac {
         this.wr16(d + DESC.MISC, mcnt);
         this.wr16(d + DESC.FLAGS, keep | status);
         this.rxIndex = (i + 1) % p.rlen;
+        this.rxOwnGrantNs = -Infinity;
         break;
       }
       const next = (i + 1) % p.rlen;
@@ -763,6 +783,7 @@ export class Am7990 implements EthernetMac {
         this.stats.bufferErrors++;
         this.guestError(`receive: frame of ${frame.length} bytes needs a buffer after RMD ${i} but RMD ${next} is not owned: BUFF${oflo !== 0 ? '|OFLO' : ''}`, i, frame.length);
         this.rxIndex = next;
+        this.rxOwnGrantNs = -Infinity;
         break;
       }
       this.wr16(d + DESC.FLAGS, keep | stp);
@@ -771,6 +792,19 @@ export class Am7990 implements EthernetMac {
     }
     this.flag(CSR0.RINT);
     if (this.trace.on) this.trace.record(this.name, 'lance.rint', first, frame.length);
+  }
+
+  /**
+   * LANCE address of the OWN-carrying word (RMD1) of the receive descriptor the chip will use
+   * next: the board watches host writes there and reports a hand-over with `rxOwnGranted`.
+   */
+  get rxOwnWatchAddr(): number {
+    return this.rmd(this.rxIndex) + DESC.FLAGS;
+  }
+
+  /** The host set OWN in the current receive descriptor at `atNs` (the board's write hook). */
+  rxOwnGranted(atNs: Ns): void {
+    this.rxOwnGrantNs = atNs;
   }
 
   private guestError(text: string, a = 0, b = 0): void {

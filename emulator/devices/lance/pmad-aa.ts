@@ -29,6 +29,7 @@ import type { Trace } from '../../sim/trace.ts';
 import { buildOptionRom } from '../../host/turbochannel.ts';
 import type { EthernetPort, EthernetSegment, PortOptions } from '../../net/ethernet-segment.ts';
 import { Am7990, type LanceMemory } from './am7990.ts';
+import { RMD1 } from './registers.ts';
 
 export const PMAD_SRAM_BYTES = 128 * 1024;
 export const PMAD_RDP = 0x100000;
@@ -165,7 +166,12 @@ export class PmadAa implements BusTarget {
 
   write(offset: number, size: AccessSize, value: number, atNs: Ns): void {
     if (offset + size <= PMAD_SRAM_BYTES) {
-      this.sramWrite(offset, size, value);
+      const w = this.chip.rxOwnWatchAddr;
+      if (offset < w + 2 && offset + size > w) {
+        const before = this.sramView.getUint16(w, true);
+        this.sramWrite(offset, size, value);
+        this.noteRxOwn(w, before, atNs);
+      } else this.sramWrite(offset, size, value);
       return;
     }
     if (offset === PMAD_RDP && size !== 1) {
@@ -206,10 +212,25 @@ export class PmadAa implements BusTarget {
 
   writeBlock(offset: number, src: Uint8Array, atNs: Ns): void {
     if (offset + src.length <= PMAD_SRAM_BYTES) {
-      this.sram.set(src, offset);
+      const w = this.chip.rxOwnWatchAddr;
+      if (offset < w + 2 && offset + src.length > w) {
+        const before = this.sramView.getUint16(w, true);
+        this.sram.set(src, offset);
+        this.noteRxOwn(w, before, atNs);
+      } else this.sram.set(src, offset);
       return;
     }
     for (let i = 0; i < src.length; i++) this.write(offset + i, 1, src[i]!, atNs);
+  }
+
+  /**
+   * The chip decides MISS when a frame starts arriving, so it must know when the host handed it
+   * the current receive descriptor: a timed host write that sets RMD1.OWN there is reported.
+   * (Functional pokes are not: a poked descriptor counts as owned from before.)
+   */
+  private noteRxOwn(w: number, before: number, atNs: Ns): void {
+    const after = this.sramView.getUint16(w, true);
+    if ((before & RMD1.OWN) === 0 && (after & RMD1.OWN) !== 0) this.chip.rxOwnGranted(atNs);
   }
 
   private sramRead(offset: number, size: AccessSize): number {

@@ -1,18 +1,17 @@
 /**
- * Black-box bench for the AN1 controller: DECstations with the board in a slot, a link, and a
- * wire probe that injects raw frames. Tests touch the board only through the physical bus (timed
+ * Black-box bench for the AN1 controller, built on the devkit (emulator/devkit, docs/devkit.md): a
+ * DECstation with the board in a slot, a link, and the devkit's link peer as a wire probe that
+ * injects raw frames. Tests touch the board only through the physical bus (timed
  * read32/write32, functional peek/poke for RAM) and the wire; register constants are declared
  * HERE (QEMU qtest style), never imported from the model or the driver.
  */
 import { crc32, writeFcs } from '../../../emulator/bits/crc32.ts';
-import { An1Controller } from '../../../emulator/devices/an1/controller.ts';
-import { decstationCostTable } from '../../../emulator/host/costs/decstation-5000-200.ts';
-import { DecStation5000, type SimContext } from '../../../emulator/host/decstation.ts';
-import { An1Link, type An1LinkEndpoint, type An1LinkPort } from '../../../emulator/net/an1-link.ts';
+import { createDevkit, type Devkit } from '../../../emulator/devkit/index.ts';
+import type { DecStation5000, SimContext } from '../../../emulator/host/decstation.ts';
+import type { An1Link } from '../../../emulator/net/an1-link.ts';
 import type { FaultConfig } from '../../../emulator/net/faults.ts';
-import { Rng } from '../../../emulator/sim/rng.ts';
-import { Priority, Scheduler, type SimEvent } from '../../../emulator/sim/scheduler.ts';
-import { Trace } from '../../../emulator/sim/trace.ts';
+import type { Scheduler } from '../../../emulator/sim/scheduler.ts';
+import type { Trace } from '../../../emulator/sim/trace.ts';
 import { createBqiFirmware } from '../../../firmware/an1/main.ts';
 
 /** The test's own transcription of the AN1 register map (hw/an1-autonet.md §8, docs/an1.md). */
@@ -100,38 +99,19 @@ export function withCrc(frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The far end of the link as a test instrument: sends raw frames, records what arrives. */
-export class WireProbe implements An1LinkEndpoint {
-  port: An1LinkPort | undefined = undefined;
-  readonly arrived: Uint8Array[] = [];
-  private readonly queue: Uint8Array[] = [];
-  private readonly ev: SimEvent;
-  /** Minimum spacing between frame starts, ns (lets the receiver keep up with tiny frames). */
-  gapNsMin = 0;
-
-  constructor(private readonly sched: Scheduler) {
-    this.ev = sched.createEvent('probe.tx', Priority.wire, () => this.next());
-  }
-  frameArrived(frame: Uint8Array): void {
-    this.arrived.push(frame);
-  }
+/** The far end of the link as a test instrument: the devkit's link peer, sending frames as given (CRC included). */
+export interface WireProbe {
+  /** Everything that arrived, as on the wire (CRC included). */
+  readonly arrived: readonly Uint8Array[];
   /** Queue frames (CRC included) to send back to back from now. */
-  send(frames: readonly Uint8Array[]): void {
-    this.queue.push(...frames);
-    if (!this.ev.scheduled) this.sched.schedule(this.ev, this.sched.now);
-  }
-  get pending(): number {
-    return this.queue.length + (this.ev.scheduled ? 1 : 0);
-  }
-  private next(): void {
-    const f = this.queue.shift();
-    if (f === undefined || this.port === undefined) return;
-    const wire = this.port.transmit(f);
-    if (this.queue.length > 0) this.sched.schedule(this.ev, this.sched.now + Math.max(wire, this.gapNsMin));
-  }
+  send(frames: readonly Uint8Array[]): void;
+  readonly pending: number;
+  /** Minimum spacing between frame starts, ns (lets the receiver keep up with tiny frames). */
+  gapNsMin: number;
 }
 
 export interface Bench {
+  readonly kit: Devkit;
   readonly sched: Scheduler;
   readonly trace: Trace;
   readonly ctx: SimContext;
@@ -144,33 +124,46 @@ export interface Bench {
   fillRam(addr: number, length: number, byte: number): void;
 }
 
-/** One host with the board in slot 1, its link's far end held by a WireProbe. */
+/** One host with the board in slot 1, its link's far end held by the devkit's link peer. */
 export function buildBench(options: { seed?: number; ramBytes?: number; faults?: FaultConfig; costs?: Readonly<Record<string, number>> } = {}): Bench {
-  const sched = new Scheduler();
-  const trace = new Trace(sched, { on: false });
-  const costs = decstationCostTable();
-  for (const [name, value] of Object.entries(options.costs ?? {})) costs.override(name, value);
-  const ctx: SimContext = { sched, trace, rng: Rng.fromSeed(options.seed ?? 1), costs };
-  const host = new DecStation5000(ctx, { name: 'dut', ramBytes: options.ramBytes ?? 8 * 1024 * 1024 });
-  const ctrl = new An1Controller(ctx, { name: 'dut.an1', uid: 0x08002b_000042 }, createBqiFirmware(), host.dmaPort());
-  ctrl.connectInterrupt(host.installOption(R.SLOT, ctrl));
-  const link = new An1Link(ctx, {
-    name: 'an1',
-    framingNs: ctx.costs.read('an1.wireFramingNs', 'ns'),
-    propagationNs: ctx.costs.read('an1.linkPropagationNs', 'ns'),
-    ...(options.faults !== undefined ? { faults: [{}, options.faults] as const } : {}),
+  const kit = createDevkit({
+    seed: options.seed ?? 1,
+    ramBytes: options.ramBytes ?? 8 * 1024 * 1024,
+    ...(options.costs !== undefined ? { costs: options.costs } : {}),
+    an1: {
+      firmware: createBqiFirmware(),
+      slot: R.SLOT,
+      uid: 0x08002b_000042,
+      ...(options.faults !== undefined ? { faults: [{}, options.faults] as const } : {}),
+    },
   });
-  const probe = new WireProbe(sched);
-  ctrl.connectLink(link.attach(0, ctrl));
-  probe.port = link.attach(1, probe);
-  const bus = host.bus;
+  const peer = kit.linkPeer;
+  const probe: WireProbe = {
+    get arrived() {
+      return peer.arrivals.map((a) => a.frame);
+    },
+    send(frames) {
+      for (const f of frames) peer.send(f, { crc: 'none' });
+    },
+    get pending() {
+      return peer.pending;
+    },
+    get gapNsMin() {
+      return peer.gapNsMin;
+    },
+    set gapNsMin(v: number) {
+      peer.gapNsMin = v;
+    },
+  };
+  const bus = kit.bus;
   return {
-    sched,
-    trace,
-    ctx,
-    host,
+    kit,
+    sched: kit.sched,
+    trace: kit.trace,
+    ctx: { sched: kit.sched, trace: kit.trace, rng: kit.rng, costs: kit.costs },
+    host: kit.host,
     probe,
-    link,
+    link: kit.link!,
     rd: (off) => bus.read32(R.SLOT_BASE + off),
     wr: (off, v) => bus.write32(R.SLOT_BASE + off, v),
     ram: (addr, length) => {

@@ -171,7 +171,7 @@ describe('LANCE behaviours naive emulators get wrong', () => {
     expect(r.r16(rmd(0) + 6)).toBe(204);
     expect([...r.rbytes(RX_BUF + 200, 4)]).toEqual([...fcsOf(f)]);
     r.step(GAP_NS);
-    r.peer.send(testFrame(DUT_MAC, PEER_MAC, 200, 2), true);
+    r.peer.send(testFrame(DUT_MAC, PEER_MAC, 200, 2), { fcs: 'bad' });
     r.step(wireNs(204) + r.segment.propagationNs);
     expect(r.r16(rmd(1) + 2)).toBe(STP | ENP | D_ERR | CRC);
   });
@@ -451,7 +451,9 @@ describe('LANCE on a busy segment', () => {
 });
 
 describe('LANCE stopped mid-frame', () => {
-  it('STOP while a frame is on the wire, then restart: the old frame ends, nothing is written back, the next one follows', () => {
+  // Am7990: STOP stops all chip activity at once. The frame on the wire is cut off (the peer sees a
+  // fragment with no valid FCS and drops it); it is not completed, as this model once did.
+  it('STOP while a frame is on the wire, then restart: the old frame is cut off, nothing is written back, the next one follows', () => {
     const r = makeRig();
     bringUp(r);
     queueTx(r, 0, testFrame(PEER_MAC, DUT_MAC, 1500, 1));
@@ -462,7 +464,9 @@ describe('LANCE stopped mid-frame', () => {
     queueTx(r, 0, testFrame(PEER_MAC, DUT_MAC, 100, 2));
     r.wrdp(INEA | TDMD);
     r.step(3_000_000);
-    expect(r.peer.frames.map((f) => f.length)).toEqual([1504, 104]);
+    expect(r.peer.frames.map((f) => f.length)).toEqual([104]);
+    expect(r.peer.arrivals.map((a) => a.fcsOk)).toEqual([false, true]);
+    expect(r.peer.arrivals[0]!.frame.length).toBeLessThan(1504);
     expect(r.r16(tmd(0) + 2) & (OWN | D_ERR)).toBe(0);
     expect(r.r16(tmd(1) + 2)).toBe(0);
   });
@@ -488,7 +492,8 @@ describe('LANCE misuse: the chip sets its bits, reports, and never throws', () =
     r.wrdp(INEA | TDMD);
     r.step(TDMD_NS + wireNs(34) + 1000);
     expect(r.guestErrorText()).toMatch(/runt transmit/);
-    expect(r.peer.frames[0]?.length).toBe(34);
+    expect(r.peer.arrivals[0]?.frame.length).toBe(34);
+    expect(r.peer.frames).toHaveLength(0); // a runt: a receiving MAC drops it
   });
 
   it('INIT while running, INEA while stopped, bad RAP bits, byte writes to RDP: ignored and reported', () => {
@@ -508,13 +513,13 @@ describe('LANCE misuse: the chip sets its bits, reports, and never throws', () =
 
   it('random register and buffer traffic never throws', () => {
     const r = makeRig({ seed: 7 });
-    const rng = r.world.rng.fork('fuzz');
+    const rng = r.kit.rng.fork('fuzz');
     for (let i = 0; i < 4000; i++) {
       const k = rng.int(0, 10);
       if (k < 3) r.rap(rng.int(0, 0x10000));
       else if (k < 6) r.wrdp(rng.int(0, 0x10000));
       else if (k < 8) r.w16(rng.int(0, 0x400) & ~1, rng.int(0, 0x10000));
-      else if (k < 9) r.peer.port.busy || r.peer.send(testFrame(rng.chance(0.5) ? DUT_MAC : PEER_MAC, PEER_MAC, rng.int(14, 1600)));
+      else if (k < 9) r.peer.pending > 0 || r.peer.send(testFrame(rng.chance(0.5) ? DUT_MAC : PEER_MAC, PEER_MAC, rng.int(14, 1600)));
       else r.step(rng.int(0, 200_000));
       r.rdp();
     }

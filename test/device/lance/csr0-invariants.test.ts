@@ -40,7 +40,7 @@ describe('CSR0 invariants under arbitrary driver behaviour', () => {
             case 'rap': r.rap(o.v); break;
             case 'rdp': r.wrdp(o.v); break;
             case 'sram': r.w16(o.a * 2, o.v); break;
-            case 'rx': if (!r.peer.port.busy) r.peer.send(testFrame(o.mine ? DUT_MAC : PEER_MAC, PEER_MAC, o.len)); break;
+            case 'rx': if (r.peer.pending === 0) r.peer.send(testFrame(o.mine ? DUT_MAC : PEER_MAC, PEER_MAC, o.len)); break;
             case 'tx': queueTx(r, o.i, testFrame(PEER_MAC, DUT_MAC, o.len), o.flags); break;
             case 'step': r.step(o.ns); break;
           }

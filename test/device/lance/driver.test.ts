@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LanceDriver, lanceLadrf, type LanceDriverConfig, type LanceTxDone } from '../../../kernel/dev/lance/lance-driver.ts';
 import type { DriverEnv } from '../../../kernel/dev/driver-env.ts';
+import { Kernel } from '../../../kernel/kernel.ts';
 import { World } from '../../../studies/world.ts';
 import { runRawEthernet, type RawEthernetRun } from '../../../studies/scenarios/raw-ethernet.ts';
 import { DUT_MAC, PEER_MAC, SLOT, makeRig, testFrame } from './rig.ts';
@@ -18,7 +19,7 @@ const MS = 1_000_000;
 
 function makeDriverRig(config: Partial<LanceDriverConfig> = {}, rigOptions: Parameters<typeof makeRig>[0] = {}) {
   const r = makeRig(rigOptions);
-  const kernel = r.world.bootKernel(r.host);
+  const kernel = new Kernel(r.host.hostPort());
   const env: DriverEnv = {
     host: r.host.hostPort(),
     registerInterrupt: (bit, h) => kernel.registerInterrupt(bit, h),
@@ -216,7 +217,7 @@ describe('LANCE driver', () => {
     d.step(2 * MS);
     expect(d.driver.counters.txLostCarrier).toBe(1);
     expect(d.driver.counters.heartbeatErrors).toBeGreaterThanOrEqual(1);
-    d.peer.send(testFrame(DUT_MAC, PEER_MAC, 100, 2), true);
+    d.peer.send(testFrame(DUT_MAC, PEER_MAC, 100, 2), { fcs: 'bad' });
     d.step(2 * MS);
     expect(d.driver.counters.rxCrcErrors).toBe(1);
     expect(d.driver.counters.reinits).toBe(0);

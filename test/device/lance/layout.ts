@@ -79,7 +79,7 @@ export function bringUp(r: Rig, s: Setup = {}, start = INEA | STRT | IDON): void
   r.wcsr(0, STOP);
   buildInit(r, s);
   r.wcsr(0, INIT);
-  r.step(r.world.costs.get('lance.initNs'));
+  r.step(r.kit.costs.get('lance.initNs'));
   r.rap(0);
   r.wrdp(start);
 }

@@ -1,14 +1,13 @@
 /**
- * Test rig for black-box LANCE tests: one DECstation with a PMAD-AA in slot 0 on a segment, plus a
- * bare "peer" station the test drives directly (it sends frames with a correct FCS and records
- * what reaches it). Tests touch the PMAD-AA only through the physical bus and step simulated time
- * themselves; register constants live in the test files, not here.
+ * Test rig for black-box LANCE tests, built on the devkit (emulator/devkit, docs/devkit.md): one
+ * DECstation with a PMAD-AA in slot 0 on a segment, plus the devkit's peer station (it queues,
+ * appends the FCS, and keeps good frames in `frames`, everything in `arrivals`). Tests touch the
+ * PMAD-AA only through the physical bus and step simulated time themselves; register constants
+ * live in the test files (layout.ts), not here.
  */
-import { crc32, writeFcs } from '../../../emulator/bits/crc32.ts';
-import { PmadAa } from '../../../emulator/devices/lance/pmad-aa.ts';
-import { EthernetSegment, type EthernetMac, type EthernetPort, type PortOptions, type TransmitOutcome } from '../../../emulator/net/ethernet-segment.ts';
+import { createDevkit, type Devkit } from '../../../emulator/devkit/index.ts';
+import type { PortOptions } from '../../../emulator/net/ethernet-segment.ts';
 import type { FaultConfig } from '../../../emulator/net/faults.ts';
-import { World } from '../../../studies/world.ts';
 
 export const SLOT = 0;
 export const KN02_CSR = 0x1ff0_0000;
@@ -22,53 +21,31 @@ export interface RigOptions {
   readonly faults?: FaultConfig;
 }
 
-export class PeerStation implements EthernetMac {
-  readonly frames: Uint8Array[] = [];
-  readonly outcomes: TransmitOutcome[] = [];
-  port!: EthernetPort;
-  frameArrived(frame: Uint8Array): void {
-    this.frames.push(frame.slice());
-  }
-  transmitDone(outcome: TransmitOutcome): void {
-    this.outcomes.push(outcome);
-  }
-  /** Send DA..data; the FCS is appended here (correct unless `badFcs`). */
-  send(data: Uint8Array, badFcs = false): void {
-    const f = new Uint8Array(data.length + 4);
-    f.set(data);
-    writeFcs(f, data.length, crc32(data) ^ (badFcs ? 1 : 0));
-    this.port.transmit({ frame: f, attemptsMax: 16 });
-  }
-}
-
 export function makeRig(options: RigOptions = {}) {
-  const world = new World({ seed: options.seed ?? 1 });
-  const host = world.addHost('dut');
-  const segment = new EthernetSegment(world, {
-    name: 'ether0',
-    ...(options.propagationNs !== undefined ? { propagationNs: options.propagationNs } : {}),
-    ...(options.faults !== undefined ? { faults: options.faults } : {}),
+  const kit: Devkit = createDevkit({
+    seed: options.seed ?? 1,
+    trace: true,
+    lance: {
+      slot: SLOT,
+      mac: DUT_MAC,
+      ...(options.propagationNs !== undefined ? { propagationNs: options.propagationNs } : {}),
+      ...(options.faults !== undefined ? { faults: options.faults } : {}),
+      ...(options.dutPort !== undefined ? { port: options.dutPort } : {}),
+    },
   });
-  const board = new PmadAa({ name: 'dut', sched: world.sched, trace: world.trace, costs: world.costs, mac: DUT_MAC });
-  board.attachInterrupt(host.installOption(SLOT, board));
-  board.connect(segment, 'dut', options.dutPort ?? {});
-  const peer = new PeerStation();
-  peer.port = segment.attach('peer', peer);
-  const bus = host.bus;
-  const base = host.slotBase(SLOT);
-  // Enable the slot's interrupt in the KN02 system CSR so its pending bit is meaningful.
-  bus.write32(KN02_CSR, 1 << (16 + SLOT));
+  const bus = kit.bus;
+  const base = kit.lance.base;
   return {
-    world,
-    host,
+    kit,
+    host: kit.host,
     bus,
     base,
-    segment,
-    peer,
-    sched: world.sched,
+    segment: kit.segment!,
+    peer: kit.ethernetPeer,
+    sched: kit.sched,
     /** Step simulated time by exactly `ns`. */
     step(ns: number): void {
-      world.sched.runFor(ns);
+      kit.runFor(ns);
     },
     rap(n: number): void {
       bus.write16(base + 0x100004, n);
@@ -110,10 +87,10 @@ export function makeRig(options: RigOptions = {}) {
       return (bus.read32(KN02_CSR) & (1 << SLOT)) !== 0;
     },
     guestErrors(): number {
-      return world.trace.guestErrorsTotal;
+      return kit.guestErrorCount;
     },
     guestErrorText(): string {
-      return world.trace.guestErrors.map((r) => r.text).join('\n');
+      return kit.guestErrorText();
     },
   };
 }

@@ -15,8 +15,8 @@ const ROM_MODULE = 0x1c0440;
 describe('LANCE on the PMAD-AA: the 21-step driver sequence', () => {
   it('probe, init, start, transmit, interrupt, receive, re-init, shutdown with the expected CSR0 at each step', () => {
     const r = makeRig();
-    const initNs = r.world.costs.get('lance.initNs');
-    const tdmdNs = r.world.costs.get('lance.tdmdLatencyNs');
+    const initNs = r.kit.costs.get('lance.initNs');
+    const tdmdNs = r.kit.costs.get('lance.tdmdLatencyNs');
     const prop = r.segment.propagationNs;
 
     // 1. ESAR: byte n in lane 2 of longword n; address, mirror, copy, test pattern. Option ROM name.
@@ -164,7 +164,7 @@ describe('LANCE on the PMAD-AA: the 21-step driver sequence', () => {
     r.wcsr(0, STOP);
     buildInit(r);
     r.wcsr(0, INIT);
-    r.step(r.world.costs.get('lance.initNs'));
+    r.step(r.kit.costs.get('lance.initNs'));
     expect(r.rdp()).toBe(0x0181);
     r.wrdp(IDON);
     expect(r.rdp()).toBe(0x0001);
@@ -181,7 +181,7 @@ describe('LANCE on the PMAD-AA: the 21-step driver sequence', () => {
     r.wcsr(0, INIT | INEA);
     expect(r.rdp()).toBe(INIT | INEA);
     expect(r.irqPending()).toBe(false);
-    r.step(r.world.costs.get('lance.initNs'));
+    r.step(r.kit.costs.get('lance.initNs'));
     expect(r.rdp()).toBe(IDON | INTR | INEA | INIT);
     expect(r.irqPending()).toBe(true);
     expect(r.guestErrors()).toBe(0);
@@ -193,7 +193,7 @@ describe('LANCE on the PMAD-AA: the 21-step driver sequence', () => {
     buildInit(r);
     r.wcsr(0, INIT | STRT);
     expect(r.rdp()).toBe(INIT | STRT);
-    r.step(r.world.costs.get('lance.initNs'));
+    r.step(r.kit.costs.get('lance.initNs'));
     expect(r.rdp()).toBe(0x01b3);
   });
 });
