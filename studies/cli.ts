@@ -6,11 +6,15 @@ import { parseArgs } from 'node:util';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { UnknownCostError } from '../emulator/host/costs/cost-table.ts';
 import { SCENARIOS } from './scenarios/index.ts';
-import type { ResultValue, RunReport } from './scenarios/types.ts';
+import type { ResultValue, RunReport, Scenario } from './scenarios/types.ts';
 import { findScenario, runScenario, UsageError } from './run.ts';
 import { runBench } from './bench.ts';
 import { compare, formatComparison } from './paper/compare.ts';
-import { mirrorTables } from './paper/reproduce.ts';
+import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
+import { allCells } from './report/cells.ts';
+import { checkOrderings, checkOrderingsOverSeeds } from './report/orderings.ts';
+import { meanCell, replicate, seedsText } from './report/replications.ts';
+import { formatCells, orderingLines, replicatedOrderingLines, summaryLine } from './report/terminal.ts';
 import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
@@ -45,6 +49,32 @@ function parseSeed(text: string | undefined): number {
   if (text === undefined) return 1;
   if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--seed needs an integer, got '${text}'`);
   return Number(text);
+}
+
+function statedOrderings(): string[] {
+  const o = PAPER_TABLES['orderings_stated_in_text'];
+  return Array.isArray(o) ? o.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** A write to stdout that found its reader gone (`ulp costs | head -1`): end quietly. */
+class BrokenPipe extends Error {
+  override readonly name = 'BrokenPipe';
+}
+
+/** Write to stdout synchronously; EPIPE ends the command quietly (no trace, no further work). */
+export function out(text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  while (at < bytes.length) {
+    try {
+      at += writeSync(1, bytes, at, bytes.length - at);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'EAGAIN') continue; // a non-blocking pipe is full: the reader will drain it
+      if (code === 'EPIPE') throw new BrokenPipe('stdout closed');
+      throw e;
+    }
+  }
 }
 
 function parseCosts(items: readonly string[]): Map<string, number> {
@@ -85,7 +115,7 @@ function printReport(r: RunReport): void {
   for (const [host, cats] of Object.entries(r.cpuUs)) {
     lines.push(`cpu ${host} (µs): ${Object.entries(cats).map(([c, us]) => `${c} ${us.toFixed(1)}`).join(', ')}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  out(lines.join('\n') + '\n');
 }
 
 function cmdRun(args: string[]): number {
@@ -104,7 +134,7 @@ function cmdRun(args: string[]): number {
     },
   });
   if (values.help) {
-    process.stdout.write(HELP);
+    out(HELP);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name (known: ${[...SCENARIOS.keys()].join(', ')})`);
@@ -129,12 +159,12 @@ function cmdRun(args: string[]): number {
   } finally {
     if (traceFd !== undefined) closeSync(traceFd);
   }
-  if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
+  if (values.json) out(JSON.stringify(report) + '\n');
   else {
     printReport(report);
     if (timeline !== undefined) {
       const note = timeline.truncated ? ` (limit reached: the rest of the run is not in it; --trace-limit raises it)` : '';
-      process.stdout.write(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
+      out(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
     }
   }
   return 0;
@@ -165,25 +195,50 @@ function cmdCosts(args: string[]): number {
   const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false } } });
   const rows = decstationCostTable().rows();
   if (values.json) {
-    process.stdout.write(JSON.stringify(rows.map(({ name, value, unit, source }) => ({ name, value, unit, source }))) + '\n');
+    out(JSON.stringify(rows.map(({ name, value, unit, source }) => ({ name, value, unit, source }))) + '\n');
     return 0;
   }
-  for (const r of rows) process.stdout.write(`${r.name.padEnd(36)} ${String(r.value).padStart(8)} ${r.unit.padEnd(11)} ${r.what}\n${' '.repeat(58)}source: ${r.source}\n`);
+  for (const r of rows) out(`${r.name.padEnd(36)} ${String(r.value).padStart(8)} ${r.unit.padEnd(11)} ${r.what}\n${' '.repeat(58)}source: ${r.source}\n`);
   return 0;
 }
 
 function cmdScenarios(): number {
-  for (const s of SCENARIOS.values()) process.stdout.write(`${s.name.padEnd(28)} ${s.summary}\n`);
+  for (const s of SCENARIOS.values()) out(`${s.name.padEnd(28)} ${s.summary}\n`);
   return 0;
+}
+
+/** `--seeds N` (seeds 1..N) or `--seeds 1,2,5` (those seeds, ascending, no repeats). */
+export function parseSeeds(text: string): number[] {
+  const max = 1000;
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n < 1 || n > max) throw new UsageError(`--seeds N needs 1 ≤ N ≤ ${max}, got '${text}'`);
+    return Array.from({ length: n }, (_, i) => i + 1);
+  }
+  const items = text.split(',').map((t) => t.trim());
+  if (items.length < 2 || items.some((t) => !/^-?\d+$/.test(t) || !Number.isSafeInteger(Number(t)))) throw new UsageError(`--seeds needs a count N or a list of integer seeds like 1,2,5, got '${text}'`);
+  const seeds = items.map(Number);
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds lists a seed twice: '${text}'`);
+  if (seeds.length > max) throw new UsageError(`--seeds lists more than ${max} seeds`);
+  return seeds.sort((a, b) => a - b);
 }
 
 function cmdPaper(args: string[]): number {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: { json: { type: 'string' }, tables: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, cost: { type: 'string', multiple: true, default: [] } },
+    options: {
+      json: { type: 'string' },
+      tables: { type: 'string' },
+      report: { type: 'string' },
+      seed: { type: 'string' },
+      seeds: { type: 'string' },
+      cost: { type: 'string', multiple: true, default: [] },
+    },
   });
-  const seed = parseSeed(values.seed);
+  if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per experiment) or --seeds N|LIST (replications), not both');
+  const replicated = values.seeds !== undefined;
+  const seeds = values.seeds !== undefined ? parseSeeds(values.seeds) : [parseSeed(values.seed)];
   const costOverrides = parseCosts(values.cost);
   const wanted = values.tables === undefined ? undefined : new Set(values.tables.split(',').map((t) => t.trim()));
   if (wanted !== undefined && [...wanted].some((t) => !/^[1-5]$/.test(t))) throw new UsageError(`--tables takes a list of 1..5, got '${values.tables}'`);
@@ -191,7 +246,7 @@ function cmdPaper(args: string[]): number {
     (s) => s.name.startsWith('paper-') && (wanted === undefined || [...wanted].some((t) => s.name.startsWith(`paper-table${t}`))),
   );
   if (paperScenarios.length === 0) {
-    process.stdout.write(
+    out(
       'ulp paper: none of the paper\'s experiments is built yet (they arrive with the network I/O module and the protocol library).\n' +
         'Built-in scenarios so far: ' + [...SCENARIOS.keys()].join(', ') + ". Try 'ulp run hello'.\n",
     );
@@ -199,26 +254,44 @@ function cmdPaper(args: string[]): number {
   }
   // Make the report directory before the runs, so a bad path costs one line and no simulation.
   if (values.report !== undefined) prepareReportDir(values.report);
-  const runs = paperScenarios.map((scenario) => ({ scenario, report: runScenario(scenario, { seed, costOverrides }) }));
-  const reportFiles = values.report === undefined ? undefined : buildReport(runs, wanted === undefined ? {} : { tables: [...wanted].sort() });
+  // Every experiment on every seed, in one process: experiment by experiment, its seeds in order.
+  const runs: { scenario: Scenario; report: RunReport }[] = [];
+  for (const scenario of paperScenarios) {
+    for (const seed of seeds) runs.push({ scenario, report: runScenario(scenario, { seed, costOverrides }) });
+  }
+  const cells = allCells(runs);
+  const stats = replicate(cells, seeds);
+  const means = stats.map(meanCell);
+  const reportFiles = values.report === undefined ? undefined : buildReport(runs, { ...(wanted === undefined ? {} : { tables: [...wanted].sort() }), ...(replicated ? { seedsArg: values.seeds! } : {}) });
   if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
   if (values.json !== undefined) {
-    const text = JSON.stringify(mirrorTables(runs), null, 2) + '\n';
-    if (values.json === '-') process.stdout.write(text);
+    const text = JSON.stringify(paperJson(runs, { seeds, replicated, costOverrides: Object.fromEntries(costOverrides), failures: [] }), null, 2) + '\n';
+    if (values.json === '-') out(text);
     else {
       writeFileSync(values.json, text);
-      process.stdout.write(`ulp paper: wrote ${values.json}\n`);
+      out(`ulp paper: wrote ${values.json}\n`);
     }
   } else {
-    for (const { scenario, report } of runs) {
-      process.stdout.write(`\n== ${scenario.name}: ${scenario.summary}\n`);
-      if (report.paper !== undefined) process.stdout.write(formatComparison(compare(report.paper, report.results)) + '\n');
-      process.stdout.write(`(simulated ${(report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${report.fingerprint}; details: ulp run ${scenario.name})\n`);
+    for (const scenario of paperScenarios) {
+      const mine = runs.filter((r) => r.scenario === scenario);
+      out(`\n== ${scenario.name}: ${scenario.summary}\n`);
+      out(formatCells(stats.filter((s) => s.cell.scenario === scenario.name), replicated) + '\n');
+      if (mine.length === 1) out(`(simulated ${(mine[0]!.report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${mine[0]!.report.fingerprint}; details: ulp run ${scenario.name})\n`);
+      else out(`(${mine.length} runs, seeds ${seedsText(seeds)}; fingerprints: ulp paper --json; one run: ulp run ${scenario.name} --seed N)\n`);
+    }
+    out(`\n${summaryLine(means)} (ratio = emulator${replicated ? ' mean' : ''} / paper)\n`);
+    const statements = statedOrderings();
+    if (statements.length > 0) {
+      out(`the orderings the paper states${replicated ? `, checked on each of ${seeds.length} seeds` : ''} (ulp paper --report DIR says why):\n`);
+      const lines = replicated
+        ? replicatedOrderingLines(checkOrderingsOverSeeds(statements, seeds.map((seed) => [seed, cells.filter((c) => c.seed === seed)] as const), means))
+        : orderingLines(checkOrderings(statements, means));
+      out(lines.join('\n') + '\n');
     }
   }
   // With `--json -` stdout is the JSON alone.
   if (values.report !== undefined && reportFiles !== undefined && values.json !== '-') {
-    process.stdout.write(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
+    out(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
   }
   return 0;
 }
@@ -231,7 +304,7 @@ export function main(argv: string[]): number {
       case '--help':
       case '-h':
       case 'help':
-        process.stdout.write(HELP);
+        out(HELP);
         return 0;
       case 'run':
         return cmdRun(rest);
@@ -247,6 +320,7 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown command '${command}' (try 'ulp --help')`);
     }
   } catch (e) {
+    if (e instanceof BrokenPipe) return 0;
     if (e instanceof UsageError || e instanceof UnknownCostError || isParseArgsError(e)) {
       process.stderr.write(`ulp: ${(e as Error).message}\n`);
       return 2;

@@ -51,3 +51,59 @@ export function mirrorTables(runs: readonly { readonly scenario: Scenario; reado
   }
   return out;
 }
+
+/** Each number of a tree combined over several trees of the same shape (absent or non-number → null). */
+function combine(trees: readonly (ResultValue | undefined)[], f: (xs: readonly number[]) => number): ResultValue {
+  const first = trees.find((t) => t !== undefined);
+  if (typeof first === 'number') {
+    const xs = trees.filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
+    return xs.length === trees.length ? f(xs) : null;
+  }
+  if (Array.isArray(first)) return first.map((_, i) => combine(trees.map((t) => (Array.isArray(t) ? t[i] : undefined)), f));
+  if (first !== null && typeof first === 'object') {
+    const out: Tree = {};
+    for (const k of Object.keys(first)) out[k] = combine(trees.map((t) => (t !== null && typeof t === 'object' && !Array.isArray(t) ? (t as Tree)[k] : undefined)), f);
+    return out;
+  }
+  return first ?? null;
+}
+
+export interface PaperJsonOptions {
+  /** The seeds in run order; with `replicated` the figures are means and `replications` holds the rest. */
+  readonly seeds: readonly number[];
+  readonly replicated: boolean;
+  readonly costOverrides: { readonly [name: string]: number };
+  /** One line per failed run or cell (empty when every figure was computed). */
+  readonly failures: readonly string[];
+}
+
+/**
+ * `ulp paper --json`: provenance (seeds, cost overrides, every run with its fingerprint), then the
+ * paper's tables with the emulator's figures (over several seeds: the mean, with min, max and each
+ * seed's figures under `replications`). A figure the run failed to compute is null.
+ */
+export function paperJson(runs: readonly { readonly scenario: Scenario; readonly report: RunReport }[], o: PaperJsonOptions): Results {
+  const bySeed = o.seeds.map((seed) => [seed, mirrorTables(runs.filter((r) => r.report.seed === seed))] as const);
+  const tables = (m: Results): Tree => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'source'));
+  const head: Tree = {
+    source: "ulp-emu: the paper's tables with the emulator's figures (same keys as paper/tables.json)",
+    seeds: [...o.seeds],
+    statistic: o.replicated ? `mean over ${o.seeds.length} seeds (min, max and each seed's figures under "replications")` : 'one run per experiment',
+    costOverrides: { ...o.costOverrides },
+    outcome: o.failures.length === 0 ? 'done' : 'failed',
+    failures: [...o.failures],
+    runs: runs.map(({ scenario, report: r }) => ({ scenario: scenario.name, seed: r.seed, fingerprint: r.fingerprint, simTimeNs: r.simTimeNs, events: r.events, guestErrors: r.guestErrors })),
+  };
+  if (!o.replicated) return { ...head, ...tables(bySeed[0]?.[1] ?? {}) };
+  const trees = bySeed.map(([, m]) => tables(m));
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    ...head,
+    ...(combine(trees, mean) as Tree),
+    replications: {
+      min: combine(trees, (xs) => Math.min(...xs)),
+      max: combine(trees, (xs) => Math.max(...xs)),
+      bySeed: Object.fromEntries(bySeed.map(([seed, m]) => [String(seed), tables(m)])),
+    },
+  };
+}
