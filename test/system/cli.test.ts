@@ -28,6 +28,11 @@ describe('ulp CLI', () => {
     [['run', 'hello', '--trace', '/'], /cannot write --trace file/],
     [['run', 'hello', '--trace-limit', '10'], /--trace-limit needs --trace/],
     [['run', 'hello', '--trace', '/dev/null', '--trace-limit', '0'], /--trace-limit needs a positive integer/],
+    [['paper', '--seeds', '0'], /--seeds N needs 1 ≤ N/],
+    [['paper', '--seeds', 'x'], /--seeds needs a count N or a list/],
+    [['paper', '--seeds', '1,,2'], /--seeds needs a count N or a list/],
+    [['paper', '--seeds', '2,2'], /lists a seed twice/],
+    [['paper', '--seed', '1', '--seeds', '2'], /not both/],
   ])('%j → one clear line, exit 2, no stack trace', (args, message) => {
     const r = ulp(...args);
     expect(r.code).toBe(2);
