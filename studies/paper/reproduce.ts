@@ -12,8 +12,10 @@ type Tree = { [k: string]: ResultValue };
 
 /** The parts of `results` at the paths `shape` has (numbers and arrays of numbers). */
 export function pickLike(shape: ResultValue, results: ResultValue | undefined): ResultValue | undefined {
-  if (results === undefined || results === null) return undefined;
-  if (typeof shape === 'number') return typeof results === 'number' ? results : undefined;
+  if (results === undefined) return undefined;
+  // A figure the run failed to produce stays in place as null (JSON has no NaN), never dropped.
+  if (results === null) return typeof shape === 'number' ? null : undefined;
+  if (typeof shape === 'number') return typeof results === 'number' ? (Number.isFinite(results) ? results : null) : undefined;
   if (Array.isArray(shape)) return Array.isArray(results) ? results : undefined;
   if (typeof shape === 'object' && shape !== null && typeof results === 'object' && !Array.isArray(results)) {
     const out: Tree = {};
@@ -82,7 +84,19 @@ export interface PaperJsonOptions {
  * paper's tables with the emulator's figures (over several seeds: the mean, with min, max and each
  * seed's figures under `replications`). A figure the run failed to compute is null.
  */
-export function paperJson(runs: readonly { readonly scenario: Scenario; readonly report: RunReport }[], o: PaperJsonOptions): Results {
+/** Every figure of a failed run as null (its numbers are not a completed run's); axes (`sizes`) kept. */
+function nullFigures(v: ResultValue): ResultValue {
+  if (typeof v === 'number') return null;
+  if (Array.isArray(v)) return v.map(nullFigures);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v as Tree).map(([k, x]) => [k, k === 'sizes' ? x : nullFigures(x)]));
+  return v;
+}
+
+export function paperJson(
+  allRuns: readonly { readonly scenario: Scenario; readonly report: RunReport; readonly failure?: string }[],
+  o: PaperJsonOptions,
+): Results {
+  const runs = allRuns.map((r) => (r.failure === undefined ? r : { ...r, report: { ...r.report, results: nullFigures(r.report.results) as Results } }));
   const bySeed = o.seeds.map((seed) => [seed, mirrorTables(runs.filter((r) => r.report.seed === seed))] as const);
   const tables = (m: Results): Tree => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'source'));
   const head: Tree = {
@@ -92,7 +106,17 @@ export function paperJson(runs: readonly { readonly scenario: Scenario; readonly
     costOverrides: { ...o.costOverrides },
     outcome: o.failures.length === 0 ? 'done' : 'failed',
     failures: [...o.failures],
-    runs: runs.map(({ scenario, report: r }) => ({ scenario: scenario.name, seed: r.seed, fingerprint: r.fingerprint, simTimeNs: r.simTimeNs, events: r.events, guestErrors: r.guestErrors })),
+    runs: allRuns.map(({ scenario, report: r, failure }) => ({
+      scenario: scenario.name,
+      seed: r.seed,
+      fingerprint: r.fingerprint,
+      simTimeNs: r.simTimeNs,
+      events: r.events,
+      guestErrors: r.guestErrors,
+      costOverrides: r.costOverrides,
+      outcome: failure === undefined ? 'done' : 'failed',
+      ...(failure !== undefined ? { failure } : {}),
+    })),
   };
   if (!o.replicated) return { ...head, ...tables(bySeed[0]?.[1] ?? {}) };
   const trees = bySeed.map(([, m]) => tables(m));

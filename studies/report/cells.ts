@@ -16,6 +16,8 @@ export interface ReportScenario {
 export interface ReportRun {
   readonly scenario: ReportScenario;
   readonly report: RunReport;
+  /** Why the run failed (ended on its limit, a NaN or null result, or the model threw), if it did. */
+  readonly failure?: string;
 }
 
 export type TableNo = 1 | 2 | 3 | 4 | 5;
@@ -102,7 +104,8 @@ export function cellsOf(run: ReportRun): Cell[] {
   const push = (organization: string, link: Link, sizeBytes: number | null, metric: string, unit: string, p: ResultValue | undefined, e: ResultValue | undefined): void => {
     if (typeof p !== 'number' || p === 0) return;
     // A figure the paper has and the run did not produce as a finite number is a failed cell, never dropped.
-    const v = typeof e === 'number' && Number.isFinite(e) ? e : null;
+    // So is every figure of a run that failed (stopped on its limit, say): it is not a completed run's.
+    const v = run.failure === undefined && typeof e === 'number' && Number.isFinite(e) ? e : null;
     out.push({ table, scenario: scenario.name, seed: report.seed, organization, link, sizeBytes, metric, unit, paper: p, emulator: v, ratio: v === null ? null : v / p });
   };
   if (table === 1 || table === 5) {

@@ -9,9 +9,9 @@
  *   results.csv      the same cells in long form (RFC 4180, CRLF)
  *   table2-throughput.svg, table3-round-trip.svg, table4-setup.svg   paper vs emulator bars
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../run.ts';
+import { prepareOutputDir, UsageError } from '../run.ts';
 import type { ResultValue } from '../scenarios/types.ts';
 import { PAPER_TABLES } from '../paper/reproduce.ts';
 import { allCells, type Cell, isFailed, isOff, LINKS, OFF_FRACTION, type ReportRun, TABLE_SECTIONS, TABLE_TITLES, type TableNo } from './cells.ts';
@@ -245,11 +245,11 @@ export function buildReport(runs: readonly ReportRun[], options: ReportOptions =
     '',
     '## Runs',
     '',
-    '| scenario | seed | simulated time (ms) | events | fingerprint | guest errors | cost overrides |',
-    '|---|---:|---:|---:|---|---:|---|',
-    ...runs.map(({ scenario, report: r }) => {
+    '| scenario | seed | simulated time (ms) | events | fingerprint | guest errors | cost overrides | outcome |',
+    '|---|---:|---:|---:|---|---:|---|---|',
+    ...runs.map(({ scenario, report: r, failure }) => {
       const ov = Object.entries(r.costOverrides);
-      return `| ${scenario.name} | ${r.seed} | ${(r.simTimeNs / 1e6).toFixed(3)} | ${r.events} | \`${r.fingerprint}\` | ${r.guestErrors} | ${ov.length === 0 ? 'none' : ov.map(([k, v]) => `${k}=${v}`).join(', ')} |`;
+      return `| ${scenario.name} | ${r.seed} | ${(r.simTimeNs / 1e6).toFixed(3)} | ${r.events} | ${r.fingerprint === '' ? '—' : `\`${r.fingerprint}\``} | ${r.guestErrors} | ${ov.length === 0 ? 'none' : ov.map(([k, v]) => `${k}=${v}`).join(', ')} | ${failure === undefined ? 'done' : `**failed**: ${mdCell(failure)}`} |`;
     }),
     '',
   ];
@@ -280,11 +280,7 @@ function ioCode(e: unknown): string {
 
 /** Create DIR (and parents) before any run, so a bad path costs one line and no simulation. */
 export function prepareReportDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`cannot write --report directory '${dir}'${ioCode(e)}`);
-  }
+  prepareOutputDir(dir, '--report directory');
 }
 
 export function writeReport(dir: string, files: readonly ReportFile[]): void {
