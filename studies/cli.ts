@@ -151,7 +151,7 @@ function parseCosts(items: readonly string[]): Map<string, number> {
 }
 
 /** One run, its failures (empty when it completed) and the overrides nothing in it read. */
-interface Outcome {
+export interface Outcome {
   readonly report: RunReport;
   /** One phrase per reason the run failed. */
   readonly failures: readonly string[];
@@ -159,7 +159,7 @@ interface Outcome {
 }
 
 /** Run a scenario; a model error under the given costs becomes a failed outcome, not a trace. */
-function runChecked(scenario: Scenario, options: RunOptions): Outcome {
+export function runChecked(scenario: Scenario, options: RunOptions): Outcome {
   let world: World | undefined;
   try {
     const report = runScenario(scenario, { ...options, onWorld: (w) => ((world = w), options.onWorld?.(w)) });
@@ -400,7 +400,8 @@ function cmdPaper(args: string[]): number {
       out(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
     }
     // A what-if that changed nothing says so (an override no experiment read).
-    const unread = [...costOverrides.keys()].filter((n) => outcomes.every(({ outcome: o }) => o.unread.includes(n) || o.report.fingerprint === ''));
+    const completed = outcomes.filter(({ outcome: o }) => o.report.fingerprint !== '');
+    const unread = completed.length === 0 ? [] : [...costOverrides.keys()].filter((n) => completed.every(({ outcome: o }) => o.unread.includes(n)));
     warnUnread(unread, costOverrides);
     for (const o of failed) err(failureLine(o));
     return failed.length > 0 ? EXIT_RUN_FAILED : 0;
