@@ -1,6 +1,8 @@
 /** Run one scenario in a fresh world and build its report. */
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { SCENARIOS } from './scenarios/index.ts';
-import type { RunReport, Scenario, ScenarioRunOptions } from './scenarios/types.ts';
+import type { ResultValue, Results, RunReport, Scenario, ScenarioRunOptions } from './scenarios/types.ts';
 import { World } from './world.ts';
 import { TimelineWorld, type TimelineOptions, type TimelineSummary } from './trace/perfetto.ts';
 
@@ -61,4 +63,95 @@ function cpuBreakdown(world: World): { [host: string]: { [category: string]: num
     out[h.name] = row;
   }
   return out;
+}
+
+/**
+ * Why a run's results are not a completed run's, one phrase each (empty when it completed): a
+ * number that is NaN or ±Infinity, a null where a figure belongs, an `outcome` other than 'done'
+ * (the run stopped on its time limit before its programs finished). `ulp run` and `ulp paper`
+ * exit 3 on any of these, so a sweep can tell a failed point from a good one.
+ */
+export function runFailures(results: Results): string[] {
+  const out: string[] = [];
+  const walk = (v: ResultValue, path: string): void => {
+    if (v === null) out.push(`${path} is null`);
+    else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) out.push(`${path} is ${String(v)}`);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as { readonly [k: string]: ResultValue })) {
+        const p = path === '' ? k : `${path}.${k}`;
+        if (k === 'outcome' && typeof x === 'string' && x !== 'done') out.push(`${p} is '${x}' (it stopped on its time limit before completing)`);
+        else walk(x, p);
+      }
+    }
+  };
+  walk(results, '');
+  return out;
+}
+
+/** A run that threw (a model error under the given costs, say): the one line `ulp` prints. */
+export function describeCrash(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message.split('\n')[0]}`;
+  return String(e);
+}
+
+function ioCode(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'error';
+}
+
+/**
+ * Make sure `dir` is a directory we can write files into, creating it and its parents if missing —
+ * before any simulation, so a bad path costs one line (UsageError) and no run. Parents are made
+ * one at a time: Node's recursive mkdir loops for ever on some paths (under /proc), this cannot.
+ */
+export function prepareOutputDir(dir: string, what: string): void {
+  const abs = resolve(dir);
+  const parts = abs.split(sep).filter((p) => p !== '');
+  let at = abs.startsWith(sep) ? sep : '';
+  for (const part of parts) {
+    at = at === '' ? part : join(at, part);
+    let st;
+    try {
+      st = statSync(at, { throwIfNoEntry: false });
+    } catch (e) {
+      throw new UsageError(`cannot write ${what} '${dir}' (${ioCode(e)})`);
+    }
+    if (st !== undefined) {
+      if (!st.isDirectory()) throw new UsageError(`cannot write ${what} '${dir}' (ENOTDIR: ${at === abs ? 'it is a file' : `'${at}' is a file`})`);
+      continue;
+    }
+    try {
+      mkdirSync(at);
+    } catch (e) {
+      if (ioCode(e) !== 'EEXIST') throw new UsageError(`cannot write ${what} '${dir}' (${ioCode(e)})`);
+    }
+  }
+  // A directory can exist and still refuse files (read-only mount, procfs, permissions).
+  const probe = join(abs, `.ulp-write-test-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new UsageError(`cannot write ${what} '${dir}' (${ioCode(e)})`);
+  }
+}
+
+/** Open `path` for writing before any simulation (truncating it); a bad path is one UsageError line. */
+export function openOutputFile(path: string, what: string): number {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st !== undefined && st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new UsageError(`cannot write ${what} '${path}' (${ioCode(e)})`);
+  }
+}
+
+/** Write all of `text` to an open file. */
+export function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }

@@ -3,6 +3,7 @@
  * of paper/tables.json) into rows of (key path, paper, emulator, ratio).
  */
 import type { ResultValue } from '../scenarios/types.ts';
+import { fmt } from '../report/format.ts';
 
 export interface ComparisonRow {
   readonly key: string;
@@ -32,12 +33,14 @@ export function compare(paper: ResultValue, emulator: ResultValue): ComparisonRo
   });
 }
 
-export function formatComparison(rows: readonly ComparisonRow[]): string {
+/** Paper vs emulator per figure, fixed-point; axes (`sizes[i]`) are inputs, not results, and are left out. */
+export function formatComparison(allRows: readonly ComparisonRow[]): string {
+  const rows = allRows.filter((r) => !/^sizes\[/.test(r.key));
   const w = Math.max(10, ...rows.map((r) => r.key.length));
   const head = `${'figure'.padEnd(w)}  ${'paper'.padStart(9)}  ${'emulator'.padStart(9)}  ${'ratio'.padStart(6)}`;
   const lines = rows.map(
     (r) =>
-      `${r.key.padEnd(w)}  ${String(r.paper).padStart(9)}  ${(r.emulator === undefined ? '—' : r.emulator.toPrecision(3)).padStart(9)}  ${(r.ratio === undefined ? '' : r.ratio.toFixed(2)).padStart(6)}`,
+      `${r.key.padEnd(w)}  ${String(r.paper).padStart(9)}  ${(r.emulator === undefined ? '—' : Number.isFinite(r.emulator) ? fmt(r.emulator) : 'failed').padStart(9)}  ${(r.ratio === undefined ? '' : r.ratio.toFixed(2)).padStart(6)}`,
   );
   return [head, ...lines].join('\n');
 }

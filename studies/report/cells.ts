@@ -16,6 +16,8 @@ export interface ReportScenario {
 export interface ReportRun {
   readonly scenario: ReportScenario;
   readonly report: RunReport;
+  /** Why the run failed (ended on its limit, a NaN or null result, or the model threw), if it did. */
+  readonly failure?: string;
 }
 
 export type TableNo = 1 | 2 | 3 | 4 | 5;
@@ -36,14 +38,22 @@ export interface Cell {
   /** ASCII unit for the CSV: Mb/s, ms, us, %. */
   readonly unit: string;
   readonly paper: number;
-  readonly emulator: number;
-  /** emulator / paper (paper ≠ 0 for every cell of tables.json). */
-  readonly ratio: number;
+  /** The emulator's figure, or null when the run failed to compute it (null, NaN, ±Infinity or missing). */
+  readonly emulator: number | null;
+  /** emulator / paper (paper ≠ 0 for every cell of tables.json); null for a failed cell. */
+  readonly ratio: number | null;
 }
+
+/** A cell the emulator computed (a finite figure). */
+export type OkCell = Cell & { readonly emulator: number; readonly ratio: number };
+export const isOk = (c: Cell): c is OkCell => c.emulator !== null;
+export const isFailed = (c: Cell): boolean => c.emulator === null;
 
 /** A cell is marked when the emulator is more than this fraction off the paper either way. */
 export const OFF_FRACTION = 0.25;
-export const isOff = (c: Cell): boolean => Math.abs(c.ratio - 1) > OFF_FRACTION;
+export const isOff = (c: Cell): boolean => c.ratio !== null && Math.abs(c.ratio - 1) > OFF_FRACTION;
+/** More than 2× off either way (ratio > 2 or < 0.5). */
+export const isFarOff = (c: Cell): boolean => c.ratio !== null && (c.ratio > 2 || c.ratio < 0.5);
 
 export const TABLE_SECTIONS: { readonly [section: string]: TableNo } = {
   table1_mechanism_throughput_mbps: 1,
@@ -92,8 +102,11 @@ export function cellsOf(run: ReportRun): Cell[] {
   const results = report.results;
   const out: Cell[] = [];
   const push = (organization: string, link: Link, sizeBytes: number | null, metric: string, unit: string, p: ResultValue | undefined, e: ResultValue | undefined): void => {
-    if (typeof p !== 'number' || typeof e !== 'number' || p === 0) return;
-    out.push({ table, scenario: scenario.name, seed: report.seed, organization, link, sizeBytes, metric, unit, paper: p, emulator: e, ratio: e / p });
+    if (typeof p !== 'number' || p === 0) return;
+    // A figure the paper has and the run did not produce as a finite number is a failed cell, never dropped.
+    // So is every figure of a run that failed (stopped on its limit, say): it is not a completed run's.
+    const v = run.failure === undefined && typeof e === 'number' && Number.isFinite(e) ? e : null;
+    out.push({ table, scenario: scenario.name, seed: report.seed, organization, link, sizeBytes, metric, unit, paper: p, emulator: v, ratio: v === null ? null : v / p });
   };
   if (table === 1 || table === 5) {
     for (const [key, [org, link, metric, unit]] of Object.entries(FLAT[table])) push(org, link, null, metric, unit, paper[key], results[key]);
@@ -104,14 +117,14 @@ export function cellsOf(run: ReportRun): Cell[] {
   for (const link of LINKS) {
     const pl = paper[link];
     const el = results[link];
-    if (!isTree(pl) || !isTree(el)) continue;
+    if (!isTree(pl)) continue;
     for (const [org, pv] of Object.entries(pl)) {
-      const ev = el[org];
+      const ev = isTree(el) ? el[org] : undefined;
       if (typeof pv === 'number') push(org, link, null, metric, unit, pv, ev);
-      else if (Array.isArray(pv) && Array.isArray(ev) && Array.isArray(sizes)) {
+      else if (Array.isArray(pv) && Array.isArray(sizes)) {
         pv.forEach((p: ResultValue, i: number) => {
           const size = sizes[i];
-          push(org, link, typeof size === 'number' ? size : null, metric, unit, p, ev[i]);
+          push(org, link, typeof size === 'number' ? size : null, metric, unit, p, Array.isArray(ev) ? ev[i] : undefined);
         });
       }
     }
@@ -119,7 +132,7 @@ export function cellsOf(run: ReportRun): Cell[] {
   if (table === 4) {
     const pb = paper['library_ethernet_breakdown_ms'];
     const eb = results['library_ethernet_breakdown_ms'];
-    if (isTree(pb) && isTree(eb)) for (const [part, pv] of Object.entries(pb)) push('library', 'ethernet', null, `setup_breakdown.${part}`, 'ms', pv, eb[part]);
+    if (isTree(pb)) for (const [part, pv] of Object.entries(pb)) push('library', 'ethernet', null, `setup_breakdown.${part}`, 'ms', pv, isTree(eb) ? eb[part] : undefined);
   }
   return out;
 }

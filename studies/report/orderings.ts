@@ -6,7 +6,7 @@
  * decided on the emulator's figures and, as a check on the reading, on the paper's own.
  * A statement with no checker, or whose figures were not run, is "not checked".
  */
-import { type Cell, type Link, type TableNo, series } from './cells.ts';
+import { type Cell, isFailed, isOk, type Link, type TableNo, series } from './cells.ts';
 import { fmt, fmtPercentOver } from './format.ts';
 
 /** "ties" / "about the same": within this fraction of each other. */
@@ -38,10 +38,10 @@ interface Row {
   readonly unit: string;
 }
 
-/** One organization's figures on one table and link, or undefined when not run. */
+/** One organization's figures on one table and link, or undefined when not run (or a cell of it failed). */
 function row(cells: readonly Cell[], table: TableNo, link: Link, org: string, metric: string): Row | undefined {
   const s = series(cells, table, link, org, metric);
-  if (s.length === 0) return undefined;
+  if (s.length === 0 || !s.every(isOk)) return undefined;
   return { sizes: s.map((c) => c.sizeBytes), paper: s.map((c) => c.paper), emulator: s.map((c) => c.emulator), unit: s[0]!.unit };
 }
 
@@ -179,8 +179,44 @@ export function checkOrderings(statements: readonly string[], cells: readonly Ce
     const checker = CHECKERS[statement];
     if (checker === undefined) return { statement, verdict: 'not checked', clauses: [], note: 'not mechanically checkable (no checker for this wording)' };
     const r = checker(cells);
-    if ('missing' in r) return { statement, verdict: 'not checked', clauses: [], note: `${r.missing} (not run)` };
+    if ('missing' in r) return { statement, verdict: 'not checked', clauses: [], note: `${r.missing} (${cells.some(isFailed) ? 'not run, or a cell it needs failed' : 'not run'})` };
     const verdict: Verdict = r.clauses.every((c) => c.emulator) ? 'holds' : 'does not hold';
     return { statement, verdict, clauses: r.clauses, ...(r.note !== undefined ? { note: r.note } : {}) };
+  });
+}
+
+/** One statement checked on every seed of a replicated run. */
+export interface ReplicatedCheck {
+  readonly statement: string;
+  readonly seeds: readonly number[];
+  /** Seeds on which the statement holds (every clause holds). */
+  readonly holdsOn: readonly number[];
+  /** Seeds on which it could not be checked (figures not run or failed). */
+  readonly notCheckedOn: readonly number[];
+  /** Per clause (the checker's clauses, same on every seed): the seeds it holds on, and whether it holds on the paper's figures. */
+  readonly clauses: readonly { readonly what: string; readonly holdsOn: readonly number[]; readonly paper: boolean }[];
+  /** The same statement decided on the mean of every cell over the seeds (its figures are printed). */
+  readonly onMeans: OrderingCheck;
+}
+
+/** "holds on k of N seeds" for every statement and clause; `bySeed` lists each seed's cells. */
+export function checkOrderingsOverSeeds(statements: readonly string[], bySeed: readonly (readonly [number, readonly Cell[]])[], meanCells: readonly Cell[]): ReplicatedCheck[] {
+  const perSeed = bySeed.map(([seed, cells]) => [seed, checkOrderings(statements, cells)] as const);
+  const onMeans = checkOrderings(statements, meanCells);
+  return statements.map((statement, k) => {
+    const checks = perSeed.map(([seed, cs]) => [seed, cs[k]!] as const);
+    const reference = checks.find(([, c]) => c.verdict !== 'not checked')?.[1] ?? onMeans[k]!;
+    return {
+      statement,
+      seeds: bySeed.map(([seed]) => seed),
+      holdsOn: checks.filter(([, c]) => c.verdict === 'holds').map(([seed]) => seed),
+      notCheckedOn: checks.filter(([, c]) => c.verdict === 'not checked').map(([seed]) => seed),
+      clauses: reference.clauses.map((cl, j) => ({
+        what: cl.what,
+        holdsOn: checks.filter(([, c]) => c.clauses[j]?.emulator === true).map(([seed]) => seed),
+        paper: cl.paper,
+      })),
+      onMeans: onMeans[k]!,
+    };
   });
 }

@@ -5,12 +5,19 @@
  * decimals, so the same figures give the same bytes.
  */
 import { type Cell, type Link, ORGANIZATIONS } from './cells.ts';
+import { cellKey, type CellStats } from './replications.ts';
 import { fmt, xmlEscape } from './format.ts';
 
 export interface Bar {
   readonly org: string;
   readonly kind: 'paper' | 'emulator';
-  readonly value: number;
+  /** null: the run failed to compute this figure (drawn as a "failed" label, no bar). */
+  readonly value: number | null;
+  /** Over replications: the range drawn as a whisker on the bar (the bar is the mean). */
+  readonly min?: number;
+  readonly max?: number;
+  /** How many seeds the bar's mean is over (for its tooltip). */
+  readonly n?: number;
 }
 export interface Group {
   readonly label: string;
@@ -89,7 +96,7 @@ export function renderChart(chart: Chart): string {
     const y0 = HEADER + pi * PANEL_HEIGHT;
     const plotTop = y0 + PLOT_TOP;
     const plotBottom = plotTop + PLOT_HEIGHT;
-    const max = Math.max(0, ...panel.groups.flatMap((g) => g.bars.map((b) => b.value)));
+    const max = Math.max(0, ...panel.groups.flatMap((g) => g.bars.map((b) => Math.max(b.value ?? 0, b.max ?? 0))));
     const { step, top, decimals } = niceTicks(max);
     const yOf = (v: number): number => plotBottom - (v / top) * PLOT_HEIGHT;
     out.push(`<g>`, `<text x="${LEFT}" y="${y0 + 20}" font-size="14" font-weight="bold">${xmlEscape(panel.title)}</text>`);
@@ -115,14 +122,31 @@ export function renderChart(chart: Chart): string {
       const x0 = gx + (groupW - barW * group.bars.length) / 2;
       group.bars.forEach((bar, bi) => {
         const x = x0 + bi * barW;
-        const y = yOf(bar.value);
         const c = colour(bar.org);
+        if (bar.value === null) {
+          out.push(`<text x="${n1(x + barW / 2)}" y="${n1(plotBottom - 3)}" text-anchor="middle" font-size="9" fill="#b00000">failed</text>`);
+          return;
+        }
+        const y = yOf(bar.value);
         const style = bar.kind === 'paper' ? `fill="${c}" fill-opacity="0.3" stroke="${c}"` : `fill="${c}"`;
+        const spread = bar.min !== undefined && bar.max !== undefined ? ` (mean over ${bar.n ?? '?'} seeds; min–max ${fmt(bar.min)}–${fmt(bar.max)})` : '';
         out.push(
-          `<rect x="${n1(x + 1)}" y="${n1(y)}" width="${n1(barW - 2)}" height="${n1(plotBottom - y)}" ${style}><title>${xmlEscape(`${bar.org}, ${group.label}, ${bar.kind}: ${fmt(bar.value)} ${chart.unit}`)}</title></rect>`,
-          // The paper's figure as the paper prints it; the emulator's to about three figures.
-          `<text x="${n1(x + barW / 2)}" y="${n1(y - 3)}" text-anchor="middle" font-size="9">${bar.kind === 'paper' ? String(bar.value) : fmt(bar.value)}</text>`,
+          `<rect x="${n1(x + 1)}" y="${n1(y)}" width="${n1(barW - 2)}" height="${n1(plotBottom - y)}" ${style}><title>${xmlEscape(`${bar.org}, ${group.label}, ${bar.kind}: ${fmt(bar.value)} ${chart.unit}${spread}`)}</title></rect>`,
         );
+        if (bar.min !== undefined && bar.max !== undefined) {
+          // The whisker: min to max over the seeds, with caps, over the mean's bar.
+          const cx = n1(x + barW / 2);
+          const cap = Math.min(6, barW / 4);
+          const [yLo, yHi] = [n1(yOf(bar.min)), n1(yOf(bar.max))];
+          out.push(
+            `<line x1="${cx}" y1="${yLo}" x2="${cx}" y2="${yHi}" stroke="#000000"/>`,
+            `<line x1="${n1(x + barW / 2 - cap)}" y1="${yLo}" x2="${n1(x + barW / 2 + cap)}" y2="${yLo}" stroke="#000000"/>`,
+            `<line x1="${n1(x + barW / 2 - cap)}" y1="${yHi}" x2="${n1(x + barW / 2 + cap)}" y2="${yHi}" stroke="#000000"/>`,
+          );
+        }
+        // The paper's figure as the paper prints it; the emulator's to about three figures.
+        const labelY = bar.max !== undefined ? Math.min(y, yOf(bar.max)) : y;
+        out.push(`<text x="${n1(x + barW / 2)}" y="${n1(labelY - 3)}" text-anchor="middle" font-size="9">${bar.kind === 'paper' ? String(bar.value) : fmt(bar.value)}</text>`);
       });
       out.push(`<text x="${n1(gx + groupW / 2)}" y="${n1(plotBottom + 18)}" text-anchor="middle">${xmlEscape(group.label)}</text>`);
     });
@@ -135,7 +159,15 @@ export function renderChart(chart: Chart): string {
 const LINK_TITLES: { readonly [l in Link]: string } = { ethernet: 'Ethernet (10 Mb/s, LANCE)', an1: 'AN1 (100 Mb/s, BQI)' };
 
 /** Tables 2 and 3: a panel per link, a group per size, paper and emulator bars per organization. */
-export function sizeChart(cells: readonly Cell[], meta: Omit<Chart, 'panels' | 'xLabel'> & { readonly metric: string }): Chart | undefined {
+/** The emulator's bar for a cell: its figure, and with replications the min–max whisker. */
+function emulatorBar(c: Cell, spread: ReadonlyMap<string, CellStats> | undefined): Bar {
+  const s = spread?.get(cellKey(c));
+  return s !== undefined && s.min !== null && s.max !== null
+    ? { org: c.organization, kind: 'emulator', value: c.emulator, min: s.min, max: s.max, n: s.seeds.length }
+    : { org: c.organization, kind: 'emulator', value: c.emulator };
+}
+
+export function sizeChart(cells: readonly Cell[], meta: Omit<Chart, 'panels' | 'xLabel'> & { readonly metric: string }, spread?: ReadonlyMap<string, CellStats>): Chart | undefined {
   const panels: Panel[] = [];
   for (const link of ['ethernet', 'an1'] as const) {
     const mine = cells.filter((c) => c.link === link && c.metric === meta.metric && c.sizeBytes !== null);
@@ -146,7 +178,7 @@ export function sizeChart(cells: readonly Cell[], meta: Omit<Chart, 'panels' | '
       label: `${size} B`,
       bars: orgs.flatMap((org): Bar[] => {
         const c = mine.find((x) => x.organization === org && x.sizeBytes === size);
-        return c === undefined ? [] : [{ org, kind: 'paper', value: c.paper }, { org, kind: 'emulator', value: c.emulator }];
+        return c === undefined ? [] : [{ org, kind: 'paper', value: c.paper }, emulatorBar(c, spread)];
       }),
     }));
     panels.push({ title: LINK_TITLES[link], groups });
@@ -156,14 +188,14 @@ export function sizeChart(cells: readonly Cell[], meta: Omit<Chart, 'panels' | '
 }
 
 /** Table 4: a panel per link, a group per organization. */
-export function perOrgChart(cells: readonly Cell[], meta: Omit<Chart, 'panels' | 'xLabel'> & { readonly metric: string }): Chart | undefined {
+export function perOrgChart(cells: readonly Cell[], meta: Omit<Chart, 'panels' | 'xLabel'> & { readonly metric: string }, spread?: ReadonlyMap<string, CellStats>): Chart | undefined {
   const panels: Panel[] = [];
   for (const link of ['ethernet', 'an1'] as const) {
     const mine = cells.filter((c) => c.link === link && c.metric === meta.metric);
     if (mine.length === 0) continue;
     panels.push({
       title: LINK_TITLES[link],
-      groups: mine.map((c) => ({ label: c.organization, bars: [{ org: c.organization, kind: 'paper', value: c.paper }, { org: c.organization, kind: 'emulator', value: c.emulator }] })),
+      groups: mine.map((c) => ({ label: c.organization, bars: [{ org: c.organization, kind: 'paper', value: c.paper }, emulatorBar(c, spread)] })),
     });
   }
   if (panels.length === 0) return undefined;

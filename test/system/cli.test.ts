@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 function ulp(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['bin/ulp.js', ...args], { encoding: 'utf8' });
+  // A hang (the old recursive mkdir under /proc spun for ever) fails the test instead of blocking it.
+  const r = spawnSync(process.execPath, ['bin/ulp.js', ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -28,10 +29,36 @@ describe('ulp CLI', () => {
     [['run', 'hello', '--trace', '/'], /cannot write --trace file/],
     [['run', 'hello', '--trace-limit', '10'], /--trace-limit needs --trace/],
     [['run', 'hello', '--trace', '/dev/null', '--trace-limit', '0'], /--trace-limit needs a positive integer/],
+    // Unknown flags on every command.
+    [['scenarios', '--bogus'], /Unknown option '--bogus'/],
+    [['costs', '--bogus'], /Unknown option '--bogus'/],
+    [['paper', '--bogus'], /Unknown option '--bogus'/],
+    [['bench', '--bogus'], /Unknown option '--bogus'/],
+    // Cost values out of the constant's bounds: one line before the run, not an EmulatorBug trace or a hang.
+    [['run', 'raw-an1', '--cost', 'cpu.dcacheLineBytes=0'], /cost 'cpu.dcacheLineBytes' needs a value ≥ 1/],
+    [['run', 'raw-an1', '--cost', 'cpu.dcacheLineBytes=2.5'], /cost 'cpu.dcacheLineBytes' needs a whole number/],
+    [['run', 'raw-ethernet', '--cost', 'lance.txPollPeriodNs=0'], /cost 'lance.txPollPeriodNs' needs a value ≥ 1000/],
+    [['paper', '--tables', '5', '--cost', 'cpu.dcacheLineBytes=0'], /needs a value ≥ 1/],
+    // Output paths that cannot be written: found before the run.
+    [['run', 'raw-an1', '--pcap', 'package.json'], /cannot write --pcap directory 'package.json' \(ENOTDIR/],
+    [['run', 'raw-an1', '--pcap', 'package.json/sub'], /cannot write --pcap directory 'package.json\/sub' \(ENOTDIR/],
+    [['run', 'raw-an1', '--pcap', '/proc/ulp-no-such-dir'], /cannot write --pcap directory '\/proc\/ulp-no-such-dir'/],
+    [['run', 'hello', '--trace', '/proc/ulp-no-such-file'], /cannot write --trace file/],
+    [['paper', '--tables', '5', '--json', 'test'], /cannot write --json file 'test' \(EISDIR\)/],
+    [['paper', '--tables', '5', '--json', '/proc/ulp-no-such-file.json'], /cannot write --json file/],
+    [['paper', '--tables', '5', '--json', 'package.json/x.json'], /cannot write --json file/],
+    [['paper', '--tables', '5', '--report', '/proc/ulp-no-such-dir'], /cannot write --report directory '\/proc\/ulp-no-such-dir'/],
+    [['paper', '--tables', '5', '--report', '/proc/ulp-a/b/c'], /cannot write --report directory/],
+    [['paper', '--seeds', '0'], /--seeds N needs 1 ≤ N/],
+    [['paper', '--seeds', 'x'], /--seeds needs a count N or a list/],
+    [['paper', '--seeds', '1,,2'], /--seeds needs a count N or a list/],
+    [['paper', '--seeds', '2,2'], /lists a seed twice/],
+    [['paper', '--seed', '1', '--seeds', '2'], /not both/],
   ])('%j → one clear line, exit 2, no stack trace', (args, message) => {
     const r = ulp(...args);
-    expect(r.code).toBe(2);
+    expect(r.code, r.err).toBe(2);
     expect(r.err).toMatch(message);
+    expect(r.out).toBe(''); // found before anything ran or printed
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).not.toMatch(/\n\s+at /);
   });

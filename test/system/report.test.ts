@@ -101,11 +101,12 @@ describe('ulp paper --report: the builder on a fixed set of results', () => {
 
   it('results.csv: RFC 4180, a header and one record per cell, odd names quoted', () => {
     const rows = parseCsv(byName.get('results.csv')!);
-    expect(rows[0]).toEqual(['scenario', 'seed', 'table', 'organization', 'link', 'size_bytes', 'metric', 'unit', 'paper', 'emulator', 'ratio']);
+    expect(rows[0]).toEqual(['scenario', 'seed', 'table', 'organization', 'link', 'size_bytes', 'metric', 'unit', 'paper', 'emulator', 'ratio', 'status', 'cost_overrides']);
     expect(rows).toHaveLength(1 + allCells(FIXED).length);
-    for (const r of rows) expect(r).toHaveLength(11);
+    for (const r of rows) expect(r).toHaveLength(13);
+    expect(rows.filter((r) => r[0] === 'paper-table2-library').every((r) => r[12] === 'kernel.trapCycles=300')).toBe(true);
     const odd = rows.find((r) => r[3] === 'odd, "org"')!;
-    expect(odd).toEqual(['paper-table4-odd, "org"', '7', '4', 'odd, "org"', 'ethernet', '', 'connection_setup', 'ms', '2', '3', '1.5000']);
+    expect(odd).toEqual(['paper-table4-odd, "org"', '7', '4', 'odd, "org"', 'ethernet', '', 'connection_setup', 'ms', '2', '3', '1.5000', 'ok', '']);
     expect(byName.get('results.csv')).toContain('"paper-table4-odd, ""org"""');
   });
 
@@ -176,7 +177,7 @@ describe('ulp paper --report: the builder on a fixed set of results', () => {
 
   it('is pure: the same results give the same bytes', () => {
     expect(buildReport(FIXED, { tables: ['2', '4'] })).toEqual(files);
-    expect(resultsCsv(allCells(FIXED))).toBe(byName.get('results.csv'));
+    expect(resultsCsv(allCells(FIXED), new Map([['paper-table2-library 7', 'kernel.trapCycles=300']]))).toBe(byName.get('results.csv'));
     expect(renderChart({ title: 't', subtitle: 's', yLabel: 'y (ms)', xLabel: 'x', unit: 'ms', panels: [] })).toMatch(/^<svg /);
   });
 });

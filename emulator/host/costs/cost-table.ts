@@ -17,6 +17,10 @@ export interface CostEntry {
   readonly source: string;
   /** What the constant stands for, in a phrase. */
   readonly what: string;
+  /** Smallest meaningful value (default 0; e.g. 1 for a size the model divides by). */
+  readonly min?: number;
+  /** Only whole numbers mean something (a size in bytes, a count). */
+  readonly integer?: boolean;
 }
 
 export type CostGroup = Readonly<Record<string, CostEntry>>;
@@ -37,6 +41,8 @@ export class UnknownCostError extends Error {
 export class CostTable {
   private readonly entries = new Map<string, CostEntry>();
   private readonly overrides = new Map<string, number>();
+  /** Names read since the table was built (shared with clones): `ulp` warns of an override nothing read. */
+  private readonly readNames = new Set<string>();
 
   constructor(groups: readonly CostGroup[]) {
     for (const g of groups) {
@@ -44,6 +50,7 @@ export class CostTable {
         assert(!this.entries.has(name), `cost ${name} defined twice`);
         assert(Number.isFinite(e.value) && e.value >= 0, `cost ${name} has a bad value`);
         assert(e.source.trim().length > 0, `cost ${name} says nothing of its source`);
+        assert((e.min === undefined || e.value >= e.min) && (e.integer !== true || Number.isInteger(e.value)), `cost ${name}'s value is outside its own bounds`);
         this.entries.set(name, e);
       }
     }
@@ -55,6 +62,16 @@ export class CostTable {
 
   /** The value of `name` in its declared unit. Throws for a name no table defines (a bug). */
   get(name: string): number {
+    this.readNames.add(name);
+    return this.valueOf(name);
+  }
+
+  /** The names some component has read (`get` or `read`) since the table was built. */
+  namesRead(): ReadonlySet<string> {
+    return this.readNames;
+  }
+
+  private valueOf(name: string): number {
     const o = this.overrides.get(name);
     if (o !== undefined) return o;
     const e = this.entries.get(name);
@@ -74,6 +91,9 @@ export class CostTable {
   override(name: string, value: number): void {
     if (!this.entries.has(name)) throw new UnknownCostError(`unknown cost '${name}' (see 'ulp costs')`);
     if (!Number.isFinite(value) || value < 0) throw new UnknownCostError(`cost '${name}' needs a non-negative number, got '${value}'`);
+    const e = this.entries.get(name)!;
+    if (e.integer === true && !Number.isInteger(value)) throw new UnknownCostError(`cost '${name}' needs a whole number (${e.unit}), got '${value}'`);
+    if (e.min !== undefined && value < e.min) throw new UnknownCostError(`cost '${name}' needs a value ≥ ${e.min} (${e.unit}), got '${value}'`);
     this.overrides.set(name, value);
   }
 
@@ -82,7 +102,7 @@ export class CostTable {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([name, e]) => ({
         name,
-        value: this.get(name),
+        value: this.valueOf(name),
         unit: e.unit,
         source: e.source,
         what: e.what,
@@ -95,6 +115,7 @@ export class CostTable {
     const t = Object.create(CostTable.prototype) as CostTable;
     (t as unknown as { entries: Map<string, CostEntry> }).entries = this.entries;
     (t as unknown as { overrides: Map<string, number> }).overrides = new Map(this.overrides);
+    (t as unknown as { readNames: Set<string> }).readNames = this.readNames;
     return t;
   }
 }

@@ -28,6 +28,8 @@ export const CPU_COSTS = {
     unit: 'bytes',
     source: 'datasheet: the R3000 data cache has one-word (4-byte) lines; Linux arch/mips/mm/c-r3k.c (r3k_cache_lsize, r3k_flush_dcache_range) probes the line size and invalidates with one store per 4 bytes. The DECstation 5000/200 has 64 KB of it (mach-semantics.md §10)',
     what: 'bytes per R3000 data-cache line (the unit of invalidation)',
+    min: 1, // the driver divides a buffer into lines
+    integer: true,
   },
   'cpu.dcacheInvalidateLineCycles': {
     value: 1.1,

@@ -26,6 +26,7 @@ export const LANCE_COSTS = {
     unit: 'ns',
     source: 'MAME TX_POLL_PERIOD 1600 µs (hw doc §6.2 [S])',
     what: 'idle transmit-ring poll interval without TDMD',
+    min: 1000, // 0 would poll for ever at one instant; below 1 µs the polls alone swamp a run
   },
   'lance.rxFifoBytes': {
     value: 64,
