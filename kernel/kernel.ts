@@ -19,6 +19,7 @@
 import type { HostPort } from '../emulator/bus/index.ts';
 import { assert } from '../emulator/sim/assert.ts';
 import { TimingWheel } from '../emulator/sim/timing-wheel.ts';
+import { R3000_25MHZ } from '../emulator/sim/time.ts';
 import { BOOTSTRAP, KERN, MACH_MSG } from './abi/errors.ts';
 import { MemoryFault, type GuestContext, type GuestProgram, type TaskExit } from './abi/guest.ts';
 import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MACH_PORT_NULL, NOTIFY, PORT_RIGHT, TASK_PORT, VM_PROT } from './abi/message.ts';
@@ -286,6 +287,13 @@ export class Kernel {
         if (cur === undefined) return;
         this.host.cpu.charge(cur.spentCycles, 'user');
         cur.spentCycles = 0;
+      },
+      beforeStore: (phys, length) => {
+        // The guest stands at the CPU's local time plus the cycles it has recorded since.
+        const cur = this.current;
+        const cpu = this.host.cpu;
+        if (cur === undefined || !cpu.isAhead && cur.spentCycles === 0) return;
+        this.host.noteCpuStore(phys, length, cpu.localNow() + cur.spentCycles * R3000_25MHZ.periodNs);
       },
     });
     task.selfPort = this.createKernelPort(new TaskObject(task));

@@ -139,4 +139,9 @@ export interface HostPort {
    * copies explicitly from the cost table (cpu.memcpy*), as the bus does for block moves.
    */
   readonly ram: Uint8Array;
+  /**
+   * A CPU store of `length` bytes at physical `addr`, at CPU-local time `stampNs`, is about to
+   * land in RAM (call before storing): a DMA before that time must not see it.
+   */
+  noteCpuStore(addr: PhysAddr, length: number, stampNs: number): void;
 }

@@ -97,7 +97,7 @@ export class Devkit {
   private readonly lanceKit: LanceKit | undefined;
   private readonly an1Kit: An1Kit | undefined;
   private readonly lines = new Map<number, InterruptLine>();
-  private handler: (() => void) | undefined = undefined;
+  private handler: (() => unknown) | undefined = undefined;
   private warnedEnables = 0;
   private stormRuns = 0;
   private stormWarned = false;
@@ -116,7 +116,7 @@ export class Devkit {
 
     const cpu = this.host.cpu;
     const intc = this.host.intc;
-    const ownHandler = (): void => this.runHandler();
+    const ownHandler = (): unknown => this.runHandler();
     cpu.hardwareIrqPending = () => {
       // A kernel booted on the kit's host installs its own handler: then the kit stays out of the way.
       if (this.handler === undefined && cpu.hardwareIrqHandler === ownHandler) {
@@ -249,16 +249,23 @@ export class Devkit {
    * Install the CPU's hardware-interrupt handler (undefined removes it). It runs in a CPU body
    * each time the CPU samples an enabled, asserted line, until the line drops.
    */
-  onInterrupt(handler: (() => void) | undefined): void {
+  onInterrupt(handler: (() => unknown) | undefined): void {
     this.handler = handler;
     this.stormRuns = 0;
     this.host.cpu.irqChanged();
   }
 
-  private runHandler(): void {
+  /**
+   * The handler runs as the CPU's interrupt body. A handler that reads its device is a generator
+   * with a sync point before each read (kernel/dev/sync.ts); the storm check looks at the line once
+   * the clock has caught up with the handler's last store (its acknowledgement lands then).
+   */
+  private *runHandler(): Generator<unknown, void, undefined> {
     const h = this.handler;
     if (h === undefined) return;
-    h();
+    const r: unknown = h();
+    if (typeof r === 'object' && r !== null && typeof (r as { next?: unknown }).next === 'function') yield* r as Generator<unknown, void, undefined>;
+    if (this.host.cpu.isAhead) yield 'sync';
     if (this.host.intc.active === 0) {
       this.stormRuns = 0;
       return;

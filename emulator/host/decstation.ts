@@ -55,6 +55,7 @@ export class DecStation5000 {
       csrAccessCycles: c.read('kn02.csrAccessCycles', 'cycles'),
     }, ctx.sched, options.name);
     this.cpu.writeHold = this.bus;
+    this.ram.clock = () => ctx.sched.now;
   }
 
   /**
@@ -89,6 +90,7 @@ export class DecStation5000 {
       bus: this.bus,
       ramSize: this.ram.size,
       ram: this.ram.bytes,
+      noteCpuStore: (addr, length, stampNs) => this.ram.noteCpuStore(addr, length, stampNs),
     };
   }
 }

@@ -14,9 +14,11 @@
  *   A read ahead of the clock is allowed only for registers whose value is a function of time
  *   alone (the AN1 clock page: `BusTarget.timeDetermined`); any other is a causality violation,
  *   counted with the first place it happened (`causality`), and the tests require none.
- * - RAM is not queued: CPU stores reach RAM when the body's code runs. A device's DMA reads and
- *   writes RAM at its own time; software that hands a buffer to a device does so by a register
- *   write, which is timed, so the order a correct driver relies on holds. (docs/foundation.md)
+ * - RAM is not queued: CPU stores reach RAM when the body's code runs, and a CPU load sees its own
+ *   stores. A store through the bus or a guest's memory view that is ahead of the clock is noted
+ *   (Ram.noteCpuStore), so a device's DMA reads RAM as of its own time. Stores the kernel makes
+ *   straight into its RAM view are not noted: the kernel hands a buffer to a device only by a
+ *   register write after filling it, and that write is timed. (docs/foundation.md)
  */
 import { assert } from '../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
@@ -102,7 +104,6 @@ export class SystemBus implements PhysicalBus {
     while (n < q.length && q[n]!.stampNs <= now) {
       const w = q[n]!;
       n++;
-      if (w.stampNs !== now) this.violation('writesMistimed', `write stamped ${w.stampNs} applied at ${now}`);
       this.apply(w);
     }
     if (n > 0) q.splice(0, n);
@@ -110,7 +111,10 @@ export class SystemBus implements PhysicalBus {
     if (next !== undefined) this.sched.schedule(this.applyEvent, next.stampNs);
   }
 
+  /** Apply a timed write; the check: it lands exactly at its stamp, never before or after. */
   private apply(w: PendingWrite): void {
+    const now = this.sched.now;
+    if (w.stampNs !== now) this.violation('writesMistimed', `write stamped ${w.stampNs} applied at ${now}`);
     if (w.target === undefined) this.intc.write(w.value);
     else if (w.bytes !== undefined) w.target.writeBlock!(w.offset, w.bytes, w.stampNs as Ns);
     else w.target.write(w.offset, w.size, w.value, w.stampNs as Ns);
@@ -235,6 +239,7 @@ export class SystemBus implements PhysicalBus {
   private writeTimed(addr: PhysAddr, size: AccessSize, value: number): void {
     assert(Number.isInteger(addr), `bus address ${addr} is not an integer`);
     if (this.isRam(addr, size)) {
+      this.ram.noteCpuStore(addr, size, this.cpu.localNow());
       this.cpu.charge(this.costs.ramWordAccessCycles, 'memory');
       this.ramWrite(addr, size, value);
       return;
@@ -311,6 +316,7 @@ export class SystemBus implements PhysicalBus {
 
   writeBlock(addr: PhysAddr, src: Uint8Array): void {
     if (this.isRam(addr, src.length)) {
+      this.ram.noteCpuStore(addr, src.length, this.cpu.localNow());
       this.cpu.charge(this.costs.memcpySetupCycles + src.length * this.costs.memcpyCyclesPerByte, 'copy');
       this.ram.bytes.set(src, addr);
       return;

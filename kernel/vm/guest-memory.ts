@@ -19,6 +19,8 @@ export interface GuestMemoryHooks {
   fault(f: MemoryFault): void;
   /** Charge the guest's recorded cycles before a timed device access. */
   beforeDeviceAccess(): void;
+  /** A store of `length` bytes at physical `phys` is about to land (a DMA must not see it early). */
+  beforeStore(phys: number, length: number): void;
 }
 
 export function createGuestMemory(map: VmMap, ram: Uint8Array, bus: PhysicalBus, hooks: GuestMemoryHooks): GuestMemory {
@@ -54,6 +56,7 @@ export function createGuestMemory(map: VmMap, ram: Uint8Array, bus: PhysicalBus,
     const t = translate(addr, size, true);
     // Device pages are mapped read-only, so translate() has already refused a write to one.
     const v = Number.isFinite(value) ? value : 0;
+    hooks.beforeStore(t.phys, size);
     if (size === 1) ram[t.phys] = v & 0xff;
     else if (size === 2) view.setUint16(t.phys, v & 0xffff, true);
     else view.setUint32(t.phys, v >>> 0, true);
@@ -109,6 +112,7 @@ export function createGuestMemory(map: VmMap, ram: Uint8Array, bus: PhysicalBus,
         const a = addr + done;
         const n = Math.min(bytes.length - done, PAGE_SIZE - (a & PAGE_MASK));
         const t = translate(a, 1, true);
+        hooks.beforeStore(t.phys, n);
         ram.set(bytes.subarray(done, done + n), t.phys);
         done += n;
       }
