@@ -8,12 +8,15 @@
  * channel's send right, region, semaphore and the TCB snapshot, which the library imports).
  * Normal close is done here: FIN exchange, then RELEASE to the registry (which holds TIME-WAIT).
  *
- * Threads (P §3.2): each connection has a network thread that waits on the channel's semaphore
- * (timed by the engine's next deadline: the TCP timers run on the user-level clock), runs the
- * connection's input — the upcall — and its timers, sends what results, and wakes an application
- * call blocked on the connection through a second, library-owned semaphore. Application calls
- * (write, read, close) run the engine's output side themselves. The paper's C-threads were
- * multiplexed on kernel threads; here each is a kernel thread of the task (see docs/library.md).
+ * Threads (P §3.2: "multiple threads of control and synchronization are provided by user-level
+ * C Thread primitives rather than kernel primitives"): each connection has a network C-thread
+ * (userland/cthreads/pool.ts) that runs the connection's input — the upcall — and its timers,
+ * sends what results, broadcasts the connection's condition, and waits for the channel's
+ * semaphore with the engine's next deadline (the TCP timers run on the user-level clock).
+ * Application calls (write, read, close) run the engine's output side themselves and wait on the
+ * condition; the engine is touched under a C-Threads mutex. No kernel semaphore between the
+ * library's own threads: a task's kernel thread traps only when none of its C-threads can run,
+ * and then on the channel's semaphore (the network I/O module's notification). See docs/library.md.
  *
  * Costs: every protocol step is charged with ctx.spend from LIB_COSTS (userland/netlib/costs.ts,
  * mirrored in the cost table as lib.*): socket call, user copy, TCP/IP/link per segment, checksum
