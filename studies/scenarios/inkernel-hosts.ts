@@ -17,7 +17,7 @@ import { HostStack } from '../../userland/inet/index.ts';
 import { sys } from '../../userland/mach/syscalls.ts';
 import type { World } from '../world.ts';
 import { addAn1Host, addNetioEthernetHost, connectAn1 } from './hosts.ts';
-import type { LinkName } from './library-hosts.ts';
+import { addClockAn1, type LinkName } from './library-hosts.ts';
 
 export interface KernelHost {
   readonly name: string;
@@ -26,7 +26,7 @@ export interface KernelHost {
   readonly ip: number;
   readonly mac: number;
   isUp(): boolean;
-  /** AN1: the controller's clock page (physical), mapped read-only into every application task to measure with. */
+  /** The AN1 controller's clock page (physical; an Ethernet host carries an AN1 too), mapped read-only into every application task to measure with. */
   readonly clockPhys?: number;
   readonly hostCpu: { busyNsTotal: number; readonly cyclesByCategory: ReadonlyMap<string, number> };
 }
@@ -73,7 +73,7 @@ export function buildKernelPair(world: World, link: LinkName, o: KernelPairOptio
       const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes, false);
       const ip = ip4(10, 0, 2, 1 + i);
       const net = new InKernelNet(h.kernel, { link, lance: h.driver, mac: m, ip, stack });
-      hosts.push({ name: h.name, kernel: h.kernel, net, ip, mac: m, isUp: () => h.up, hostCpu: h.host.cpu });
+      hosts.push({ name: h.name, kernel: h.kernel, net, ip, mac: m, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys: addClockAn1(world, h.host, h.name, m) });
     }
   } else {
     const hs = [addAn1Host(world, `${pre}-a`, macs[0]!), addAn1Host(world, `${pre}-b`, macs[1]!)] as const;

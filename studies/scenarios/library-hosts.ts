@@ -4,6 +4,8 @@
  * Ethernet segment or a private AN1 link. Used by the paper-table{2,3,4}-library scenarios and
  * test/system/library.
  */
+import { An1Controller } from '../../emulator/devices/an1/controller.ts';
+import type { DecStation5000 } from '../../emulator/host/decstation.ts';
 import { EthernetSegment } from '../../emulator/net/ethernet-segment.ts';
 import type { FaultConfig } from '../../emulator/net/faults.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
@@ -12,9 +14,11 @@ import type { Kernel, Task } from '../../kernel/kernel.ts';
 import type { NetIo } from '../../kernel/netio/netio.ts';
 import { LIB_COSTS } from '../../userland/netlib/costs.ts';
 import { libMain } from '../../userland/netlib/tcp-lib.ts';
+import { AN1_CLOCK_PAGE } from '../../kernel/dev/an1/an1-regs.ts';
+import { createBqiFirmware } from '../../firmware/an1/main.ts';
 import { registryServer } from '../../userland/registry/registry-server.ts';
 import type { World } from '../world.ts';
-import { addNetioAn1Host, addNetioEthernetHost, connectAn1 } from './hosts.ts';
+import { AN1_SLOT, addNetioAn1Host, addNetioEthernetHost, connectAn1 } from './hosts.ts';
 
 export type LinkName = 'ethernet' | 'an1';
 
@@ -26,7 +30,7 @@ export interface LibHost {
   readonly mac: number;
   registry: Task | undefined;
   isUp(): boolean;
-  /** AN1: the controller's clock page (physical), mapped read-only into every library task. */
+  /** The AN1 controller's clock page (physical), mapped read-only into every library task (both links: an Ethernet host carries an AN1 too). */
   readonly clockPhys?: number;
   readonly hostCpu: { busyNsTotal: number };
 }
@@ -54,7 +58,20 @@ export function libCostParams(world: World): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(LIB_COSTS)) out[k] = world.costs.read(`lib.${k}`, k.endsWith('PerByte') ? 'cycles/byte' : 'cycles');
   out['cthreadSwitchCycles'] = world.costs.read('cthreads.switchCycles', 'cycles');
+  out['cthreadMutexCycles'] = world.costs.read('cthreads.mutexCycles', 'cycles');
   return out;
+}
+
+/**
+ * The AN1 board an Ethernet host also carries (P §4: both DECstations have one; its 40 ns clock
+ * "can be read by user processes by mapping and accessing a device memory location"): installed
+ * in its TURBOchannel slot, on no link and with no driver — the board stays in its reset state and
+ * only its clock page is used. Returns the clock page's physical address (kernel.mapDevicePage).
+ */
+export function addClockAn1(world: World, host: DecStation5000, name: string, uid: number): number {
+  const controller = new An1Controller(world, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
+  controller.connectInterrupt(host.installOption(AN1_SLOT, controller));
+  return host.slotBase(AN1_SLOT) + AN1_CLOCK_PAGE;
 }
 
 const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
@@ -71,7 +88,8 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
       const m = macs[i]!;
       const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
       const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes);
-      hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 0, 1 + i), mac: m, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu });
+      const clockPhys = addClockAn1(world, h.host, h.name, m);
+      hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 0, 1 + i), mac: m, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys });
     }
   } else {
     const hs = [addNetioAn1Host(world, `${pre}-a`, macs[0]!), addNetioAn1Host(world, `${pre}-b`, macs[1]!)] as const;

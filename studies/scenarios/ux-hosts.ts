@@ -16,7 +16,7 @@ import { UX_COSTS } from '../../userland/ux/costs.ts';
 import { uxServer } from '../../userland/ux/ux-server.ts';
 import type { World } from '../world.ts';
 import { addNetioEthernetHost } from './hosts.ts';
-import { libCostParams } from './library-hosts.ts';
+import { addClockAn1, libCostParams } from './library-hosts.ts';
 
 export interface UxHost {
   readonly name: string;
@@ -26,6 +26,8 @@ export interface UxHost {
   server: Task | undefined;
   isUp(): boolean;
   readonly hostCpu: { busyNsTotal: number };
+  /** The AN1 controller's clock page (physical; the host carries an AN1 besides its Ethernet), mapped read-only into every application task. */
+  readonly clockPhys: number;
 }
 
 export interface UxPair {
@@ -65,7 +67,7 @@ export function buildUxPair(world: World, o: UxPairOptions = {}): UxPair {
     const m = 0x08002b_000030 + i;
     const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
     const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes);
-    hosts.push({ name: h.name, kernel: h.kernel, ip: ip4(10, 0, 2, 1 + i), mac: m, server: undefined, isUp: () => h.up, hostCpu: h.host.cpu });
+    hosts.push({ name: h.name, kernel: h.kernel, ip: ip4(10, 0, 2, 1 + i), mac: m, server: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys: addClockAn1(world, h.host, h.name, m) });
   }
   const [a, b] = hosts as [UxHost, UxHost];
   world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
@@ -79,7 +81,11 @@ export function buildUxPair(world: World, o: UxPairOptions = {}): UxPair {
   return {
     a, b, params,
     spawn(h, name, program, extra = {}) {
-      return h.kernel.spawn(name, libMain(program), { params: { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra } });
+      const p: Record<string, number | string | boolean> = { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra };
+      const task = h.kernel.spawn(name, libMain(program), { params: p });
+      // The clock page's address goes into the parameters before the task's first instruction (as exec sets up argv).
+      p['clockPage'] = h.kernel.mapDevicePage(task, h.clockPhys).address;
+      return task;
     },
   };
 }

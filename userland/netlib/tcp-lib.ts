@@ -8,12 +8,15 @@
  * channel's send right, region, semaphore and the TCB snapshot, which the library imports).
  * Normal close is done here: FIN exchange, then RELEASE to the registry (which holds TIME-WAIT).
  *
- * Threads (P §3.2): each connection has a network thread that waits on the channel's semaphore
- * (timed by the engine's next deadline: the TCP timers run on the user-level clock), runs the
- * connection's input — the upcall — and its timers, sends what results, and wakes an application
- * call blocked on the connection through a second, library-owned semaphore. Application calls
- * (write, read, close) run the engine's output side themselves. The paper's C-threads were
- * multiplexed on kernel threads; here each is a kernel thread of the task (see docs/library.md).
+ * Threads (P §3.2: "multiple threads of control and synchronization are provided by user-level
+ * C Thread primitives rather than kernel primitives"): each connection has a network C-thread
+ * (userland/cthreads/pool.ts) that runs the connection's input — the upcall — and its timers,
+ * sends what results, broadcasts the connection's condition, and waits for the channel's
+ * semaphore with the engine's next deadline (the TCP timers run on the user-level clock).
+ * Application calls (write, read, close) run the engine's output side themselves and wait on the
+ * condition; the engine is touched under a C-Threads mutex. No kernel semaphore between the
+ * library's own threads: a task's kernel thread traps only when none of its C-threads can run,
+ * and then on the channel's semaphore (the network I/O module's notification). See docs/library.md.
  *
  * Costs: every protocol step is charged with ctx.spend from LIB_COSTS (userland/netlib/costs.ts,
  * mirrored in the cost table as lib.*): socket call, user copy, TCP/IP/link per segment, checksum
@@ -30,6 +33,7 @@ import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
+import { CthreadPool, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
 import { UserClock } from './user-clock.ts';
 import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 
@@ -43,17 +47,17 @@ export class LibConn {
   readonly sock: TcpSocket;
   readonly ch: RawChannel;
   private unreturned = 0;
-  /** The application-side semaphore the network thread signals (0 until start()). */
-  appSem = 0;
-  /** An application call is blocked on appSem. */
-  appWaiting = false;
+  /** Guards the engine and the channel's transmit pages (held between traps only). */
+  readonly mu = new PoolMutex('conn');
+  /** Signalled by the network thread after each input pass: what application calls wait on. */
+  readonly cond = new PoolCondition('conn');
+  /** The connection's network C-thread (start()). */
+  net: PoolThread | undefined = undefined;
   /** The network thread should exit (close, pass); the channel is gone (revoked). */
   stopped = false;
   dead = false;
   /** The network thread has left its loop (it will touch neither the engine nor the channel again). */
   netExited = false;
-  /** The deadline the network thread is waiting with (ns; Infinity when none). */
-  netDeadline = Number.POSITIVE_INFINITY;
   constructor(
     private readonly lib: TcpLib,
     readonly grant: { readonly channel: PortName; readonly w: GrantWords },
@@ -78,11 +82,21 @@ export class LibConn {
     }
   }
 
-  /** Send every frame the engine produced (one transmit page each, round robin). */
+  /** Run `fn` on the engine holding the connection's mutex (a C-Threads lock + unlock; never across a trap). */
+  locked<T>(fn: () => T): T {
+    return this.lib.pool.withLock(this.mu, fn);
+  }
+
+  /** Send every frame the engine produced. */
   *flush(): G<number> {
+    return yield* this.sendFrames(this.locked(() => this.stack.takeFrames()));
+  }
+
+  /** Send `frames` (taken from the engine under the mutex), one transmit page each, round robin. */
+  *sendFrames(frames: readonly Uint8Array[]): G<number> {
     const c = this.lib.c;
     let kr: number = KERN.SUCCESS;
-    for (const f of this.stack.takeFrames()) {
+    for (const f of frames) {
       this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * (f.length - (this.lib.link === 'an1' ? 40 : 34)));
       // A page no frame in flight still reads from (AN1 DMAs the body after net_send returns).
       const w0 = this.ch.txPageWaits;
@@ -101,25 +115,31 @@ export class LibConn {
   /** Process every frame in the ring (the upcall), then due timers; send what results. Returns frames processed. */
   *input(now: number): G<number> {
     const c = this.lib.c;
-    const n = this.ch.available();
-    for (let k = 0; k < n; k++) {
-      const s = this.ch.peek();
-      if (s.length > 0) {
-        const f = this.ch.read(s.offset, s.length);
-        this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - (this.lib.link === 'an1' ? 40 : 34)));
-        const k = this.stack.counters;
-        const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
-        this.stack.receiveFrame(now, f);
-        this.lib.framesReceived++;
-        this.lib.badFramesIn += k.linkErrors + k.ipBadHeader + k.tcpBadSegment - bad0;
+    const an1 = this.lib.link === 'an1';
+    const { n, frames } = this.locked(() => {
+      const n = this.ch.available();
+      for (let k = 0; k < n; k++) {
+        const s = this.ch.peek();
+        if (s.length > 0) {
+          const f = this.ch.read(s.offset, s.length);
+          this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - (an1 ? 40 : 34)));
+          const k = this.stack.counters;
+          const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
+          this.stack.receiveFrame(now, f);
+          this.lib.framesReceived++;
+          this.lib.badFramesIn += k.linkErrors + k.ipBadHeader + k.tcpBadSegment - bad0;
+        }
+        this.ch.consume();
       }
-      this.ch.consume();
-    }
+      const due = this.stack.pollAt();
+      if (due !== null && due <= now) this.stack.poll(now);
+      return { n, frames: this.stack.takeFrames() };
+    });
     this.unreturned += n;
-    const due = this.stack.pollAt();
-    if (due !== null && due <= now) this.stack.poll(now);
-    yield* this.flush();
-    if (this.lib.link === 'an1' && this.unreturned > 0 && (this.unreturned >= this.ch.rxSlots / 2 || n === 0 || this.ch.available() === 0)) {
+    yield* this.sendFrames(frames);
+    // AN1: consumed slots ride back on the next net_send; net_rx_done only when half the ring
+    // waits to go back, or on a pass that received nothing (a timer's).
+    if (an1 && this.unreturned > 0 && (this.unreturned >= this.ch.rxSlots / 2 || n === 0)) {
       yield* this.ch.rxDone();
       this.unreturned = 0;
     }
@@ -127,83 +147,61 @@ export class LibConn {
   }
 
   /**
-   * The connection's network thread (P §3.2: "network packet arrival notification is done via a
-   * lightweight semaphore that a library thread is waiting on"): it waits on the channel's
-   * semaphore with the engine's next deadline as timeout, runs the connection's input — the
-   * upcall: the channel is the connection, no control-block lookup — and the due timers, sends
-   * what results, and wakes an application call blocked on the connection.
+   * Fork the connection's network C-thread (P §3.2: "network packet arrival notification is done
+   * via a lightweight semaphore that a library thread is waiting on"; "separate threads per
+   * connection that are upcalled"): it runs the connection's input — the upcall: the channel is
+   * the connection, no control-block lookup — and the due timers, sends what results, broadcasts
+   * the connection's condition to the application calls waiting on it, and waits for the
+   * channel's semaphore with the engine's next deadline (a `kwait`: the task's kernel thread traps
+   * on the semaphore only when no C-thread of the task can run). No trap here.
    */
-  *start(): G<void> {
-    const s = yield* sys.semaphore_create({ value: 0 });
-    this.appSem = s.name;
+  start(): void {
     const conn = this;
-    yield* sys.thread_create({
-      priority: -1,
-      program: function* () {
-        while (!conn.stopped) {
-          const now = yield* conn.lib.now();
-          yield* conn.input(now);
-          if (conn.appWaiting) {
-            conn.appWaiting = false;
-            yield* sys.semaphore_signal({ sem: conn.appSem });
-          }
-          if (conn.stopped || conn.ch.available() > 0) continue;
-          const t = yield* conn.lib.now();
-          const due = conn.stack.pollAt();
-          conn.netDeadline = due === null ? Number.POSITIVE_INFINITY : due;
-          const limit = due === null ? Number.POSITIVE_INFINITY : Math.max(1000, due - t);
-          const r = limit === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: conn.ch.grant.sem }) : yield* sys.semaphore_timedwait({ sem: conn.ch.grant.sem, ns: Math.ceil(limit) });
-          conn.netDeadline = Number.POSITIVE_INFINITY;
-          if (limit > 100_000_000_000) conn.lib.clockMayHaveWrapped();
-          conn.lib.ctx.spend(conn.lib.c.upcallCycles);
-          if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) {
-            conn.dead = true; // the channel was revoked (or passed away): nothing more arrives here
-            break;
-          }
+    const lib = this.lib;
+    this.net = lib.pool.fork(function* () {
+      while (!conn.stopped) {
+        const now = yield* lib.now();
+        yield* conn.input(now);
+        yield* lib.pool.broadcast(conn.cond);
+        if (conn.stopped || conn.ch.available() > 0) continue;
+        const due = conn.locked(() => conn.stack.pollAt());
+        const deadline = due === null ? Number.POSITIVE_INFINITY : due;
+        const r = (yield { pool: 'kwait', sem: conn.ch.grant.sem, deadlineNs: deadline }) as { readonly kr: number };
+        if (deadline - now > 100_000_000_000) lib.clockMayHaveWrapped();
+        lib.ctx.spend(lib.c.upcallCycles);
+        if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) {
+          conn.dead = true; // the channel was revoked (or passed away): nothing more arrives here
+          break;
         }
-        conn.netExited = true;
-        if (conn.appWaiting) {
-          conn.appWaiting = false;
-          yield* sys.semaphore_signal({ sem: conn.appSem });
-        }
-        yield* sys.thread_exit({});
-      },
+      }
+      conn.netExited = true;
+      yield* lib.pool.broadcast(conn.cond);
     });
   }
 
-  /** After the application sent something: wake the network thread if the engine now has an earlier deadline. */
+  /** After the application sent something: the network thread's wait gets the engine's earlier deadline. */
   *kickIfEarlier(): G<void> {
-    const due = this.stack.pollAt();
-    if (due !== null && due < this.netDeadline) {
-      this.netDeadline = due;
-      yield* sys.semaphore_signal({ sem: this.ch.grant.sem });
-    }
+    const due = this.locked(() => this.stack.pollAt());
+    if (due !== null && this.net !== undefined) yield* this.lib.pool.advanceDeadline(this.net, due);
   }
 
   /** An application call waits for the network thread (at most maxNs); false when the connection's channel is gone. */
   *wait(maxNs = Number.POSITIVE_INFINITY): G<boolean> {
-    if (this.dead) return false;
-    this.appWaiting = true;
-    const r = maxNs === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: this.appSem }) : yield* sys.semaphore_timedwait({ sem: this.appSem, ns: Math.max(1000, Math.ceil(maxNs)) });
-    this.appWaiting = false;
-    return !this.dead && (r.kr === KERN.SUCCESS || r.kr === KERN.OPERATION_TIMED_OUT);
+    if (this.dead || this.netExited) return false;
+    const deadline = maxNs === Number.POSITIVE_INFINITY ? maxNs : (yield* this.lib.now()) + Math.max(1000, Math.ceil(maxNs));
+    yield* this.lib.pool.wait(this.cond, deadline, this.net);
+    return !this.dead;
   }
 
   /**
    * Stop the network thread (close, pass) and wait until it has left its loop, so that nothing
    * runs the engine or reads the ring behind the caller's back (a TCB exported for passing is the
-   * last word); then the application-side semaphore goes.
+   * last word).
    */
   *stop(): G<void> {
     this.stopped = true;
-    yield* sys.semaphore_signal({ sem: this.ch.grant.sem });
-    while (!this.netExited) {
-      this.appWaiting = true;
-      const r = yield* sys.semaphore_wait({ sem: this.appSem });
-      if (r.kr !== KERN.SUCCESS) break;
-    }
-    this.appWaiting = false;
-    yield* sys.semaphore_destroy({ sem: this.appSem });
+    if (this.net !== undefined) yield* this.lib.pool.endKwait(this.net);
+    while (!this.netExited) yield* this.lib.pool.wait(this.cond, Number.POSITIVE_INFINITY, this.net);
   }
 }
 
@@ -223,6 +221,8 @@ export class TcpLib {
   txPageWaits = 0;
   framesReceived = 0;
   private readonly clock: UserClock;
+  /** The task's C-threads as this library uses them (userland/cthreads/pool.ts): network threads, conditions, mutexes. */
+  readonly pool: CthreadPool;
   /** Set by connect/accept: the last set-up's phases (µs). */
   lastSetup: { totalUs: number; registry: GrantWords | undefined; importUs: number } = { totalUs: 0, registry: undefined, importUs: 0 };
 
@@ -238,6 +238,7 @@ export class TcpLib {
     this.mslNs = typeof p['mslNs'] === 'number' ? p['mslNs'] : 30_000_000_000;
     this.seed = (typeof p['seed'] === 'number' ? p['seed'] : 7) ^ ctx.taskId;
     this.clock = new UserClock(ctx.mem, UserClock.pageOf(p));
+    this.pool = new CthreadPool(ctx, () => this.now());
   }
 
   /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
@@ -308,7 +309,7 @@ export class TcpLib {
     const t1 = yield* this.now();
     const conn = new LibConn(this, g, t1, g.snap);
     yield* conn.flush();
-    yield* conn.start();
+    conn.start();
     const t2 = yield* this.now();
     this.lastSetup = { totalUs: Math.round((t2 - t0) / 1000), registry: g.w, importUs: Math.round((t2 - t1) / 1000) };
     const fd = this.nextFd++;
@@ -351,7 +352,7 @@ export class TcpLib {
     const t = yield* this.now();
     const conn = new LibConn(this, { channel: g.channel, w: { ...g.w, address: m.address } }, t, g.snap);
     yield* conn.flush();
-    yield* conn.start(); // its first input runs the frames that reached the ring in transit
+    conn.start(); // its first input runs the frames that reached the ring in transit
     const fd = this.nextFd++;
     this.fds.set(fd, { kind: 'conn', conn });
     return fd;
@@ -395,11 +396,14 @@ export class TcpLib {
     while (off < data.length) {
       const now = yield* this.now();
       if (conn.sock.error !== null) return this.errOf(conn);
-      const n = conn.sock.write(now, data.subarray(off));
-      if (typeof n === 'string') return SOCK_ERR.EPIPE;
-      this.ctx.spend(this.c.copyCyclesPerByte * n);
-      off += n;
-      yield* conn.flush();
+      const w = conn.locked(() => {
+        const n = conn.sock.write(now, data.subarray(off));
+        return typeof n === 'string' ? undefined : { n, frames: conn.stack.takeFrames() };
+      });
+      if (w === undefined) return SOCK_ERR.EPIPE;
+      this.ctx.spend(this.c.copyCyclesPerByte * w.n);
+      off += w.n;
+      yield* conn.sendFrames(w.frames);
       yield* conn.kickIfEarlier();
       if (off < data.length && !(yield* conn.wait())) return conn.sock.error !== null ? this.errOf(conn) : SOCK_ERR.ECONNRESET;
     }
@@ -414,12 +418,12 @@ export class TcpLib {
     const start = timeoutNs === Number.POSITIVE_INFINITY ? 0 : yield* this.now();
     for (;;) {
       const now = yield* this.now();
-      if (conn.sock.readableBytes > 0) {
-        const d = conn.sock.read(now, max);
-        this.ctx.spend(this.c.copyCyclesPerByte * d.length);
-        yield* conn.flush(); // a window update may be due
+      const got = conn.locked(() => (conn.sock.readableBytes > 0 ? { d: conn.sock.read(now, max), frames: conn.stack.takeFrames() } : undefined));
+      if (got !== undefined) {
+        this.ctx.spend(this.c.copyCyclesPerByte * got.d.length);
+        yield* conn.sendFrames(got.frames); // a window update may be due
         yield* conn.kickIfEarlier();
-        return d;
+        return got.d;
       }
       if (conn.sock.error !== null) return this.errOf(conn);
       if (conn.sock.eof) return new Uint8Array(0);
@@ -432,7 +436,7 @@ export class TcpLib {
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
     const now = yield* this.now();
-    const r = conn.sock.shutdown(now);
+    const r = conn.locked(() => conn.sock.shutdown(now));
     yield* conn.flush();
     yield* conn.kickIfEarlier();
     return r === null ? 0 : SOCK_ERR.ENOTCONN;
@@ -457,7 +461,9 @@ export class TcpLib {
     if (e.kind !== 'conn') return 0;
     const conn = e.conn;
     const t0 = yield* this.now();
-    if (conn.sock.error === null) conn.sock.close(t0);
+    conn.locked(() => {
+      if (conn.sock.error === null) conn.sock.close(t0);
+    });
     yield* conn.flush();
     yield* conn.kickIfEarlier();
     for (;;) {

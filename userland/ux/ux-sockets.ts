@@ -19,6 +19,7 @@ import { rpc } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { SocketApi } from '../netlib/socket-api.ts';
 import { SOCK_ERR } from '../netlib/tcp-lib.ts';
+import { UserClock } from '../netlib/user-clock.ts';
 import { uxCosts, type UxCostName } from './costs.ts';
 import { UX_IO_MAX, UX_MSG, UX_SERVICE } from './ux-proto.ts';
 
@@ -27,13 +28,17 @@ type G<T> = Generator<TrapRequest, T, TrapResult>;
 export class UxSockets implements SocketApi {
   /** RPCs made (one per socket call, more for writes above UX_IO_MAX). */
   calls = 0;
+  /** The AN1 clock page when the task has it mapped (parameter `clockPage`), else clock_get_ns (userland/netlib/user-clock.ts). */
+  private readonly clock: UserClock;
 
   private constructor(
     private readonly ctx: GuestContext,
     private readonly session: PortName,
     private readonly replyPort: PortName,
     private readonly c: Record<UxCostName, number>,
-  ) {}
+  ) {
+    this.clock = new UserClock(ctx.mem, UserClock.pageOf(ctx.params));
+  }
 
   /** Find the server (bootstrap `ux-server`), say HELLO with this task's port, get the session port. */
   static *init(ctx: GuestContext): G<UxSockets | undefined> {
@@ -108,7 +113,7 @@ export class UxSockets implements SocketApi {
     return (yield* this.call(UX_MSG.CLOSE, [fd])).res;
   }
   *now(): G<number> {
-    return (yield* sys.clock_get_ns({})).ns;
+    return yield* this.clock.now();
   }
   logFields(): string {
     return `calls=${this.calls}`;

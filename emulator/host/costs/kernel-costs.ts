@@ -116,4 +116,10 @@ export const KERNEL_COSTS = {
     source: 'derived: a C-threads (cproc) switch saves/restores 9 callee-saved registers, sp, fp, ra (24 loads/stores) and moves the thread between queues ≈ 40 instructions; "little more than a coroutine switch" (MB92 §2.3). Userland copy: CTHREAD_SWITCH_CYCLES in userland/cthreads/cthreads.ts; scenarios pass this value as the task parameter cthreadSwitchCycles',
     what: 'user-level C-thread context switch (user cycles, no trap)',
   },
+  'cthreads.mutexCycles': {
+    value: 23,
+    unit: 'cycles',
+    source: 'published measurement: Bershad, Redell & Ellis, "Fast Mutual Exclusion for Uniprocessors", ASPLOS V 1992, Table 2: mutex lock + unlock 0.91 µs with restartable atomic sequences (Mach 3.0 MK42 on a DECstation 5000/200) = 22.75 cycles at 25 MHz. Userland copy: CTHREAD_MUTEX_CYCLES in userland/cthreads/pool.ts; scenarios pass this value as the task parameter cthreadMutexCycles. The same table’s C-Threads ping-pong, 115 µs, is a check, not a source: two kernel threads handing off through a pool condition measure ≈ 109 µs here (test/kernel/cthreads-pool.test.ts; docs/library.md)',
+    what: 'uncontended C-Threads mutex_lock + mutex_unlock (user cycles, no trap)',
+  },
 } as const satisfies CostGroup;

@@ -1,0 +1,365 @@
+/**
+ * C-Threads multiplexed over a task's kernel threads (Cooper & Draves, CMU-CS-88-154; the Mach
+ * 3.0 cprocs implementation), as the paper's protocol library used them (P §3.2: "multiple threads
+ * of control and synchronization are provided by user-level C Thread primitives rather than kernel
+ * primitives"). Two kinds of C-thread share one set of conditions:
+ *
+ * - **Wired** C-threads: the task's kernel threads running ordinary code (an application thread
+ *   that calls into the library). One blocks with `wait(condition)`; while it waits, its kernel
+ *   thread runs the pool's ready C-threads (a user-level switch, `switchCycles`).
+ * - **Pool** C-threads (`fork`): generators yielding system calls (trapped by whichever kernel
+ *   thread runs them) or pool operations — a condition wait, or `kwait`: wait in the kernel on a
+ *   semaphore (the network I/O module's notification), deferred until the kernel thread that runs
+ *   it has nothing else to run.
+ *
+ * When a waiting kernel thread has no ready C-thread (every C-thread is blocked), it must wait in
+ * the kernel, and that is charged as the kernel charges it: it takes one pool C-thread's `kwait`
+ * and traps `semaphore_(timed)wait` on its semaphore — the packet-arrival notification is the
+ * task's one kernel wait — and runs that C-thread when the trap returns. With no `kwait` to take
+ * (another kernel thread waits on each), it parks: `semaphore_wait` on a park semaphore of its own
+ * (created by trap at first use, then reused), and whoever makes its condition true unparks it
+ * with `semaphore_signal` — a trap, as Mach's cthreads wake an idle kernel thread by a message.
+ * A signal to a waiter whose kernel thread is awake (it is running a pool C-thread, or the signal
+ * comes from its own kernel thread) costs no trap.
+ *
+ * Mutexes: the library holds a mutex only between traps (the engine is never touched across a
+ * trap), so a lock never finds the mutex held — no kernel thread can run in between. `withLock`
+ * charges the uncontended lock + unlock pair (Bershad, Redell & Ellis 1992: 0.91 µs with
+ * restartable atomic sequences) and counts contention, which would be a library bug.
+ *
+ * Not modelled: preemption between pool C-threads (none in C-Threads either: a C-thread runs until
+ * it blocks); a pool C-thread that is ready while no kernel thread is inside the pool waits until
+ * one enters (an application that never calls the library starves its connections' threads, as
+ * with a single kernel thread under C-Threads).
+ */
+import { KERN } from '../../kernel/abi/errors.ts';
+import type { GuestContext } from '../../kernel/abi/guest.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { sys } from '../mach/syscalls.ts';
+import { CTHREAD_SWITCH_CYCLES, CTHREAD_SYNC_OP_CYCLES } from './cthreads.ts';
+
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+/**
+ * Uncontended mutex_lock + mutex_unlock with restartable atomic sequences: 0.91 µs = 22.75 cycles
+ * at 25 MHz (Bershad, Redell & Ellis, ASPLOS V 1992, Table 2; Mach 3.0 on a DECstation 5000/200).
+ * Mirrored as `cthreads.mutexCycles` in the cost table (task parameter `cthreadMutexCycles`).
+ */
+export const CTHREAD_MUTEX_CYCLES = 23;
+
+/** Shortest kernel timed wait the pool asks for (ns), as the library's waits always did. */
+const KWAIT_MIN_NS = 1000;
+
+/** A pool operation (what a pool C-thread yields besides a system call). */
+export type PoolOp =
+  | { readonly pool: 'wait'; readonly c: PoolCondition }
+  /** Wait in the kernel on `sem` until it is signalled or `deadlineNs` (pool clock) passes; resumed with `{ kr }`. */
+  | { readonly pool: 'kwait'; readonly sem: number; readonly deadlineNs: number };
+
+export type PoolYield = TrapRequest | PoolOp;
+export type PoolBody = () => Generator<PoolYield, void, TrapResult>;
+
+/** A wired C-thread (a kernel thread) blocked in `wait`. */
+interface Waiter {
+  signalled: boolean;
+  /** running: its kernel thread is in the pool, awake; kernel: trapped on a kwait's semaphore; parked: on its park semaphore. */
+  state: 'running' | 'kernel' | 'parked';
+  /** The semaphore its kernel thread is blocked on (kernel, parked). */
+  sem: number;
+  /** Someone already signalled `sem` for it. */
+  kicked: boolean;
+}
+
+export class PoolThread {
+  state: 'ready' | 'running' | 'wait' | 'kwait' | 'done' = 'ready';
+  resume: TrapResult | undefined = undefined;
+  /** kwait: the semaphore, the deadline, and the waiter whose kernel thread traps for it. */
+  sem = 0;
+  deadlineNs = Number.POSITIVE_INFINITY;
+  claimedBy: Waiter | undefined = undefined;
+  constructor(
+    readonly id: number,
+    readonly gen: Generator<PoolYield, void, TrapResult>,
+  ) {}
+}
+
+export class PoolCondition {
+  readonly waiters: (Waiter | PoolThread)[] = [];
+  constructor(readonly name = 'condition') {}
+}
+
+export class PoolMutex {
+  held = false;
+  constructor(readonly name = 'mutex') {}
+}
+
+export interface PoolStats {
+  /** User-level C-thread switches. */
+  switchesTotal: number;
+  /** Kernel waits taken for a pool C-thread's kwait (the notification semaphore). */
+  kernelWaitsTotal: number;
+  /** Kernel waits with nothing to take (park) and the traps that ended them (unpark). */
+  parksTotal: number;
+  unparksTotal: number;
+  /** Traps that re-armed or ended another kernel thread's kwait (semaphore_signal). */
+  kwaitKicksTotal: number;
+  mutexPairsTotal: number;
+  /** A lock found the mutex held: never, by construction (see the file comment). */
+  mutexContendedTotal: number;
+}
+
+export class CthreadPool {
+  private readonly ready: PoolThread[] = [];
+  private readonly kwaiting: PoolThread[] = [];
+  private readonly parked: Waiter[] = [];
+  private readonly freeParkSems: number[] = [];
+  private nextId = 1;
+  readonly switchCycles: number;
+  readonly mutexCycles: number;
+  readonly stats: PoolStats = { switchesTotal: 0, kernelWaitsTotal: 0, parksTotal: 0, unparksTotal: 0, kwaitKicksTotal: 0, mutexPairsTotal: 0, mutexContendedTotal: 0 };
+
+  /** `now`: the clock kwait deadlines and timed waits are on (ns). */
+  constructor(
+    private readonly ctx: GuestContext,
+    private readonly now: () => G<number>,
+  ) {
+    const p = ctx.params;
+    const sw = p['cthreadSwitchCycles'];
+    const mu = p['cthreadMutexCycles'];
+    this.switchCycles = typeof sw === 'number' && sw >= 0 ? sw : CTHREAD_SWITCH_CYCLES;
+    this.mutexCycles = typeof mu === 'number' && mu >= 0 ? mu : CTHREAD_MUTEX_CYCLES;
+  }
+
+  /** cthread_fork: a new ready pool C-thread. No trap. */
+  fork(body: PoolBody): PoolThread {
+    const t = new PoolThread(this.nextId++, body());
+    this.ready.push(t);
+    return t;
+  }
+
+  /** Run `fn` holding `m` (lock + unlock, never across a trap). */
+  withLock<T>(m: PoolMutex, fn: () => T): T {
+    this.ctx.spend(this.mutexCycles);
+    this.stats.mutexPairsTotal++;
+    if (m.held) this.stats.mutexContendedTotal++;
+    m.held = true;
+    try {
+      return fn();
+    } finally {
+      m.held = false;
+    }
+  }
+
+  /** condition_signal: wake the first waiter (Mesa). A trap only if its kernel thread sleeps in the kernel. */
+  *signal(c: PoolCondition): G<void> {
+    this.ctx.spend(CTHREAD_SYNC_OP_CYCLES);
+    const w = c.waiters.shift();
+    if (w !== undefined) yield* this.wake(w);
+  }
+
+  /** condition_broadcast: wake every waiter. */
+  *broadcast(c: PoolCondition): G<void> {
+    this.ctx.spend(CTHREAD_SYNC_OP_CYCLES);
+    for (const w of c.waiters.splice(0)) yield* this.wake(w);
+  }
+
+  private *wake(w: Waiter | PoolThread): G<void> {
+    if (w instanceof PoolThread) {
+      w.state = 'ready';
+      this.ready.push(w);
+      return;
+    }
+    w.signalled = true;
+    if (w.state === 'running' || w.kicked) return;
+    w.kicked = true;
+    if (w.state === 'parked') {
+      this.unlist(this.parked, w);
+      this.stats.unparksTotal++;
+    } else this.stats.kwaitKicksTotal++;
+    yield* sys.semaphore_signal({ sem: w.sem });
+  }
+
+  /**
+   * End a pool C-thread's kwait now (resumed with KERN.SUCCESS): free if no kernel thread traps
+   * for it (it becomes ready; the caller then waits, which runs it), else one semaphore_signal.
+   */
+  *endKwait(t: PoolThread): G<void> {
+    if (t.state !== 'kwait') return;
+    if (t.claimedBy === undefined) {
+      this.unlist(this.kwaiting, t);
+      t.state = 'ready';
+      t.resume = { kr: KERN.SUCCESS };
+      this.ready.push(t);
+      return;
+    }
+    this.stats.kwaitKicksTotal++;
+    yield* sys.semaphore_signal({ sem: t.sem });
+  }
+
+  /** A kwaiting C-thread's deadline moved earlier: free unless a kernel thread is already trapped with a later timeout. */
+  *advanceDeadline(t: PoolThread, deadlineNs: number): G<void> {
+    if (t.state !== 'kwait' || deadlineNs >= t.deadlineNs) return;
+    const claimed = t.claimedBy !== undefined;
+    t.deadlineNs = deadlineNs;
+    if (claimed) yield* this.endKwait(t);
+  }
+
+  /**
+   * Block the calling kernel thread's C-thread until `c` is signalled (true) or `deadlineNs`
+   * (pool clock) passes (false). Meanwhile run ready pool C-threads; with none, wait in the
+   * kernel for a kwait (`prefer` first) or park.
+   */
+  *wait(c: PoolCondition, deadlineNs = Number.POSITIVE_INFINITY, prefer?: PoolThread): G<boolean> {
+    this.ctx.spend(CTHREAD_SYNC_OP_CYCLES);
+    const w: Waiter = { signalled: false, state: 'running', sem: 0, kicked: false };
+    c.waiters.push(w);
+    let ranOthers = false;
+    for (;;) {
+      if (w.signalled) break;
+      const t = this.ready.shift();
+      if (t !== undefined) {
+        this.ctx.spend(this.switchCycles);
+        this.stats.switchesTotal++;
+        ranOthers = true;
+        yield* this.run(t);
+        continue;
+      }
+      // Nothing to run: this kernel thread has to wait in the kernel.
+      const k = this.claimable(prefer);
+      const timed = deadlineNs !== Number.POSITIVE_INFINITY || (k !== undefined && k.deadlineNs !== Number.POSITIVE_INFINITY);
+      const now = timed ? yield* this.now() : 0;
+      if (w.signalled) break;
+      if (now >= deadlineNs) {
+        this.unlist(c.waiters, w);
+        if (ranOthers) this.switchBack();
+        yield* this.handOff();
+        return false;
+      }
+      if (k !== undefined && k.state === 'kwait' && k.claimedBy === undefined) {
+        if (k.deadlineNs <= now) {
+          // Its timer is due already: run it without a kernel wait.
+          this.unlist(this.kwaiting, k);
+          k.resume = { kr: KERN.OPERATION_TIMED_OUT };
+          ranOthers = true;
+          yield* this.run(k);
+          continue;
+        }
+        yield* this.handOff(k);
+        if (w.signalled) break;
+        if (k.state !== 'kwait' || k.claimedBy !== undefined) continue; // taken while we trapped
+        const until = Math.min(k.deadlineNs, deadlineNs);
+        k.claimedBy = w;
+        w.state = 'kernel';
+        w.sem = k.sem;
+        w.kicked = false;
+        this.stats.kernelWaitsTotal++;
+        const r = until === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: k.sem }) : yield* sys.semaphore_timedwait({ sem: k.sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) });
+        w.state = 'running';
+        k.claimedBy = undefined;
+        if (k.state !== 'kwait') continue;
+        // Its own event (a signal, an error, its deadline): it runs. Only our deadline: it stays for the next taker.
+        if (r.kr === KERN.OPERATION_TIMED_OUT && k.deadlineNs > until) continue;
+        this.unlist(this.kwaiting, k);
+        k.resume = { kr: r.kr };
+        ranOthers = true;
+        yield* this.run(k);
+        continue;
+      }
+      // Every kwait has its kernel thread: park until signalled (or our deadline).
+      if (w.signalled) break;
+      const sem = this.freeParkSems.pop() ?? (yield* sys.semaphore_create({ value: 0 })).name;
+      if (w.signalled || this.ready.length > 0 || this.claimable(prefer) !== undefined) {
+        this.freeParkSems.push(sem); // things moved while we trapped: look again
+        continue;
+      }
+      w.state = 'parked';
+      w.sem = sem;
+      w.kicked = false;
+      this.parked.push(w);
+      this.stats.parksTotal++;
+      const r = deadlineNs === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem }) : yield* sys.semaphore_timedwait({ sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(deadlineNs - now)) });
+      this.unlist(this.parked, w);
+      w.state = 'running';
+      // A kick that raced with our timeout leaves a count behind: that semaphore is spent.
+      if (!(w.kicked && r.kr === KERN.OPERATION_TIMED_OUT)) this.freeParkSems.push(sem);
+      if (r.kr !== KERN.SUCCESS && r.kr !== KERN.OPERATION_TIMED_OUT) {
+        this.unlist(c.waiters, w);
+        return false; // the semaphore is gone: the task is going away
+      }
+    }
+    if (ranOthers) this.switchBack();
+    yield* this.handOff();
+    return true;
+  }
+
+  /** Pool C-threads blocked in kwait with no kernel thread trapped for them. */
+  unclaimedKwaits(): number {
+    let n = 0;
+    for (const t of this.kwaiting) if (t.claimedBy === undefined) n++;
+    return n;
+  }
+
+  /** Kernel threads parked in the pool. */
+  parkedCount(): number {
+    return this.parked.length;
+  }
+
+  private switchBack(): void {
+    this.ctx.spend(this.switchCycles);
+    this.stats.switchesTotal++;
+  }
+
+  private claimable(prefer: PoolThread | undefined): PoolThread | undefined {
+    if (prefer !== undefined && prefer.state === 'kwait' && prefer.claimedBy === undefined) return prefer;
+    let best: PoolThread | undefined = undefined;
+    for (const t of this.kwaiting) if (t.claimedBy === undefined && (best === undefined || t.deadlineNs < best.deadlineNs)) best = t;
+    return best;
+  }
+
+  /**
+   * Before this kernel thread leaves the pool or sleeps: work that nobody will otherwise run (a
+   * ready C-thread, a kwait no kernel thread takes, besides `taking`) goes to a parked kernel thread.
+   */
+  private *handOff(taking?: PoolThread): G<void> {
+    if (this.parked.length === 0) return;
+    const left = this.ready.length + this.unclaimedKwaits() - (taking !== undefined ? 1 : 0);
+    if (left <= 0) return;
+    const p = this.parked.shift()!;
+    p.kicked = true;
+    this.stats.unparksTotal++;
+    yield* sys.semaphore_signal({ sem: p.sem });
+  }
+
+  /** Run pool C-thread `t` on the calling kernel thread until it blocks or ends; its traps are this kernel thread's. */
+  private *run(t: PoolThread): G<void> {
+    t.state = 'running';
+    for (;;) {
+      const v = t.resume;
+      t.resume = undefined;
+      const step = t.gen.next(v as TrapResult);
+      if (step.done === true) {
+        t.state = 'done';
+        return;
+      }
+      const y = step.value;
+      if ('pool' in y) {
+        if (y.pool === 'kwait') {
+          t.state = 'kwait';
+          t.sem = y.sem;
+          t.deadlineNs = y.deadlineNs;
+          this.kwaiting.push(t);
+        } else {
+          t.state = 'wait';
+          y.c.waiters.push(t);
+        }
+        return;
+      }
+      t.resume = yield y;
+    }
+  }
+
+  private unlist<T>(list: T[], x: T): void {
+    const i = list.indexOf(x);
+    if (i >= 0) list.splice(i, 1);
+  }
+}
