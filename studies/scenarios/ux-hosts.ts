@@ -11,6 +11,7 @@ import type { FaultConfig } from '../../emulator/net/faults.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
 import type { GuestParams, GuestProgram } from '../../kernel/abi/guest.ts';
 import type { Kernel, Task } from '../../kernel/kernel.ts';
+import type { NetIo } from '../../kernel/netio/netio.ts';
 import { libMain } from '../../userland/netlib/tcp-lib.ts';
 import { UX_COSTS } from '../../userland/ux/costs.ts';
 import { uxServer } from '../../userland/ux/ux-server.ts';
@@ -26,6 +27,8 @@ export interface UxHost {
   server: Task | undefined;
   isUp(): boolean;
   readonly hostCpu: { busyNsTotal: number };
+  /** The host's network I/O module (its counters: mb93-layers splits the receive interrupt by them). */
+  readonly netio: NetIo;
 }
 
 export interface UxPair {
@@ -65,7 +68,7 @@ export function buildUxPair(world: World, o: UxPairOptions = {}): UxPair {
     const m = 0x08002b_000030 + i;
     const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
     const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes);
-    hosts.push({ name: h.name, kernel: h.kernel, ip: ip4(10, 0, 2, 1 + i), mac: m, server: undefined, isUp: () => h.up, hostCpu: h.host.cpu });
+    hosts.push({ name: h.name, kernel: h.kernel, ip: ip4(10, 0, 2, 1 + i), mac: m, server: undefined, isUp: () => h.up, hostCpu: h.host.cpu, netio: h.netio });
   }
   const [a, b] = hosts as [UxHost, UxHost];
   world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
