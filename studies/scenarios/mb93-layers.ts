@@ -232,6 +232,7 @@ function cpuOf(world: World, name: string): Cpu {
  * category ('trap') other work in the window also uses.
  */
 export function measureOrg(world: World, org: Org, rounds = 8): OrgMeasurement {
+  if (!world.trace.on) throw new Error('mb93-layers: the windows are found from trace records; run with the trace on');
   const prefix = `l-${org}`;
   let a: PathHost;
   let b: PathHost;
