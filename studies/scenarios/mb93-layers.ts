@@ -543,6 +543,7 @@ export const mb93LayersScenario: Scenario = {
   summary: 'MB93 Table 4, TCP, layer by layer (1 B and 1460 B): the monolithic kernel vs the kernel column, the single server vs the server column, the library vs the server column (protocol) and MB93\'s library (reference); published vs emulator vs ratio (µs)',
   run(world) {
     const out: Record<string, ResultValue> = {};
+    const table: Record<string, string> = {};
     let done = true;
     let inside = 0;
     let targets = 0;
@@ -558,6 +559,12 @@ export const mb93LayersScenario: Scenario = {
         }
       }
       out[org] = { rows: t, windows: [...m.windows], windowsDropped: m.windowsDropped, messagesReceived: m.messagesReceived };
+      for (const [r, v] of Object.entries(t)) {
+        const x = v as { published: number[]; emulator: number[]; ratio: (number | null)[]; status: string; column: string };
+        const ratio = x.ratio.map((q) => (q === null ? '—' : q.toFixed(2))).join(' / ');
+        const status = x.status === 'target' && !isTarget(org, r as Row, 1) ? 'target at 1 B, reported at 1460 B' : x.status;
+        table[`${org} ${r}`] = `MB93 ${x.column} ${x.published.join(' / ')}  emulator ${x.emulator.join(' / ')}  ratio ${ratio}  ${status}`;
+      }
     }
     const delivery: Record<string, ResultValue> = {};
     for (const link of ['ethernet', 'an1'] as const) {
@@ -577,6 +584,8 @@ export const mb93LayersScenario: Scenario = {
       outcome: done ? 'done' : 'limit',
       sizes: [...SIZES],
       targetsWithin15: `${inside}/${targets}`,
+      // One line per organization and row (µs at 1 B / 1460 B), then the same as data.
+      table,
       ...out,
       delivery: {
         ...delivery,
