@@ -488,21 +488,26 @@ export class InKernelNet {
   }
 
   private recv(t: Thread, r: SyscallArgs<'recv'>): SockResult | typeof BLOCKED {
-    const restarted = this.progress.get(t)?.req === r;
     this.progress.delete(t);
-    if (!restarted) this.charge(this.c.recv, 'soreceive');
+    // soreceive's fixed path is charged when the call completes (MB93's copyout/exit row is the work
+    // after the wake-up), not before a call sleeps: a call that waits pays it once, on its restart.
+    const done = (res: SockResult): SockResult => {
+      this.charge(this.c.recv, 'soreceive');
+      return res;
+    };
     const f = this.file(t, r.fd);
-    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
-    if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
+    if (f === undefined) return done({ kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF });
+    if (f.kind !== 'conn') return done({ kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN });
     const s = f.sock;
-    if (r.length === 0) return { kr: KERN.SUCCESS, n: 0 };
+    if (r.length === 0) return done({ kr: KERN.SUCCESS, n: 0 });
     if (s.readableBytes > 0) {
       const want = Math.min(r.length, s.readableBytes);
       // Check the whole destination first: a fault must not consume the data.
       if (t.task.map.framesOf(r.address, want, VM_PROT.WRITE) === undefined) {
         this.stats.copyFaults++;
-        return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT };
+        return done({ kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT });
       }
+      this.charge(this.c.recv, 'soreceive');
       const d = s.read(this.now(), want);
       const kr = this.kernel.copyout(t.task, r.address, d);
       assert(kr === KERN.SUCCESS, 'inkernel: copyout after a successful check');
@@ -510,8 +515,8 @@ export class InKernelNet {
       this.afterEngine(); // a window update may be due
       return { kr: KERN.SUCCESS, n: d.length };
     }
-    if (s.error !== null) return { kr: KERN.SUCCESS, n: this.errnoOf(s) };
-    if (s.eof || s.state === 'CLOSED') return { kr: KERN.SUCCESS, n: 0 };
+    if (s.error !== null) return done({ kr: KERN.SUCCESS, n: this.errnoOf(s) });
+    if (s.eof || s.state === 'CLOSED') return done({ kr: KERN.SUCCESS, n: 0 });
     this.progress.set(t, { req: r, done: 0 });
     return this.wait(t, r, () => s.readableBytes > 0 || s.eof || s.error !== null || s.state === 'CLOSED' || this.file(t, r.fd) !== f);
   }

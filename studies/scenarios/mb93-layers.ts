@@ -219,6 +219,8 @@ export interface OrgMeasurement {
   /** Row → [µs at 1 B, µs at 1460 B] (NaN where a size had no clean window). */
   readonly rows: Record<Row, [number, number]>;
   readonly windows: [number, number];
+  /** Mean µs from the frame's RINT to the reading application's clock as its read returns (the receive path, timed). */
+  readonly rxSpanUs: [number, number];
   readonly windowsDropped: number;
   readonly messagesReceived: number;
   readonly outcome: string;
@@ -283,7 +285,7 @@ export function measureOrg(world: World, org: Org, rounds = 8): OrgMeasurement {
     peerIp = pair.b.ip;
   }
   const trapCycles = world.costs.read('kernel.trapCycles', 'cycles');
-  const clock = org === 'server';
+  const clock = true;
   const params = { port: 9, rounds, size0: SIZES[0], size1: SIZES[1], gapNs: GAP_NS, clock };
 
   // Observation only: nothing below feeds back into the run.
@@ -406,6 +408,7 @@ export function measureOrg(world: World, org: Org, rounds = 8): OrgMeasurement {
 
   const sums: Record<Row, [number, number]> = Object.fromEntries(ROWS.map((r) => [r, [0, 0]])) as Record<Row, [number, number]>;
   const n: [number, number] = [0, 0];
+  const span: [number, number] = [0, 0];
   for (let i = 0; i < expected; i++) {
     const w = windows[i];
     if (w === undefined) continue;
@@ -413,10 +416,11 @@ export function measureOrg(world: World, org: Org, rounds = 8): OrgMeasurement {
     const v = perWindow(w, i);
     n[s]++;
     for (const r of ROWS) sums[r][s] += v[r];
+    span[s] += ((tRead[i] ?? Number.NaN) - w.rintNs) / 1000;
   }
   const round1 = (x: number): number => Math.round(x * 10) / 10;
   const rows = Object.fromEntries(ROWS.map((r) => [r, [round1(sums[r][0] / n[0]), round1(sums[r][1] / n[1])]])) as Record<Row, [number, number]>;
-  return { rows, windows: n, windowsDropped: dropped, messagesReceived: logField(receiver, 'received'), outcome };
+  return { rows, windows: n, rxSpanUs: [round1(span[0] / n[0]), round1(span[1] / n[1])], windowsDropped: dropped, messagesReceived: logField(receiver, 'received'), outcome };
 }
 
 // ---- Delivery (P §4): a maximum-sized packet from the wire to the protocol code ---------------
@@ -558,7 +562,7 @@ export const mb93LayersScenario: Scenario = {
           if (x) inside++;
         }
       }
-      out[org] = { rows: t, windows: [...m.windows], windowsDropped: m.windowsDropped, messagesReceived: m.messagesReceived };
+      out[org] = { rows: t, rxSpanUs: [...m.rxSpanUs], windows: [...m.windows], windowsDropped: m.windowsDropped, messagesReceived: m.messagesReceived };
       for (const [r, v] of Object.entries(t)) {
         const x = v as { published: number[]; emulator: number[]; ratio: (number | null)[]; status: string; column: string };
         const ratio = x.ratio.map((q) => (q === null ? '—' : q.toFixed(2))).join(' / ');

@@ -58,6 +58,20 @@ describe('mb93-layers', () => {
     }
   });
 
+  it('kernel column: the receive rows add up to the timed receive path (RINT → the read returns), less only the reader\'s clock read', () => {
+    const m = get('kernel');
+    const rx = ['device_intr_read', 'netisr_packet_filter', 'kernel_copyout', 'mbuf_queue', 'ipintr', 'tcp_input', 'wakeup_user_thread', 'copyout_exit'] as const;
+    for (const i of [0, 1]) {
+      const sum = rx.reduce((a, r) => a + m.rows[r][i]!, 0);
+      const gap = m.rxSpanUs[i]! - sum;
+      expect(gap, `at ${i === 0 ? 1 : 1460} B: span ${m.rxSpanUs[i]} vs rows ${sum}`).toBeGreaterThanOrEqual(0);
+      expect(gap).toBeLessThan(12); // the clock read that ends the span is a trap (≈ 6 µs)
+      // MB93's own receive-path total for the column, within the same ±15 %.
+      expect(sum / [348, 1123][i]!).toBeGreaterThan(0.85);
+      expect(sum / [348, 1123][i]!).toBeLessThan(1.15);
+    }
+  });
+
   it('the library\'s protocol layers cost what the server column\'s do (P §3.2: borrowed from UX)', () => {
     const lib = get('library');
     const srv = get('server');
