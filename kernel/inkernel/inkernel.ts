@@ -100,13 +100,15 @@ export class InKernelNet {
   private readonly c: {
     send: number; sendPerByte: number; recv: number; recvPerByte: number; control: number; mbuf: number; netisr: number; callout: number; wakeup: number;
     tcpIn: number; tcpInPerByte: number; tcpOut: number; tcpOutPerByte: number; ipOut: number; ipintr: number; ipintrPerByte: number;
-    link: number; memcpySetup: number; memcpyPerByte: number;
+    link: number; memcpySetup: number; memcpyPerByte: number; clusterWrite: number;
   };
   private readonly linkHeaderBytes: number;
   /** AN1: free kernel transmit pages, pages in flight (oldest first), frames waiting for a page. */
   private readonly an1TxFree: number[] = [];
   private readonly an1TxInFlight: number[] = [];
   private readonly an1Ifq: Uint8Array[] = [];
+  /** The size of the last write on each local TCP port: below inkernel.clusterWriteBytes it sits in small mbufs, which tcp_output copies. */
+  private readonly lastWriteBytes = new Map<number, number>();
 
   constructor(
     private readonly kernel: Kernel,
@@ -132,6 +134,7 @@ export class InKernelNet {
       ipintr: costs.get('inkernel.ipintrCycles'),
       ipintrPerByte: costs.get('inkernel.ipintrCyclesPerByte'),
       link: costs.get('lib.linkCycles'),
+      clusterWrite: costs.get('inkernel.clusterWriteBytes'),
       memcpySetup: costs.get('cpu.memcpySetupCycles'),
       memcpyPerByte: costs.get('cpu.memcpyCyclesPerByte'),
     };
@@ -275,6 +278,12 @@ export class InKernelNet {
       // copied into the kernel at copyin.
       const data = tcpDataBytes(f, this.linkHeaderBytes);
       if (data >= 0) this.charge(Math.round(this.c.tcpOut + this.c.tcpOutPerByte * data), 'tcp_output');
+      // m_copy shares clusters by reference but copies small mbufs: data written in pieces below a
+      // cluster is copied again for every segment that carries it (P §4: Ultrix avoids the copy
+      // only for writes of 1024 bytes or more).
+      if (data > 0 && (this.lastWriteBytes.get(tcpSrcPort(f, this.linkHeaderBytes)) ?? Number.POSITIVE_INFINITY) < this.c.clusterWrite) {
+        this.charge(this.c.memcpySetup + data * this.c.memcpyPerByte, 'tcp_output');
+      }
       if (data >= -1) this.charge(this.c.ipOut, 'ip_output');
       this.charge(this.c.link, 'ether_output');
       this.stats.framesOut++;
@@ -462,6 +471,7 @@ export class InKernelNet {
     if (f === undefined) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : SOCK_ERRNO.EBADF };
     if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
     const s = f.sock;
+    if (this.lastWriteBytes.size < 65_536 || this.lastWriteBytes.has(s.localPort)) this.lastWriteBytes.set(s.localPort, r.length);
     while (prog.done < r.length) {
       if (s.error !== null) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : this.errnoOf(s) };
       const left = r.length - prog.done;
@@ -577,4 +587,10 @@ function tcpDataBytes(f: Uint8Array, linkHeaderBytes: number): number {
   const total = Math.min((f[ip + 2]! << 8) | f[ip + 3]!, f.length - ip);
   if (f[ip + 9] !== 6 || total < ihl + 20) return -1;
   return Math.max(0, total - ihl - (f[ip + ihl + 12]! >>> 4) * 4);
+}
+
+/** The TCP source port of a frame already known to carry TCP (tcpDataBytes ≥ 0). */
+function tcpSrcPort(f: Uint8Array, linkHeaderBytes: number): number {
+  const tcp = linkHeaderBytes + (f[linkHeaderBytes]! & 0xf) * 4;
+  return (f[tcp]! << 8) | f[tcp + 1]!;
 }

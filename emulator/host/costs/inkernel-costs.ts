@@ -106,6 +106,12 @@ export const INKERNEL_COSTS = {
     source: `${MB93K}, tcp_input 76/270 µs: slope (270 − 76) / 1459 B = 0.1330 µs a data byte (the checksum, sbappend)`,
     what: 'tcp_input per TCP data byte',
   },
+  'inkernel.clusterWriteBytes': {
+    value: 1024,
+    unit: 'bytes',
+    source: 'P §4: Ultrix "uses an identical mechanism [a buffer organization that eliminates byte copying], but it is invoked only when the user packet size is 1024 bytes or larger"; in 4.3BSD, sosend puts such a write into mbuf clusters, which tcp_output\'s m_copy shares by reference, and smaller ones into small mbufs, which m_copy copies (cpu.memcpy* per segment sent)',
+    what: 'write size from which the monolithic kernel\'s data sits in clusters and is not copied again by tcp_output',
+  },
   'inkernel.calloutCycles': {
     value: 100,
     unit: 'cycles',
