@@ -29,6 +29,10 @@
  * spans and the remainders are the rows.
  *
  * UDP rows: the emulator has no UDP yet; they are listed as not modelled.
+ *
+ * Section `delivery` (P §4): the time from a maximum-sized frame's arrival to the start of protocol
+ * code on it, monolithic vs library, Ethernet and AN1, unloaded and under a bulk transfer, with the
+ * frames taken per start (measureDelivery; docs/calibration.md says what the model puts there).
  */
 import type { BodyKind, Cpu, CpuObserver } from '../../emulator/host/cpu.ts';
 import { Priority } from '../../emulator/sim/scheduler.ts';
