@@ -285,8 +285,7 @@ export class Kernel {
       beforeDeviceAccess: () => {
         const cur = this.current;
         if (cur === undefined) return;
-        this.host.cpu.charge(cur.spentCycles, 'user');
-        cur.spentCycles = 0;
+        cur.chargeSpent((c, k) => this.host.cpu.charge(c, k));
       },
       beforeStore: (phys, length) => {
         // The guest stands at the CPU's local time plus the cycles it has recorded since.
@@ -321,11 +320,19 @@ export class Kernel {
     const id = this.nextThreadId++;
     const thread = new Thread(id, task, undefined, clampPriority(priority, task.privileged), () => this.onThreadTimer(thread));
     const ctx: GuestContext = {
-      spend: (cycles: number) => {
+      spend: (cycles: number, category?: string) => {
         // A guest passing garbage here only hurts itself: it is charged nothing for it. The
         // cycles go to the thread running now (a library's network thread may use its task's
-        // main context), so they are charged in the burst that did the work.
-        if (Number.isFinite(cycles) && cycles > 0) (this.current ?? thread).spentCycles += cycles;
+        // main context), so they are charged in the burst that did the work. A category names
+        // the protocol layer for per-layer accounting (cpu.cyclesByCategory); time is the same.
+        if (!(Number.isFinite(cycles) && cycles > 0)) return;
+        const t = this.current ?? thread;
+        if (typeof category !== 'string' || category === '' || category.length > 32) t.spentCycles += cycles;
+        else {
+          const m = (t.spentByCategory ??= new Map());
+          if (m.size < 16 || m.has(category)) m.set(category, (m.get(category) ?? 0) + cycles);
+          else t.spentCycles += cycles;
+        }
       },
       mem: task.mem!,
       params: task.params,
@@ -473,8 +480,7 @@ export class Kernel {
       } finally {
         this.current = undefined;
       }
-      cpu.charge(thread.spentCycles, 'user');
-      thread.spentCycles = 0;
+      thread.chargeSpent((c, k) => cpu.charge(c, k));
       const fault = thread.fault;
       thread.fault = undefined;
       if (fault !== undefined) {

@@ -48,6 +48,8 @@ export class Thread {
   depressed = false;
   /** User cycles recorded by spend() since the last trap. */
   spentCycles = 0;
+  /** User cycles recorded by spend(cycles, category) since the last trap, by category (undefined: none). */
+  spentByCategory: Map<string, number> | undefined = undefined;
   trapsTotal = 0;
   readonly timer: WheelTimer;
 
@@ -63,6 +65,19 @@ export class Thread {
 
   get effectivePriority(): number {
     return this.depressed ? -1 : this.priority;
+  }
+
+  /**
+   * Hand what spend() recorded since the last charge to `charge`: the untagged cycles as 'user',
+   * tagged ones under their own category (a protocol layer's name, for per-layer accounting).
+   */
+  chargeSpent(charge: (cycles: number, category: string) => void): void {
+    charge(this.spentCycles, 'user');
+    this.spentCycles = 0;
+    const m = this.spentByCategory;
+    if (m === undefined) return;
+    this.spentByCategory = undefined;
+    for (const [category, cycles] of m) charge(cycles, category);
   }
 }
 

@@ -49,8 +49,11 @@ export class MemoryFault extends Error {
 export interface GuestContext {
   /** The task's memory, through its map. */
   readonly mem: GuestMemory;
-  /** Account `cycles` of user-mode computation, charged at the next trap. */
-  spend(cycles: number): void;
+  /**
+   * Account `cycles` of user-mode computation, charged at the next trap — under `category` (a
+   * protocol layer's name such as 'tcp_output', for per-layer accounting) when given, else 'user'.
+   */
+  spend(cycles: number, category?: string): void;
   /** The task's start-up parameters (like argv). */
   readonly params: GuestParams;
   /** The task's id on its host, for logs only (it grants nothing). */

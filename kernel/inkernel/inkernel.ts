@@ -99,14 +99,17 @@ export class InKernelNet {
   private readonly timer: WheelTimer;
   private timerDeadline = Number.POSITIVE_INFINITY;
   private readonly c: {
-    send: number; recv: number; control: number; mbuf: number; netisr: number; callout: number; wakeup: number;
-    tcpIn: number; tcpOut: number; ip: number; link: number; cksum: number; memcpySetup: number; memcpyPerByte: number;
+    send: number; sendPerByte: number; recv: number; recvPerByte: number; control: number; mbuf: number; netisr: number; callout: number; wakeup: number;
+    tcpIn: number; tcpInPerByte: number; tcpOut: number; tcpOutPerByte: number; ipOut: number; ipintr: number; ipintrPerByte: number;
+    link: number; memcpySetup: number; memcpyPerByte: number; clusterWrite: number;
   };
   private readonly linkHeaderBytes: number;
   /** AN1: free kernel transmit pages, pages in flight (oldest first), frames waiting for a page. */
   private readonly an1TxFree: number[] = [];
   private readonly an1TxInFlight: number[] = [];
   private readonly an1Ifq: Uint8Array[] = [];
+  /** The size of the last write on each local TCP port: below inkernel.clusterWriteBytes it sits in small mbufs, which tcp_output copies. */
+  private readonly lastWriteBytes = new Map<number, number>();
 
   constructor(
     private readonly kernel: Kernel,
@@ -116,17 +119,23 @@ export class InKernelNet {
     const costs = kernel.host.costs;
     this.c = {
       send: costs.get('inkernel.sendEntryCycles'),
+      sendPerByte: costs.get('inkernel.sendCyclesPerByte'),
       recv: costs.get('inkernel.recvEntryCycles'),
+      recvPerByte: costs.get('inkernel.recvCyclesPerByte'),
       control: costs.get('inkernel.controlCallCycles'),
       mbuf: costs.get('inkernel.rxMbufCycles'),
       netisr: costs.get('inkernel.netisrCycles'),
       callout: costs.get('inkernel.calloutCycles'),
       wakeup: costs.get('inkernel.wakeupCycles'),
-      tcpIn: costs.get('lib.tcpInputCycles'),
-      tcpOut: costs.get('lib.tcpOutputCycles'),
-      ip: costs.get('lib.ipCycles'),
+      tcpIn: costs.get('inkernel.tcpInputCycles'),
+      tcpInPerByte: costs.get('inkernel.tcpInputCyclesPerByte'),
+      tcpOut: costs.get('inkernel.tcpOutputCycles'),
+      tcpOutPerByte: costs.get('inkernel.tcpOutputCyclesPerByte'),
+      ipOut: costs.get('inkernel.ipOutputCycles'),
+      ipintr: costs.get('inkernel.ipintrCycles'),
+      ipintrPerByte: costs.get('inkernel.ipintrCyclesPerByte'),
       link: costs.get('lib.linkCycles'),
-      cksum: costs.get('lib.checksumCyclesPerByte'),
+      clusterWrite: costs.get('inkernel.clusterWriteBytes'),
       memcpySetup: costs.get('cpu.memcpySetupCycles'),
       memcpyPerByte: costs.get('cpu.memcpyCyclesPerByte'),
     };
@@ -224,8 +233,11 @@ export class InKernelNet {
     const k = this.stack.counters;
     for (let guard = 0; guard < IFQ_MAXLEN && this.ipintrq.length > 0; guard++) {
       const f = this.ipintrq.shift()!;
+      // MB93's kernel-column rows, each under its own name: netisr, ipintr, tcp_input.
       this.charge(this.c.netisr, 'netisr');
-      this.charge(this.c.link + this.c.ip + this.c.tcpIn + this.c.cksum * Math.max(0, f.length - this.linkHeaderBytes - 20), 'protocol');
+      const data = tcpDataBytes(f, this.linkHeaderBytes);
+      if (data >= -1) this.charge(Math.round(this.c.ipintr + this.c.ipintrPerByte * Math.max(0, data)), 'ipintr');
+      if (data >= 0) this.charge(Math.round(this.c.tcpIn + this.c.tcpInPerByte * data), 'tcp_input');
       const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
       this.stack.receiveFrame(this.now(), f);
       this.stats.framesIn++;
@@ -264,8 +276,18 @@ export class InKernelNet {
 
   private output(): void {
     for (const f of this.stack.takeFrames()) {
-      // tcp_output + ip_output + the link header; the data was copied into the kernel at copyin.
-      this.charge(this.c.link + this.c.ip + this.c.tcpOut + this.c.cksum * Math.max(0, f.length - this.linkHeaderBytes - 20), 'protocol');
+      // tcp_output, ip_output and the link header, each under its MB93 row's name; the data was
+      // copied into the kernel at copyin.
+      const data = tcpDataBytes(f, this.linkHeaderBytes);
+      if (data >= 0) this.charge(Math.round(this.c.tcpOut + this.c.tcpOutPerByte * data), 'tcp_output');
+      // m_copy shares clusters by reference but copies small mbufs: data written in pieces below a
+      // cluster is copied again for every segment that carries it (P §4: Ultrix avoids the copy
+      // only for writes of 1024 bytes or more).
+      if (data > 0 && (this.lastWriteBytes.get(tcpSrcPort(f, this.linkHeaderBytes)) ?? Number.POSITIVE_INFINITY) < this.c.clusterWrite) {
+        this.charge(this.c.memcpySetup + data * this.c.memcpyPerByte, 'tcp_output');
+      }
+      if (data >= -1) this.charge(this.c.ipOut, 'ip_output');
+      this.charge(this.c.link, 'ether_output');
       this.stats.framesOut++;
       if (this.config.link === 'ethernet') {
         if (!this.config.lance!.transmit(f)) this.stats.txDrops++;
@@ -446,11 +468,12 @@ export class InKernelNet {
     const p0 = this.progress.get(t);
     const prog = p0 !== undefined && p0.req === r ? p0 : { req: r, done: 0 };
     this.progress.delete(t);
-    if (prog !== p0) this.charge(this.c.send, 'socket');
+    if (prog !== p0) this.charge(this.c.send, 'sosend');
     const f = this.file(t, r.fd);
     if (f === undefined) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : SOCK_ERRNO.EBADF };
     if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
     const s = f.sock;
+    if (this.lastWriteBytes.size < 65_536 || this.lastWriteBytes.has(s.localPort)) this.lastWriteBytes.set(s.localPort, r.length);
     while (prog.done < r.length) {
       if (s.error !== null) return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : this.errnoOf(s) };
       const left = r.length - prog.done;
@@ -466,6 +489,7 @@ export class InKernelNet {
         this.stats.copyFaults++;
         return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT };
       }
+      this.charge(Math.round(this.c.sendPerByte * k), 'sosend');
       const n = s.write(this.now(), c.bytes);
       if (typeof n === 'string') return { kr: KERN.SUCCESS, n: prog.done > 0 ? prog.done : SOCK_ERRNO.EPIPE };
       prog.done += n;
@@ -476,29 +500,35 @@ export class InKernelNet {
   }
 
   private recv(t: Thread, r: SyscallArgs<'recv'>): SockResult | typeof BLOCKED {
-    const restarted = this.progress.get(t)?.req === r;
     this.progress.delete(t);
-    if (!restarted) this.charge(this.c.recv, 'socket');
+    // soreceive's fixed path is charged when the call completes (MB93's copyout/exit row is the work
+    // after the wake-up), not before a call sleeps: a call that waits pays it once, on its restart.
+    const done = (res: SockResult): SockResult => {
+      this.charge(this.c.recv, 'soreceive');
+      return res;
+    };
     const f = this.file(t, r.fd);
-    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
-    if (f.kind !== 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN };
+    if (f === undefined) return done({ kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF });
+    if (f.kind !== 'conn') return done({ kr: KERN.SUCCESS, n: SOCK_ERRNO.ENOTCONN });
     const s = f.sock;
-    if (r.length === 0) return { kr: KERN.SUCCESS, n: 0 };
+    if (r.length === 0) return done({ kr: KERN.SUCCESS, n: 0 });
     if (s.readableBytes > 0) {
       const want = Math.min(r.length, s.readableBytes);
       // Check the whole destination first: a fault must not consume the data.
       if (t.task.map.framesOf(r.address, want, VM_PROT.WRITE) === undefined) {
         this.stats.copyFaults++;
-        return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT };
+        return done({ kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT });
       }
+      this.charge(this.c.recv, 'soreceive');
       const d = s.read(this.now(), want);
       const kr = this.kernel.copyout(t.task, r.address, d);
       assert(kr === KERN.SUCCESS, 'inkernel: copyout after a successful check');
+      this.charge(Math.round(this.c.recvPerByte * d.length), 'soreceive');
       this.afterEngine(); // a window update may be due
       return { kr: KERN.SUCCESS, n: d.length };
     }
-    if (s.error !== null) return { kr: KERN.SUCCESS, n: this.errnoOf(s) };
-    if (s.eof || s.state === 'CLOSED') return { kr: KERN.SUCCESS, n: 0 };
+    if (s.error !== null) return done({ kr: KERN.SUCCESS, n: this.errnoOf(s) });
+    if (s.eof || s.state === 'CLOSED') return done({ kr: KERN.SUCCESS, n: 0 });
     this.progress.set(t, { req: r, done: 0 });
     return this.wait(t, r, () => s.readableBytes > 0 || s.eof || s.error !== null || s.state === 'CLOSED' || this.file(t, r.fd) !== f);
   }
@@ -545,4 +575,24 @@ export class InKernelNet {
     table.clear();
     this.afterEngine();
   }
+}
+
+/**
+ * The TCP data bytes of a frame (for the per-byte part of a layer's cost): ≥ 0 for TCP, −1 for
+ * another IPv4 protocol, −2 for anything else (ARP). Reads only what it checks is there.
+ */
+function tcpDataBytes(f: Uint8Array, linkHeaderBytes: number): number {
+  const ip = linkHeaderBytes;
+  if (f.length < ip + 20 || f[ip]! >>> 4 !== 4) return -2;
+  if (linkHeaderBytes === 14 && ((f[12]! << 8) | f[13]!) !== 0x0800) return -2;
+  const ihl = (f[ip]! & 0xf) * 4;
+  const total = Math.min((f[ip + 2]! << 8) | f[ip + 3]!, f.length - ip);
+  if (f[ip + 9] !== 6 || total < ihl + 20) return -1;
+  return Math.max(0, total - ihl - (f[ip + ihl + 12]! >>> 4) * 4);
+}
+
+/** The TCP source port of a frame already known to carry TCP (tcpDataBytes ≥ 0). */
+function tcpSrcPort(f: Uint8Array, linkHeaderBytes: number): number {
+  const tcp = linkHeaderBytes + (f[linkHeaderBytes]! & 0xf) * 4;
+  return (f[tcp]! << 8) | f[tcp + 1]!;
 }

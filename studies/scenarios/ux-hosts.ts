@@ -11,6 +11,7 @@ import type { FaultConfig } from '../../emulator/net/faults.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
 import type { GuestParams, GuestProgram } from '../../kernel/abi/guest.ts';
 import type { Kernel, Task } from '../../kernel/kernel.ts';
+import type { NetIo } from '../../kernel/netio/netio.ts';
 import { libMain } from '../../userland/netlib/tcp-lib.ts';
 import { UX_COSTS } from '../../userland/ux/costs.ts';
 import { uxServer } from '../../userland/ux/ux-server.ts';
@@ -28,6 +29,8 @@ export interface UxHost {
   readonly hostCpu: { busyNsTotal: number };
   /** The AN1 controller's clock page (physical; the host carries an AN1 besides its Ethernet), mapped read-only into every application task. */
   readonly clockPhys: number;
+  /** The host's network I/O module (its counters: mb93-layers splits the receive interrupt by them). */
+  readonly netio: NetIo;
 }
 
 export interface UxPair {
@@ -67,7 +70,7 @@ export function buildUxPair(world: World, o: UxPairOptions = {}): UxPair {
     const m = 0x08002b_000030 + i;
     const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
     const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes);
-    hosts.push({ name: h.name, kernel: h.kernel, ip: ip4(10, 0, 2, 1 + i), mac: m, server: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys: addClockAn1(world, h.host, h.name, m) });
+    hosts.push({ name: h.name, kernel: h.kernel, ip: ip4(10, 0, 2, 1 + i), mac: m, server: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys: addClockAn1(world, h.host, h.name, m), netio: h.netio });
   }
   const [a, b] = hosts as [UxHost, UxHost];
   world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });

@@ -51,8 +51,14 @@ export function measureUxPrimitives(world: World, rounds = 10): UxPrimitives {
   return { sendEntry1Us: us1(entry(1)), sendEntry1472Us: us1(entry(1472)), wake1Us: us1(mean(wakes)) };
 }
 
-/** MB93 Table 4, Mach 3.0 + UX server column (µs; ranges as [low, high]). */
-export const MB93_UX = { sendEntry1Us: 293, sendEntry1472Us: 628, wake1Us: [194, 274] } as const;
+/**
+ * MB93 Table 4, Mach 3.0 + UX server column, TCP (µs; ranges as [low, high]; mb93-table4.json):
+ * entry/copyin 254 at 1 B and 579 at 1460 B, so 582 at 1472 B along its slope; the interval from
+ * the data found for the read to the read returning is the copyout/exit row, 222 at 1 B (the
+ * wake-up of the server thread, 194–213, comes before it: ux.sorwakeupCycles). Scenario
+ * mb93-layers measures every row.
+ */
+export const MB93_UX = { sendEntry1Us: 254, sendEntry1472Us: 582, wake1Us: [194, 274] } as const;
 
 export const uxPrimitivesScenario: Scenario = {
   name: 'ux-primitives',

@@ -18,3 +18,4 @@ export * from './byte-ring.ts';
 export * from './arp-cache.ts';
 export * from './tcp.ts';
 export * from './host-stack.ts';
+export * from './layer-costs.ts';

@@ -1,22 +1,28 @@
 /**
- * User-level cycle costs of the protocol library and the registry server (guests cannot read the
- * cost table). Each value is mirrored in emulator/host/costs/library-costs.ts with its source; a
- * test (test/system/library/costs.test.ts) checks the two agree. Scenarios may override a value
- * through a task parameter of the same name (`lib.tcpInputCycles` → param `tcpInputCycles`).
- *
- * Convention (kernel-costs.ts): ≈ 1.5 cycles per R3000 instruction with cache misses.
+ * User-level cycle costs of the protocol library, the registry server and the single server
+ * (guests cannot read the cost table). Each value is mirrored in
+ * emulator/host/costs/library-costs.ts with its source (MB93 Table 4, TCP, server column, per
+ * layer); a test (test/system/library/costs.test.ts) checks the two agree. Scenarios may override
+ * a value through a task parameter of the same name (`lib.tcpInputCycles` → param `tcpInputCycles`).
+ * The per-layer charges themselves are made by userland/inet/layer-costs.ts.
  */
 export const LIB_COSTS = {
-  /** TCP input, common path, per segment: Clark, Jacobson, Romkey & Salwen 1989 count ≈ 200 instructions (receiver) — plus BSD's header prediction misses: 300 cycles. */
-  tcpInputCycles: 300,
-  /** TCP output per segment: CJRS89 ≈ 235 instructions (sender, tcp_output) → 350 cycles. */
-  tcpOutputCycles: 350,
-  /** IP input or output per datagram: CJRS89 ≈ 57–61 instructions → 90 cycles. */
-  ipCycles: 90,
-  /** Link header build/parse and ring bookkeeping per frame: ≈ 30 instructions → 45 cycles. */
+  /** tcp_output fixed part (MB93 server column, 224/447 µs). */
+  tcpOutputCycles: 5596,
+  /** tcp_output per data byte (slope of the same row). */
+  tcpOutputCyclesPerByte: 3.821,
+  /** ip_output per datagram (MB93 server column, 31/25 µs, mean). */
+  ipOutputCycles: 700,
+  /** Link header build per frame sent (≈ 30 instructions). */
   linkCycles: 45,
-  /** Internet checksum per byte (in_cksum: one lw + addu + sltu + addu per word ≈ 1 cycle a byte with misses; CJRS89 counts it apart from the instruction path). */
-  checksumCyclesPerByte: 1,
+  /** mbuf/queue per received frame (MB93 server column, 79/58 µs, geometric mean). */
+  mbufQueueCycles: 1692,
+  /** ipintr per received datagram (MB93 server column, 127/95 µs, geometric mean). */
+  ipintrCycles: 2746,
+  /** tcp_input fixed part (MB93 server column, 249/365 µs). */
+  tcpInputCycles: 6223,
+  /** tcp_input per data byte (slope of the same row). */
+  tcpInputCyclesPerByte: 1.988,
   /** User-level copy per byte between the application buffer and the socket buffer in the shared region (= cpu.memcpyCyclesPerByte). */
   copyCyclesPerByte: 1,
   /** Socket layer per read/write call (sosend/soreceive bookkeeping ≈ 130 instructions, as 4.3BSD's socket layer) → 200 cycles. */

@@ -27,7 +27,7 @@ import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
 import { MSG_TYPE, PORT_RIGHT, TASK_PORT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
-import { HostStack, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
+import { HostStack, chargeInput, chargeOutput, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { receive, rpc, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
@@ -97,7 +97,7 @@ export class LibConn {
     const c = this.lib.c;
     let kr: number = KERN.SUCCESS;
     for (const f of frames) {
-      this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * (f.length - (this.lib.link === 'an1' ? 40 : 34)));
+      chargeOutput(this.lib.spendLayer, c, f, this.lib.link === 'an1' ? 20 : 14);
       // A page no frame in flight still reads from (AN1 DMAs the body after net_send returns).
       const w0 = this.ch.txPageWaits;
       const at = yield* this.ch.claimTxPageWait();
@@ -122,7 +122,7 @@ export class LibConn {
         const s = this.ch.peek();
         if (s.length > 0) {
           const f = this.ch.read(s.offset, s.length);
-          this.lib.ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - (an1 ? 40 : 34)));
+          chargeInput(this.lib.spendLayer, c, f, an1 ? 20 : 14);
           const k = this.stack.counters;
           const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
           this.stack.receiveFrame(now, f);
@@ -240,6 +240,9 @@ export class TcpLib {
     this.clock = new UserClock(ctx.mem, UserClock.pageOf(p));
     this.pool = new CthreadPool(ctx, () => this.now());
   }
+
+  /** A protocol layer's cycles, charged under the layer's name (per-layer accounting, mb93-layers). */
+  readonly spendLayer = (cycles: number, category: string): void => this.ctx.spend(cycles, category);
 
   /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
   static *init(ctx: GuestContext): G<TcpLib | undefined> {
@@ -391,7 +394,7 @@ export class TcpLib {
   *write(fd: number, data: Uint8Array): G<number> {
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
-    this.ctx.spend(this.c.socketCallCycles);
+    this.ctx.spend(this.c.socketCallCycles, 'sosend');
     let off = 0;
     while (off < data.length) {
       const now = yield* this.now();
@@ -401,7 +404,7 @@ export class TcpLib {
         return typeof n === 'string' ? undefined : { n, frames: conn.stack.takeFrames() };
       });
       if (w === undefined) return SOCK_ERR.EPIPE;
-      this.ctx.spend(this.c.copyCyclesPerByte * w.n);
+      this.ctx.spend(this.c.copyCyclesPerByte * w.n, 'sosend');
       off += w.n;
       yield* conn.sendFrames(w.frames);
       yield* conn.kickIfEarlier();
@@ -414,13 +417,13 @@ export class TcpLib {
   *read(fd: number, max: number, timeoutNs = Number.POSITIVE_INFINITY): G<Uint8Array | number> {
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
-    this.ctx.spend(this.c.socketCallCycles);
+    this.ctx.spend(this.c.socketCallCycles, 'soreceive');
     const start = timeoutNs === Number.POSITIVE_INFINITY ? 0 : yield* this.now();
     for (;;) {
       const now = yield* this.now();
       const got = conn.locked(() => (conn.sock.readableBytes > 0 ? { d: conn.sock.read(now, max), frames: conn.stack.takeFrames() } : undefined));
       if (got !== undefined) {
-        this.ctx.spend(this.c.copyCyclesPerByte * got.d.length);
+        this.ctx.spend(this.c.copyCyclesPerByte * got.d.length, 'soreceive');
         yield* conn.sendFrames(got.frames); // a window update may be due
         yield* conn.kickIfEarlier();
         return got.d;

@@ -37,7 +37,7 @@ import { MACH_MSG } from '../../kernel/abi/errors.ts';
 import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
-import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
+import { HostStack, TcpFlag, chargeInput, chargeOutput, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
 import { receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
@@ -252,7 +252,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           }
         }
       }
-      ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      chargeOutput((n, k) => ctx.spend(n, k), c, f, link === 'an1' ? 20 : 14);
       yield* transmit(f);
     }
   }
@@ -263,7 +263,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     for (let f = yield* nextFrame(poll); f !== undefined; f = yield* nextFrame(poll)) {
       n++;
       if (f.length === 0) continue;
-      ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      chargeInput((n, k) => ctx.spend(n, k), c, f, link === 'an1' ? 20 : 14);
       const tu = tcpTuple(link, f);
       if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
         // A SYN for a listener: reserve the BQI we offer in our SYN-ACK (P §3.4).
@@ -420,7 +420,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         { link, srcMac: mac, dstMac: r.peerMac, srcIp: ip, dstIp: r.remoteIp, dstBqi: r.peerBqi },
         { srcPort: r.localPort, dstPort: r.remotePort, seq: snap.iss as Seq32, ack: (snap.irs + 1) as Seq32, flags: TcpFlag.ACK, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
       );
-      ctx.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles);
+      chargeOutput((n, k) => ctx.spend(n, k), c, f, link === 'an1' ? 20 : 14);
       yield* transmit(f);
     }
     conns.delete(r.key);

@@ -13,12 +13,16 @@ export const UX_COSTS = {
   copyCyclesPerByte: 1,
   /** Server per request: UX's system-call emulation (MB92 §2.2: 280 µs on a 12 MHz DS2100, × 12/25). */
   serverDispatchCycles: 3360,
-  /** Server, write: BSD sosend fixed part (calibrated on MB93 Table 4 send entry, UX column, 1 byte: 293 µs). */
-  sosendCycles: 2010,
-  /** Server, write: per byte beyond the copies (calibrated on MB93 Table 4 send entry slope, 293 → 628 µs over 1471 bytes). */
-  sosendCyclesPerByte: 1.7,
-  /** Server, read: soreceive and the reply path (calibrated on MB93 Table 4 wake user thread, UX column, 194–274 µs). */
-  soreceiveCycles: 2730,
+  /** Server, write: BSD sosend fixed part (calibrated on MB93 Table 4, TCP, server column, entry/copyin 254 µs at 1 B). */
+  sosendCycles: 1038,
+  /** Server, write: per byte beyond the copies (slope of the same row, 254 → 579 µs over 1459 bytes). */
+  sosendCyclesPerByte: 1.568,
+  /** Server: waking the thread that serves a parked read (MB93 Table 4, TCP, server column, wake up user thread 194/213 µs). */
+  sorwakeupCycles: 5088,
+  /** Server, read: soreceive and the reply path, fixed (MB93 Table 4, TCP, server column, copyout/exit 222 µs at 1 B). */
+  soreceiveCycles: 2430,
+  /** Server, read: per byte beyond the copies (slope of the same row, 222 → 1028 µs over 1459 bytes). */
+  soreceiveCyclesPerByte: 9.82,
 } as const;
 
 export type UxCostName = keyof typeof UX_COSTS;

@@ -36,7 +36,7 @@ import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MACH_MSG_OPTION, MACH_PORT_DEAD, MACH_PORT_NULL, MSG_SIZE_MAX, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type MachMsg, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
-import { HostStack, type TcpListener, type TcpSocket } from '../inet/index.ts';
+import { HostStack, chargeInput, chargeOutput, type TcpListener, type TcpSocket } from '../inet/index.ts';
 import { buildMsg, receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts } from '../netlib/costs.ts';
@@ -161,7 +161,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     for (let f = outQ.shift(); f !== undefined; f = outQ.shift()) {
       // Headers are built here; the payload stands in the socket buffer's mbufs, which the mapped
       // driver copied to the board by PIO — net_send's PIO is that copy.
-      x.spend(c.linkCycles + c.ipCycles + c.tcpOutputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      chargeOutput((n, k) => x.spend(n, k), c, f, 14);
       const at = yield* ch.claimTxPageWait();
       if (at < 0) break;
       ctx.mem.writeBytes(def.address + at, f);
@@ -220,7 +220,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
   function* readReply(x: GuestContext, s: UxSock, r: Reply, max: number, t: number): G<void> {
     const sock = s.sock!;
     const d = sock.read(t, Math.max(1, Math.min(max, UX_IO_MAX)));
-    x.spend(u.soreceiveCycles + u.copyCyclesPerByte * d.length);
+    x.spend(Math.round(u.soreceiveCycles + (u.soreceiveCyclesPerByte + u.copyCyclesPerByte) * d.length), 'soreceive');
     yield* flushOut(x);
     yield* replyTo(r, d.length, d);
   }
@@ -253,6 +253,10 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
           const rd = s.read;
           if (sock.readableBytes > 0) {
             s.read = undefined;
+            // sorwakeup: the server thread asleep in soreceive for this read is woken through the
+            // emulated spl and a C-Threads condition (MB93's wake-up row); here the network thread
+            // serves the parked read itself, so the wake-up is its cost alone.
+            x.spend(u.sorwakeupCycles, 'sorwakeup');
             const tp = probe ? yield* now() : 0;
             yield* readReply(x, s, rd.reply, rd.max, t);
             if (probe) yield* sys.debug_log({ text: `ux: probe readReadyAt=${tp}` });
@@ -394,7 +398,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
 
   /** One socket call from a client (request thread). */
   function* onCall(cl: Client, m: ReceivedMsg, r: Reply): G<void> {
-    ctx.spend(u.serverDispatchCycles);
+    ctx.spend(u.serverDispatchCycles, 'ux_dispatch');
     const ints = m.items.find((i) => i.type === 'int32');
     const v = ints?.type === 'int32' ? ints.values : [];
     const inl = m.items.find((i) => i.type === 'inline');
@@ -455,7 +459,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         const data = inl?.type === 'inline' ? inl.data : new Uint8Array(0);
         if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF);
         if (s.kind !== 'conn' || s.sock === undefined || s.write !== undefined || s.connect !== undefined || data.length > UX_IO_MAX) return yield* replyTo(r, SOCK_ERR.EINVAL);
-        ctx.spend(u.sosendCycles + (u.sosendCyclesPerByte + u.copyCyclesPerByte) * data.length);
+        ctx.spend(Math.round(u.sosendCycles + (u.sosendCyclesPerByte + u.copyCyclesPerByte) * data.length), 'sosend');
         const tp = probe ? yield* now() : 0;
         const w = { reply: r, data, done: 0 };
         const err = writeSome(s, w, t);
@@ -530,7 +534,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
       rx.consume();
       if (sl.length === 0) continue;
       stats.framesIn++;
-      x.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      chargeInput((n, k) => x.spend(n, k), c, f, 14);
       stack.receiveFrame(t, f);
     }
     return n;

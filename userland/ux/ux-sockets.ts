@@ -69,7 +69,7 @@ export class UxSockets implements SocketApi {
     if (r.kr !== KERN.SUCCESS || w?.type !== 'int32') return { res: SOCK_ERR.ECONNRESET, data: undefined };
     const d = r.msg!.items.find((i) => i.type === 'inline');
     const out = d?.type === 'inline' ? d.data : undefined;
-    if (out !== undefined) this.ctx.spend(this.c.copyCyclesPerByte * out.length);
+    if (out !== undefined) this.ctx.spend(this.c.copyCyclesPerByte * out.length, 'copyout');
     return { res: (w.values[0] ?? SOCK_ERR.EINVAL) | 0, data: out }; // int32 words arrive as unsigned 32-bit values
   }
 

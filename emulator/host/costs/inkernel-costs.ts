@@ -1,35 +1,49 @@
 /**
- * The monolithic (Ultrix-like) baseline's in-kernel socket layer and network input path
- * (kernel/inkernel): the per-call and per-packet costs of a 4.3BSD kernel path that the emulator
- * charges apart from the engine's protocol instructions. The TCP/IP/link instruction counts are
- * the library's (lib.*, Clark et al. 1989): the same 4.3BSD-derived code runs. Calibrated on
- * published primitives on the DECstation 5000/200 — Maeda & Bershad (SOSP '93, "MB93") Table 4's
- * "Mach 2.5 kernel" column, an in-kernel 4.3BSD UDP stack (../shared/kernel/mach-semantics.md
- * §10) — never on a Table 2–4 cell. test/system/inkernel/costs.test.ts measures the rows.
+ * The monolithic (Ultrix-like) baseline's in-kernel socket layer, protocol layers and network input
+ * path (kernel/inkernel), per layer from the rows measured on the paper's machine: Maeda & Bershad
+ * (SOSP '93, "MB93") Table 4, TCP, "kernel" column — Mach 2.5 with 4.3BSD TCP in the kernel on a
+ * DECstation 5000/200 (../shared/calibration/mb93-table4.json; the same code and machine as
+ * Ultrix 4.2A). Each layer is a fixed part plus, where the row grows with the message, a part per
+ * TCP data byte, from the two published sizes (1 B and 1460 B): slope = (row(1460) − row(1)) /
+ * 1459, fixed = row(1) − slope; a row flat within its noise gets one value. Where the emulator
+ * charges part of a row apart (the trap, a copy, PIO, the context switch), the constant is the
+ * remainder. Scenario mb93-layers measures every row; test/system/mb93-layers.test.ts holds them
+ * within ±15 %. Never fitted to a Table 2–4 cell.
  */
 import type { CostGroup } from './cost-table.ts';
 
+const MB93K = 'MB93 Table 4, TCP, kernel column (Mach 2.5, 4.3BSD TCP in the kernel, DECstation 5000/200)';
+
 export const INKERNEL_COSTS = {
   'inkernel.sendEntryCycles': {
-    value: 1454,
+    value: 1078,
     unit: 'cycles',
-    source:
-      'calibrated on MB93 Table 4, Mach 2.5 kernel column, send entry (trap + copyin) for a 1-byte datagram, 65 µs on a DECstation 5000/200: the remainder after what the emulator charges apart on that path — the trap (kernel.trapCycles, 150) and the copyin of 1 byte (cpu.memcpySetupCycles 20 + 1) — 1625 − 171 = 1454 cycles. It stands for 4.3BSD sosend: getsock, sblock, splnet, mbuf allocation, uio bookkeeping. The 1472-byte row (104 µs) then follows from cpu.memcpyCyclesPerByte: 123.8 µs, 1.19 × (the kernel copies a little faster than the 1 cycle/byte the UX rows give)',
-    what: 'socket layer fixed path of a send/write (sosend), once per call',
+    source: `${MB93K}, entry/copyin 50/153 µs (1 B / 1460 B): at 1 B, 50 µs = 1250 cycles less what the emulator charges apart on that path — the trap (kernel.trapCycles 150) and the copyin (cpu.memcpySetupCycles 20 + 1 cycle a byte) and this row's per-byte part — 1250 − 171 − 0.8 = 1078. It stands for 4.3BSD sosend: getsock, sblock, splnet, mbuf allocation, uio bookkeeping`,
+    what: 'socket layer fixed path of a send/write (sosend), once per call (charged as sosend)',
   },
-  'inkernel.wakeupCycles': {
-    value: 1150,
-    unit: 'cycles',
-    source:
-      'calibrated on MB93 Table 4, Mach 2.5 kernel column, wake user thread, 54–70 µs on a DECstation 5000/200: the midpoint, 62 µs, less the context switch the emulator charges apart (kernel.contextSwitchCycles, 16 µs) = 46 µs. It replaces kernel.wakeupCycles (the library column\'s 73–95 µs) for a thread sleeping in a socket call: the in-kernel sleep/wakeup of a 4.3BSD kernel, with no user-level thread package between the wake-up and the process',
-    what: 'wake-up path of a thread blocked in an in-kernel socket call (sbwait → sorwakeup), besides the context switch',
+  'inkernel.sendCyclesPerByte': {
+    value: 0.765,
+    unit: 'cycles/byte',
+    source: `${MB93K}, entry/copyin 50/153 µs: slope (153 − 50) / 1459 B = 0.0706 µs = 1.765 cycles a byte, less the copyin's 1 cycle a byte (cpu.memcpyCyclesPerByte) charged apart = 0.765: mbuf cluster allocation and chaining per byte`,
+    what: 'socket layer per byte sent beyond the copyin (charged as sosend)',
   },
   'inkernel.recvEntryCycles': {
-    value: 1454,
+    value: 777,
     unit: 'cycles',
-    source:
-      'derived from inkernel.sendEntryCycles: MB93 publishes no receive-entry row for the kernel column; 4.3BSD soreceive does the same work as sosend in reverse (getsock, sblock, splnet, the mbuf walk, sbfree/m_free, uio bookkeeping) at about the same length in uipc_socket.c, so the same value; the copyout is charged apart (cpu.memcpy*)',
-    what: 'socket layer fixed path of a recv/read (soreceive), once per call',
+    source: `${MB93K}, copyout/exit 32/220 µs: at 1 B, 32 µs = 800 cycles less the copyout (cpu.memcpySetupCycles 20 + 1 cycle a byte) and this row's per-byte part (2.22) = 777. It stands for 4.3BSD soreceive (sblock, the mbuf walk, sbfree/m_free, uio bookkeeping) and the system-call exit; the trap's entry and exit are one charge (kernel.trapCycles) counted on the entry row`,
+    what: 'socket layer fixed path of a recv/read (soreceive), once per call (charged as soreceive)',
+  },
+  'inkernel.recvCyclesPerByte': {
+    value: 2.221,
+    unit: 'cycles/byte',
+    source: `${MB93K}, copyout/exit 32/220 µs: slope (220 − 32) / 1459 B = 0.1289 µs = 3.221 cycles a byte, less the copyout's 1 cycle a byte charged apart = 2.221: the mbuf walk and m_free per cluster and the cache misses on data the device copy left in memory`,
+    what: 'socket layer per byte received beyond the copyout (charged as soreceive)',
+  },
+  'inkernel.wakeupCycles': {
+    value: 950,
+    unit: 'cycles',
+    source: `${MB93K}, wake up user thread 54/54 µs, less the context switch the emulator charges apart (kernel.contextSwitchCycles, 16 µs) = 38 µs. It replaces kernel.wakeupCycles (the library column's 92–95 µs) for a thread sleeping in a socket call: the in-kernel sleep/wakeup of a 4.3BSD kernel, with no user-level thread package between the wake-up and the process`,
+    what: 'wake-up path of a thread blocked in an in-kernel socket call (sbwait → sorwakeup), besides the context switch',
   },
   'inkernel.controlCallCycles': {
     value: 570,
@@ -39,23 +53,69 @@ export const INKERNEL_COSTS = {
     what: 'socket, bind, listen, accept, connect, shutdown, close: the socket layer fixed path besides the protocol work',
   },
   'inkernel.rxMbufCycles': {
-    value: 418,
+    value: 493,
     unit: 'cycles',
-    source:
-      'calibrated on MB93 Table 4, Mach 2.5 kernel column, device read of a small frame, 74 µs: the in-kernel driver copies each frame into mbufs it allocates in the interrupt; the emulator charges the interrupt, the LANCE driver path and the PIO copy apart (57.3 µs, docs/calibration.md), so 16.7 µs = 418 cycles remain for MGET/MCLGET and the mbuf chain. The max-size row (469–497 µs) then comes out at 481 µs. On AN1 (BQI 0 kernel buffers) the same allocation precedes the copy from the DMA buffer',
+    source: `${MB93K}, device intr/read 77/469 µs: the in-kernel driver copies each frame into mbufs it allocates in the interrupt; the emulator charges the interrupt, the LANCE driver path and the PIO copy apart (57.3 µs for a 60-byte frame, docs/calibration.md), so 77 − 57.3 = 19.7 µs = 493 cycles remain for MGET/MCLGET and the mbuf chain. The 1460-byte row then follows from the PIO read rate (tc.ioReadNsPerByte). On AN1 (BQI 0 kernel buffers) the same allocation precedes the copy from the DMA buffer`,
     what: 'mbuf allocation and chaining for one received frame, in the device interrupt',
   },
   'inkernel.netisrCycles': {
-    value: 844,
+    value: 1900,
     unit: 'cycles',
-    source:
-      'calibrated on MB93 Table 4 netisr / packet filter demux, 52–95 µs on a DECstation 5000/200, read as small (52) to max-size (95): the spread, 43 µs over 1471 more bytes ≈ 0.03 µs a byte, is a checksum’s slope, so the row grows with the datagram. The 1-byte segment’s whole software-interrupt path (ipintrq dequeue, ipintr, PCB lookup, transport input, sbappend, sorwakeup) lands at 52 µs = 1300 cycles, less what the emulator charges apart on it — the engine’s link + IP + TCP input instructions (lib.linkCycles + lib.ipCycles + lib.tcpInputCycles = 435) and the checksum of 21 bytes (lib.checksumCyclesPerByte) — 1300 − 456 = 844 cycles. The max-size segment then comes out at 110 µs (1.16 × 95: the engine checksums at 1 cycle a byte, 0.04 µs). MB93’s row is UDP; a TCP segment’s extra input instructions are inside the engine’s counts',
-    what: 'network software interrupt per received frame besides the protocol instructions (queueing, PCB lookup, socket-buffer append, wakeup)',
+    source: `${MB93K}, netisr 79/73 µs: flat, so one value, the mean 76 µs. MB93 lists ipintr and tcp_input as rows of their own (inkernel.ipintr*, inkernel.tcpInput*), so this is the software interrupt alone: its dispatch, splnet/splx, the ipintrq dequeue and the per-packet bookkeeping (the earlier value, 844, assumed the row held ipintr and tcp_input and took their counts out)`,
+    what: 'network software interrupt per received frame besides IP and TCP input (charged as netisr)',
+  },
+  'inkernel.tcpOutputCycles': {
+    value: 1621,
+    unit: 'cycles',
+    source: `${MB93K}, tcp_output 65/307 µs: fixed part 65 − 0.1659 = 64.8 µs`,
+    what: 'tcp_output per segment, fixed part (charged as tcp_output)',
+  },
+  'inkernel.tcpOutputCyclesPerByte': {
+    value: 4.147,
+    unit: 'cycles/byte',
+    source: `${MB93K}, tcp_output 65/307 µs: slope (307 − 65) / 1459 B = 0.1659 µs a data byte (the checksum over the mbuf chain, m_copy)`,
+    what: 'tcp_output per TCP data byte',
+  },
+  'inkernel.ipOutputCycles': {
+    value: 550,
+    unit: 'cycles',
+    source: `${MB93K}, ip_output 24/20 µs: flat, the mean 22 µs`,
+    what: 'ip_output per datagram (charged as ip_output)',
+  },
+  'inkernel.ipintrCycles': {
+    value: 750,
+    unit: 'cycles',
+    source: `${MB93K}, ipintr 30/37 µs: fixed part 30 − 0.0048 = 30.0 µs`,
+    what: 'ipintr per received datagram, fixed part (charged as ipintr)',
+  },
+  'inkernel.ipintrCyclesPerByte': {
+    value: 0.12,
+    unit: 'cycles/byte',
+    source: `${MB93K}, ipintr 30/37 µs: slope (37 − 30) / 1459 B = 0.0048 µs a data byte`,
+    what: 'ipintr per TCP data byte',
+  },
+  'inkernel.tcpInputCycles': {
+    value: 1897,
+    unit: 'cycles',
+    source: `${MB93K}, tcp_input 76/270 µs: fixed part 76 − 0.1330 = 75.9 µs`,
+    what: 'tcp_input per segment, fixed part (charged as tcp_input)',
+  },
+  'inkernel.tcpInputCyclesPerByte': {
+    value: 3.324,
+    unit: 'cycles/byte',
+    source: `${MB93K}, tcp_input 76/270 µs: slope (270 − 76) / 1459 B = 0.1330 µs a data byte (the checksum, sbappend)`,
+    what: 'tcp_input per TCP data byte',
+  },
+  'inkernel.clusterWriteBytes': {
+    value: 1024,
+    unit: 'bytes',
+    source: 'P §4: Ultrix "uses an identical mechanism [a buffer organization that eliminates byte copying], but it is invoked only when the user packet size is 1024 bytes or larger"; in 4.3BSD, sosend puts such a write into mbuf clusters, which tcp_output\'s m_copy shares by reference, and smaller ones into small mbufs, which m_copy copies (cpu.memcpy* per segment sent)',
+    what: 'write size from which the monolithic kernel\'s data sits in clusters and is not copied again by tcp_output',
   },
   'inkernel.calloutCycles': {
     value: 100,
     unit: 'cycles',
     source: 'derived: 4.3BSD softclock callout dispatch and tcp_timers switch ≈ 65 instructions at ≈ 1.5 cycles an instruction (kernel-costs.ts convention)',
-    what: 'a TCP timer callout (the engine’s timer work charged apart from lib.*)',
+    what: 'a TCP timer callout (the engine’s timer work charged apart)',
   },
 } as const satisfies CostGroup;

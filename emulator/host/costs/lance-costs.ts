@@ -47,10 +47,10 @@ export const LANCE_COSTS = {
     what: 'driver work per received frame besides programmed I/O',
   },
   'lance.driverTxFrameCycles': {
-    value: 2040,
+    value: 1603,
     unit: 'cycles',
     source:
-      'calibrated on MB93 Table 4 ether output (library column, incl. trap + copy to wired buffer), 98–105 µs for a 1-byte UDP datagram on a DECstation 5000/200: the remainder after what the emulator charges apart on the same path — the net_send trap (kernel.trapCycles), the module’s check and header copy (netio.txCheck*, cpu.memcpy*), the PIO of frame and descriptor (tc.io*) — so that mb93-primitives measures the row at its midpoint; the 1472-byte row (274–280 µs) then comes out in range with no further change. It stands for the kernel output path MB93 times as one row (ether output, buffer and queue handling, spl, the start routine); the instruction count of NetBSD am7990_start + am7990_tint alone (≈100 instructions, 150 cycles, the earlier value) is a twelfth of it',
+      'calibrated on MB93 Table 4, TCP, kernel column, ether_output 75 µs at 1 B (DECstation 5000/200): the kernel’s output routine copies straight from the wired mbuf chain into the board, so that row is the driver path alone; the remainder after what the emulator charges apart on it — the link header (lib.linkCycles) and the PIO of frame and descriptor (tc.io*) — which mb93-layers measured at 92.5 µs with the earlier value 2040 (calibrated on the library column’s 98 µs, which also holds a trap and a copy into a wired kernel buffer; that part is now netio.txCheckFixedCycles): 2040 − (92.5 − 75) × 25 = 1603. It stands for ether_output, the interface queue, spl and the start routine; NetBSD am7990_start + am7990_tint alone count ≈ 100 instructions (150 cycles)',
     what: 'driver output path per transmitted frame besides programmed I/O (output routine, queueing, start, transmit-done bookkeeping)',
   },
   'lance.driverPollDelayNs': {

@@ -15,7 +15,7 @@ describe('single-server costs', () => {
     expect(Object.keys(UX_SERVER_COSTS).length).toBe(Object.keys(UX_COSTS).length);
   });
 
-  it('MB93 Table 4, UX column: send entry 293 / 628 µs and wake user thread 194–274 µs', () => {
+  it('MB93 Table 4, UX column (TCP): send entry 254 µs at 1 B (582 at 1472 B along the row’s slope) and the read’s reply path 194–274 µs', () => {
     const m = measureUxPrimitives(new World({ seed: 1, traceOn: false }));
     expect(m.sendEntry1Us / MB93_UX.sendEntry1Us).toBeGreaterThan(0.97);
     expect(m.sendEntry1Us / MB93_UX.sendEntry1Us).toBeLessThan(1.03);
