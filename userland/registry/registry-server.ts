@@ -175,6 +175,28 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   /** AN1: the peer's BQI of inherited connections, so our probe and the engine's RST reach the peer's library. */
   const deadPeerBqi = new Map<string, number>();
   let nextEphemeral = 49152 + (num('seed', 1) % 1000);
+  /**
+   * BQI lifetime (AN1): a BQI we offered a peer is never freed while the peer's templates may
+   * still name it. When its connection ends it is held here (bqi → the time it may be freed):
+   * 2·MSL after the end, pushed back by every frame that still names it (those fall back to BQI 0
+   * and reach our engine, which answers them). Only then does net_bqi_release free it.
+   */
+  const bqiHold = new Map<number, number>();
+  const holdBqi = (bqi: number, t: number): void => {
+    if (bqi !== 0) bqiHold.set(bqi, Math.max(bqiHold.get(bqi) ?? 0, t + 2 * mslNs));
+  };
+  /** Free the held BQIs whose time has come (a BQI still bound to a closing channel waits another 2·MSL). */
+  function* expireBqiHolds(t: number): G<void> {
+    for (const [bqi, until] of [...bqiHold]) {
+      if (until > t) continue;
+      const kr = (yield* sys.net_bqi_release({ priv, bqi })).kr;
+      if (kr === KERN.SUCCESS) {
+        bqiHold.delete(bqi);
+        stats.bqisReleased++;
+      } else bqiHold.set(bqi, t + 2 * mslNs);
+    }
+  }
+  const nextBqiDeadline = (): number | null => (bqiHold.size === 0 ? null : Math.min(...bqiHold.values()));
 
   const now = function* (): G<number> {
     return (yield* sys.clock_get_ns({})).ns;
@@ -264,6 +286,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       n++;
       if (f.length === 0) continue;
       ctx.spend(c.linkCycles + c.ipCycles + c.tcpInputCycles + c.checksumCyclesPerByte * Math.max(0, f.length - 34));
+      if (link === 'an1' && f.length >= 4) {
+        // A frame naming a held BQI (it fell back to BQI 0): some template still names it.
+        const named = (f[2]! << 8) | f[3]!;
+        if (bqiHold.has(named)) holdBqi(named, t);
+      }
       const tu = tcpTuple(link, f);
       if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
         // A SYN for a listener: reserve the BQI we offer in our SYN-ACK (P §3.4).
@@ -308,6 +335,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       s.abort(t1);
       yield* flushOut();
       r.state = 'dead';
+      holdBqi(r.bqi, t1);
       if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [cr.kr] }]);
       return;
     }
@@ -354,10 +382,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       } else if (s.state === 'CLOSED') {
         r.state = 'dead';
         stats.refused++;
-        if (r.bqi !== 0) {
-          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
-          stats.bqisReleased++;
-        }
+        holdBqi(r.bqi, yield* now()); // offered in our SYN: the peer may have bound it
         if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [s.error === 'ETIMEDOUT' ? REG_ERR.TIMED_OUT : REG_ERR.CONN_REFUSED] }]);
         r.reply = undefined;
       }
@@ -387,10 +412,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (pending) continue;
         r.state = 'dead';
         conns.delete(r.key);
-        if (r.bqi !== 0) {
-          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
-          stats.bqisReleased++;
-        }
+        holdBqi(r.bqi, yield* now()); // offered in our SYN-ACK
       }
     }
   }
@@ -409,6 +431,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const t = yield* now();
     stats.inherited++;
     timeWait.set(r.key, t + 2 * mslNs);
+    holdBqi(r.bqi, t);
     if (link === 'an1') deadPeerBqi.set(r.key, r.peerBqi);
     r.state = 'dead';
     const snap = r.snap;
@@ -435,10 +458,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.state === 'handshake' || r.state === 'completing') {
         r.sock?.abort(t);
         r.state = 'dead';
-        if (r.bqi !== 0) {
-          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
-          stats.bqisReleased++;
-        }
+        holdBqi(r.bqi, t);
       }
     }
     for (const [port, l] of [...listeners]) {
@@ -594,6 +614,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
             }
           }
           conns.delete(k);
+          // The channel goes now, whoever else still holds a right to it: a released connection
+          // has no channel (a library that kept a copy of the right cannot send through it).
+          yield* sys.net_channel_close({ channel: r.channel });
+          holdBqi(r.bqi, t);
           yield* sys.mach_port_destroy({ name: r.channel }); // our right, the reference just received, and the dead-name request
         } else if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
         if (tcb !== undefined && m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
@@ -613,7 +637,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       yield* flushOut();
       yield* progress();
       yield* flushOut();
-      const next = stack.pollAt();
+      yield* expireBqiHolds(t);
+      const pollAt = stack.pollAt();
+      const holdAt = nextBqiDeadline();
+      const next = pollAt === null ? holdAt : holdAt === null ? pollAt : Math.min(pollAt, holdAt);
       const t2 = yield* now();
       if (ch !== undefined) {
         if (ch.available() > 0) continue;
