@@ -35,7 +35,7 @@ import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MACH_MSG } from '../../kernel/abi/errors.ts';
 import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
-import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
+import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_ERR, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
@@ -45,7 +45,8 @@ import { encodeConnSpec } from '../netlib/conn-spec.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
 import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
-import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REG_QUOTA, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+import { registryLimits, validPort, validRemoteIp } from './limits.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 /** Transmit pages of the default channel, used round robin: an AN1 DMA reads a page after net_send returns. */
@@ -107,6 +108,11 @@ export interface RegistryStats {
   bqisReleased: number;
   listenOverflows: number;
   rstsForUnmatched: number;
+  /** Requests refused as malformed or out of range (REG_ERR.INVALID), and for a quota (REG_ERR.QUOTA). */
+  invalid: number;
+  quota: number;
+  /** Reply rights given up because their task died or their port did (nobody left to answer). */
+  repliesDropped: number;
 }
 
 export const registryServer: GuestProgram = function* (ctx: GuestContext) {
@@ -120,7 +126,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const rxSlots = num('connRxSlots', 32);
   const txPages = num('connTxPages', 16);
   const c = libCosts(p);
-  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, finishing: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0 };
+  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, finishing: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0, invalid: 0, quota: 0, repliesDropped: 0 };
+  const lim = registryLimits(p);
 
   const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
   const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
@@ -182,8 +189,12 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
    * and reach our engine, which answers them). Only then does net_bqi_release free it.
    */
   const bqiHold = new Map<number, number>();
-  const holdBqi = (bqi: number, t: number): void => {
-    if (bqi !== 0) bqiHold.set(bqi, Math.max(bqiHold.get(bqi) ?? 0, t + 2 * mslNs));
+  /** The task a held BQI is charged to (its last connection's owner, until that task dies). */
+  const bqiHoldOwner = new Map<number, PortName>();
+  const holdBqi = (bqi: number, t: number, owner?: PortName): void => {
+    if (bqi === 0) return;
+    bqiHold.set(bqi, Math.max(bqiHold.get(bqi) ?? 0, t + 2 * mslNs));
+    if (owner !== undefined && watched.has(owner)) bqiHoldOwner.set(bqi, owner);
   };
   /** Free the held BQIs whose time has come (a BQI still bound to a closing channel waits another 2·MSL). */
   function* expireBqiHolds(t: number): G<void> {
@@ -192,6 +203,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       const kr = (yield* sys.net_bqi_release({ priv, bqi })).kr;
       if (kr === KERN.SUCCESS) {
         bqiHold.delete(bqi);
+        bqiHoldOwner.delete(bqi);
         stats.bqisReleased++;
       } else bqiHold.set(bqi, t + 2 * mslNs);
     }
@@ -297,7 +309,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const k = key4(tu.srcIp, tu.srcPort, tu.dstPort);
         const l = listeners.get(tu.dstPort);
         if (l !== undefined && !conns.has(k)) {
-          const b = yield* sys.net_bqi_reserve({ priv });
+          // Within the listener's owner's BQI quota; beyond it the SYN-ACK offers none (the channel then gets one at accept, if any is free).
+          const b = usage(l.owner).bqis >= lim.bqisPerTask ? { kr: NETIO_ERR.NO_BQI, bqi: 0 } : yield* sys.net_bqi_reserve({ priv });
           if (b.kr === KERN.SUCCESS) stats.bqisReserved++;
           conns.set(k, {
             key: k, owner: l.owner, active: false, localPort: tu.dstPort, remoteIp: tu.srcIp, remotePort: tu.srcPort, sock: undefined,
@@ -314,9 +327,60 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     return n;
   }
 
+  /** Answer a request; a reply right that can no longer be used (its port died) is given up, never kept. */
   function* sendReply(r: Reply, items: Parameters<typeof send>[2]): G<number> {
-    return yield* send(r.name, r.id + 100, items, { remoteDisposition: MSG_TYPE.MOVE_SEND_ONCE });
+    if (r.name === 0) return MACH_MSG.SEND_INVALID_DEST;
+    const kr = yield* send(r.name, r.id + 100, items, { remoteDisposition: MSG_TYPE.MOVE_SEND_ONCE });
+    if (kr !== KERN.SUCCESS) {
+      stats.repliesDropped++;
+      yield* sys.mach_port_destroy({ name: r.name });
+    }
+    return kr;
   }
+  /** A reply right nobody will answer any more (its task died): destroyed, not kept. */
+  function* dropReply(r: Reply | undefined): G<void> {
+    if (r === undefined || r.name === 0) return;
+    stats.repliesDropped++;
+    yield* sys.mach_port_destroy({ name: r.name });
+  }
+
+  /** What one task holds of the registry's resources (the quotas of limits.ts are checked against it). */
+  const usage = (owner: PortName) => {
+    let pendingConnects = 0;
+    let channels = 0;
+    let bqis = 0;
+    let replies = 0;
+    for (const r of conns.values()) {
+      if (r.owner !== owner) continue;
+      const live = r.state === 'handshake' || r.state === 'completing' || r.state === 'handed';
+      if (r.active && (r.state === 'handshake' || r.state === 'completing')) pendingConnects++;
+      if (r.state === 'handed') channels++;
+      if (live && r.bqi !== 0) bqis++;
+      if (r.reply !== undefined) replies++;
+    }
+    for (const o of bqiHoldOwner.values()) if (o === owner) bqis++;
+    let accepts = 0;
+    let listens = 0;
+    for (const l of listeners.values()) {
+      if (l.owner !== owner) continue;
+      listens++;
+      accepts += l.accepts.length;
+      channels += l.ready.length;
+    }
+    return { pendingConnects, channels, bqis, accepts, listens, names: 1 + replies + accepts + channels };
+  };
+  /** The first quota `owner` would exceed by one more of `what`, or 0. */
+  const overQuota = (owner: PortName, what: 'connect' | 'accept' | 'listen'): number => {
+    const u = usage(owner);
+    if (u.names >= lim.namesPerTask) return REG_QUOTA.NAMES;
+    if (what === 'connect' && u.pendingConnects >= lim.pendingConnectsPerTask) return REG_QUOTA.PENDING_CONNECTS;
+    if (what === 'connect' && u.channels >= lim.channelsPerTask) return REG_QUOTA.CHANNELS;
+    if (what === 'connect' && link === 'an1' && u.bqis >= lim.bqisPerTask) return REG_QUOTA.BQIS;
+    if (what === 'accept' && u.accepts >= lim.pendingAcceptsPerTask) return REG_QUOTA.PENDING_ACCEPTS;
+    if (what === 'accept' && u.channels >= lim.channelsPerTask) return REG_QUOTA.CHANNELS;
+    if (what === 'listen' && u.listens >= lim.listenPortsPerTask) return REG_QUOTA.LISTEN_PORTS;
+    return 0;
+  };
 
   /** A connection reached ESTABLISHED in the engine: channel, TCB export, hand-off. */
   function* complete(r: ConnRec, s: TcpSocket): G<void> {
@@ -335,7 +399,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       s.abort(t1);
       yield* flushOut();
       r.state = 'dead';
-      holdBqi(r.bqi, t1);
+      holdBqi(r.bqi, t1, r.owner);
       if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [cr.kr] }]);
       return;
     }
@@ -382,7 +446,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       } else if (s.state === 'CLOSED') {
         r.state = 'dead';
         stats.refused++;
-        holdBqi(r.bqi, yield* now()); // offered in our SYN: the peer may have bound it
+        holdBqi(r.bqi, yield* now(), r.owner); // offered in our SYN: the peer may have bound it
         if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [s.error === 'ETIMEDOUT' ? REG_ERR.TIMED_OUT : REG_ERR.CONN_REFUSED] }]);
         r.reply = undefined;
       }
@@ -412,7 +476,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (pending) continue;
         r.state = 'dead';
         conns.delete(r.key);
-        holdBqi(r.bqi, yield* now()); // offered in our SYN-ACK
+        holdBqi(r.bqi, yield* now(), r.owner); // offered in our SYN-ACK
       }
     }
   }
@@ -431,7 +495,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const t = yield* now();
     stats.inherited++;
     timeWait.set(r.key, t + 2 * mslNs);
-    holdBqi(r.bqi, t);
+    holdBqi(r.bqi, t, r.owner);
     if (link === 'an1') deadPeerBqi.set(r.key, r.peerBqi);
     r.state = 'dead';
     const snap = r.snap;
@@ -460,12 +524,16 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         r.state = 'dead';
         holdBqi(r.bqi, t);
       }
+      yield* dropReply(r.reply);
+      r.reply = undefined;
     }
+    for (const [bqi, o] of [...bqiHoldOwner]) if (o === owner) bqiHoldOwner.delete(bqi); // still held, no longer charged
     for (const [port, l] of [...listeners]) {
       if (l.owner !== owner) continue;
       l.listener.close(t);
       listeners.delete(port);
       for (const x of l.ready) yield* sys.net_channel_close({ channel: x.channel });
+      for (const a of l.accepts.splice(0)) yield* dropReply(a);
     }
     for (const [k, r] of [...conns]) if (r.state === 'dead' || r.state === 'released') conns.delete(k);
     yield* flushOut();
@@ -496,6 +564,20 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const taskItem = m.items.find((i) => i.type === 'port');
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
     const rep: Reply = { name: m.remote, id: m.id };
+    const ints32 = m.items.filter((i) => i.type === 'int32').length;
+    /** Refuse: malformed or out of range. */
+    const invalid = function* (): G<void> {
+      stats.invalid++;
+      yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.INVALID] }]);
+    };
+    /** Refuse: a quota of limits.ts (which one in the second word). */
+    const quota = function* (which: number): G<void> {
+      stats.quota++;
+      yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.QUOTA, which] }]);
+    };
+    // Every request: one int32 item, the caller's task port (a send right), and nothing it does not expect.
+    const shapeOk = (words: number, ports: number, inline: number): boolean =>
+      ints32 === 1 && v.length >= words && m.items.filter((i) => i.type === 'port').length === ports && m.items.filter((i) => i.type === 'inline').length <= inline && m.items.length <= 1 + ports + inline;
     switch (m.id) {
       case NOTIFY.DEAD_NAME: {
         // The dead name arrives as a PORT_NAME item: a connection's channel, or a client task.
@@ -509,11 +591,15 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       }
       case REG_MSG.LISTEN: {
         const port = v[0] ?? 0;
-        if (owner === 0 || port <= 0 || port > 65535 || portBusy(port, t)) {
+        const backlog = v[1] ?? 5;
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(port) || !Number.isInteger(backlog) || backlog < 0) return yield* invalid();
+        const q = overQuota(owner, 'listen');
+        if (q !== 0) return yield* quota(q);
+        if (portBusy(port, t)) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, port] }]);
           return;
         }
-        const l = stack.listen(port, Math.max(1, Math.min(64, v[1] ?? 5)));
+        const l = stack.listen(port, Math.max(1, Math.min(lim.backlogMax, backlog)));
         if (typeof l === 'string') {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, port] }]);
           return;
@@ -524,6 +610,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         return;
       }
       case REG_MSG.UNLISTEN: {
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(v[0] ?? 0)) return yield* invalid();
         const l = listeners.get(v[0] ?? 0);
         if (l === undefined || l.owner !== owner) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NOT_OWNER] }]);
@@ -531,11 +618,15 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
         l.listener.close(t);
         listeners.delete(l.port);
+        // Accepts still waiting get their answer (the right is used, not leaked); connections ready but not accepted go.
+        for (const a of l.accepts.splice(0)) yield* sendReply(a, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);
+        for (const x of l.ready.splice(0)) yield* sys.net_channel_close({ channel: x.channel });
         yield* flushOut();
         yield* sendReply(rep, [{ type: 'int32', values: [KERN.SUCCESS] }]);
         return;
       }
       case REG_MSG.ACCEPT: {
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(v[0] ?? 0)) return yield* invalid();
         const l = listeners.get(v[0] ?? 0);
         if (l === undefined || l.owner !== owner) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);
@@ -543,7 +634,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
         const ready = l.ready.shift();
         if (ready !== undefined) yield* sendReply(rep, grantItems(ready.channel, ready.w, ready.snap, MSG_TYPE.COPY_SEND));
-        else l.accepts.push(rep);
+        else {
+          const q = overQuota(owner, 'accept');
+          if (q !== 0) return yield* quota(q);
+          l.accepts.push(rep);
+        }
         return;
       }
       case REG_MSG.CONNECT: {
@@ -551,6 +646,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const remoteIp = (v[0] ?? 0) >>> 0;
         const remotePort = v[1] ?? 0;
         let localPort = v[2] ?? 0;
+        // F3: a local port outside 1..65535 (65536 + P would become P, a live connection's port) is refused, not wrapped.
+        if (!shapeOk(3, 1, 0) || owner === 0 || !validRemoteIp(v[0] ?? 0) || !validPort(remotePort) || (localPort !== 0 && !validPort(localPort))) return yield* invalid();
+        const q = overQuota(owner, 'connect');
+        if (q !== 0) return yield* quota(q);
         if (localPort === 0) {
           for (let i = 0; i < 16384 && portBusy(nextEphemeral, t); i++) nextEphemeral = nextEphemeral >= 65535 ? 49152 : nextEphemeral + 1;
           localPort = nextEphemeral;
@@ -564,10 +663,12 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         let bqi = 0;
         if (link === 'an1') {
           const b = yield* sys.net_bqi_reserve({ priv });
-          if (b.kr === KERN.SUCCESS) {
-            bqi = b.bqi;
-            stats.bqisReserved++;
+          if (b.kr !== KERN.SUCCESS) {
+            yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BQI] }]);
+            return;
           }
+          bqi = b.bqi;
+          stats.bqisReserved++;
         }
         const s = stack.connect(t, remoteIp, remotePort, { localPort, ...(bqi !== 0 ? { an1TxSpare: bqi } : {}) });
         if (typeof s === 'string') {
@@ -587,6 +688,14 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         return;
       }
       case REG_MSG.RELEASE: {
+        const tcbItem = m.items.find((i) => i.type === 'inline');
+        if (!shapeOk(4, 2, 1) || !validPort(v[0] ?? 0) || !validPort(v[2] ?? 0) || ((v[3] ?? 0) !== 0 && (v[3] ?? 0) !== 1) || (tcbItem?.type === 'inline' && tcbItem.data.length > lim.tcbBytesMax)) {
+          const rights = m.items.filter((i) => i.type === 'port');
+          for (const x of rights.slice(1)) if (x.type === 'port' && x.name !== 0) yield* sys.mach_port_deallocate({ name: x.name });
+          if (m.remote !== 0) return yield* invalid();
+          stats.invalid++;
+          return;
+        }
         const k = key4((v[1] ?? 0) >>> 0, v[2] ?? 0, v[0] ?? 0);
         const r = conns.get(k);
         // Proof of ownership: the sender holds the connection's channel right (it merges with ours).
@@ -617,14 +726,19 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           // The channel goes now, whoever else still holds a right to it: a released connection
           // has no channel (a library that kept a copy of the right cannot send through it).
           yield* sys.net_channel_close({ channel: r.channel });
-          holdBqi(r.bqi, t);
+          holdBqi(r.bqi, t, r.owner);
           yield* sys.mach_port_destroy({ name: r.channel }); // our right, the reference just received, and the dead-name request
         } else if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
         if (tcb !== undefined && m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
         return;
       }
-      default:
+      default: {
+        // An unknown request: its rights are not kept (a reply right is answered, any other given up).
+        for (const x of m.items) if (x.type === 'port' && x.name !== 0 && x.name !== owner) yield* sys.mach_port_deallocate({ name: x.name });
+        if (m.remote !== 0) yield* invalid();
+        else stats.invalid++;
         return;
+      }
     }
   }
 
@@ -668,15 +782,23 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* flushOut();
     stats.listenOverflows = stack.counters.tcpListenOverflow;
     stats.rstsForUnmatched = stack.counters.tcpRstsForUnmatched;
-    if (p['logStats'] === true) yield* sys.debug_log({ text: `registry: ${JSON.stringify(stats)}` });
+    if (p['logStats'] === true) {
+      // Two lines: one debug_log string is short (kernel/abi STRING_ARG_MAX).
+      const { invalid, quota, repliesDropped, ...rest } = stats;
+      yield* sys.debug_log({ text: `registry: ${JSON.stringify(rest)}` });
+      yield* sys.debug_log({ text: `registry+: ${JSON.stringify({ invalid, quota, repliesDropped, bqisHeld: bqiHold.size })}` });
+    }
   }
 };
 
-/** Read the registry's counters from the last `registry: {...}` line of a task log. */
-export function registryStatsFromLog(log: readonly string[]): RegistryStats | undefined {
-  for (let i = log.length - 1; i >= 0; i--) {
+/** Read the registry's counters from the last `registry: {...}` and `registry+: {...}` lines of a task log. */
+export function registryStatsFromLog(log: readonly string[]): (RegistryStats & { bqisHeld: number }) | undefined {
+  let main: Omit<RegistryStats, 'invalid' | 'quota' | 'repliesDropped'> | undefined;
+  let extra: { invalid: number; quota: number; repliesDropped: number; bqisHeld: number } | undefined;
+  for (let i = log.length - 1; i >= 0 && (main === undefined || extra === undefined); i--) {
     const l = log[i]!;
-    if (l.startsWith('registry: {')) return JSON.parse(l.slice('registry: '.length)) as RegistryStats;
+    if (main === undefined && l.startsWith('registry: {')) main = JSON.parse(l.slice('registry: '.length)) as typeof main;
+    if (extra === undefined && l.startsWith('registry+: {')) extra = JSON.parse(l.slice('registry+: '.length)) as typeof extra;
   }
-  return undefined;
+  return main === undefined ? undefined : { invalid: 0, quota: 0, repliesDropped: 0, bqisHeld: 0, ...main, ...extra };
 }

@@ -6,7 +6,9 @@ import type { GuestProgram } from '../../../kernel/abi/guest.ts';
 import { sys } from '../../../userland/mach/syscalls.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
 import { tcpFrame } from '../../../userland/netlib/frames.ts';
-import { macJoin } from '../../../userland/netlib/registry-proto.ts';
+import { macJoin, REG_MSG, REGISTRY_SERVICE } from '../../../userland/netlib/registry-proto.ts';
+import { receive, rpc, send } from '../../../userland/mach/ipc.ts';
+import { MSG_TYPE, PORT_RIGHT, TASK_PORT } from '../../../kernel/abi/message.ts';
 import { num } from '../../../userland/apps/params.ts';
 import type { Seq32 } from '../../../userland/inet/seq32.ts';
 
@@ -156,3 +158,64 @@ export const readThenAbandon: GuestProgram = function* (ctx) {
   yield* lib.close(fd, num(p, 'lingerNs', 0));
   yield* sys.debug_log({ text: `abandoned got=${got} handed=${lib.closesHandedOver}` });
 };
+
+/**
+ * Raw registry requests, as a library would send them but with the fields under test: `n`
+ * messages of id `msgId`, int32 words `w0..w3` (word `varyIndex` incremented by one per message),
+ * the task port as the port item, a send-once reply right each. A second thread counts the replies
+ * by code; after `waitNs` (or all replies) logs `replies=<n> codes=<code>:<count>,...` and, with
+ * `holdNs`, stays alive that long. With `dieAfterSend` it exits as soon as the requests are sent.
+ */
+export const regRequests: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const reg = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
+  const self = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
+  const { name: replyPort } = yield* sys.mach_port_allocate({ right: PORT_RIGHT.RECEIVE });
+  yield* sys.mach_port_set_qlimit({ name: replyPort, qlimit: 1024 });
+  if (num(p, 'listenFirst', 0) > 0) {
+    const l = yield* rpc(reg.name, replyPort, REG_MSG.LISTEN, [
+      { type: 'int32', values: [num(p, 'listenFirst', 0), 5] },
+      { type: 'port', name: self.name, disposition: MSG_TYPE.COPY_SEND },
+    ]);
+    const it = l.msg?.items[0];
+    yield* sys.debug_log({ text: `listen=${it?.type === 'int32' ? it.values[0] : -1}` });
+  }
+  const n = num(p, 'n', 1);
+  const codes = new Map<number, number>();
+  let replies = 0;
+  yield* sys.thread_create({
+    program: function* () {
+      for (;;) {
+        const r = yield* receive(replyPort);
+        if (r.kr !== 0) return;
+        replies++;
+        const it = r.msg?.items[0];
+        const code = it?.type === 'int32' ? (it.values[0] ?? -1) : it?.type === 'port' ? 0 : -2;
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+      }
+    },
+    priority: -1,
+  });
+  const words = [num(p, 'w0', 0), num(p, 'w1', 0), num(p, 'w2', 0), num(p, 'w3', 0)].slice(0, num(p, 'words', 3));
+  const vary = num(p, 'varyIndex', -1);
+  for (let i = 0; i < n; i++) {
+    const values = words.map((x, k) => (k === vary ? x + i : x));
+    yield* send(reg.name, num(p, 'msgId', REG_MSG.CONNECT), [
+      { type: 'int32', values },
+      { type: 'port', name: self.name, disposition: MSG_TYPE.COPY_SEND },
+    ], { reply: replyPort });
+  }
+  yield* sys.debug_log({ text: `sent=${n}` });
+  if (p['dieAfterSend'] === true) return;
+  const t0 = (yield* sys.clock_get_ns({})).ns;
+  while (replies < n && (yield* sys.clock_get_ns({})).ns - t0 < num(p, 'waitNs', 100_000_000)) yield* sys.thread_sleep_ns({ ns: 1_000_000 });
+  yield* sys.debug_log({ text: `replies=${replies} codes=${[...codes].sort((a, b) => a[0] - b[0]).map(([c, k]) => `${c}:${k}`).join(',')}` });
+  yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 0) });
+};
+
+/** The count of replies with `code` in a regRequests log. */
+export function replyCount(log: readonly string[], code: number): number {
+  const l = log.find((x) => x.startsWith('replies='));
+  const m = l?.match(new RegExp(`[=,]${code}:(\\d+)`));
+  return m === undefined || m === null ? 0 : Number(m[1]);
+}
