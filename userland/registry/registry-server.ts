@@ -191,8 +191,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const bqiHold = new Map<number, number>();
   /** The task a held BQI is charged to (its last connection's owner, until that task dies). */
   const bqiHoldOwner = new Map<number, PortName>();
+  /** A hold was added (by the request thread): the network thread must re-read its deadline. */
+  let holdsChanged = false;
   const holdBqi = (bqi: number, t: number, owner?: PortName): void => {
     if (bqi === 0) return;
+    holdsChanged = true;
     bqiHold.set(bqi, Math.max(bqiHold.get(bqi) ?? 0, t + 2 * mslNs));
     if (owner !== undefined && watched.has(owner)) bqiHoldOwner.set(bqi, owner);
   };
@@ -780,6 +783,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* handle(r.msg);
     yield* progress();
     yield* flushOut();
+    if (holdsChanged) {
+      holdsChanged = false;
+      yield* kickNetThread(); // its wait's deadline must cover the new hold
+    }
     stats.listenOverflows = stack.counters.tcpListenOverflow;
     stats.rstsForUnmatched = stack.counters.tcpRstsForUnmatched;
     if (p['logStats'] === true) {

@@ -219,3 +219,18 @@ export function replyCount(log: readonly string[], code: number): number {
   const m = l?.match(new RegExp(`[=,]${code}:(\\d+)`));
   return m === undefined || m === null ? 0 : Number(m[1]);
 }
+
+/** Connect to `peerIp:port`, write `bytes`, close (linger `lingerNs`); logs `connectedAt=` and `closeAt=` (ns since the task began). */
+export const connectWriteClose: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  const t0 = yield* lib.now();
+  const fd = lib.socket();
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
+  yield* sys.debug_log({ text: `connected=${kr} connectedAt=${(yield* lib.now()) - t0}` });
+  if (kr !== 0) return;
+  yield* lib.write(fd, new Uint8Array(num(p, 'bytes', 8192)).fill(7));
+  yield* sys.debug_log({ text: `closeAt=${(yield* lib.now()) - t0}` });
+  yield* lib.close(fd, num(p, 'lingerNs', 2_000_000_000));
+  yield* sys.debug_log({ text: `closed` });
+};
