@@ -41,7 +41,7 @@ import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket 
 import type { Seq32 } from '../inet/seq32.ts';
 import { receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
-import { encodeConnSpec } from '../netlib/conn-spec.ts';
+import { connSpec } from '../netlib/conn-spec.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
 import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
@@ -56,6 +56,8 @@ const key4 = (rip: number, rport: number, lport: number): string => `${rip >>> 0
 const DEVICE_KICK_MSG = 2799;
 /** devicePath 'ipc': tries of a frame while the device has no room (MACH_SEND_NO_BUFFER), TX_PAGE_POLL_NS apart. */
 const DEVICE_TX_TRIES_MAX = 1000;
+/** AN1 DST_SHORT of every frame on the point-to-point link (hw/an1-autonet.md §8.4; the engine and library emit 0). */
+const AN1_DST_SHORT_P2P = 0;
 
 interface Reply {
   readonly name: PortName;
@@ -385,16 +387,27 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     return 0;
   };
 
+  /**
+   * The channel spec of a connection: conn-spec's template and binding, plus on AN1 DST_SHORT
+   * (the switch route: 0 on the point-to-point link; unchecked, a library could route its frames
+   * anywhere on a switched network), plus the connection's rate limit (limits.ts).
+   */
+  const connChannelSpec = (r: ConnRec): Uint8Array => {
+    const base = connSpec({
+      link, localMac: mac, peerMac: r.peerMac, localIp: ip, peerIp: r.remoteIp, localPort: r.localPort, peerPort: r.remotePort,
+      ...(link === 'an1' ? { bqi: r.bqi, peerBqi: r.peerBqi } : {}),
+    });
+    const dstShort = link === 'an1' ? [{ offset: 0, bytes: Uint8Array.of(AN1_DST_SHORT_P2P >>> 8, AN1_DST_SHORT_P2P & 0xff) }] : [];
+    return encodeChannelSpec({ ...base, template: [...dstShort, ...base.template] });
+  };
+
   /** A connection reached ESTABLISHED in the engine: channel, TCB export, hand-off. */
   function* complete(r: ConnRec, s: TcpSocket): G<void> {
     r.state = 'completing';
     const t0 = yield* now();
     r.tEstablished = t0;
     r.peerMac = stack.arp.lookup(t0, r.remoteIp) ?? 0;
-    const spec = encodeConnSpec({
-      link, localMac: mac, peerMac: r.peerMac, localIp: ip, peerIp: r.remoteIp, localPort: r.localPort, peerPort: r.remotePort,
-      ...(link === 'an1' ? { bqi: r.bqi, peerBqi: r.peerBqi } : {}),
-    });
+    const spec = connChannelSpec(r);
     const cr = yield* sys.net_channel_create({ priv, task: r.owner, link: linkNo, rxSlots, txPages, spec });
     const t1 = yield* now();
     if (cr.kr !== KERN.SUCCESS) {

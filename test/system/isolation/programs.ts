@@ -234,3 +234,47 @@ export const connectWriteClose: GuestProgram = function* (ctx) {
   yield* lib.close(fd, num(p, 'lingerNs', 2_000_000_000));
   yield* sys.debug_log({ text: `closed` });
 };
+
+/**
+ * Template sweep: connect to `peerIp:port`, build a frame valid for this connection's template in
+ * every byte, send it (logs `valid=`), then for each header byte offset send it with only that
+ * byte changed. Logs `refused=<offsets whose change net_send refused>` and `otherKr=` (any code
+ * other than success and TEMPLATE_MISMATCH, -1 if none).
+ */
+export const fieldSweep: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  yield* sys.thread_sleep_ns({ ns: 1000 });
+  const fd = lib.socket();
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
+  const conn = lib.conn(fd);
+  if (kr !== 0 || conn === undefined) {
+    yield* sys.debug_log({ text: `connect failed ${kr}` });
+    return;
+  }
+  const w = conn.grant.w;
+  const f = tcpFrame(
+    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
+    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x10, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
+  );
+  const at = conn.ch.txOffset + (conn.ch.txPages - 1) * 4096;
+  const base = conn.ch.grant.address + at;
+  const sendOne = function* (g: Uint8Array) {
+    ctx.mem.writeBytes(base, g);
+    return (yield* sys.net_send({ channel: conn.ch.grant.channel, offset: at, length: g.length })).kr;
+  };
+  const valid = yield* sendOne(f);
+  const refused: number[] = [];
+  let otherKr = -1;
+  const hdr = (lib.link === 'an1' ? 20 : 14) + 40;
+  for (let off = 0; off < hdr; off++) {
+    const g = f.slice();
+    g[off] = g[off]! ^ 0x55;
+    const r = yield* sendOne(g);
+    if (r === 2600) refused.push(off);
+    else if (r !== 0) otherKr = r;
+    yield* sys.thread_sleep_ns({ ns: 50_000 });
+  }
+  yield* sys.debug_log({ text: `valid=${valid} otherKr=${otherKr}` });
+  yield* sys.debug_log({ text: `refused=${refused.join(',')}` });
+};
