@@ -390,7 +390,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   /**
    * The channel spec of a connection: conn-spec's template and binding, plus on AN1 DST_SHORT
    * (the switch route: 0 on the point-to-point link; unchecked, a library could route its frames
-   * anywhere on a switched network), plus the connection's rate limit (limits.ts).
+   * anywhere on a switched network).
    */
   const connChannelSpec = (r: ConnRec): Uint8Array => {
     const base = connSpec({

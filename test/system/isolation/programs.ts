@@ -278,3 +278,39 @@ export const fieldSweep: GuestProgram = function* (ctx) {
   yield* sys.debug_log({ text: `valid=${valid} otherKr=${otherKr}` });
   yield* sys.debug_log({ text: `refused=${refused.join(',')}` });
 };
+
+/**
+ * The F8 flooder: connect to `peerIp:port`, then send frames valid for its template (its own
+ * connection, `frameBytes` long) through its channel as fast as net_send takes them, for `floodNs`.
+ * Logs `flooded=<frames accepted> refused=<frames refused>`.
+ */
+export const flooder: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  const fd = lib.socket();
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
+  const conn = lib.conn(fd);
+  if (kr !== 0 || conn === undefined) {
+    yield* sys.debug_log({ text: `connect failed ${kr}` });
+    return;
+  }
+  yield* conn.stop(); // the library's network thread gets out of the way: the channel is ours
+  const w = conn.grant.w;
+  const hdr = lib.link === 'an1' ? 20 : 14;
+  const f = tcpFrame(
+    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
+    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x10, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(Math.max(0, num(p, 'frameBytes', 1514) - hdr - 40)) } as never,
+  );
+  const pages = conn.ch.txPages;
+  for (let k = 0; k < pages; k++) ctx.mem.writeBytes(conn.ch.grant.address + conn.ch.txOffset + k * 4096, f);
+  const t0 = (yield* sys.clock_get_ns({})).ns;
+  let sent = 0;
+  let refused = 0;
+  for (let i = 0; ; i++) {
+    if ((i & 63) === 0 && (yield* sys.clock_get_ns({})).ns - t0 > num(p, 'floodNs', 1e9)) break;
+    const r = yield* sys.net_send({ channel: conn.ch.grant.channel, offset: conn.ch.txOffset + (i % pages) * 4096, length: f.length });
+    if (r.kr === 0) sent++;
+    else refused++;
+  }
+  yield* sys.debug_log({ text: `flooded=${sent} refused=${refused}` });
+};
