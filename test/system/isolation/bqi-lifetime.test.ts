@@ -5,33 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../../kernel/kernel.ts';
 import { logField } from '../../../studies/scenarios/hosts.ts';
-import { buildLibPair, type LibHost } from '../../../studies/scenarios/library-hosts.ts';
+import { buildLibPair } from '../../../studies/scenarios/library-hosts.ts';
 import { World } from '../../../studies/world.ts';
-import { acceptAndClose, holdServer, idleClient, INJECT_MARK, keepOpenInjector, readThenAbandon, writerServer } from './programs.ts';
+import { acceptAndClose, holdServer, idleClient, keepOpenInjector, markedSlots, readThenAbandon, writerServer } from './programs.ts';
 
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
-
-/** Pages of `h`'s connection channels (not the default channel) whose receive slots hold INJECT_MARK, per channel BQI. */
-export function markedSlots(h: LibHost, except?: (bqi: number) => boolean): number {
-  const ram = h.kernel.host.ram;
-  let n = 0;
-  for (const ch of h.netio.channels.values()) {
-    if (ch.isDefault || except?.(ch.bqi) === true) continue;
-    for (let s = 0; s < ch.rxSlots; s++) {
-      const a = ch.slotPhys(s);
-      const page = ram.subarray(a, a + 4096);
-      for (let i = 0; i + INJECT_MARK.length <= page.length; i++) {
-        let k = 0;
-        while (k < INJECT_MARK.length && page[i + k] === INJECT_MARK[k]) k++;
-        if (k === INJECT_MARK.length) {
-          n++;
-          break;
-        }
-      }
-    }
-  }
-  return n;
-}
 
 describe('BQI lifetime (AN1)', () => {
   it('F1: an attacker that keeps its channel open after the peer closed cannot inject into the connection that gets the peer BQI next', () => {

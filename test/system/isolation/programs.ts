@@ -11,6 +11,7 @@ import { receive, rpc, send } from '../../../userland/mach/ipc.ts';
 import { MSG_TYPE, PORT_RIGHT, TASK_PORT } from '../../../kernel/abi/message.ts';
 import { num } from '../../../userland/apps/params.ts';
 import type { Seq32 } from '../../../userland/inet/seq32.ts';
+import type { LibHost } from '../../../studies/scenarios/library-hosts.ts';
 
 /** The payload every injected frame carries, so a test can find it in any ring page. */
 export const INJECT_MARK = Uint8Array.of(0x49, 0x4e, 0x4a, 0x45, 0x43, 0x54, 0x21, 0x21); // 'INJECT!!'
@@ -24,6 +25,7 @@ export const acceptAndClose: GuestProgram = function* (ctx) {
   yield* lib.listen(ls, 5);
   const fd = yield* lib.accept(ls);
   yield* sys.debug_log({ text: `accepted fd=${fd}` });
+  if (p['noClose'] === true) yield* sys.thread_sleep_ns({ ns: 100e9 }); // killed by the test instead
   const kr = yield* lib.close(fd, num(p, 'lingerNs', 2_000_000_000));
   yield* sys.debug_log({ text: `closed=${kr}` });
   yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 0) });
@@ -314,3 +316,26 @@ export const flooder: GuestProgram = function* (ctx) {
   }
   yield* sys.debug_log({ text: `flooded=${sent} refused=${refused}` });
 };
+
+/** Pages of `h`'s connection channels (not the default channel) whose receive slots hold INJECT_MARK, per channel BQI. */
+export function markedSlots(h: LibHost, except?: (bqi: number) => boolean): number {
+  const ram = h.kernel.host.ram;
+  let n = 0;
+  for (const ch of h.netio.channels.values()) {
+    if (ch.isDefault || except?.(ch.bqi) === true) continue;
+    for (let s = 0; s < ch.rxSlots; s++) {
+      const a = ch.slotPhys(s);
+      const page = ram.subarray(a, a + 4096);
+      for (let i = 0; i + INJECT_MARK.length <= page.length; i++) {
+        let k = 0;
+        while (k < INJECT_MARK.length && page[i + k] === INJECT_MARK[k]) k++;
+        if (k === INJECT_MARK.length) {
+          n++;
+          break;
+        }
+      }
+    }
+  }
+  return n;
+}
+
