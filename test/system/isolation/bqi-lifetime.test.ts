@@ -28,6 +28,22 @@ describe('BQI lifetime (AN1)', () => {
     void hold;
   });
 
+  it('a BQI stays held past 2·MSL while frames keep naming it (a patient attacker injecting every 5 ms)', () => {
+    const w = new World({ seed: 33, traceOn: false });
+    const mslNs = 20_000_000; // 2·MSL = 40 ms
+    const pair = buildLibPair(w, 'an1', { mslNs });
+    const { a, b } = pair;
+    const srv = pair.spawn(b, 'closer', acceptAndClose, { port: 81, lingerNs: 5_000_000, holdNs: 5e9 });
+    pair.spawn(a, 'hold', holdServer, { port: 82 });
+    const atk = pair.spawn(a, 'attacker', keepOpenInjector, { peerIp: b.ip, port: 81, attackDelayNs: 20_000_000, frames: 60, intervalNs: 5_000_000 });
+    // The victim connects well after 2·MSL from the close, while the injections go on.
+    const vic = pair.spawn(b, 'victim', idleClient, { peerIp: a.ip, port: 82, startDelayNs: 150_000_000, idleNs: 400_000_000 });
+    w.sched.runUntil(() => atk.log.some((l) => l.startsWith('injected=')) || !atk.alive, { nsMax: 5e9 });
+    expect(logField(atk, 'injected'), logs(atk, srv, vic)).toBe(60);
+    expect(logField(vic, 'connected')).toBe(0);
+    expect(markedSlots(b), logs(atk, srv, vic, b.registry)).toBe(0);
+  });
+
   it('F2: a close handed to the registry keeps its BQI: the next task to connect does not receive the old connection\'s data, the registry does', () => {
     const w = new World({ seed: 32, traceOn: false });
     const pair = buildLibPair(w, 'an1');

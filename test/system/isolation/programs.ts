@@ -66,7 +66,7 @@ export const keepOpenInjector: GuestProgram = function* (ctx) {
     const r = yield* sys.net_send({ channel: conn.ch.grant.channel, offset: at, length: f.length });
     last = r.kr;
     if (r.kr === 0) sent++;
-    yield* sys.thread_sleep_ns({ ns: 200_000 });
+    yield* sys.thread_sleep_ns({ ns: num(p, 'intervalNs', 200_000) });
   }
   yield* sys.debug_log({ text: `injected=${sent} lastKr=${last}` });
   yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 1_000_000_000) });
