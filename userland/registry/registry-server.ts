@@ -34,7 +34,7 @@
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MACH_MSG } from '../../kernel/abi/errors.ts';
-import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MACH_PORT_DEAD, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_ERR, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, TcpFlag, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
@@ -334,7 +334,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
 
   /** Answer a request; a reply right that can no longer be used (its port died) is given up, never kept. */
   function* sendReply(r: Reply, items: Parameters<typeof send>[2]): G<number> {
-    if (r.name === 0) return MACH_MSG.SEND_INVALID_DEST;
+    if (r.name === 0 || r.name === MACH_PORT_DEAD) return MACH_MSG.SEND_INVALID_DEST;
     const kr = yield* send(r.name, r.id + 100, items, { remoteDisposition: MSG_TYPE.MOVE_SEND_ONCE });
     if (kr !== KERN.SUCCESS) {
       stats.repliesDropped++;
@@ -344,7 +344,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   }
   /** A reply right nobody will answer any more (its task died): destroyed, not kept. */
   function* dropReply(r: Reply | undefined): G<void> {
-    if (r === undefined || r.name === 0) return;
+    if (r === undefined || r.name === 0 || r.name === MACH_PORT_DEAD) return;
     stats.repliesDropped++;
     yield* sys.mach_port_destroy({ name: r.name });
   }
@@ -594,6 +594,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     // Every request: one int32 item, the caller's task port (a send right), and nothing it does not expect.
     const shapeOk = (words: number, ports: number, inline: number): boolean =>
       ints32 === 1 && v.length >= words && m.items.filter((i) => i.type === 'port').length === ports && m.items.filter((i) => i.type === 'inline').length <= inline && m.items.length <= 1 + ports + inline;
+    // The caller's task port died in transit (MACH_PORT_DEAD): nobody to act for.
+    if (m.id !== NOTIFY.DEAD_NAME && owner === MACH_PORT_DEAD) return yield* invalid();
     switch (m.id) {
       case NOTIFY.DEAD_NAME: {
         // The dead name arrives as a PORT_NAME item: a connection's channel, or a client task.
