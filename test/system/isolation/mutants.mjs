@@ -22,6 +22,7 @@ const T = {
   latent: `${ISO}/latent.test.ts`,
   headers: 'test/property/netio/headers.property.test.ts',
   histories: `${ISO}/histories.property.test.ts`,
+  requestsProperty: `${ISO}/requests.property.test.ts`,
 };
 const REG = 'userland/registry/registry-server.ts';
 const SPEC = 'userland/netlib/conn-spec.ts';
@@ -61,6 +62,8 @@ const MUTANTS = [
   ['accept replies of a dead listener kept (F5)', REG, '      for (const a of l.accepts.splice(0)) yield* dropReply(a);\n', '', [T.requests]],
   ['a reply right whose port died kept', REG, '      stats.repliesDropped++;\n      yield* sys.mach_port_destroy({ name: r.name });\n    }\n    return kr;', '    }\n    return kr;', [T.kills, T.requests]],
   ['kernel-object rights leaked on task death', 'kernel/ipc/ipc.ts', '    if (port !== undefined) {\n      this.dropSend(e);', '    if (port !== undefined) {\n      if (port.kobject === undefined) this.dropSend(e);', [T.kills]],
+  ['RELEASE leaves the channel open', REG, '          yield* sys.net_channel_close({ channel: r.channel });\n          holdBqi(r.bqi, t, r.owner);', '          holdBqi(r.bqi, t, r.owner);', [T.templates]],
+  ['a request from a task dead in transit acted on', REG, 'if (m.id !== NOTIFY.DEAD_NAME && owner === MACH_PORT_DEAD) return yield* invalid();', '', [T.requests, T.requestsProperty]],
   // Latent.
   ['vm_protect(setMax) raises a maximum', 'kernel/vm/vm-map.ts', 'if ((prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', 'if (!setMax && (prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', [T.latent]],
   ['endTask does not check ownership', 'kernel/kernel.ts', 'assert(this.tasks.get(task.id) === task,', 'assert(true,', [T.latent]],

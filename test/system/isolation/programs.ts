@@ -339,3 +339,35 @@ export function markedSlots(h: LibHost, except?: (bqi: number) => boolean): numb
   return n;
 }
 
+
+/** Connect, RELEASE the connection as a close would (proof: the channel right) but keep the channel, then send through it. Logs `before= after=`. */
+export const releaseAndKeep: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  const fd = lib.socket();
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
+  const conn = lib.conn(fd);
+  if (kr !== 0 || conn === undefined) {
+    yield* sys.debug_log({ text: `connect failed ${kr}` });
+    return;
+  }
+  yield* conn.stop();
+  const w = conn.grant.w;
+  const f = tcpFrame(
+    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
+    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x10, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
+  );
+  const at = conn.ch.txOffset + (conn.ch.txPages - 1) * 4096;
+  ctx.mem.writeBytes(conn.ch.grant.address + at, f);
+  const before = (yield* sys.net_send({ channel: conn.ch.grant.channel, offset: at, length: f.length })).kr;
+  const reg = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
+  const self = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
+  yield* send(reg.name, REG_MSG.RELEASE, [
+    { type: 'int32', values: [conn.sock.localPort, conn.sock.remoteIp >>> 0, conn.sock.remotePort, 1] },
+    { type: 'port', name: self.name, disposition: MSG_TYPE.COPY_SEND },
+    { type: 'port', name: conn.ch.grant.channel, disposition: MSG_TYPE.COPY_SEND },
+  ]);
+  yield* sys.thread_sleep_ns({ ns: 5_000_000 });
+  const after = (yield* sys.net_send({ channel: conn.ch.grant.channel, offset: at, length: f.length })).kr;
+  yield* sys.debug_log({ text: `before=${before} after=${after}` });
+};

@@ -74,6 +74,18 @@ describe.each(['ethernet', 'an1'] as const)('registry requests on %s', (link) =>
     expect(reg.space.entries.size, logs(reg)).toBe(base);
   });
 
+  it('a task that exits right after sending CONNECTs (its task port dead in transit) leaves nothing behind', () => {
+    const w = new World({ seed: 45, traceOn: false });
+    const pair = buildLibPair(w, link, { mslNs: 20_000_000 });
+    const reg = pair.a.registry!;
+    const bqis = (): number => [...(pair.a.netio as unknown as { bqiInUse: Uint8Array }).bqiInUse].filter((x) => x !== 0).length;
+    const base = { names: reg.space.entries.size, bqis: bqis() };
+    const atk = pair.spawn(pair.a, 'atk', regRequests, { msgId: REG_MSG.CONNECT, w0: ip4(10, 0, 9, 99) | 0, w1: 80, w2: 0, n: 4, dieAfterSend: true });
+    w.sched.runUntil(() => !atk.alive, { nsMax: 1e9 });
+    w.sched.runFor(150_000_000); // well past the BQI hold (2·MSL = 40 ms); the SYNs would go on for minutes
+    expect({ names: reg.space.entries.size, bqis: bqis() }, logs(reg)).toEqual(base);
+  });
+
   it('F9: one task LISTENing on every ephemeral port gets its quota; another task\'s connect still finds a port', () => {
     const { w, pair } = pairOf(link, 44);
     const atk = pair.spawn(pair.a, 'atk', regRequests, { msgId: REG_MSG.LISTEN, w0: 49152, w1: 5, words: 2, varyIndex: 0, n: 16384, waitNs: 100_000_000, holdNs: 100e9 });

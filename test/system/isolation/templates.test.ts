@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildLibPair } from '../../../studies/scenarios/library-hosts.ts';
 import { World } from '../../../studies/world.ts';
-import { fieldSweep, holdServer } from './programs.ts';
+import { fieldSweep, holdServer, releaseAndKeep } from './programs.ts';
 
 const range = (a: number, n: number): number[] => Array.from({ length: n }, (_, i) => a + i);
 const ipTcp = (l: number): number[] => [l, l + 9, ...range(l + 12, 4), ...range(l + 16, 4), ...range(l + 20, 2), ...range(l + 22, 2)];
@@ -29,5 +29,15 @@ describe.each(['ethernet', 'an1'] as const)('connection template on %s', (link) 
     const line = t.log.find((l) => l.startsWith('refused='))!;
     const got = line.slice('refused='.length).split(',').filter((x) => x !== '').map(Number);
     expect(got).toEqual([...IDENTITY[link]].sort((a, b) => a - b));
+  });
+
+  it('a released connection has no channel: a library that kept its right cannot send through it', () => {
+    const w = new World({ seed: 62, traceOn: false });
+    const pair = buildLibPair(w, link);
+    pair.spawn(pair.b, 'srv', holdServer, { port: 82 });
+    const t = pair.spawn(pair.a, 'keeper', releaseAndKeep, { peerIp: pair.b.ip, port: 82 });
+    w.sched.runUntil(() => t.log.some((l) => l.startsWith('before=')) || !t.alive, { nsMax: 5e9 });
+    expect(t.log.join(' | ')).toContain('before=0');
+    expect(t.log.join(' | ')).not.toContain('after=0');
   });
 });
