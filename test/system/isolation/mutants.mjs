@@ -60,6 +60,7 @@ const MUTANTS = [
   // Resource releases.
   ['reply rights of a dead task kept (F6)', REG, '      yield* dropReply(r.reply);\n      r.reply = undefined;\n    }\n    for (const [bqi, o]', '    }\n    for (const [bqi, o]', [T.kills]],
   ['accept replies of a dead listener kept (F5)', REG, '      for (const a of l.accepts.splice(0)) yield* dropReply(a);\n', '', [T.requests]],
+  ['UNLISTEN leaves the pending ACCEPTs unanswered', REG, "        for (const a of l.accepts.splice(0)) yield* sendReply(a, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);\n", '', [T.requests]],
   ['a reply right whose port died kept', REG, '      stats.repliesDropped++;\n      yield* sys.mach_port_destroy({ name: r.name });\n    }\n    return kr;', '    }\n    return kr;', [T.kills, T.requests]],
   ['kernel-object rights leaked on task death', 'kernel/ipc/ipc.ts', '    if (port !== undefined) {\n      this.dropSend(e);', '    if (port !== undefined) {\n      if (port.kobject === undefined) this.dropSend(e);', [T.kills]],
   ['RELEASE leaves the channel open', REG, '          yield* sys.net_channel_close({ channel: r.channel });\n          holdBqi(r.bqi, t, r.owner);', '          holdBqi(r.bqi, t, r.owner);', [T.templates]],

@@ -209,6 +209,13 @@ export const regRequests: GuestProgram = function* (ctx) {
   }
   yield* sys.debug_log({ text: `sent=${n}` });
   if (p['dieAfterSend'] === true) return;
+  if (p['unlistenAfter'] === true) {
+    yield* sys.thread_sleep_ns({ ns: 5_000_000 });
+    yield* send(reg.name, REG_MSG.UNLISTEN, [
+      { type: 'int32', values: [num(p, 'listenFirst', 0)] },
+      { type: 'port', name: self.name, disposition: MSG_TYPE.COPY_SEND },
+    ], { reply: replyPort });
+  }
   const t0 = (yield* sys.clock_get_ns({})).ns;
   while (replies < n && (yield* sys.clock_get_ns({})).ns - t0 < num(p, 'waitNs', 100_000_000)) yield* sys.thread_sleep_ns({ ns: 1_000_000 });
   yield* sys.debug_log({ text: `replies=${replies} codes=${[...codes].sort((a, b) => a[0] - b[0]).map(([c, k]) => `${c}:${k}`).join(',')}` });

@@ -74,6 +74,18 @@ describe.each(['ethernet', 'an1'] as const)('registry requests on %s', (link) =>
     expect(reg.space.entries.size, logs(reg)).toBe(base);
   });
 
+  it('UNLISTEN answers the ACCEPTs still waiting (NO_LISTENER) and keeps none of their rights', () => {
+    const w = new World({ seed: 46, traceOn: false });
+    const pair = buildLibPair(w, link);
+    const reg = pair.a.registry!;
+    const base = reg.space.entries.size;
+    const t = pair.spawn(pair.a, 'acc', regRequests, { msgId: REG_MSG.ACCEPT, listenFirst: 7100, w0: 7100, words: 1, n: 3, unlistenAfter: true, waitNs: 50_000_000, holdNs: 50_000_000 });
+    w.sched.runUntil(() => t.log.some((l) => l.startsWith('replies=')) || !t.alive, { nsMax: 5e9 });
+    expect(replyCount(t.log, REG_ERR.NO_LISTENER), t.log.join(' | ')).toBe(3);
+    expect(replyCount(t.log, 0)).toBe(1); // the UNLISTEN itself
+    expect(reg.space.entries.size - base, 'only the task port stays while the task lives').toBeLessThanOrEqual(1);
+  });
+
   it('a task that exits right after sending CONNECTs (its task port dead in transit) leaves nothing behind', () => {
     const w = new World({ seed: 45, traceOn: false });
     const pair = buildLibPair(w, link, { mslNs: 20_000_000 });
