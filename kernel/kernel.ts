@@ -583,6 +583,8 @@ export class Kernel {
    * no-senders); every mapping goes; its task port dies. The reason is recorded (and traced).
    */
   endTask(task: Task, reason: TaskExit): void {
+    // A task of another host's kernel: ending it here would tear down this kernel's state with its rights.
+    assert(this.tasks.get(task.id) === task, `endTask: task ${task.id} (${task.name}) does not belong to ${this.host.name}`);
     if (!task.alive) return;
     task.exit = reason;
     for (const t of task.threads) this.killThread(t);

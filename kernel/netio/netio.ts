@@ -147,6 +147,12 @@ export class Channel implements KObject {
     readonly sem: Semaphore,
     readonly bucket: TokenBucket | undefined,
     private readonly onLastRight: (c: Channel) => void,
+    /**
+     * AN1: the BQI came from net_bqi_reserve (the registry offered it to a peer, whose templates
+     * may name it long after this channel is gone): at close it goes back to the reserver, not to
+     * the free pool; only net_bqi_release frees it (BQI lifetime, docs/netio.md).
+     */
+    readonly bqiReserved = false,
   ) {}
 
   get regionBytes(): number {
@@ -337,6 +343,7 @@ export class NetIo {
       if (key !== undefined && this.table.lookup(key) !== undefined) return fail(NETIO_ERR.KEY_IN_USE);
     }
     let bqi = 0;
+    const bqiReserved = link === 'an1' && !spec.isDefault && spec.bqi !== undefined;
     if (link === 'an1' && !spec.isDefault) {
       if (spec.bqi !== undefined) {
         if (spec.bqi < 1 || spec.bqi > AN1_BQI_MAX || this.bqiInUse[spec.bqi] !== BQI_RESERVED) return fail(NETIO_ERR.BQI_NOT_RESERVED);
@@ -361,7 +368,7 @@ export class NetIo {
     const sem = this.kernel.createSemaphore(0);
     const bucket = spec.rate === undefined ? undefined : new TokenBucket(spec.rate, this.cpu.localNow());
     const ch = new Channel(this.nextId++, link, object, phys, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, (c) =>
-      this.close(c, 'no senders'),
+      this.close(c, 'no senders'), bqiReserved,
     );
     const semRight = this.kernel.insertSendRight(owner, sem.port!);
     object.port = this.kernel.createKernelPort(object);
@@ -843,6 +850,11 @@ export class NetIo {
     return b;
   }
 
+  /**
+   * Free a reserved BQI that no channel holds (never bound, or its channel closed and its
+   * quarantine passed). A BQI still bound to a channel, or in its close quarantine, is refused:
+   * the caller (the registry) tries again later.
+   */
   releaseBqi(bqi: number): boolean {
     if (!Number.isInteger(bqi) || bqi < 1 || bqi > AN1_BQI_MAX || this.bqiInUse[bqi] !== BQI_RESERVED) return false;
     this.bqiInUse[bqi] = BQI_FREE;
@@ -877,8 +889,11 @@ export class NetIo {
       }
       this.quarantine.splice(k, 1);
       if (q.ch.bqi !== 0) {
+        // The BQI stays disabled (frames naming it fall back to BQI 0: the registry's default
+        // channel). A reserved one goes back to its reserver, who frees it after the peer's
+        // templates can no longer name it; a module-picked one is free again.
         this.devices.an1?.setReceiveHandler(q.ch.bqi, undefined);
-        this.bqiInUse[q.ch.bqi] = BQI_FREE;
+        this.bqiInUse[q.ch.bqi] = q.ch.bqiReserved ? BQI_RESERVED : BQI_FREE;
       }
       this.kernel.freeObject(q.ch.object);
     }

@@ -188,20 +188,22 @@ export class VmMap {
     return true;
   }
 
-  /** vm_protect: cannot raise current above maximum; lowering maximum lowers current. */
+  /**
+   * vm_protect: neither the current nor (setMax) the maximum protection can be raised above the
+   * maximum — Mach returns KERN_PROTECTION_FAILURE for both; lowering the maximum lowers current.
+   */
   protect(address: number, size: number, setMax: boolean, prot: number): number {
     if ((prot & ~VM_PROT.ALL) !== 0) return KERN.INVALID_ARGUMENT;
     const r = pageRange(address, size);
     if (r === undefined || !this.allMapped(r)) return KERN.INVALID_ADDRESS;
     for (let p = r.firstPage; p < r.firstPage + r.pages; p++) {
       const m = this.pages.get(p)!;
-      if (!setMax && (prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;
+      if ((prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;
     }
     for (let p = r.firstPage; p < r.firstPage + r.pages; p++) {
       const m = this.pages.get(p)!;
       if (setMax) {
-        if (!m.isDevice) m.maxProt = prot;
-        else m.maxProt = prot & VM_PROT.READ;
+        m.maxProt = prot;
         m.prot &= m.maxProt;
       } else m.prot = prot;
     }

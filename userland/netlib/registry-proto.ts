@@ -39,7 +39,16 @@ export const REG_ERR = {
   TIMED_OUT: 2702,
   NOT_OWNER: 2703,
   NO_LISTENER: 2704,
+  /** A request malformed or out of range (a port outside 1..65535, a remote address that is 0 or multicast, a TCB too long, an unknown request). */
+  INVALID: 2705,
+  /** A per-task quota of userland/registry/limits.ts is reached (the reply's second word names which: REG_QUOTA). */
+  QUOTA: 2706,
+  /** AN1: no BQI is free on this host (every one is bound, reserved or held after its connection: BQI lifetime). */
+  NO_BQI: 2707,
 } as const;
+
+/** Which quota a REG_ERR.QUOTA reply names (its second word). */
+export const REG_QUOTA = { PENDING_CONNECTS: 1, PENDING_ACCEPTS: 2, LISTEN_PORTS: 3, CHANNELS: 4, BQIS: 5, NAMES: 6 } as const;
 
 /** What a grant carries besides the channel right and the TCB (int32 words, in order). */
 export interface GrantWords {

@@ -34,18 +34,19 @@
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MACH_MSG } from '../../kernel/abi/errors.ts';
-import { MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
-import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
+import { MACH_PORT_DEAD, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_ERR, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, TcpFlag, chargeInput, chargeOutput, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
 import { receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
-import { encodeConnSpec } from '../netlib/conn-spec.ts';
+import { connSpec } from '../netlib/conn-spec.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
 import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
-import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REG_QUOTA, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+import { registryLimits, validPort, validRemoteIp } from './limits.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 /** Transmit pages of the default channel, used round robin: an AN1 DMA reads a page after net_send returns. */
@@ -55,6 +56,8 @@ const key4 = (rip: number, rport: number, lport: number): string => `${rip >>> 0
 const DEVICE_KICK_MSG = 2799;
 /** devicePath 'ipc': tries of a frame while the device has no room (MACH_SEND_NO_BUFFER), TX_PAGE_POLL_NS apart. */
 const DEVICE_TX_TRIES_MAX = 1000;
+/** AN1 DST_SHORT of every frame on the point-to-point link (hw/an1-autonet.md §8.4; the engine and library emit 0). */
+const AN1_DST_SHORT_P2P = 0;
 
 interface Reply {
   readonly name: PortName;
@@ -107,6 +110,11 @@ export interface RegistryStats {
   bqisReleased: number;
   listenOverflows: number;
   rstsForUnmatched: number;
+  /** Requests refused as malformed or out of range (REG_ERR.INVALID), and for a quota (REG_ERR.QUOTA). */
+  invalid: number;
+  quota: number;
+  /** Reply rights given up because their task died or their port did (nobody left to answer). */
+  repliesDropped: number;
 }
 
 export const registryServer: GuestProgram = function* (ctx: GuestContext) {
@@ -120,7 +128,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const rxSlots = num('connRxSlots', 32);
   const txPages = num('connTxPages', 16);
   const c = libCosts(p);
-  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, finishing: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0 };
+  const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, finishing: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0, invalid: 0, quota: 0, repliesDropped: 0 };
+  const lim = registryLimits(p);
 
   const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
   const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
@@ -175,6 +184,36 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   /** AN1: the peer's BQI of inherited connections, so our probe and the engine's RST reach the peer's library. */
   const deadPeerBqi = new Map<string, number>();
   let nextEphemeral = 49152 + (num('seed', 1) % 1000);
+  /**
+   * BQI lifetime (AN1): a BQI we offered a peer is never freed while the peer's templates may
+   * still name it. When its connection ends it is held here (bqi → the time it may be freed):
+   * 2·MSL after the end, pushed back by every frame that still names it (those fall back to BQI 0
+   * and reach our engine, which answers them). Only then does net_bqi_release free it.
+   */
+  const bqiHold = new Map<number, number>();
+  /** The task a held BQI is charged to (its last connection's owner, until that task dies). */
+  const bqiHoldOwner = new Map<number, PortName>();
+  /** A hold was added (by the request thread): the network thread must re-read its deadline. */
+  let holdsChanged = false;
+  const holdBqi = (bqi: number, t: number, owner?: PortName): void => {
+    if (bqi === 0) return;
+    holdsChanged = true;
+    bqiHold.set(bqi, Math.max(bqiHold.get(bqi) ?? 0, t + 2 * mslNs));
+    if (owner !== undefined && watched.has(owner)) bqiHoldOwner.set(bqi, owner);
+  };
+  /** Free the held BQIs whose time has come (a BQI still bound to a closing channel waits another 2·MSL). */
+  function* expireBqiHolds(t: number): G<void> {
+    for (const [bqi, until] of [...bqiHold]) {
+      if (until > t) continue;
+      const kr = (yield* sys.net_bqi_release({ priv, bqi })).kr;
+      if (kr === KERN.SUCCESS) {
+        bqiHold.delete(bqi);
+        bqiHoldOwner.delete(bqi);
+        stats.bqisReleased++;
+      } else bqiHold.set(bqi, t + 2 * mslNs);
+    }
+  }
+  const nextBqiDeadline = (): number | null => (bqiHold.size === 0 ? null : Math.min(...bqiHold.values()));
 
   const now = function* (): G<number> {
     return (yield* sys.clock_get_ns({})).ns;
@@ -264,13 +303,19 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       n++;
       if (f.length === 0) continue;
       chargeInput((n, k) => ctx.spend(n, k), c, f, link === 'an1' ? 20 : 14);
+      if (link === 'an1' && f.length >= 4) {
+        // A frame naming a held BQI (it fell back to BQI 0): some template still names it.
+        const named = (f[2]! << 8) | f[3]!;
+        if (bqiHold.has(named)) holdBqi(named, t);
+      }
       const tu = tcpTuple(link, f);
       if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
         // A SYN for a listener: reserve the BQI we offer in our SYN-ACK (P §3.4).
         const k = key4(tu.srcIp, tu.srcPort, tu.dstPort);
         const l = listeners.get(tu.dstPort);
         if (l !== undefined && !conns.has(k)) {
-          const b = yield* sys.net_bqi_reserve({ priv });
+          // Within the listener's owner's BQI quota; beyond it the SYN-ACK offers none (the channel then gets one at accept, if any is free).
+          const b = usage(l.owner).bqis >= lim.bqisPerTask ? { kr: NETIO_ERR.NO_BQI, bqi: 0 } : yield* sys.net_bqi_reserve({ priv });
           if (b.kr === KERN.SUCCESS) stats.bqisReserved++;
           conns.set(k, {
             key: k, owner: l.owner, active: false, localPort: tu.dstPort, remoteIp: tu.srcIp, remotePort: tu.srcPort, sock: undefined,
@@ -287,9 +332,74 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     return n;
   }
 
+  /** Answer a request; a reply right that can no longer be used (its port died) is given up, never kept. */
   function* sendReply(r: Reply, items: Parameters<typeof send>[2]): G<number> {
-    return yield* send(r.name, r.id + 100, items, { remoteDisposition: MSG_TYPE.MOVE_SEND_ONCE });
+    if (r.name === 0 || r.name === MACH_PORT_DEAD) return MACH_MSG.SEND_INVALID_DEST;
+    const kr = yield* send(r.name, r.id + 100, items, { remoteDisposition: MSG_TYPE.MOVE_SEND_ONCE });
+    if (kr !== KERN.SUCCESS) {
+      stats.repliesDropped++;
+      yield* sys.mach_port_destroy({ name: r.name });
+    }
+    return kr;
   }
+  /** A reply right nobody will answer any more (its task died): destroyed, not kept. */
+  function* dropReply(r: Reply | undefined): G<void> {
+    if (r === undefined || r.name === 0 || r.name === MACH_PORT_DEAD) return;
+    stats.repliesDropped++;
+    yield* sys.mach_port_destroy({ name: r.name });
+  }
+
+  /** What one task holds of the registry's resources (the quotas of limits.ts are checked against it). */
+  const usage = (owner: PortName) => {
+    let pendingConnects = 0;
+    let channels = 0;
+    let bqis = 0;
+    let replies = 0;
+    for (const r of conns.values()) {
+      if (r.owner !== owner) continue;
+      const live = r.state === 'handshake' || r.state === 'completing' || r.state === 'handed';
+      if (r.active && (r.state === 'handshake' || r.state === 'completing')) pendingConnects++;
+      if (r.state === 'handed') channels++;
+      if (live && r.bqi !== 0) bqis++;
+      if (r.reply !== undefined) replies++;
+    }
+    for (const o of bqiHoldOwner.values()) if (o === owner) bqis++;
+    let accepts = 0;
+    let listens = 0;
+    for (const l of listeners.values()) {
+      if (l.owner !== owner) continue;
+      listens++;
+      accepts += l.accepts.length;
+      channels += l.ready.length;
+    }
+    return { pendingConnects, channels, bqis, accepts, listens, names: 1 + replies + accepts + channels };
+  };
+  /** The first quota `owner` would exceed by one more of `what`, or 0. */
+  const overQuota = (owner: PortName, what: 'connect' | 'accept' | 'listen'): number => {
+    const u = usage(owner);
+    if (u.names >= lim.namesPerTask) return REG_QUOTA.NAMES;
+    if (what === 'connect' && u.pendingConnects >= lim.pendingConnectsPerTask) return REG_QUOTA.PENDING_CONNECTS;
+    if (what === 'connect' && u.channels >= lim.channelsPerTask) return REG_QUOTA.CHANNELS;
+    if (what === 'connect' && link === 'an1' && u.bqis >= lim.bqisPerTask) return REG_QUOTA.BQIS;
+    if (what === 'accept' && u.accepts >= lim.pendingAcceptsPerTask) return REG_QUOTA.PENDING_ACCEPTS;
+    if (what === 'accept' && u.channels >= lim.channelsPerTask) return REG_QUOTA.CHANNELS;
+    if (what === 'listen' && u.listens >= lim.listenPortsPerTask) return REG_QUOTA.LISTEN_PORTS;
+    return 0;
+  };
+
+  /**
+   * The channel spec of a connection: conn-spec's template and binding, plus on AN1 DST_SHORT
+   * (the switch route: 0 on the point-to-point link; unchecked, a library could route its frames
+   * anywhere on a switched network).
+   */
+  const connChannelSpec = (r: ConnRec): Uint8Array => {
+    const base = connSpec({
+      link, localMac: mac, peerMac: r.peerMac, localIp: ip, peerIp: r.remoteIp, localPort: r.localPort, peerPort: r.remotePort,
+      ...(link === 'an1' ? { bqi: r.bqi, peerBqi: r.peerBqi } : {}),
+    });
+    const dstShort = link === 'an1' ? [{ offset: 0, bytes: Uint8Array.of(AN1_DST_SHORT_P2P >>> 8, AN1_DST_SHORT_P2P & 0xff) }] : [];
+    return encodeChannelSpec({ ...base, template: [...dstShort, ...base.template] });
+  };
 
   /** A connection reached ESTABLISHED in the engine: channel, TCB export, hand-off. */
   function* complete(r: ConnRec, s: TcpSocket): G<void> {
@@ -297,10 +407,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const t0 = yield* now();
     r.tEstablished = t0;
     r.peerMac = stack.arp.lookup(t0, r.remoteIp) ?? 0;
-    const spec = encodeConnSpec({
-      link, localMac: mac, peerMac: r.peerMac, localIp: ip, peerIp: r.remoteIp, localPort: r.localPort, peerPort: r.remotePort,
-      ...(link === 'an1' ? { bqi: r.bqi, peerBqi: r.peerBqi } : {}),
-    });
+    const spec = connChannelSpec(r);
     const cr = yield* sys.net_channel_create({ priv, task: r.owner, link: linkNo, rxSlots, txPages, spec });
     const t1 = yield* now();
     if (cr.kr !== KERN.SUCCESS) {
@@ -308,6 +415,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       s.abort(t1);
       yield* flushOut();
       r.state = 'dead';
+      holdBqi(r.bqi, t1, r.owner);
       if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [cr.kr] }]);
       return;
     }
@@ -354,10 +462,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       } else if (s.state === 'CLOSED') {
         r.state = 'dead';
         stats.refused++;
-        if (r.bqi !== 0) {
-          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
-          stats.bqisReleased++;
-        }
+        holdBqi(r.bqi, yield* now(), r.owner); // offered in our SYN: the peer may have bound it
         if (r.reply !== undefined) yield* sendReply(r.reply, [{ type: 'int32', values: [s.error === 'ETIMEDOUT' ? REG_ERR.TIMED_OUT : REG_ERR.CONN_REFUSED] }]);
         r.reply = undefined;
       }
@@ -387,10 +492,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (pending) continue;
         r.state = 'dead';
         conns.delete(r.key);
-        if (r.bqi !== 0) {
-          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
-          stats.bqisReleased++;
-        }
+        holdBqi(r.bqi, yield* now(), r.owner); // offered in our SYN-ACK
       }
     }
   }
@@ -409,6 +511,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const t = yield* now();
     stats.inherited++;
     timeWait.set(r.key, t + 2 * mslNs);
+    holdBqi(r.bqi, t, r.owner);
     if (link === 'an1') deadPeerBqi.set(r.key, r.peerBqi);
     r.state = 'dead';
     const snap = r.snap;
@@ -435,17 +538,18 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.state === 'handshake' || r.state === 'completing') {
         r.sock?.abort(t);
         r.state = 'dead';
-        if (r.bqi !== 0) {
-          yield* sys.net_bqi_release({ priv, bqi: r.bqi });
-          stats.bqisReleased++;
-        }
+        holdBqi(r.bqi, t);
       }
+      yield* dropReply(r.reply);
+      r.reply = undefined;
     }
+    for (const [bqi, o] of [...bqiHoldOwner]) if (o === owner) bqiHoldOwner.delete(bqi); // still held, no longer charged
     for (const [port, l] of [...listeners]) {
       if (l.owner !== owner) continue;
       l.listener.close(t);
       listeners.delete(port);
       for (const x of l.ready) yield* sys.net_channel_close({ channel: x.channel });
+      for (const a of l.accepts.splice(0)) yield* dropReply(a);
     }
     for (const [k, r] of [...conns]) if (r.state === 'dead' || r.state === 'released') conns.delete(k);
     yield* flushOut();
@@ -476,6 +580,22 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     const taskItem = m.items.find((i) => i.type === 'port');
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
     const rep: Reply = { name: m.remote, id: m.id };
+    const ints32 = m.items.filter((i) => i.type === 'int32').length;
+    /** Refuse: malformed or out of range. */
+    const invalid = function* (): G<void> {
+      stats.invalid++;
+      yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.INVALID] }]);
+    };
+    /** Refuse: a quota of limits.ts (which one in the second word). */
+    const quota = function* (which: number): G<void> {
+      stats.quota++;
+      yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.QUOTA, which] }]);
+    };
+    // Every request: one int32 item, the caller's task port (a send right), and nothing it does not expect.
+    const shapeOk = (words: number, ports: number, inline: number): boolean =>
+      ints32 === 1 && v.length >= words && m.items.filter((i) => i.type === 'port').length === ports && m.items.filter((i) => i.type === 'inline').length <= inline && m.items.length <= 1 + ports + inline;
+    // The caller's task port died in transit (MACH_PORT_DEAD): nobody to act for.
+    if (m.id !== NOTIFY.DEAD_NAME && owner === MACH_PORT_DEAD) return yield* invalid();
     switch (m.id) {
       case NOTIFY.DEAD_NAME: {
         // The dead name arrives as a PORT_NAME item: a connection's channel, or a client task.
@@ -489,11 +609,15 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       }
       case REG_MSG.LISTEN: {
         const port = v[0] ?? 0;
-        if (owner === 0 || port <= 0 || port > 65535 || portBusy(port, t)) {
+        const backlog = v[1] ?? 5;
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(port) || !Number.isInteger(backlog) || backlog < 0) return yield* invalid();
+        const q = overQuota(owner, 'listen');
+        if (q !== 0) return yield* quota(q);
+        if (portBusy(port, t)) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, port] }]);
           return;
         }
-        const l = stack.listen(port, Math.max(1, Math.min(64, v[1] ?? 5)));
+        const l = stack.listen(port, Math.max(1, Math.min(lim.backlogMax, backlog)));
         if (typeof l === 'string') {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, port] }]);
           return;
@@ -504,6 +628,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         return;
       }
       case REG_MSG.UNLISTEN: {
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(v[0] ?? 0)) return yield* invalid();
         const l = listeners.get(v[0] ?? 0);
         if (l === undefined || l.owner !== owner) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NOT_OWNER] }]);
@@ -511,11 +636,15 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
         l.listener.close(t);
         listeners.delete(l.port);
+        // Accepts still waiting get their answer (the right is used, not leaked); connections ready but not accepted go.
+        for (const a of l.accepts.splice(0)) yield* sendReply(a, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);
+        for (const x of l.ready.splice(0)) yield* sys.net_channel_close({ channel: x.channel });
         yield* flushOut();
         yield* sendReply(rep, [{ type: 'int32', values: [KERN.SUCCESS] }]);
         return;
       }
       case REG_MSG.ACCEPT: {
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(v[0] ?? 0)) return yield* invalid();
         const l = listeners.get(v[0] ?? 0);
         if (l === undefined || l.owner !== owner) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);
@@ -523,7 +652,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
         const ready = l.ready.shift();
         if (ready !== undefined) yield* sendReply(rep, grantItems(ready.channel, ready.w, ready.snap, MSG_TYPE.COPY_SEND));
-        else l.accepts.push(rep);
+        else {
+          const q = overQuota(owner, 'accept');
+          if (q !== 0) return yield* quota(q);
+          l.accepts.push(rep);
+        }
         return;
       }
       case REG_MSG.CONNECT: {
@@ -531,6 +664,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const remoteIp = (v[0] ?? 0) >>> 0;
         const remotePort = v[1] ?? 0;
         let localPort = v[2] ?? 0;
+        // F3: a local port outside 1..65535 (65536 + P would become P, a live connection's port) is refused, not wrapped.
+        if (!shapeOk(3, 1, 0) || owner === 0 || !validRemoteIp(v[0] ?? 0) || !validPort(remotePort) || (localPort !== 0 && !validPort(localPort))) return yield* invalid();
+        const q = overQuota(owner, 'connect');
+        if (q !== 0) return yield* quota(q);
         if (localPort === 0) {
           for (let i = 0; i < 16384 && portBusy(nextEphemeral, t); i++) nextEphemeral = nextEphemeral >= 65535 ? 49152 : nextEphemeral + 1;
           localPort = nextEphemeral;
@@ -544,10 +681,12 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         let bqi = 0;
         if (link === 'an1') {
           const b = yield* sys.net_bqi_reserve({ priv });
-          if (b.kr === KERN.SUCCESS) {
-            bqi = b.bqi;
-            stats.bqisReserved++;
+          if (b.kr !== KERN.SUCCESS) {
+            yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BQI] }]);
+            return;
           }
+          bqi = b.bqi;
+          stats.bqisReserved++;
         }
         const s = stack.connect(t, remoteIp, remotePort, { localPort, ...(bqi !== 0 ? { an1TxSpare: bqi } : {}) });
         if (typeof s === 'string') {
@@ -567,6 +706,14 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         return;
       }
       case REG_MSG.RELEASE: {
+        const tcbItem = m.items.find((i) => i.type === 'inline');
+        if (!shapeOk(4, 2, 1) || !validPort(v[0] ?? 0) || !validPort(v[2] ?? 0) || ((v[3] ?? 0) !== 0 && (v[3] ?? 0) !== 1) || (tcbItem?.type === 'inline' && tcbItem.data.length > lim.tcbBytesMax)) {
+          const rights = m.items.filter((i) => i.type === 'port');
+          for (const x of rights.slice(1)) if (x.type === 'port' && x.name !== 0) yield* sys.mach_port_deallocate({ name: x.name });
+          if (m.remote !== 0) return yield* invalid();
+          stats.invalid++;
+          return;
+        }
         const k = key4((v[1] ?? 0) >>> 0, v[2] ?? 0, v[0] ?? 0);
         const r = conns.get(k);
         // Proof of ownership: the sender holds the connection's channel right (it merges with ours).
@@ -594,13 +741,22 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
             }
           }
           conns.delete(k);
+          // The channel goes now, whoever else still holds a right to it: a released connection
+          // has no channel (a library that kept a copy of the right cannot send through it).
+          yield* sys.net_channel_close({ channel: r.channel });
+          holdBqi(r.bqi, t, r.owner);
           yield* sys.mach_port_destroy({ name: r.channel }); // our right, the reference just received, and the dead-name request
         } else if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
         if (m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
         return;
       }
-      default:
+      default: {
+        // An unknown request: its rights are not kept (a reply right is answered, any other given up).
+        for (const x of m.items) if (x.type === 'port' && x.name !== 0 && x.name !== owner) yield* sys.mach_port_deallocate({ name: x.name });
+        if (m.remote !== 0) yield* invalid();
+        else stats.invalid++;
         return;
+      }
     }
   }
 
@@ -613,7 +769,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       yield* flushOut();
       yield* progress();
       yield* flushOut();
-      const next = stack.pollAt();
+      yield* expireBqiHolds(t);
+      const pollAt = stack.pollAt();
+      const holdAt = nextBqiDeadline();
+      const next = pollAt === null ? holdAt : holdAt === null ? pollAt : Math.min(pollAt, holdAt);
       const t2 = yield* now();
       if (ch !== undefined) {
         if (ch.available() > 0) continue;
@@ -639,17 +798,29 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* handle(r.msg);
     yield* progress();
     yield* flushOut();
+    if (holdsChanged) {
+      holdsChanged = false;
+      yield* kickNetThread(); // its wait's deadline must cover the new hold
+    }
     stats.listenOverflows = stack.counters.tcpListenOverflow;
     stats.rstsForUnmatched = stack.counters.tcpRstsForUnmatched;
-    if (p['logStats'] === true) yield* sys.debug_log({ text: `registry: ${JSON.stringify(stats)}` });
+    if (p['logStats'] === true) {
+      // Two lines: one debug_log string is short (kernel/abi STRING_ARG_MAX).
+      const { invalid, quota, repliesDropped, ...rest } = stats;
+      yield* sys.debug_log({ text: `registry: ${JSON.stringify(rest)}` });
+      yield* sys.debug_log({ text: `registry+: ${JSON.stringify({ invalid, quota, repliesDropped, bqisHeld: bqiHold.size })}` });
+    }
   }
 };
 
-/** Read the registry's counters from the last `registry: {...}` line of a task log. */
-export function registryStatsFromLog(log: readonly string[]): RegistryStats | undefined {
-  for (let i = log.length - 1; i >= 0; i--) {
+/** Read the registry's counters from the last `registry: {...}` and `registry+: {...}` lines of a task log. */
+export function registryStatsFromLog(log: readonly string[]): (RegistryStats & { bqisHeld: number }) | undefined {
+  let main: Omit<RegistryStats, 'invalid' | 'quota' | 'repliesDropped'> | undefined;
+  let extra: { invalid: number; quota: number; repliesDropped: number; bqisHeld: number } | undefined;
+  for (let i = log.length - 1; i >= 0 && (main === undefined || extra === undefined); i--) {
     const l = log[i]!;
-    if (l.startsWith('registry: {')) return JSON.parse(l.slice('registry: '.length)) as RegistryStats;
+    if (main === undefined && l.startsWith('registry: {')) main = JSON.parse(l.slice('registry: '.length)) as typeof main;
+    if (extra === undefined && l.startsWith('registry+: {')) extra = JSON.parse(l.slice('registry+: '.length)) as typeof extra;
   }
-  return undefined;
+  return main === undefined ? undefined : { invalid: 0, quota: 0, repliesDropped: 0, bqisHeld: 0, ...main, ...extra };
 }

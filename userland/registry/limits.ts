@@ -1,0 +1,58 @@
+/**
+ * The registry server's limits (issue 13): every per-task quota and every range a request is
+ * checked against, in one place, with its value and its reason. A request beyond a quota is
+ * refused with REG_ERR.QUOTA; a malformed or out-of-range request with REG_ERR.INVALID; the AN1
+ * out of BQIs with REG_ERR.NO_BQI. Each can be changed per registry through its parameters
+ * (same names), e.g. a server that holds more connections on AN1.
+ *
+ * 4.3BSD and Ultrix 4 give a process at most NOFILE = 64 descriptors (sys/param.h): a listening
+ * socket, a connection being set up, an accept in progress and an established connection each
+ * take one, so 64 is the ceiling a program of the paper's time could reach for each of them.
+ */
+export const REGISTRY_LIMITS = {
+  /** Connections of one task still in their handshake (CONNECT sent, no reply yet). NOFILE. */
+  pendingConnectsPerTask: 64,
+  /** ACCEPT requests of one task waiting for a connection (each holds a reply right). NOFILE. */
+  pendingAcceptsPerTask: 64,
+  /** Ports one task listens on. NOFILE (and it stops one task from taking every ephemeral port: F9). */
+  listenPortsPerTask: 64,
+  /** Connections handed to one task (channels it got from the registry and still holds). NOFILE. */
+  channelsPerTask: 64,
+  /**
+   * AN1 BQIs charged to one task: its connections' (set-up and established) and those still held
+   * after its connections ended (BQI lifetime: 2·MSL). Half of the board's 63: one task can never
+   * take them all (F4), whatever it does.
+   */
+  bqisPerTask: 32,
+  /**
+   * Names in the registry's space held on one task's behalf (its task port, reply rights, channel
+   * rights): ≥ the sum of the ceilings above that hold names (64 + 64 + 64) plus the task port.
+   * The kernel gives a space 4096 names (kernel/ipc NAMES_MAX): 21 tasks at their quota fit.
+   */
+  namesPerTask: 193,
+  /** Listen backlog (connections completed before the application accepts): SOMAXCONN in 4.3BSD is 5; the engine allows up to 64. */
+  backlogMax: 64,
+  /** Bytes of a TCB handed over with RELEASE: the engine's snapshot of a connection (send and receive buffers up to 64 KB each, as JSON numbers). */
+  tcbBytesMax: 1 << 20,
+} as const;
+
+export type RegistryLimits = { -readonly [K in keyof typeof REGISTRY_LIMITS]: number };
+
+/** The limits a registry runs with: REGISTRY_LIMITS, each overridable by a numeric parameter of the same name. */
+export function registryLimits(params: Readonly<Record<string, unknown>>): RegistryLimits {
+  const out = { ...REGISTRY_LIMITS } as RegistryLimits;
+  for (const k of Object.keys(out) as (keyof RegistryLimits)[]) {
+    const v = params[k];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) out[k] = v;
+  }
+  return out;
+}
+
+/** A TCP port a request may name (1..65535). */
+export const validPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65535;
+
+/** A remote IPv4 address a CONNECT may name: not 0.0.0.0, not class D/E (multicast, reserved, broadcast). */
+export const validRemoteIp = (ip: number): boolean => {
+  const a = ip >>> 0;
+  return Number.isInteger(ip) && a !== 0 && a >>> 28 < 0xe;
+};
