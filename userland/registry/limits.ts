@@ -20,10 +20,14 @@ export const REGISTRY_LIMITS = {
   channelsPerTask: 64,
   /**
    * AN1 BQIs charged to one task: its connections' (set-up and established) and those still held
-   * after its connections ended (BQI lifetime: 2·MSL). Half of the board's 63: one task can never
-   * take them all (F4), whatever it does.
+   * after its connections ended (BQI lifetime: 2·MSL). A quarter of the board's 63: one task can
+   * never take them all (F4), and neither can three together (3 × 15 = 45 leaves 18 for everyone
+   * else). The generated adversaries found the earlier limit, 32, too high: two tasks of 31 and 32
+   * pending connects to an unreachable peer took all 63 (seed 972990686). Tasks beyond that can
+   * still share the board out among themselves: BQIs are a per-host resource the registry can
+   * only ration, and a BQI still named by a peer cannot be taken back (F1/F2).
    */
-  bqisPerTask: 32,
+  bqisPerTask: 15,
   /**
    * Names in the registry's space held on one task's behalf (its task port, reply rights, channel
    * rights): ≥ the sum of the ceilings above that hold names (64 + 64 + 64) plus the task port.
