@@ -227,6 +227,8 @@ export class NetIo {
   /** Scratch for the checked header copy (send path) and the demultiplexer's header read (interrupt path). */
   private readonly txHeader = new Uint8Array(NETIO_PAGE_SIZE);
   private readonly rxHeader = new Uint8Array(NETIO_PAGE_SIZE);
+  /** Where a received frame is staged between its copy out of the board and its slot (lanceReceive). */
+  private readonly rxStage = new Uint8Array(NETIO_PAGE_SIZE);
   private readonly bqiInUse = new Uint8Array(AN1_BQI_MAX + 1);
   private readonly quarantine: { atNs: number; readonly ch: Channel }[] = [];
   private readonly quarantineEvent: SimEvent;
@@ -719,14 +721,22 @@ export class NetIo {
       return;
     }
     cpu.charge(this.c.deliver, 'netio');
+    // The copy out of the board reads it at its time (sync points inside copyTo), so the world
+    // moves on while it runs: a task may die and its channel close, its pages go back to the
+    // allocator. The bytes are copied (PIO, charged) into the kernel's staging buffer, and land in
+    // the slot only if the channel is still open then — never in pages that are no longer its.
+    const stage = this.rxStage.subarray(0, f.length);
+    stage.set(h, 0);
+    const p1 = pio();
+    yield* f.copyTo(stage, n, n, f.length - n);
+    this.stats.rxCopyPioCycles += pio() - p1;
+    if (ch.closed) {
+      this.stats.rxDropNoChannel++;
+      return;
+    }
     const slot = this.claimSlot(ch);
     if (slot < 0) return;
-    const at = ch.slotPhys(slot);
-    const ram = this.ram;
-    ram.set(h, at);
-    const p1 = pio();
-    yield* f.copyTo(ram, at + n, n, f.length - n);
-    this.stats.rxCopyPioCycles += pio() - p1;
+    this.ram.set(stage, ch.slotPhys(slot));
     this.commit(ch, slot, f.length, toDefault);
   }
 
