@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../emulator/sim/trace.ts';
-import { findScenario, runScenario } from '../../studies/run.ts';
+import { findScenario, runFailures, runScenario } from '../../studies/run.ts';
 import { buildLibPair } from '../../studies/scenarios/library-hosts.ts';
 import { isTarget, MB93_TCP, measureOrg, ORGS, ROWS, REPORTED_WHY, rowStatus, type Org, type OrgMeasurement } from '../../studies/scenarios/mb93-layers.ts';
 import { World } from '../../studies/world.ts';
@@ -138,6 +138,8 @@ describe('mb93-layers', () => {
     const a = runScenario(findScenario('mb93-layers'), { seed: 2 });
     const r = a.results as Record<string, unknown>;
     expect(r['outcome']).toBe('done');
+    // No null or non-finite figure: `ulp run mb93-layers` exits 0 (a cell not held says so in words).
+    expect(runFailures(a.results)).toEqual([]);
     const [inside, all] = String(r['targetsWithin15']).split('/').map(Number);
     expect(inside).toBe(all);
     const k = (r['kernel'] as { rows: Record<string, { published: number[]; emulator: number[]; ratio: (number | null)[] }> }).rows;
