@@ -183,16 +183,22 @@ export class LibConn {
    * Before an application call decides output: frames that reached the ring, or a timer that fell
    * due, while no kernel thread of the task ran the network C-thread (the application was outside
    * the library: computing, or asleep in the kernel) are run now, on the caller's thread — the
-   * same input pass the network C-thread makes, under the same mutex, at a ring read's cost when
-   * there is nothing. Without it a write acts on a stale engine: an ACK waiting in the ring leaves
+   * same input pass the network C-thread makes, under the same mutex. When there is nothing it
+   * costs one read of the ring's head: the timer is read from the network C-thread's kwait
+   * deadline (the engine's next deadline as the C-thread last saw it; an application call that
+   * moved it earlier has advanced it), without the mutex (with it, for a C-thread that has not
+   * waited yet). Without it a write acts on a stale engine: an ACK waiting in the ring leaves
    * snd_una behind, and Nagle (RFC 896) holds a small write until the next full segment (a sender
    * that slept between 1-byte writes had them held for seconds). In 4.3BSD the ACK was taken at
    * interrupt time; in the paper's library its network thread is upcalled on the semaphore (P §3.2).
    */
   *catchUp(now: number): G<void> {
-    if (this.stopped || this.dead || this.netExited) return;
-    const due = this.locked(() => this.stack.pollAt());
-    if (this.ch.available() === 0 && (due === null || due > now)) return;
+    const net = this.net;
+    // 'running': the C-thread is in the middle of its own pass (trapped in a send); 'wait', 'done': it is leaving.
+    if (this.stopped || this.dead || this.netExited || net === undefined || (net.state !== 'kwait' && net.state !== 'ready')) return;
+    // A C-thread that has not waited yet (forked, never run: an application that never waited) has no deadline on record.
+    const due = net.state === 'kwait' ? net.deadlineNs : (this.locked(() => this.stack.pollAt()) ?? Number.POSITIVE_INFINITY);
+    if (this.ch.available() === 0 && due > now) return;
     yield* this.input(now);
     yield* this.lib.pool.broadcast(this.cond);
   }
