@@ -544,11 +544,16 @@ export function layerTable(org: Org, m: OrgMeasurement): Results {
     const pubCol: Org = org === 'library' && status === 'reference' ? 'library' : col;
     const published = MB93_TCP[r][pubCol];
     const emu = m.rows[r];
-    const ratio = emu.map((e, i) => (published[i]! === 0 ? null : Math.round((e / published[i]!) * 100) / 100));
+    // No ratio to a published 0, and no ±15 % verdict on a cell not held: a string, not null
+    // (`ulp run` reads a null as a figure the run failed to compute, runFailures in studies/run.ts).
+    const ratio = emu.map((e, i): number | '—' => (published[i]! === 0 ? '—' : Math.round((e / published[i]!) * 100) / 100));
     const reason = REPORTED_WHY[`${org === 'library' ? 'server' : org}.${r}`] ?? REPORTED_WHY[`${org}.${r}@1460`];
     out[r] = {
       published: [...published], emulator: [...emu], ratio, status, column: pubCol,
-      within15: emu.map((_, i) => (isTarget(org, r, i) ? Math.abs((ratio[i] ?? 1) - 1) <= 0.15 : null)),
+      within15: emu.map((_, i): boolean | 'not held' => {
+        const q = ratio[i];
+        return isTarget(org, r, i) && typeof q === 'number' ? Math.abs(q - 1) <= 0.15 : 'not held';
+      }),
       ...(reason !== undefined ? { why: reason } : {}),
     };
   }
@@ -569,16 +574,16 @@ export const mb93LayersScenario: Scenario = {
       if (m.outcome !== 'done') done = false;
       const t = layerTable(org, m);
       for (const v of Object.values(t)) {
-        for (const x of (v as { within15: (boolean | null)[] }).within15) {
-          if (x === null) continue;
+        for (const x of (v as { within15: (boolean | string)[] }).within15) {
+          if (typeof x !== 'boolean') continue;
           targets++;
           if (x) inside++;
         }
       }
       out[org] = { rows: t, rxSpanUs: [...m.rxSpanUs], windows: [...m.windows], windowsDropped: m.windowsDropped, messagesReceived: m.messagesReceived };
       for (const [r, v] of Object.entries(t)) {
-        const x = v as { published: number[]; emulator: number[]; ratio: (number | null)[]; status: string; column: string };
-        const ratio = x.ratio.map((q) => (q === null ? '—' : q.toFixed(2))).join(' / ');
+        const x = v as { published: number[]; emulator: number[]; ratio: (number | string)[]; status: string; column: string };
+        const ratio = x.ratio.map((q) => (typeof q === 'number' ? q.toFixed(2) : q)).join(' / ');
         const status = x.status === 'target' && !isTarget(org, r as Row, 1) ? 'target at 1 B, reported at 1460 B' : x.status;
         table[`${org} ${r}`] = `MB93 ${x.column} ${x.published.join(' / ')}  emulator ${x.emulator.join(' / ')}  ratio ${ratio}  ${status}`;
       }

@@ -179,6 +179,30 @@ export class LibConn {
     });
   }
 
+  /**
+   * Before an application call decides output: frames that reached the ring, or a timer that fell
+   * due, while no kernel thread of the task ran the network C-thread (the application was outside
+   * the library: computing, or asleep in the kernel) are run now, on the caller's thread — the
+   * same input pass the network C-thread makes, under the same mutex. When there is nothing it
+   * costs one read of the ring's head: the timer is read from the network C-thread's kwait
+   * deadline (the engine's next deadline as the C-thread last saw it; an application call that
+   * moved it earlier has advanced it), without the mutex (with it, for a C-thread that has not
+   * waited yet). Without it a write acts on a stale engine: an ACK waiting in the ring leaves
+   * snd_una behind, and Nagle (RFC 896) holds a small write until the next full segment (a sender
+   * that slept between 1-byte writes had them held for seconds). In 4.3BSD the ACK was taken at
+   * interrupt time; in the paper's library its network thread is upcalled on the semaphore (P §3.2).
+   */
+  *catchUp(now: number): G<void> {
+    const net = this.net;
+    // 'running': the C-thread is in the middle of its own pass (trapped in a send); 'wait', 'done': it is leaving.
+    if (this.stopped || this.dead || this.netExited || net === undefined || (net.state !== 'kwait' && net.state !== 'ready')) return;
+    // A C-thread that has not waited yet (forked, never run: an application that never waited) has no deadline on record.
+    const due = net.state === 'kwait' ? net.deadlineNs : (this.locked(() => this.stack.pollAt()) ?? Number.POSITIVE_INFINITY);
+    if (this.ch.available() === 0 && due > now) return;
+    yield* this.input(now);
+    yield* this.lib.pool.broadcast(this.cond);
+  }
+
   /** After the application sent something: the network thread's wait gets the engine's earlier deadline. */
   *kickIfEarlier(): G<void> {
     const due = this.locked(() => this.stack.pollAt());
@@ -398,6 +422,7 @@ export class TcpLib {
     let off = 0;
     while (off < data.length) {
       const now = yield* this.now();
+      yield* conn.catchUp(now);
       if (conn.sock.error !== null) return this.errOf(conn);
       const w = conn.locked(() => {
         const n = conn.sock.write(now, data.subarray(off));
