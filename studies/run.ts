@@ -7,9 +7,9 @@ import { World } from './world.ts';
 import { TimelineWorld, type TimelineOptions, type TimelineSummary } from './trace/perfetto.ts';
 import { ParamError, resolveParams, type ParamValue, type ParamValues } from './scenarios/params.ts';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { UsageError } from './errors.ts';
+
+export { UsageError };
 
 export interface RunOptions extends ScenarioRunOptions {
   readonly seed: number;
