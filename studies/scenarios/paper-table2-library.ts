@@ -30,9 +30,11 @@ export const TABLE2_PARAMS: readonly ParamSpec[] = [
 export function table2Results(p: ParamReader, org: string, one: (link: LinkName, writeSize: number, bytes: number, faults: FaultConfig | undefined) => number): Results {
   const sizes = p.nums('writeSizes');
   const faults = faultsOf(p);
-  const bytes = { ethernet: p.num('bytesEthernet'), an1: p.num('bytesAn1') };
   const out: Record<string, Results> = {};
-  for (const link of p.strs('links') as readonly LinkName[]) out[link] = { [org]: sizes.map((ws) => one(link, ws, bytes[link], faults)) };
+  for (const link of p.strs('links') as readonly LinkName[]) {
+    const bytes = p.num(link === 'ethernet' ? 'bytesEthernet' : 'bytesAn1');
+    out[link] = { [org]: sizes.map((ws) => one(link, ws, bytes, faults)) };
+  }
   return { sizes: [...sizes], ...out };
 }
 
