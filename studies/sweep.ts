@@ -212,7 +212,7 @@ export function tCritical95(df: number): number {
 export interface MetricSummary {
   readonly point: number;
   readonly metric: string;
-  /** Seeds with a value. */
+  /** Completed seeds with a value (a failed seed's figures do not count). */
   readonly n: number;
   readonly failedSeeds: readonly number[];
   readonly mean: number | null;
@@ -234,10 +234,12 @@ export function summarize(rows: readonly SweepRow[], metrics: readonly string[])
   const out: MetricSummary[] = [];
   for (const [point, g] of byPoint) {
     const failedSeeds = g.filter((r) => r.outcome === 'failed').map((r) => r.seed);
-    const values = g.map((r) => new Map(metricsOf(r.results)));
+    // A failed run's figures are not a completed run's: they count for nothing but the failure.
+    const values = g.filter((r) => r.outcome === 'done').map((r) => new Map(metricsOf(r.results)));
+    const seenInFailed = new Set(g.filter((r) => r.outcome === 'failed').flatMap((r) => metricsOf(r.results).map(([k]) => k)));
     for (const metric of metrics) {
       const xs = values.map((m) => m.get(metric)).filter((x): x is number => x !== undefined);
-      if (xs.length === 0 && failedSeeds.length === 0) continue; // this point has no such figure
+      if (xs.length === 0 && !(failedSeeds.length > 0 && (seenInFailed.has(metric) || values.length === 0))) continue; // this point has no such figure
       const failed = failedSeeds.length > 0 || xs.length === 0;
       const n = xs.length;
       // Summed in seed order, so the same figures give the same bits.
@@ -293,7 +295,7 @@ export function sweepCsv(rows: readonly SweepRow[], metrics: readonly string[]):
 
 /** Long-form summary CSV: one row per point × metric (mean, sd, 95 % interval, min, max). */
 export function summaryCsv(header: SweepHeader, summaries: readonly MetricSummary[]): string {
-  const head = ['scenario', 'point', ...header.dims.map(dimColumn), 'metric', 'outcome', 'seeds', 'failedSeeds', 'mean', 'sd', 'ci95Low', 'ci95High', 'min', 'max'];
+  const head = ['scenario', 'point', ...header.dims.map(dimColumn), 'metric', 'outcome', 'n', 'failedSeeds', 'mean', 'sd', 'ci95Low', 'ci95High', 'min', 'max'];
   const lines = [head.map(csvField).join(',')];
   for (const s of summaries) {
     const values = pointValues(header.dims, s.point);
