@@ -37,14 +37,15 @@ export const EXIT_RUN_FAILED = 3;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const RUN_USAGE = `  ulp run <scenario|FILE.json> [--param NAME=VALUE ...] [--seed N] [--json]
+const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--json]
           [--cost NAME=VALUE ...] [--pcap DIR] [--trace FILE [--trace-limit N]]
-                                 run one scenario: a built-in name, or a scenario file
-                                 (a built-in scenario with params, costs and seed(s) as JSON)`;
+                                 run one scenario: <scenario> is a built-in name or a
+                                 scenario file FILE.json (a built-in scenario with params,
+                                 costs and seed(s); studies/examples has some)`;
 const COSTS_USAGE = `  ulp costs [--json]             list the cost table (name, value, unit, source)`;
 const SCENARIOS_USAGE = `  ulp scenarios [NAME] [--json]  list the built-in scenarios, or NAME's parameters
   ulp params NAME [--json]       NAME's parameters (name, type, default, range, unit, what)`;
-const SWEEP_USAGE = `  ulp sweep <scenario|FILE.json> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
+const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
           [--seed N | --seeds N|LIST] [--shard I/N] [--jsonl FILE] [--csv FILE]
           [--summary FILE] [--metric NAME ...]
                                  every point of the grid (cartesian product) on every seed:
