@@ -43,7 +43,7 @@ const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--j
                                  scenario file FILE.json (a built-in scenario with params,
                                  costs and seed(s); studies/examples has some)`;
 const COSTS_USAGE = `  ulp costs [--json]             list the cost table (name, value, unit, source)`;
-const SCENARIOS_USAGE = `  ulp scenarios [NAME] [--json]  list the built-in scenarios, or NAME's parameters
+const SCENARIOS_USAGE = `  ulp scenarios [--json] [NAME]  list the built-in scenarios, or NAME's parameters
   ulp params NAME [--json]       NAME's parameters (name, type, default, range, unit, what)`;
 const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
           [--seed N | --seeds N|LIST] [--shard I/N] [--jsonl FILE] [--csv FILE]
