@@ -29,6 +29,9 @@ const SMALL: readonly [string, ParamValues, boolean][] = [
   ['paper-table4-mach-ux', { opens: 1 }, true],
   ['ux-primitives', { rounds: 1 }, true],
   ['mb93-primitives', {}, false],
+  ['tcp-throughput', { organization: 'ultrix', writeSizes: [1024], bytesEthernet: 16_384, bytesAn1: 16_384 }, true],
+  ['tcp-round-trip', { organization: 'mach-ux', links: ['ethernet'], messageSizes: [64], rounds: 2, warmup: 0 }, true],
+  ['tcp-setup', { opens: 1 }, true],
 ];
 
 describe('--pcap: captures of every interface, every scenario', () => {

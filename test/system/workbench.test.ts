@@ -235,6 +235,21 @@ describe('sweeps', () => {
   });
 });
 
+describe('the organization as a parameter', () => {
+  it('tcp-setup gives the Table 4 row of the organization asked for, and a sweep crosses organizations', () => {
+    const results = (...args: string[]): unknown => (JSON.parse(ulp('run', ...args, '--json').out) as { results: unknown }).results;
+    expect(results('tcp-setup', '--param', 'organization=ultrix', '--param', 'opens=2')).toEqual(results('paper-table4-ultrix', '--param', 'opens=2'));
+    const bad = ulp('run', 'tcp-setup', '--param', 'organization=mach-ux');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/organization mach-ux runs on Ethernet only/);
+    const r = ulp('sweep', 'tcp-setup', '--param', 'organization=library,ultrix,mach-ux', '--param', 'links=ethernet', '--param', 'opens=1', '--jsonl', join(dir, 'orgs.jsonl'));
+    expect(r.code, r.err).toBe(0);
+    const rows = readFileSync(join(dir, 'orgs.jsonl'), 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { outcome: string; results: { ethernet: Record<string, number> } });
+    expect(rows.map((x) => Object.keys(x.results.ethernet))).toEqual([['library'], ['ultrix'], ['mach-ux']]);
+    expect(rows.every((x) => x.outcome === 'done')).toBe(true);
+  });
+});
+
 describe('--pcap from the command line', () => {
   it('the TCP traffic of Table 4 on both links, one file per interface', () => {
     const out = join(dir, 'pcap');
