@@ -16,6 +16,7 @@ import type { ResultValue, RunReport, Scenario } from './scenarios/types.ts';
 import { checkedParams, describeCrash, findScenario, openOutputFile, prepareOutputDir, runFailures, runScenario, UsageError, writeAllSync, type RunOptions } from './run.ts';
 import { findParam, formatParam, isDefault, ParamError, parseParamText, rangeText, type ParamValue, type ParamValues } from './scenarios/params.ts';
 import { isScenarioFileArg, loadScenarioFile, type ScenarioFile } from './scenario-file.ts';
+import { scenarioFileSchema } from './scenario-schema.ts';
 import {
   expandDimText, mergeShards, metricNames, metricsOf, parseShard, parseSweepJsonl, pointCount, pointValues, POINTS_MAX, shardPoints, summarize, summaryCsv, sweepCsv, sweepJsonl,
   type Dim, type MetricSummary, type SweepHeader, type SweepRow,
@@ -44,7 +45,8 @@ const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--j
                                  costs and seed(s); studies/examples has some)`;
 const COSTS_USAGE = `  ulp costs [--json]             list the cost table (name, value, unit, source)`;
 const SCENARIOS_USAGE = `  ulp scenarios [--json] [NAME]  list the built-in scenarios, or NAME's parameters
-  ulp params NAME [--json]       NAME's parameters (name, type, default, range, unit, what)`;
+  ulp params NAME [--json]       NAME's parameters (name, type, default, range, unit, what)
+  ulp schema                     the JSON Schema of scenario files (for editors)`;
 const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
           [--seed N | --seeds N|LIST] [--shard I/N] [--jsonl FILE] [--csv FILE]
           [--summary FILE] [--metric NAME ...]
@@ -101,6 +103,7 @@ const COMMAND_HELP: { readonly [command: string]: () => string } = {
   costs: () => `usage:\n${COSTS_USAGE}\n`,
   scenarios: () => `usage:\n${SCENARIOS_USAGE}\n`,
   params: () => `usage:\n${SCENARIOS_USAGE}\n`,
+  schema: () => `usage:\n${SCENARIOS_USAGE}\n`,
   sweep: () => `usage:\n${SWEEP_USAGE}\n\n${OPTIONS}`,
   merge: () => `usage:\n${SWEEP_USAGE}\n`,
   paper: () => `usage:\n${PAPER_USAGE}\n\n${OPTIONS}`,
@@ -761,6 +764,10 @@ export function main(argv: string[]): number {
         return cmdScenarios(rest);
       case 'params':
         return cmdScenarios(rest, true);
+      case 'schema':
+        parseArgs({ args: rest, strict: true, options: {} });
+        out(JSON.stringify(scenarioFileSchema([...SCENARIOS.values()]), null, 2) + '\n');
+        return 0;
       case 'sweep':
         return cmdSweep(rest);
       case 'merge':
