@@ -6,16 +6,25 @@
  * line per failed run on stderr, after the output. A closed stdout (`ulp costs | head -1`) ends
  * the command quietly.
  */
-import { closeSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { UnknownCostError } from '../emulator/host/costs/cost-table.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import type { ResultValue, RunReport, Scenario } from './scenarios/types.ts';
-import { describeCrash, findScenario, openOutputFile, prepareOutputDir, runFailures, runScenario, UsageError, writeAllSync, type RunOptions } from './run.ts';
+import { checkedParams, describeCrash, findScenario, openOutputFile, prepareOutputDir, runFailures, runScenario, UsageError, writeAllSync, type RunOptions } from './run.ts';
+import { findParam, formatParam, isDefault, ParamError, parseParamText, rangeText, type ParamValue, type ParamValues } from './scenarios/params.ts';
+import { isScenarioFileArg, loadScenarioFile, type ScenarioFile } from './scenario-file.ts';
+import { scenarioFileSchema } from './scenario-schema.ts';
+import {
+  expandDimText, mergeShards, metricNames, metricsOf, parseShard, parseSweepJsonl, pointCount, pointValues, POINTS_MAX, shardPoints, summarize, summaryCsv, sweepCsv, sweepJsonl,
+  type Dim, type MetricSummary, type SweepHeader, type SweepRow,
+} from './sweep.ts';
 import type { World } from './world.ts';
 import { runBench } from './bench.ts';
 import { compare, formatComparison } from './paper/compare.ts';
+import { fmt } from './report/format.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
 import { allCells, cellsOf } from './report/cells.ts';
 import { checkOrderings, checkOrderingsOverSeeds } from './report/orderings.ts';
@@ -29,11 +38,23 @@ export const EXIT_RUN_FAILED = 3;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const RUN_USAGE = `  ulp run <scenario> [--seed N] [--json] [--cost NAME=VALUE ...] [--pcap DIR]
-          [--trace FILE [--trace-limit N]]
-                                 run one scenario (built-in name)`;
+const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--json]
+          [--cost NAME=VALUE ...] [--pcap DIR] [--trace FILE [--trace-limit N]]
+                                 run one scenario: <scenario> is a built-in name or a
+                                 scenario file FILE.json (a built-in scenario with params,
+                                 costs and seed(s); studies/examples has some)`;
 const COSTS_USAGE = `  ulp costs [--json]             list the cost table (name, value, unit, source)`;
-const SCENARIOS_USAGE = `  ulp scenarios [--json]         list the built-in scenarios`;
+const SCENARIOS_USAGE = `  ulp scenarios [--json] [NAME]  list the built-in scenarios, or NAME's parameters
+  ulp params NAME [--json]       NAME's parameters (name, type, default, range, unit, what)
+  ulp schema                     the JSON Schema of scenario files (for editors)`;
+const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
+          [--seed N | --seeds N|LIST] [--shard I/N] [--jsonl FILE] [--csv FILE]
+          [--summary FILE] [--metric NAME ...]
+                                 every point of the grid (cartesian product) on every seed:
+                                 long-form rows, mean and 95 % interval per point (ranges:
+                                 A:B:STEP or A:B:xFACTOR; a list parameter's points split by ;)
+  ulp merge SHARD.jsonl ... [--jsonl FILE] [--csv FILE] [--summary FILE] [--metric NAME ...]
+                                 join the shards of a sweep (--shard) into the whole sweep's bytes`;
 const PAPER_USAGE = `  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR] [--seed N | --seeds N|LIST]
             [--cost NAME=VALUE ...]
                                  the paper's experiments beside the paper's figures; --json
@@ -45,11 +66,14 @@ const BENCH_USAGE = `  ulp bench [--json]             the emulator's own speed (
 
 const OPTIONS = `options:
   --seed N         PRNG seed (integer, default 1); same scenario + seed => same fingerprint
-  --seeds N|LIST   (paper) replications: seeds 1..N, or the seeds listed (1,2,5)
+  --seeds N|LIST   (paper, sweep) replications: seeds 1..N, or the seeds listed (1,2,5)
+  --param NAME=V   set a scenario parameter (repeatable; --set is the same): ulp params NAME
+                   lists them; a bad name or value is one line, exit 2, before any run
   --json           print one JSON object instead of text (paper: --json FILE, or - for stdout)
   --cost NAME=V    override one cost-table constant for a what-if run (repeatable); values are
                    checked against the constant's bounds (ulp costs)
-  --pcap DIR       write one pcap per network interface into DIR (raw-ethernet, raw-an1)
+  --pcap DIR       write one pcap per network interface into DIR, named
+                   <scenario>-<network>-<host>-<interface>.pcap (ln0 LANCE, an0 AN1)
   --trace FILE     write a timeline of the run (Chrome Trace Event JSON) into FILE: open it in
                    https://ui.perfetto.dev; the run and its fingerprint are unchanged
   --trace-limit N  events the timeline holds at most (default 2000000), then it stops recording
@@ -67,6 +91,7 @@ usage:
 ${RUN_USAGE}
 ${COSTS_USAGE}
 ${SCENARIOS_USAGE}
+${SWEEP_USAGE}
 ${PAPER_USAGE}
 ${BENCH_USAGE}
   ulp --help | --version
@@ -74,9 +99,13 @@ ${BENCH_USAGE}
 ${OPTIONS}`;
 
 const COMMAND_HELP: { readonly [command: string]: () => string } = {
-  run: () => `usage:\n${RUN_USAGE}\n\nscenarios: ${[...SCENARIOS.keys()].join(', ')} (ulp scenarios says what each shows)\n\n${OPTIONS}`,
+  run: () => `usage:\n${RUN_USAGE}\n\nscenarios: ${[...SCENARIOS.keys()].join(', ')} (ulp scenarios says what each shows, ulp params NAME what it takes)\n\n${OPTIONS}`,
   costs: () => `usage:\n${COSTS_USAGE}\n`,
   scenarios: () => `usage:\n${SCENARIOS_USAGE}\n`,
+  params: () => `usage:\n${SCENARIOS_USAGE}\n`,
+  schema: () => `usage:\n${SCENARIOS_USAGE}\n`,
+  sweep: () => `usage:\n${SWEEP_USAGE}\n\n${OPTIONS}`,
+  merge: () => `usage:\n${SWEEP_USAGE}\n`,
   paper: () => `usage:\n${PAPER_USAGE}\n\n${OPTIONS}`,
   bench: () => `usage:\n${BENCH_USAGE}\n`,
 };
@@ -165,7 +194,7 @@ export function runChecked(scenario: Scenario, options: RunOptions): Outcome {
     const report = runScenario(scenario, { ...options, onWorld: (w) => ((world = w), options.onWorld?.(w)) });
     return { report, failures: runFailures(report.results).map((f) => `results.${f}`), unread: unreadOverrides(world, options.costOverrides) };
   } catch (e) {
-    if (e instanceof UsageError || e instanceof BrokenPipe) throw e;
+    if (e instanceof UsageError || e instanceof BrokenPipe || e instanceof ParamError) throw e;
     const report: RunReport = {
       scenario: scenario.name,
       seed: options.seed,
@@ -177,6 +206,7 @@ export function runChecked(scenario: Scenario, options: RunOptions): Outcome {
       cpuUs: {},
       results: {},
       ...(scenario.paper !== undefined ? { paper: scenario.paper } : {}),
+      ...(options.params !== undefined ? { params: options.params } : {}),
     };
     return { report, failures: [`the model failed: ${describeCrash(e)}`], unread: [] };
   }
@@ -214,9 +244,13 @@ function printReport(scenario: Scenario, r: RunReport): void {
     `simulated ${(r.simTimeNs / 1e6).toFixed(6)} ms in ${r.events} events; fingerprint ${r.fingerprint}; guest errors ${r.guestErrors}`,
   ];
   if (Object.keys(r.costOverrides).length > 0) lines.push(`cost overrides: ${JSON.stringify(r.costOverrides)}`);
+  const params = r.params ?? {};
+  if ((scenario.params ?? []).length > 0) lines.push(`parameters: ${paramsLine(scenario, params)}${isDefault(scenario.params, params) ? '' : ' (* not the default)'}`);
   lines.push(`results:${formatValue(r.results, '  ')}`);
   const cells = cellsOf({ scenario, report: r });
-  if (cells.length > 0) lines.push('beside the paper (ratio = emulator / paper):', formatCells(replicate(cells, [r.seed]), false));
+  if (!isDefault(scenario.params, params)) {
+    if (scenario.paper !== undefined) lines.push("beside the paper: not shown, the parameters are not the paper's (* above)");
+  } else if (cells.length > 0) lines.push('beside the paper (ratio = emulator / paper):', formatCells(replicate(cells, [r.seed]), false));
   else if (r.paper !== undefined) lines.push('beside the paper:', formatComparison(compare(r.paper, r.results)));
   for (const [host, cats] of Object.entries(r.cpuUs)) {
     lines.push(`cpu ${host} (µs): ${Object.entries(cats).map(([c, us]) => `${c} ${us.toFixed(1)}`).join(', ')}`);
@@ -230,7 +264,39 @@ function parseTraceLimit(text: string | undefined): number {
   return Number(text);
 }
 
-const listDir = (dir: string): Set<string> => new Set(readdirSync(dir));
+/** `--param NAME=VALUE` items (and `--set`), each checked against `scenario`'s declared parameters. */
+function parseParamArgs(scenario: Scenario, items: readonly string[], into: Map<string, ParamValue> = new Map()): Map<string, ParamValue> {
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param needs NAME=VALUE, got '${item}'`);
+    const spec = findParam(scenario, item.slice(0, eq));
+    into.set(spec.name, parseParamText(spec, item.slice(eq + 1)));
+  }
+  return into;
+}
+
+/** The scenario a positional names (built-in) or the scenario file it is, checked. */
+function scenarioArg(arg: string): { scenario: Scenario; file?: ScenarioFile } {
+  if (isScenarioFileArg(arg)) {
+    const file = loadScenarioFile(arg);
+    return { scenario: file.scenario, file };
+  }
+  return { scenario: findScenario(arg) };
+}
+
+/** One line per parameter: name, type and range, default, unit, what it is. */
+function paramsText(scenario: Scenario): string {
+  const specs = scenario.params ?? [];
+  if (specs.length === 0) return `scenario ${scenario.name} has no parameters\n`;
+  const w = Math.max(...specs.map((p) => p.name.length));
+  const lines = specs.map((p) => `  ${p.name.padEnd(w)}  ${`default ${formatParam(p.default)}${p.unit === '' ? '' : ` ${p.unit}`}`.padEnd(28)} ${rangeText(p)}\n  ${' '.repeat(w)}  ${p.doc}`);
+  return `parameters of ${scenario.name} (ulp run ${scenario.name} --param NAME=VALUE):\n${lines.join('\n')}\n`;
+}
+
+const paramsLine = (scenario: Scenario, values: ParamValues): string => {
+  const specs = scenario.params ?? [];
+  return specs.map((p) => `${p.name}=${formatParam(values[p.name] ?? p.default)}${isDefault([p], values) ? '' : '*'}`).join(' ');
+};
 
 function cmdRun(args: string[]): number {
   const { values, positionals } = parseArgs({
@@ -241,54 +307,62 @@ function cmdRun(args: string[]): number {
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       cost: { type: 'string', multiple: true, default: [] },
+      param: { type: 'string', multiple: true, default: [] },
+      set: { type: 'string', multiple: true, default: [] },
       pcap: { type: 'string' },
       trace: { type: 'string' },
       'trace-limit': { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name (known: ${[...SCENARIOS.keys()].join(', ')})`);
-  const scenario = findScenario(positionals[0]!);
-  const seed = parseSeed(values.seed);
-  const costOverrides = parseCosts(values.cost);
+  if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name or scenario file (known: ${[...SCENARIOS.keys()].join(', ')})`);
+  const { scenario, file } = scenarioArg(positionals[0]!);
+  const given = parseParamArgs(scenario, [...values.param, ...values.set], new Map(file?.params ?? []));
+  const params = checkedParams(scenario, given);
+  const seeds = values.seed !== undefined ? [parseSeed(values.seed)] : (file?.seeds ?? [1]);
+  const costOverrides = new Map([...(file?.costs ?? []), ...parseCosts(values.cost)]);
   if (values['trace-limit'] !== undefined && values.trace === undefined) throw new UsageError('--trace-limit needs --trace FILE');
   const eventsMax = parseTraceLimit(values['trace-limit']);
+  if (seeds.length > 1 && (values.pcap !== undefined || values.trace !== undefined)) throw new UsageError(`--pcap and --trace record one run: the scenario file names ${seeds.length} seeds, pick one with --seed N`);
   // Every output path is checked before the run, so a bad one costs one line and no simulation.
   if (values.pcap !== undefined) prepareOutputDir(values.pcap, '--pcap directory');
-  const pcapBefore = values.pcap === undefined ? undefined : listDir(values.pcap);
   const traceFd = values.trace === undefined ? undefined : openOutputFile(values.trace, '--trace file');
-  let timeline: TimelineSummary | undefined;
-  let outcome: Outcome;
-  try {
-    outcome = runChecked(scenario, {
-      seed,
-      costOverrides,
-      ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
-      ...(traceFd !== undefined
-        ? { timeline: { sink: (chunk: string) => writeAllSync(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
-        : {}),
-    });
-  } finally {
-    if (traceFd !== undefined) closeSync(traceFd);
-  }
-  const { report } = outcome;
-  if (values.json) out(JSON.stringify({ ...report, outcome: outcome.failures.length === 0 ? 'done' : 'failed', failures: outcome.failures }) + '\n');
-  else {
-    printReport(scenario, report);
-    if (timeline !== undefined) {
-      const note = timeline.truncated ? ` (limit reached: the rest of the run is not in it; --trace-limit raises it)` : '';
-      out(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
+  const failed: Outcome[] = [];
+  const unreadEverywhere = new Set(costOverrides.keys());
+  seeds.forEach((seed, k) => {
+    let timeline: TimelineSummary | undefined;
+    let outcome: Outcome;
+    try {
+      outcome = runChecked(scenario, {
+        seed,
+        params,
+        costOverrides,
+        ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
+        ...(traceFd !== undefined
+          ? { timeline: { sink: (chunk: string) => writeAllSync(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
+          : {}),
+      });
+    } finally {
+      if (traceFd !== undefined) closeSync(traceFd);
     }
-  }
-  warnUnread(outcome.unread, costOverrides);
-  if (values.pcap !== undefined && pcapBefore !== undefined && outcome.failures.length === 0) {
-    const added = [...listDir(values.pcap)].filter((f) => !pcapBefore.has(f));
-    if (added.length === 0) err(`warning: --pcap: scenario ${scenario.name} writes no captures (raw-ethernet and raw-an1 do)`);
-  }
-  if (outcome.failures.length > 0) {
-    err(failureLine(outcome));
-    return EXIT_RUN_FAILED;
-  }
-  return 0;
+    const { report } = outcome;
+    if (values.json) {
+      out(JSON.stringify({ ...report, ...(file !== undefined ? { scenarioFile: file.path } : {}), outcome: outcome.failures.length === 0 ? 'done' : 'failed', failures: outcome.failures }) + '\n');
+    } else {
+      if (k > 0) out('\n');
+      printReport(scenario, report);
+      if (timeline !== undefined) {
+        const note = timeline.truncated ? ` (limit reached: the rest of the run is not in it; --trace-limit raises it)` : '';
+        out(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
+      }
+      if (report.captures !== undefined && report.captures.length > 0) out(`captures: ${report.captures.length} pcap files in ${values.pcap} (${report.captures[0]}, ...)\n`);
+    }
+    if (outcome.report.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!outcome.unread.includes(n)) unreadEverywhere.delete(n);
+    if (values.pcap !== undefined && outcome.failures.length === 0 && (report.captures ?? []).length === 0) err(`warning: --pcap: scenario ${scenario.name} has no network interface to capture`);
+    if (outcome.failures.length > 0) failed.push(outcome);
+  });
+  warnUnread([...unreadEverywhere], costOverrides);
+  for (const o of failed) err(failureLine(o));
+  return failed.length > 0 ? EXIT_RUN_FAILED : 0;
 }
 
 function cmdCosts(args: string[]): number {
@@ -302,11 +376,20 @@ function cmdCosts(args: string[]): number {
   return 0;
 }
 
-function cmdScenarios(args: string[]): number {
-  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean', default: false } } });
+const scenarioJson = (s: Scenario): object => ({ name: s.name, summary: s.summary, ...(s.paperSection !== undefined ? { paperSection: s.paperSection } : {}), params: s.params ?? [] });
+
+function cmdScenarios(args: string[], paramsOnly = false): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean', default: false } } });
+  if (positionals.length > 1 || (paramsOnly && positionals.length !== 1)) throw new UsageError(`'ulp ${paramsOnly ? 'params' : 'scenarios'}' needs ${paramsOnly ? 'one scenario name' : 'at most one scenario name'}`);
+  if (positionals.length === 1) {
+    const scenario = findScenario(positionals[0]!);
+    if (values.json) out(JSON.stringify(scenarioJson(scenario)) + '\n');
+    else out(`${scenario.name}: ${scenario.summary}\n${paramsText(scenario)}`);
+    return 0;
+  }
   const all = [...SCENARIOS.values()];
   if (values.json) {
-    out(JSON.stringify(all.map((s) => ({ name: s.name, summary: s.summary, ...(s.paperSection !== undefined ? { paperSection: s.paperSection } : {}) }))) + '\n');
+    out(JSON.stringify(all.map(scenarioJson)) + '\n');
     return 0;
   }
   for (const s of all) out(`${s.name.padEnd(28)} ${s.summary}\n`);
@@ -320,6 +403,239 @@ function progress(enabled: boolean): { step(text: string): void; done(): void } 
     step: (text) => process.stderr.write(`\r\x1b[K${text}`),
     done: () => process.stderr.write('\r\x1b[K'),
   };
+}
+
+/** The emulator's version and the commit it runs from (`ULP_COMMIT` where there is no git checkout). */
+function provenance(): { version: string; commit: string } {
+  let commit = process.env['ULP_COMMIT'] ?? '';
+  if (commit === '') {
+    const cwd = new URL('..', import.meta.url).pathname;
+    try {
+      commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      try {
+        execFileSync('git', ['diff', '--quiet', 'HEAD'], { cwd, stdio: 'ignore' });
+      } catch {
+        commit += '-dirty';
+      }
+    } catch {
+      commit = 'unknown';
+    }
+  }
+  return { version: VERSION, commit };
+}
+
+/** The metrics the terminal table shows: --metric, else the first four top-level figures (else the first four). */
+function shownMetrics(all: readonly string[], asked: readonly string[]): string[] {
+  if (asked.length > 0) {
+    for (const m of asked) if (!all.includes(m)) err(`warning: --metric ${m}: no run has it (metrics: ${all.slice(0, 12).join(', ')}${all.length > 12 ? ', ...' : ''})`);
+    return asked.filter((m) => all.includes(m));
+  }
+  const top = all.filter((m) => !/[.[]/.test(m));
+  return (top.length > 0 ? top : all).slice(0, 4);
+}
+
+/** The sweep as a terminal table: one line per point, each shown metric as mean ± 95 % half-width. */
+function printSweep(header: SweepHeader, rows: readonly SweepRow[], summaries: readonly MetricSummary[], metrics: readonly string[], all: readonly string[]): void {
+  const points = [...new Set(rows.map((r) => r.point))];
+  const dimHeads = header.dims.map((d) => d.name);
+  const table: string[][] = [['point', ...dimHeads, 'runs', ...metrics]];
+  const byKey = new Map(summaries.map((s) => [`${s.point} ${s.metric}`, s]));
+  for (const p of points) {
+    const mine = rows.filter((r) => r.point === p);
+    const failed = mine.filter((r) => r.outcome === 'failed').length;
+    const cells = metrics.map((m) => {
+      const s = byKey.get(`${p} ${m}`);
+      if (s === undefined) return '—';
+      if (s.mean === null) return 'failed';
+      return s.ci95 === null ? fmt(s.mean) : `${fmt(s.mean)} ± ${fmt(s.ci95)}`;
+    });
+    table.push([String(p), ...pointValues(header.dims, p).map(formatParam), failed > 0 ? `${mine.length - failed}/${mine.length} FAILED` : `${mine.length}`, ...cells]);
+  }
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  out(`sweep ${header.scenario}: ${header.points} points × ${header.seeds.length} seed${header.seeds.length > 1 ? 's' : ''} (${seedsText(header.seeds)})${header.shard !== null ? `, shard ${header.shard}: ${points.length} points` : ''}\n`);
+  for (const r of table) out(r.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n');
+  const note = header.seeds.length > 1 ? 'mean ± half-width of the 95 % interval (Student t) over the seeds' : 'one seed: no interval (--seeds N)';
+  out(`(${note}; ${metrics.length} of ${all.length} metrics shown: --metric NAME picks, --csv/--jsonl hold them all)\n`);
+}
+
+interface SweepOutputs {
+  readonly jsonl?: string;
+  readonly csv?: string;
+  readonly summary?: string;
+}
+
+/** Open every output before any run (a bad path is one line, no simulation); write them at the end. */
+function openOutputs(o: SweepOutputs): { write(header: SweepHeader, rows: readonly SweepRow[], metrics: readonly string[], summaries: readonly MetricSummary[]): void } {
+  const fds = {
+    jsonl: o.jsonl === undefined ? undefined : openOutputFile(o.jsonl, '--jsonl file'),
+    csv: o.csv === undefined ? undefined : openOutputFile(o.csv, '--csv file'),
+    summary: o.summary === undefined ? undefined : openOutputFile(o.summary, '--summary file'),
+  };
+  return {
+    write(header, rows, metrics, summaries) {
+      const put = (fd: number | undefined, text: () => string): void => {
+        if (fd === undefined) return;
+        writeAllSync(fd, text());
+        closeSync(fd);
+      };
+      put(fds.jsonl, () => sweepJsonl(header, rows));
+      put(fds.csv, () => sweepCsv(rows, metrics));
+      put(fds.summary, () => summaryCsv(header, summaries));
+    },
+  };
+}
+
+/** Print, write and judge a sweep's rows (a run's or a merge's): exit 3 when any run failed. */
+function finishSweep(header: SweepHeader, rows: readonly SweepRow[], outputs: ReturnType<typeof openOutputs>, asked: readonly string[]): number {
+  const metrics = metricNames(rows);
+  const summaries = summarize(rows, metrics);
+  outputs.write(header, rows, metrics, summaries);
+  printSweep(header, rows, summaries, shownMetrics(metrics, asked), metrics);
+  const failed = rows.filter((r) => r.outcome === 'failed');
+  for (const r of failed) err(`run failed: ${r.scenario} point ${r.point} (seed ${r.seed}): ${r.failure ?? 'failed'}`);
+  return failed.length > 0 ? EXIT_RUN_FAILED : 0;
+}
+
+function cmdSweep(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      param: { type: 'string', multiple: true, default: [] },
+      set: { type: 'string', multiple: true, default: [] },
+      cost: { type: 'string', multiple: true, default: [] },
+      seed: { type: 'string' },
+      seeds: { type: 'string' },
+      shard: { type: 'string' },
+      jsonl: { type: 'string' },
+      csv: { type: 'string' },
+      summary: { type: 'string' },
+      metric: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(`'ulp sweep' needs exactly one scenario name or scenario file (known: ${[...SCENARIOS.keys()].join(', ')})`);
+  const { scenario, file } = scenarioArg(positionals[0]!);
+  if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per point) or --seeds N|LIST (replications), not both');
+  const seeds = values.seeds !== undefined ? parseSeeds(values.seeds) : values.seed !== undefined ? [parseSeed(values.seed)] : (file?.seeds ?? [1]);
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  // The grid: a one-valued --param or --cost is fixed for every point, a list is a dimension.
+  const baseParams = new Map(file?.params ?? []);
+  const fixedCosts = new Map(file?.costs ?? []);
+  const dims: Dim[] = [];
+  const named = new Set<string>();
+  for (const item of [...values.param, ...values.set]) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param needs NAME=V1,V2,..., got '${item}'`);
+    const spec = findParam(scenario, item.slice(0, eq));
+    if (named.has(`param.${spec.name}`)) throw new UsageError(`--param ${spec.name} given twice`);
+    named.add(`param.${spec.name}`);
+    const vs = expandDimText(item.slice(eq + 1), `--param ${spec.name}`, spec.type.endsWith('-list')).map((t) => parseParamText(spec, t));
+    if (vs.length === 1) baseParams.set(spec.name, vs[0]!);
+    else dims.push({ kind: 'param', name: spec.name, values: vs });
+  }
+  for (const item of values.cost) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--cost needs NAME=V1,V2,..., got '${item}'`);
+    const name = item.slice(0, eq);
+    if (named.has(`cost.${name}`)) throw new UsageError(`--cost ${name} given twice`);
+    named.add(`cost.${name}`);
+    const vs = expandDimText(item.slice(eq + 1), `--cost ${name}`, false).map((t) => [...parseCosts([`${name}=${t}`]).values()][0]!);
+    if (vs.length === 1) fixedCosts.set(name, vs[0]!);
+    else dims.push({ kind: 'cost', name, values: vs });
+  }
+  const points = pointCount(dims);
+  if (points * seeds.length > POINTS_MAX) throw new UsageError(`the sweep has ${points} points × ${seeds.length} seeds, more than ${POINTS_MAX} runs`);
+  // Every point's parameters are checked (sizeMin ≤ sizeMax, say) before the first run.
+  const plan = shardPoints(points, shard).map((p) => {
+    const vals = pointValues(dims, p);
+    const given = new Map(baseParams);
+    const costs = new Map(fixedCosts);
+    dims.forEach((d, i) => (d.kind === 'param' ? given.set(d.name, vals[i]!) : costs.set(d.name, vals[i] as number)));
+    try {
+      return { p, params: checkedParams(scenario, given), costs };
+    } catch (e) {
+      if (e instanceof ParamError) throw new ParamError(`point ${p} (${dims.map((d, i) => `${d.name}=${formatParam(vals[i]!)}`).join(' ')}): ${e.message}`);
+      throw e;
+    }
+  });
+  const outputs = openOutputs({
+    ...(values.jsonl !== undefined ? { jsonl: values.jsonl } : {}),
+    ...(values.csv !== undefined ? { csv: values.csv } : {}),
+    ...(values.summary !== undefined ? { summary: values.summary } : {}),
+  });
+  const prov = provenance();
+  const header: SweepHeader = {
+    ulpSweep: 1,
+    scenario: scenario.name,
+    params: Object.fromEntries(baseParams),
+    costs: Object.fromEntries(fixedCosts),
+    dims,
+    seeds,
+    points,
+    shard: shard === undefined ? null : `${shard[0]}/${shard[1]}`,
+    ...prov,
+  };
+  const bar = progress(process.stderr.isTTY === true);
+  const rows: SweepRow[] = [];
+  const unreadEverywhere = new Set([...fixedCosts.keys(), ...dims.filter((d) => d.kind === 'cost').map((d) => d.name)]);
+  let done = 0;
+  for (const { p, params, costs } of plan) {
+    for (const seed of seeds) {
+      bar.step(`ulp sweep: [${++done}/${plan.length * seeds.length}] point ${p} of ${points}, seed ${seed}`);
+      const o = runChecked(scenario, { seed, params, costOverrides: costs });
+      if (o.report.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!o.unread.includes(n)) unreadEverywhere.delete(n);
+      rows.push({
+        point: p,
+        seed,
+        scenario: scenario.name,
+        params,
+        costs: Object.fromEntries(costs),
+        outcome: o.failures.length === 0 ? 'done' : 'failed',
+        failure: o.failures.length === 0 ? null : o.failures.join('; '),
+        fingerprint: o.report.fingerprint,
+        simTimeNs: o.report.simTimeNs,
+        events: o.report.events,
+        guestErrors: o.report.guestErrors,
+        ...prov,
+        results: o.report.results,
+      });
+    }
+  }
+  bar.done();
+  for (const n of unreadEverywhere) err(`warning: --cost ${n} changed nothing: no part of this sweep reads ${n}`);
+  return finishSweep(header, rows, outputs, values.metric);
+}
+
+function cmdMerge(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      jsonl: { type: 'string' },
+      csv: { type: 'string' },
+      summary: { type: 'string' },
+      metric: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const files = positionals.map((name) => {
+    let text: string;
+    try {
+      text = readFileSync(name, 'utf8');
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      throw new UsageError(`cannot read shard file '${name}' (${typeof code === 'string' ? code : 'error'})`);
+    }
+    return { name, ...parseSweepJsonl(text, name) };
+  });
+  const { header, rows } = mergeShards(files);
+  const outputs = openOutputs({
+    ...(values.jsonl !== undefined ? { jsonl: values.jsonl } : {}),
+    ...(values.csv !== undefined ? { csv: values.csv } : {}),
+    ...(values.summary !== undefined ? { summary: values.summary } : {}),
+  });
+  return finishSweep(header, rows, outputs, values.metric);
 }
 
 function cmdPaper(args: string[]): number {
@@ -434,7 +750,9 @@ export function main(argv: string[]): number {
     // `ulp run X --help`: that command's help (options after `--` are not options).
     const dd = rest.indexOf('--');
     if ((dd < 0 ? rest : rest.slice(0, dd)).some((a) => a === '--help' || a === '-h')) {
-      out(help());
+      // `ulp run X --help`: X's parameters too.
+      const named = (command === 'run' || command === 'sweep') && rest[0] !== undefined ? SCENARIOS.get(rest[0]) : undefined;
+      out(help() + (named !== undefined ? `\n${paramsText(named)}` : ''));
       return 0;
     }
     switch (command) {
@@ -444,6 +762,16 @@ export function main(argv: string[]): number {
         return cmdCosts(rest);
       case 'scenarios':
         return cmdScenarios(rest);
+      case 'params':
+        return cmdScenarios(rest, true);
+      case 'schema':
+        parseArgs({ args: rest, strict: true, options: {} });
+        out(JSON.stringify(scenarioFileSchema([...SCENARIOS.values()]), null, 2) + '\n');
+        return 0;
+      case 'sweep':
+        return cmdSweep(rest);
+      case 'merge':
+        return cmdMerge(rest);
       case 'paper':
         return cmdPaper(rest);
       default:
@@ -451,7 +779,7 @@ export function main(argv: string[]): number {
     }
   } catch (e) {
     if (e instanceof BrokenPipe) return 0;
-    if (e instanceof UsageError || e instanceof UnknownCostError || isParseArgsError(e)) {
+    if (e instanceof UsageError || e instanceof UnknownCostError || e instanceof ParamError || isParseArgsError(e)) {
       err((e as Error).message.split('\n')[0]!);
       return EXIT_USAGE;
     }

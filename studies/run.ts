@@ -1,17 +1,20 @@
 /** Run one scenario in a fresh world and build its report. */
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { SCENARIOS } from './scenarios/index.ts';
 import type { ResultValue, Results, RunReport, Scenario, ScenarioRunOptions } from './scenarios/types.ts';
 import { World } from './world.ts';
 import { TimelineWorld, type TimelineOptions, type TimelineSummary } from './trace/perfetto.ts';
+import { ParamError, resolveParams, type ParamValue, type ParamValues } from './scenarios/params.ts';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { UsageError } from './errors.ts';
+
+export { UsageError };
 
 export interface RunOptions extends ScenarioRunOptions {
   readonly seed: number;
+  /** Parameter values (checked by `checkedParams`); the rest take their declared defaults. */
+  readonly params?: ParamValues;
   readonly costOverrides?: ReadonlyMap<string, number>;
   readonly traceOn?: boolean;
   /** Called with the world before the scenario runs (tests attach taps here). */
@@ -26,15 +29,45 @@ export function findScenario(name: string): Scenario {
   return s;
 }
 
+/**
+ * Every declared parameter's value for a run of `scenario` with `given` (names and values already
+ * parsed against their specs), after the scenario's own cross-parameter check: a ParamError
+ * (one line, exit 2) before any simulation.
+ */
+export function checkedParams(scenario: Scenario, given: ReadonlyMap<string, ParamValue> = new Map()): ParamValues {
+  for (const name of given.keys()) {
+    if (!(scenario.params ?? []).some((s) => s.name === name)) throw new ParamError(`unknown parameter '${name}' for scenario ${scenario.name}`);
+  }
+  const values = resolveParams(scenario.params, given);
+  const problem = scenario.checkParams?.(values);
+  if (problem !== undefined) throw new ParamError(`scenario ${scenario.name}: ${problem}`);
+  return values;
+}
+
+/** The capture file of one interface: `<scenario>-<network>-<host>-<interface>.pcap`. */
+export function captureFileName(scenario: string, c: { readonly net: number; readonly host: string; readonly iface: string }): string {
+  return `${scenario}-${String(c.net).padStart(2, '0')}-${c.host}-${c.iface}.pcap`;
+}
+
 export function runScenario(scenario: Scenario, options: RunOptions): RunReport {
+  const params = resolveParams(scenario.params, new Map(Object.entries(options.params ?? {})));
   const worldOptions = {
     seed: options.seed,
+    ...(options.pcapDir !== undefined ? { capture: true } : {}),
     ...(options.costOverrides !== undefined ? { costOverrides: options.costOverrides } : {}),
     ...(options.traceOn !== undefined ? { traceOn: options.traceOn } : {}),
   };
   const world = options.timeline !== undefined ? new TimelineWorld(worldOptions, options.timeline) : new World(worldOptions);
   options.onWorld?.(world);
-  const results = scenario.run(world, options.pcapDir !== undefined ? { pcapDir: options.pcapDir } : {});
+  const results = scenario.run(world, { params });
+  const captures: string[] = [];
+  if (options.pcapDir !== undefined) {
+    for (const c of world.captures) {
+      const name = captureFileName(scenario.name, c);
+      writeFileSync(join(options.pcapDir, name), c.writer.bytes());
+      captures.push(name);
+    }
+  }
   if (world instanceof TimelineWorld) {
     const summary = world.timeline.finish({ scenario: scenario.name, seed: options.seed, fingerprint: world.trace.fingerprint(), simTimeNs: world.sched.now });
     options.timeline?.onDone?.(summary);
@@ -50,6 +83,8 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
     cpuUs: cpuBreakdown(world),
     results,
     ...(scenario.paper !== undefined ? { paper: scenario.paper } : {}),
+    params,
+    ...(options.pcapDir !== undefined ? { captures } : {}),
   };
 }
 

@@ -9,12 +9,27 @@ import { Rng } from '../emulator/sim/rng.ts';
 import { Scheduler } from '../emulator/sim/scheduler.ts';
 import { Trace } from '../emulator/sim/trace.ts';
 import { Kernel } from '../kernel/kernel.ts';
+import type { An1Link, LinkSide } from '../emulator/net/an1-link.ts';
+import { attachPcap, type EthernetSegment } from '../emulator/net/ethernet-segment.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_USER0, PcapWriter } from '../emulator/net/pcap.ts';
+
+/** One interface's capture (`--pcap DIR`): what host `host` sent and received on network `net`. */
+export interface Capture {
+  /** The network's ordinal in the world, from 1 (each sub-experiment of a scenario builds its own). */
+  readonly net: number;
+  readonly host: string;
+  /** `ln0` for the PMAD-AA's LANCE, `an0` for the AN1 controller. */
+  readonly iface: string;
+  readonly writer: PcapWriter;
+}
 
 export interface WorldOptions {
   readonly seed: number;
   readonly costOverrides?: ReadonlyMap<string, number>;
   /** Fingerprinting/tapping; on by default (a run's report carries its fingerprint). */
   readonly traceOn?: boolean;
+  /** Record every interface's frames in memory (`--pcap DIR`); observes only, the run is unchanged. */
+  readonly capture?: boolean;
 }
 
 export class World implements SimContext {
@@ -23,6 +38,9 @@ export class World implements SimContext {
   readonly rng: Rng;
   readonly costs: CostTable;
   readonly hosts: DecStation5000[] = [];
+  /** Every interface's capture, in the order interfaces were attached (empty unless `capture`). */
+  readonly captures: Capture[] = [];
+  private readonly nets = new Map<object, number>();
 
   constructor(readonly options: WorldOptions) {
     this.trace = new Trace(this.sched, { on: options.traceOn ?? true });
@@ -36,6 +54,28 @@ export class World implements SimContext {
     const host = new DecStation5000(this, ramBytes === undefined ? { name } : { name, ramBytes });
     this.hosts.push(host);
     return host;
+  }
+
+  private netOrdinal(net: object): number {
+    let n = this.nets.get(net);
+    if (n === undefined) this.nets.set(net, (n = this.nets.size + 1));
+    return n;
+  }
+
+  /** Capture station `port` (host `host`'s LANCE) on `segment`, when the run captures. */
+  captureEthernet(segment: EthernetSegment, port: string, host: string): void {
+    if (this.options.capture !== true) return;
+    const writer = new PcapWriter(LINKTYPE_ETHERNET);
+    attachPcap(segment, port, writer);
+    this.captures.push({ net: this.netOrdinal(segment), host, iface: 'ln0', writer });
+  }
+
+  /** Capture side `side` (host `host`'s AN1 controller) of `link`, when the run captures. */
+  captureAn1(link: An1Link, side: LinkSide, host: string): void {
+    if (this.options.capture !== true) return;
+    const writer = new PcapWriter(LINKTYPE_USER0);
+    link.capture(side, writer);
+    this.captures.push({ net: this.netOrdinal(link), host, iface: 'an0', writer });
   }
 
   /** Boot the microkernel on a host. */

@@ -55,6 +55,8 @@ export function connectAn1(world: World, a: An1Host, b: An1Host, faults?: readon
   });
   a.controller.connectLink(link.attach(0, a.controller));
   b.controller.connectLink(link.attach(1, b.controller));
+  world.captureAn1(link, 0, a.name);
+  world.captureAn1(link, 1, b.name);
   return link;
 }
 
@@ -76,6 +78,7 @@ export function addNetioEthernetHost(world: World, segment: EthernetSegment, nam
   const board = new PmadAa({ name, sched: world.sched, trace: world.trace, costs: world.costs, mac });
   board.attachInterrupt(host.installOption(LANCE_SLOT, board));
   board.connect(segment, name);
+  world.captureEthernet(segment, name, name);
   const kernel = world.bootKernel(host);
   const env: DriverEnv = kernel; // the kernel is the drivers' environment
   const driver = new LanceDriver(env, { slot: LANCE_SLOT, slotBase: host.slotBase(LANCE_SLOT), ...(txRingLog2 !== undefined ? { txRingLog2 } : {}) });

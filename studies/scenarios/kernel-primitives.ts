@@ -13,7 +13,17 @@ import {
   yieldPingPong,
 } from '../../userland/apps/kernel-primitives.ts';
 import type { Kernel, Task } from '../../kernel/kernel.ts';
+import { paramReader, type ParamSpec } from './params.ts';
 import type { Scenario } from './types.ts';
+
+const rounds = (name: string, d: number, what: string): ParamSpec => ({ name, type: 'int', default: d, min: 1, max: 100_000, unit: 'rounds', doc: `${what} averaged` });
+const PARAMS: readonly ParamSpec[] = [
+  rounds('trapRounds', 1000, 'null traps'),
+  rounds('rpcRounds', 200, 'null RPCs'),
+  rounds('yieldRounds', 200, 'yield ping-pong rounds (two context switches each)'),
+  rounds('cthreadRounds', 500, 'C-thread switches'),
+  rounds('semaphoreRounds', 100, 'semaphore wake-ups'),
+];
 
 function logValue(task: Task, key: string): number {
   for (const line of task.log) {
@@ -28,23 +38,27 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 export const kernelPrimitivesScenario: Scenario = {
   name: 'kernel-primitives',
   summary: 'null trap, null RPC, context switch, C-thread switch and semaphore wake-up, measured by guest programs',
-  run(world) {
+  params: PARAMS,
+  run(world, options) {
+    const p = paramReader(PARAMS, options.params);
     const host = world.addHost('ws');
     const kernel: Kernel = world.bootKernel(host);
     const cthreadSwitchCycles = world.costs.get('cthreads.switchCycles');
-    const runAll = (tasks: Task[]): string => world.sched.runUntil(() => tasks.every((t) => !t.alive), { nsMax: msToNs(1_000) });
+    const most = Math.max(...PARAMS.map((s) => p.num(s.name)));
+    // 1 s, or 1 ms a round for long runs (a context switch or an RPC is tens of µs).
+    const runAll = (tasks: Task[]): string => world.sched.runUntil(() => tasks.every((t) => !t.alive), { nsMax: Math.max(msToNs(1_000), most * msToNs(1)) });
 
-    const trap = kernel.spawn('null-trap', nullTrapBench, { params: { rounds: 1000 } });
+    const trap = kernel.spawn('null-trap', nullTrapBench, { params: { rounds: p.num('trapRounds') } });
     const o1 = runAll([trap]);
     const server = kernel.spawn('rpc-server', nullRpcServer);
-    const client = kernel.spawn('rpc-client', nullRpcClient, { params: { rounds: 200 } });
+    const client = kernel.spawn('rpc-client', nullRpcClient, { params: { rounds: p.num('rpcRounds') } });
     const o2 = runAll([server, client]);
-    const y1 = kernel.spawn('yield-a', yieldPingPong, { params: { rounds: 200, report: true } });
-    const y2 = kernel.spawn('yield-b', yieldPingPong, { params: { rounds: 200 } });
+    const y1 = kernel.spawn('yield-a', yieldPingPong, { params: { rounds: p.num('yieldRounds'), report: true } });
+    const y2 = kernel.spawn('yield-b', yieldPingPong, { params: { rounds: p.num('yieldRounds') } });
     const o3 = runAll([y1, y2]);
-    const ct = kernel.spawn('cthreads', cthreadSwitchBench, { params: { rounds: 500, cthreadSwitchCycles } });
+    const ct = kernel.spawn('cthreads', cthreadSwitchBench, { params: { rounds: p.num('cthreadRounds'), cthreadSwitchCycles } });
     const o4 = runAll([ct]);
-    const sem = kernel.spawn('semaphore', semaphoreWakeupBench, { params: { rounds: 100 }, priority: 12 });
+    const sem = kernel.spawn('semaphore', semaphoreWakeupBench, { params: { rounds: p.num('semaphoreRounds') }, priority: 12 });
     const o5 = runAll([sem]);
 
     const nullTrapNs = logValue(trap, 'nullTrapNs');

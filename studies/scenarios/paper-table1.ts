@@ -18,6 +18,7 @@ import { mbps, msToNs } from '../../emulator/sim/time.ts';
 import { channelBroker, rawReceiver, rawSender } from '../../userland/apps/raw-exchange.ts';
 import type { World } from '../world.ts';
 import { addNetioEthernetHost, logField, macHex } from './hosts.ts';
+import { paramReader, type ParamSpec } from './params.ts';
 import type { Results, Scenario } from './types.ts';
 
 export const TABLE1_ETHERTYPE = 0x88b5;
@@ -115,24 +116,33 @@ export function runStandalone(world: World, params: Table1Params = {}): Results 
   return { outcome, standalone_link_saturation: round3(mbps(bytesAfterFirst, lastNs - firstNs)), framesSent: sent, framesReceived: received };
 }
 
+const PARAMS: readonly ParamSpec[] = [
+  { name: 'frames', type: 'int', default: 1000, min: 2, max: 1_000_000, unit: 'frames', doc: 'frames each run sends (user-to-user and standalone)' },
+  { name: 'frameBytes', type: 'int', default: 1514, min: 60, max: 1514, unit: 'bytes', doc: 'frame size, 14-byte header included (FCS not)' },
+  { name: 'oneTxBuffer', type: 'bool', default: true, unit: '', doc: 'also run user-to-user with one LANCE transmit buffer (sensitivity, not a paper cell)' },
+];
+
 export const paperTable1Scenario: Scenario = {
   name: 'paper-table1',
   summary: "P Table 1: user-to-user raw Ethernet throughput through network I/O channels vs standalone link saturation (Mb/s)",
   paper: { user_to_user: 8.5, standalone_link_saturation: 9.6, percentage: 89 },
   paperSection: 'table1_mechanism_throughput_mbps',
-  run(world) {
-    const u = runUserToUser(world);
-    const s = runStandalone(world);
+  params: PARAMS,
+  run(world, options) {
+    const p = paramReader(PARAMS, options.params);
+    const size = { frames: p.num('frames'), frameBytes: p.num('frameBytes') };
+    const u = runUserToUser(world, size);
+    const s = runStandalone(world, size);
     // Sensitivity, not calibration: the same run with one LANCE transmit buffer, so the PIO copy
     // of frame n+1 can no longer overlap the wire time of frame n (docs/calibration.md).
-    const one = runUserToUser(world, { txRingLog2: 0, segment: 'ether2' });
+    const one = p.bool('oneTxBuffer') ? runUserToUser(world, { ...size, txRingLog2: 0, segment: 'ether2' }) : undefined;
     const uu = u['user_to_user'] as number;
     const sa = s['standalone_link_saturation'] as number;
     return {
       user_to_user: uu,
       standalone_link_saturation: sa,
       percentage: Math.round((1000 * uu) / sa) / 10,
-      user_to_user_one_tx_buffer: one['user_to_user'] as number,
+      ...(one !== undefined ? { user_to_user_one_tx_buffer: one['user_to_user'] as number } : {}),
       userToUserRun: u,
       standaloneRun: s,
     };

@@ -11,18 +11,20 @@ import { kernelSockets } from '../../userland/netlib/kernel-sockets.ts';
 import { logField } from './hosts.ts';
 import { buildKernelPair } from './inkernel-hosts.ts';
 import type { LinkName } from './library-hosts.ts';
-import { TABLE2_SIZES } from './paper-table2-library.ts';
-import type { Results, Scenario } from './types.ts';
+import { TABLE2_PARAMS, TABLE2_SIZES, table2Results, ttcpNsMax } from './paper-table2-library.ts';
+import type { FaultConfig } from '../../emulator/net/faults.ts';
+import { paramReader } from './params.ts';
+import type { Scenario } from './types.ts';
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const sender = ttcpSenderWith(kernelSockets);
 const receiver = ttcpReceiverWith(kernelSockets);
 
-export function runKernelTtcp(world: World, link: LinkName, writeSize: number, bytes: number, prefix: string): number {
-  const pair = buildKernelPair(world, link, { prefix });
+export function runKernelTtcp(world: World, link: LinkName, writeSize: number, bytes: number, prefix: string, faults?: FaultConfig): number {
+  const pair = buildKernelPair(world, link, { prefix, ...(faults !== undefined ? { faults } : {}) });
   const rx = pair.spawn(pair.b, 'ttcp-r', receiver, { port: 5001 });
   const tx = pair.spawn(pair.a, 'ttcp-t', sender, { peerIp: pair.b.ip, port: 5001, bytes, writeSize, startDelayNs: 1_000_000 });
-  world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: 60_000_000_000 });
+  world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: ttcpNsMax(bytes) });
   const span = logField(rx, 'lastNs') - logField(rx, 'firstNs');
   return r3((logField(rx, 'bytesAfterFirst') * 8 * 1000) / Math.max(1, span));
 }
@@ -32,11 +34,8 @@ export const paperTable2UltrixScenario: Scenario = {
   paperSection: 'table2_throughput_mbps',
   summary: 'P Table 2, Ultrix row: TCP throughput by write size through the in-kernel TCP, Ethernet and AN1 (Mb/s)',
   paper: { sizes: [...TABLE2_SIZES], ethernet: { ultrix: [5.8, 7.6, 7.6, 7.6] }, an1: { ultrix: [4.8, 10.2, 11.9, 11.9] } },
-  run(world) {
-    const out: Record<LinkName, number[]> = { ethernet: [], an1: [] };
-    for (const link of ['ethernet', 'an1'] as const) {
-      for (const ws of TABLE2_SIZES) out[link].push(runKernelTtcp(world, link, ws, link === 'ethernet' ? 384 * 1024 : 1024 * 1024, `t2u-${link}-${ws}`));
-    }
-    return { sizes: [...TABLE2_SIZES], ethernet: { ultrix: out.ethernet }, an1: { ultrix: out.an1 } } satisfies Results;
+  params: TABLE2_PARAMS,
+  run(world, options) {
+    return table2Results(paramReader(TABLE2_PARAMS, options.params), 'ultrix', (link, ws, bytes, faults) => runKernelTtcp(world, link, ws, bytes, `t2u-${link}-${ws}`, faults));
   },
 };

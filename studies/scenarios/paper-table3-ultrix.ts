@@ -10,17 +10,18 @@ import { kernelSockets } from '../../userland/netlib/kernel-sockets.ts';
 import { logField } from './hosts.ts';
 import { buildKernelPair } from './inkernel-hosts.ts';
 import type { LinkName } from './library-hosts.ts';
-import { TABLE3_SIZES } from './paper-table3-library.ts';
-import type { Results, Scenario } from './types.ts';
+import { PING_DEFAULTS, pingNsMax, TABLE3_PARAMS, TABLE3_SIZES, table3Results, type PingOptions } from './paper-table3-library.ts';
+import { paramReader } from './params.ts';
+import type { Scenario } from './types.ts';
 
 const client = pingClientWith(kernelSockets);
 const server = echoServerWith(kernelSockets);
 
-export function runKernelPing(world: World, link: LinkName, size: number, prefix: string): number {
-  const pair = buildKernelPair(world, link, { prefix });
+export function runKernelPing(world: World, link: LinkName, size: number, prefix: string, o: PingOptions = PING_DEFAULTS): number {
+  const pair = buildKernelPair(world, link, { prefix, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
   pair.spawn(pair.b, 'echo', server, { port: 7 });
-  const cli = pair.spawn(pair.a, 'ping', client, { peerIp: pair.b.ip, port: 7, size, rounds: 20, warmup: 3 });
-  world.sched.runUntil(() => !cli.alive, { nsMax: 30_000_000_000 });
+  const cli = pair.spawn(pair.a, 'ping', client, { peerIp: pair.b.ip, port: 7, size, rounds: o.rounds, warmup: o.warmup });
+  world.sched.runUntil(() => !cli.alive, { nsMax: pingNsMax(o) });
   return Math.round(logField(cli, 'meanNs') / 1000) / 1000;
 }
 
@@ -29,9 +30,8 @@ export const paperTable3UltrixScenario: Scenario = {
   paperSection: 'table3_round_trip_ms',
   summary: 'P Table 3, Ultrix row: ping-pong round-trip time by message size through the in-kernel TCP, Ethernet and AN1 (ms)',
   paper: { sizes: [...TABLE3_SIZES], ethernet: { ultrix: [1.6, 3.5, 6.2] }, an1: { ultrix: [1.8, 2.7, 3.2] } },
-  run(world) {
-    const out: Record<LinkName, number[]> = { ethernet: [], an1: [] };
-    for (const link of ['ethernet', 'an1'] as const) for (const s of TABLE3_SIZES) out[link].push(runKernelPing(world, link, s, `t3u-${link}-${s}`));
-    return { sizes: [...TABLE3_SIZES], ethernet: { ultrix: out.ethernet }, an1: { ultrix: out.an1 } } satisfies Results;
+  params: TABLE3_PARAMS,
+  run(world, options) {
+    return table3Results(paramReader(TABLE3_PARAMS, options.params), 'ultrix', (link, s, o) => runKernelPing(world, link, s, `t3u-${link}-${s}`, o));
   },
 };

@@ -19,15 +19,38 @@ import type { World } from '../world.ts';
 import { connSetupTimer, echoServer } from '../../userland/apps/ttcp.ts';
 import { logField } from './hosts.ts';
 import { buildLibPair, type LinkName } from './library-hosts.ts';
+import type { FaultConfig } from '../../emulator/net/faults.ts';
+import { FAULT_PARAMS, faultsOf, linksParam, paramReader, type ParamSpec } from './params.ts';
 import type { Results, Scenario } from './types.ts';
 
 const ms = (us: number): number => Math.round(us) / 1000;
 
-export function runSetup(world: World, link: LinkName, prefix: string, registryParams?: GuestParams): Record<string, number> {
-  const pair = buildLibPair(world, link, { prefix, logStats: false, ...(registryParams !== undefined ? { registryParams } : {}) });
-  pair.spawn(pair.b, 'echo', echoServer, { port: 7, conns: 5 });
-  const cli = pair.spawn(pair.a, 'setup', connSetupTimer, { peerIp: pair.b.ip, port: 7, opens: 5 });
-  world.sched.runUntil(() => !cli.alive, { nsMax: 30_000_000_000 });
+/** How a connection set-up run goes: active opens averaged, link faults. */
+export interface SetupOptions {
+  readonly opens: number;
+  readonly faults?: FaultConfig;
+}
+export const SETUP_DEFAULTS: SetupOptions = { opens: 5 };
+/** 30 s, or 1 s an open for long runs. */
+export const setupNsMax = (o: SetupOptions): number => Math.max(30_000_000_000, o.opens * 1_000_000_000);
+
+/** Table 4's parameters (library and Ultrix rows); the defaults are the paper's configuration. */
+export const TABLE4_PARAMS: readonly ParamSpec[] = [
+  linksParam(),
+  { name: 'opens', type: 'int', default: SETUP_DEFAULTS.opens, min: 1, max: 1000, unit: 'opens', doc: 'active opens averaged (each against the listening echo server)' },
+  ...FAULT_PARAMS,
+];
+
+const LIBRARY_PARAMS: readonly ParamSpec[] = [
+  ...TABLE4_PARAMS,
+  { name: 'ipcDevice', type: 'bool', default: true, unit: '', doc: 'also run the Ethernet sensitivity with the registry reaching the device by Mach IPC (not a paper cell)' },
+];
+
+export function runSetup(world: World, link: LinkName, prefix: string, registryParams?: GuestParams, o: SetupOptions = SETUP_DEFAULTS): Record<string, number> {
+  const pair = buildLibPair(world, link, { prefix, logStats: false, ...(registryParams !== undefined ? { registryParams } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}) });
+  pair.spawn(pair.b, 'echo', echoServer, { port: 7, conns: o.opens });
+  const cli = pair.spawn(pair.a, 'setup', connSetupTimer, { peerIp: pair.b.ip, port: 7, opens: o.opens });
+  world.sched.runUntil(() => !cli.alive, { nsMax: setupNsMax(o) });
   const f = (k: string): number => logField(cli, k);
   return { totalUs: f('totalUs'), outboundUs: f('outboundUs'), rttUs: f('rttUs'), channelUs: f('channelUs'), tcbUs: f('tcbUs'), registryUs: f('registryUs'), importUs: f('importUs') };
 }
@@ -58,20 +81,29 @@ export const paperTable4LibraryScenario: Scenario = {
       transfer_and_set_up_tcp_state_at_user_level: 1.4,
     },
   },
-  run(world) {
-    const e = runSetup(world, 'ethernet', 't4-ethernet');
-    const a = runSetup(world, 'an1', 't4-an1');
-    const ei = runSetup(world, 'ethernet', 't4-ethernet-ipc', { devicePath: 'ipc' });
-    const b = e as Record<string, number>;
-    return {
-      ethernet: { library: ms(b['totalUs']!) },
-      an1: { library: ms(a['totalUs']!) },
-      library_ethernet_breakdown_ms: breakdown(b),
-      ethernet_registry_ipc_device_ms: ms(ei['totalUs']!),
-      library_ethernet_breakdown_ipc_device_ms: breakdown(ei),
-      ethernetRawUs: e,
-      an1RawUs: a,
-      ethernetIpcDeviceRawUs: ei,
-    } satisfies Results;
+  params: LIBRARY_PARAMS,
+  run(world, options) {
+    const p = paramReader(LIBRARY_PARAMS, options.params);
+    const faults = faultsOf(p);
+    const o: SetupOptions = { opens: p.num('opens'), ...(faults !== undefined ? { faults } : {}) };
+    const links = p.strs('links');
+    const e = links.includes('ethernet') ? runSetup(world, 'ethernet', 't4-ethernet', undefined, o) : undefined;
+    const a = links.includes('an1') ? runSetup(world, 'an1', 't4-an1', undefined, o) : undefined;
+    const ei = e !== undefined && p.bool('ipcDevice') ? runSetup(world, 'ethernet', 't4-ethernet-ipc', { devicePath: 'ipc' }, o) : undefined;
+    const out: Record<string, Results[string]> = {};
+    // The links in the order asked for, as Table 4 prints them by default (Ethernet, AN1).
+    for (const link of links) {
+      const r = link === 'ethernet' ? e : a;
+      if (r !== undefined) out[link] = { library: ms(r['totalUs']!) };
+    }
+    if (e !== undefined) out['library_ethernet_breakdown_ms'] = breakdown(e);
+    if (ei !== undefined) {
+      out['ethernet_registry_ipc_device_ms'] = ms(ei['totalUs']!);
+      out['library_ethernet_breakdown_ipc_device_ms'] = breakdown(ei);
+    }
+    if (e !== undefined) out['ethernetRawUs'] = e;
+    if (a !== undefined) out['an1RawUs'] = a;
+    if (ei !== undefined) out['ethernetIpcDeviceRawUs'] = ei;
+    return out satisfies Results;
   },
 };

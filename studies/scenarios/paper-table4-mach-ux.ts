@@ -9,24 +9,32 @@ import type { World } from '../world.ts';
 import { connSetupTimerWith, echoServerWith } from '../../userland/apps/ttcp.ts';
 import { uxSockets } from '../../userland/ux/ux-sockets.ts';
 import { logField } from './hosts.ts';
+import { paramReader, faultsOf, FAULT_PARAMS, type ParamSpec } from './params.ts';
+import { SETUP_DEFAULTS, setupNsMax, TABLE4_PARAMS, type SetupOptions } from './paper-table4-library.ts';
 import type { Results, Scenario } from './types.ts';
 import { buildUxPair } from './ux-hosts.ts';
 
-export function runUxSetup(world: World, prefix: string): number {
-  const pair = buildUxPair(world, { prefix });
-  pair.spawn(pair.b, 'echo', echoServerWith(uxSockets), { port: 7, conns: 5 });
-  const cli = pair.spawn(pair.a, 'setup', connSetupTimerWith(uxSockets), { peerIp: pair.b.ip, port: 7, opens: 5, settleNs: 20_000_000 });
-  world.sched.runUntil(() => !cli.alive, { nsMax: 30_000_000_000 });
+export function runUxSetup(world: World, prefix: string, o: SetupOptions = SETUP_DEFAULTS): number {
+  const pair = buildUxPair(world, { prefix, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
+  pair.spawn(pair.b, 'echo', echoServerWith(uxSockets), { port: 7, conns: o.opens });
+  const cli = pair.spawn(pair.a, 'setup', connSetupTimerWith(uxSockets), { peerIp: pair.b.ip, port: 7, opens: o.opens, settleNs: 20_000_000 });
+  world.sched.runUntil(() => !cli.alive, { nsMax: setupNsMax(o) });
   return logField(cli, 'totalUs');
 }
+
+/** Ethernet only (the single server drives the LANCE): no link to choose. */
+const UX_PARAMS: readonly ParamSpec[] = [TABLE4_PARAMS.find((s) => s.name === 'opens')!, ...FAULT_PARAMS];
 
 export const paperTable4MachUxScenario: Scenario = {
   name: 'paper-table4-mach-ux',
   paperSection: 'table4_connection_setup_ms',
   summary: 'P Table 4, Mach 3.0/UX row: connection set-up time through the single server, Ethernet (ms)',
   paper: { ethernet: { 'mach-ux': 6.8 } },
-  run(world) {
-    const us = runUxSetup(world, 't4-ux');
+  params: UX_PARAMS,
+  run(world, options) {
+    const p = paramReader(UX_PARAMS, options.params);
+    const faults = faultsOf(p);
+    const us = runUxSetup(world, 't4-ux', { opens: p.num('opens'), ...(faults !== undefined ? { faults } : {}) });
     return { ethernet: { 'mach-ux': Math.round(us) / 1000 } } satisfies Results;
   },
 };

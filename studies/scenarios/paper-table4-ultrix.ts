@@ -13,16 +13,18 @@ import { kernelSockets } from '../../userland/netlib/kernel-sockets.ts';
 import { logField } from './hosts.ts';
 import { buildKernelPair } from './inkernel-hosts.ts';
 import type { LinkName } from './library-hosts.ts';
+import { paramReader, faultsOf } from './params.ts';
+import { SETUP_DEFAULTS, setupNsMax, TABLE4_PARAMS, type SetupOptions } from './paper-table4-library.ts';
 import type { Results, Scenario } from './types.ts';
 
 const timer = connSetupTimerWith(kernelSockets);
 const server = echoServerWith(kernelSockets);
 
-export function runKernelSetup(world: World, link: LinkName, prefix: string): number {
-  const pair = buildKernelPair(world, link, { prefix });
-  pair.spawn(pair.b, 'echo', server, { port: 7, conns: 5 });
-  const cli = pair.spawn(pair.a, 'setup', timer, { peerIp: pair.b.ip, port: 7, opens: 5, settleNs: 20_000_000 });
-  world.sched.runUntil(() => !cli.alive, { nsMax: 30_000_000_000 });
+export function runKernelSetup(world: World, link: LinkName, prefix: string, o: SetupOptions = SETUP_DEFAULTS): number {
+  const pair = buildKernelPair(world, link, { prefix, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
+  pair.spawn(pair.b, 'echo', server, { port: 7, conns: o.opens });
+  const cli = pair.spawn(pair.a, 'setup', timer, { peerIp: pair.b.ip, port: 7, opens: o.opens, settleNs: 20_000_000 });
+  world.sched.runUntil(() => !cli.alive, { nsMax: setupNsMax(o) });
   return Math.round(logField(cli, 'totalUs')) / 1000;
 }
 
@@ -31,7 +33,13 @@ export const paperTable4UltrixScenario: Scenario = {
   paperSection: 'table4_connection_setup_ms',
   summary: 'P Table 4, Ultrix row: connection set-up time through the in-kernel TCP on Ethernet and AN1 (ms)',
   paper: { ethernet: { ultrix: 2.6 }, an1: { ultrix: 2.9 } },
-  run(world) {
-    return { ethernet: { ultrix: runKernelSetup(world, 'ethernet', 't4u-ethernet') }, an1: { ultrix: runKernelSetup(world, 'an1', 't4u-an1') } } satisfies Results;
+  params: TABLE4_PARAMS,
+  run(world, options) {
+    const p = paramReader(TABLE4_PARAMS, options.params);
+    const faults = faultsOf(p);
+    const o: SetupOptions = { opens: p.num('opens'), ...(faults !== undefined ? { faults } : {}) };
+    const out: Record<string, Results> = {};
+    for (const link of p.strs('links') as readonly LinkName[]) out[link] = { ultrix: runKernelSetup(world, link, `t4u-${link}`, o) };
+    return out satisfies Results;
   },
 };

@@ -25,6 +25,7 @@ import type { CpuPort } from '../../emulator/bus/index.ts';
 import type { World } from '../world.ts';
 import { addNetioAn1Host, addNetioEthernetHost, connectAn1 } from './hosts.ts';
 import { writeHeader } from './raw-an1.ts';
+import { linksParam, paramReader, type ParamSpec } from './params.ts';
 import type { Results, Scenario } from './types.ts';
 
 const IP_A = 0x0a000001;
@@ -69,7 +70,7 @@ function sinkParams(channel: number, address: number, sem: number, frames: numbe
 }
 
 /** Ethernet: software demultiplexing in the LANCE receive path. */
-export function runLanceDemux(world: World, frames = 200): Results {
+export function runLanceDemux(world: World, frames = 200, gapNs = GAP_NS): Results {
   const seg = new EthernetSegment(world, { name: 'ether5' });
   const a = addNetioEthernetHost(world, seg, 't5-ea', Uint8Array.of(8, 0, 0x2b, 0, 5, 1), false);
   const b = addNetioEthernetHost(world, seg, 't5-eb', Uint8Array.of(8, 0, 0x2b, 0, 5, 2));
@@ -87,14 +88,14 @@ export function runLanceDemux(world: World, frames = 200): Results {
   frame.set(a.mac, 6);
   frame[12] = 0x08;
   tcpFrame(frame, 14);
-  return measure(world, b.host.cpu, frames, sink, (send) => a.kernel.postKernelWork(() => send(a.driver.transmit(frame))), () => {
+  return measure(world, b.host.cpu, frames, gapNs, sink, (send) => a.kernel.postKernelWork(() => send(a.driver.transmit(frame))), () => {
     const s = b.netio.stats;
     return { copyCycles: s.rxCopyPioCycles, delivered: s.rxDelivered, headerPioUs: round2((s.rxHeaderPioCycles * 40) / 1000 / Math.max(1, s.rxDelivered)) };
   });
 }
 
 /** AN1: the BQI names the channel's ring; the controller DMAs; the module records and re-posts. */
-export function runAn1Demux(world: World, frames = 200): Results {
+export function runAn1Demux(world: World, frames = 200, gapNs = GAP_NS): Results {
   const a = addNetioAn1Host(world, 't5-aa', 0x08002b_a50001);
   const b = addNetioAn1Host(world, 't5-ab', 0x08002b_a50002);
   connectAn1(world, a, b);
@@ -114,7 +115,7 @@ export function runAn1Demux(world: World, frames = 200): Results {
   return {
     bqi: c.bqi,
     link: NETIO_LINK.an1,
-    ...measure(world, b.host.cpu, frames, sink, (send) => a.kernel.postKernelWork(() => send(a.driver.transmit(txPage, frame.length))), () => ({
+    ...measure(world, b.host.cpu, frames, gapNs, sink, (send) => a.kernel.postKernelWork(() => send(a.driver.transmit(txPage, frame.length))), () => ({
       copyCycles: 0,
       delivered: b.netio.stats.rxDelivered,
       desync: b.netio.stats.rxDesync,
@@ -130,6 +131,7 @@ function measure(
   world: World,
   cpu: CpuPort,
   frames: number,
+  gapNs: number,
   sink: Task,
   sendOne: (done: (ok: boolean) => void) => void,
   module: () => { copyCycles: number; delivered: number } & Record<string, number>,
@@ -143,10 +145,10 @@ function measure(
   const tick = world.sched.createEvent('t5.sender', Priority.timer, () => {
     sendOne(() => undefined);
     sent++;
-    if (sent < frames) world.sched.schedule(tick, world.sched.now + GAP_NS);
+    if (sent < frames) world.sched.schedule(tick, world.sched.now + gapNs);
   });
-  world.sched.schedule(tick, world.sched.now + GAP_NS);
-  const outcome = world.sched.runUntil(() => !sink.alive, { nsMax: frames * GAP_NS + msToNs(100) });
+  world.sched.schedule(tick, world.sched.now + gapNs);
+  const outcome = world.sched.runUntil(() => !sink.alive, { nsMax: frames * gapNs + msToNs(100) });
   const m = module();
   const n = Math.max(1, m.delivered - delivered0);
   const cycles = snapshot(cpu) - total0 - (m.copyCycles - copy0);
@@ -161,19 +163,30 @@ function measure(
   };
 }
 
+const PARAMS: readonly ParamSpec[] = [
+  linksParam('links to measure: Ethernet = LANCE software demultiplexing, AN1 = hardware BQI'),
+  { name: 'frames', type: 'int', default: 200, min: 1, max: 100_000, unit: 'frames', doc: 'frames demultiplexed (the cost is their mean)' },
+  { name: 'gapUs', type: 'int', default: GAP_NS / 1000, min: 100, max: 1_000_000, unit: 'µs', doc: 'time between frames (long enough that each interrupt carries one frame)' },
+];
+
 export const paperTable5Scenario: Scenario = {
   name: 'paper-table5',
   summary: 'P Table 5: host CPU µs to demultiplex one incoming packet, LANCE software vs AN1 hardware BQI (copy and DMA excluded)',
   paper: { lance_ethernet_software: 52, an1_hardware_bqi: 50 },
   paperSection: 'table5_demultiplexing_us',
-  run(world) {
-    const lance = runLanceDemux(world);
-    const an1 = runAn1Demux(world);
+  params: PARAMS,
+  run(world, options) {
+    const p = paramReader(PARAMS, options.params);
+    const links = p.strs('links');
+    const frames = p.num('frames');
+    const gapNs = p.num('gapUs') * 1000;
+    const lance = links.includes('ethernet') ? runLanceDemux(world, frames, gapNs) : undefined;
+    const an1 = links.includes('an1') ? runAn1Demux(world, frames, gapNs) : undefined;
     return {
-      lance_ethernet_software: lance['demuxUs'] as number,
-      an1_hardware_bqi: an1['demuxUs'] as number,
-      lance,
-      an1,
+      ...(lance !== undefined ? { lance_ethernet_software: lance['demuxUs'] as number } : {}),
+      ...(an1 !== undefined ? { an1_hardware_bqi: an1['demuxUs'] as number } : {}),
+      ...(lance !== undefined ? { lance } : {}),
+      ...(an1 !== undefined ? { an1 } : {}),
     };
   },
 };

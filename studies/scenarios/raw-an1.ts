@@ -29,6 +29,7 @@ import type { TrapResult } from '../../kernel/abi/syscalls.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import type { World } from '../world.ts';
 import { addAn1Host, AN1_SLOT, connectAn1, type An1Host } from './hosts.ts';
+import { FAULT_PARAMS, faultsOf, paramReader, type ParamSpec } from './params.ts';
 import type { Results, Scenario } from './types.ts';
 
 const HEADER = 20;
@@ -299,10 +300,26 @@ export function runRawAn1(world: World, opts: RawAn1Options): Results {
   };
 }
 
+const PARAMS: readonly ParamSpec[] = [
+  { name: 'frames', type: 'int', default: RAW_AN1_DEFAULTS.frames, min: 1, max: 1_000_000, unit: 'frames', doc: 'frames host A sends (and host B, when bidirectional)' },
+  { name: 'payloadBytes', type: 'int', default: RAW_AN1_DEFAULTS.payloadBytes, min: 4, max: 1500, unit: 'bytes', doc: 'payload after the 20-byte link header' },
+  { name: 'bidirectional', type: 'bool', default: RAW_AN1_DEFAULTS.bidirectional, unit: '', doc: 'host B sends as many frames to A at the same time' },
+  ...FAULT_PARAMS,
+];
+
 export const rawAn1Scenario: Scenario = {
   name: 'raw-an1',
   summary: 'two hosts on a 100 Mb/s AN1 link: 10,000 raw frames at line rate through BQI rings, checked',
+  params: PARAMS,
   run(world, options) {
-    return runRawAn1(world, { ...RAW_AN1_DEFAULTS, ...(options.pcapDir !== undefined ? { pcapDir: options.pcapDir } : {}) });
+    const p = paramReader(PARAMS, options.params);
+    const faults = faultsOf(p);
+    return runRawAn1(world, {
+      ...RAW_AN1_DEFAULTS,
+      frames: p.num('frames'),
+      payloadBytes: p.num('payloadBytes'),
+      bidirectional: p.bool('bidirectional'),
+      ...(faults !== undefined ? { faults: [faults, faults] as const } : {}),
+    });
   },
 };

@@ -20,6 +20,7 @@ import type { Kernel } from '../../kernel/kernel.ts';
 import { LanceDriver } from '../../kernel/dev/lance/lance-driver.ts';
 import type { DriverEnv } from '../../kernel/dev/driver-env.ts';
 import type { World } from '../world.ts';
+import { FAULT_PARAMS, faultsOf, paramReader, type ParamSpec } from './params.ts';
 import type { Results, Scenario } from './types.ts';
 
 export const RAW_ETHERTYPE = 0x88b5;
@@ -28,8 +29,12 @@ const SLOT = 0;
 export interface RawEthernetParams {
   /** Frames in total, split evenly between the two senders. */
   readonly frames?: number;
+  /** Stations on the segment (default 2); station i sends to station i+1 (mod hosts). */
+  readonly hosts?: number;
   readonly loss?: number;
   readonly corrupt?: number;
+  readonly duplicate?: number;
+  readonly reorder?: number;
   readonly sizeMin?: number;
   readonly sizeMax?: number;
   readonly pcapDir?: string;
@@ -99,15 +104,22 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
   const sizeMax = params.sizeMax ?? 1514;
   const segment = new EthernetSegment(world, {
     name: 'ether0',
-    faults: { loss: params.loss ?? 0.01, corrupt: params.corrupt ?? 0 },
+    faults: {
+      loss: params.loss ?? 0.01,
+      corrupt: params.corrupt ?? 0,
+      ...(params.duplicate !== undefined && params.duplicate > 0 ? { duplicate: params.duplicate } : {}),
+      ...(params.reorder !== undefined && params.reorder > 0 ? { reorder: params.reorder, reorderDelayNsMax: 1_000_000 } : {}),
+    },
   });
-  const names = ['ws-a', 'ws-b'] as const;
+  const n = params.hosts ?? 2;
+  const names = Array.from({ length: n }, (_, i) => `ws-${String.fromCharCode(97 + i)}`);
   const stations: RawStation[] = names.map((name, i) => {
     const host = world.addHost(name);
     const mac = new Uint8Array([0x08, 0x00, 0x2b, 0x00, 0x00, 0x10 + i]);
     const board = new PmadAa({ name, sched: world.sched, trace: world.trace, costs: world.costs, mac });
     board.attachInterrupt(host.installOption(SLOT, board));
     board.connect(segment, name);
+    world.captureEthernet(segment, name, name);
     const kernel = world.bootKernel(host);
     const env: DriverEnv = kernel; // the kernel is the drivers' environment
     const driver = new LanceDriver(env, { slot: SLOT, slotBase: host.slotBase(SLOT) });
@@ -125,10 +137,13 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
     }
   }
 
-  const perHost = [Math.ceil(total / 2), Math.floor(total / 2)];
+  // The frames split as evenly as they go, the first stations taking one more.
+  const perHost = names.map((_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
   let firstTxNs = -1;
   stations.forEach((s, id) => {
-    const peer = stations[1 - id]!;
+    const peer = stations[(id + 1) % n]!;
+    const from = (id + n - 1) % n;
+    const sender = stations[from]!;
     const sizes = world.rng.fork(`raw-ethernet.${s.name}.sizes`);
     const quota = perHost[id]!;
     const pump = (): void => {
@@ -145,7 +160,7 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
       pump();
     };
     s.driver.onFrame = (f) => {
-      const seq = checkFrame(f, 1 - id, s.mac, peer.mac);
+      const seq = checkFrame(f, from, s.mac, sender.mac);
       if (seq < 0) {
         s.corruptDelivered++;
         return;
@@ -220,10 +235,34 @@ export function runRawEthernet(world: World, params: RawEthernetParams = {}): Ra
   return { results, stations, segment, pcapFiles };
 }
 
+const PARAMS: readonly ParamSpec[] = [
+  { name: 'frames', type: 'int', default: 10_000, min: 1, max: 1_000_000, unit: 'frames', doc: 'frames sent in all, split evenly between the stations' },
+  { name: 'hosts', type: 'int', default: 2, min: 2, max: 16, unit: 'hosts', doc: 'stations on the segment, all sending at once (station i to station i+1, in a ring)' },
+  { name: 'sizeMin', type: 'int', default: 60, min: 20, max: 1514, unit: 'bytes', doc: 'smallest frame (header included, FCS not); sizes are uniform in [sizeMin, sizeMax]' },
+  { name: 'sizeMax', type: 'int', default: 1514, min: 20, max: 1514, unit: 'bytes', doc: 'largest frame (header included, FCS not)' },
+  ...FAULT_PARAMS.map((f) => (f.name === 'loss' ? { ...f, default: 0.01 } : f)),
+];
+
 export const rawEthernetScenario: Scenario = {
   name: 'raw-ethernet',
   summary: 'two hosts exchange 10,000 raw frames through PMAD-AA LANCE drivers on a 10 Mb/s CSMA/CD segment with 1 % loss',
+  params: PARAMS,
+  checkParams: (v) => ((v['sizeMin'] as number) > (v['sizeMax'] as number) ? `sizeMin ${String(v['sizeMin'])} > sizeMax ${String(v['sizeMax'])}` : undefined),
   run(world, options) {
-    return runRawEthernet(world, options.pcapDir !== undefined ? { pcapDir: options.pcapDir } : {}).results;
+    const p = paramReader(PARAMS, options.params);
+    const faults = faultsOf(p) ?? {};
+    const frames = p.num('frames');
+    return runRawEthernet(world, {
+      frames,
+      hosts: p.num('hosts'),
+      sizeMin: p.num('sizeMin'),
+      sizeMax: p.num('sizeMax'),
+      loss: faults.loss ?? 0,
+      corrupt: faults.corrupt ?? 0,
+      ...(faults.duplicate !== undefined ? { duplicate: faults.duplicate } : {}),
+      ...(faults.reorder !== undefined ? { reorder: faults.reorder } : {}),
+      // 12 ms a frame covers 16 stations' worst backoff; never reached by the default run (120 s).
+      nsMax: Math.max(120_000_000_000, frames * 12_000_000),
+    }).results;
   },
 };

@@ -13,7 +13,10 @@ import type { Task } from '../../kernel/kernel.ts';
 import { primitivesReceiverWith, primitivesSenderWith } from '../../userland/apps/ux-primitives.ts';
 import { uxSockets } from '../../userland/ux/ux-sockets.ts';
 import type { World } from '../world.ts';
+import { paramReader, type ParamSpec } from './params.ts';
 import type { Results, Scenario } from './types.ts';
+
+const PARAMS: readonly ParamSpec[] = [{ name: 'rounds', type: 'int', default: 10, min: 1, max: 1000, unit: 'messages', doc: 'messages of each size, one every 250 ms' }];
 import { buildUxPair } from './ux-hosts.ts';
 
 const fields = (line: string): Record<string, number> => {
@@ -38,7 +41,7 @@ export function measureUxPrimitives(world: World, rounds = 10): UxPrimitives {
   const pair = buildUxPair(world, { prefix: 'uxp', probe: true });
   const rx = pair.spawn(pair.b, 'rx', primitivesReceiverWith(uxSockets), { port: 9 });
   const tx = pair.spawn(pair.a, 'tx', primitivesSenderWith(uxSockets), { peerIp: pair.b.ip, port: 9, rounds, size0: 1, size1: 1472 });
-  world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: 60_000_000_000 });
+  world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: Math.max(60_000_000_000, rounds * 600_000_000) });
   const writes = tx.log.filter((l) => l.startsWith('w ')).map(fields);
   const outAt = probes(pair.a.server!, 'tcpOutputAt');
   if (writes.length !== 2 * rounds || outAt.length !== writes.length) throw new Error(`ux-primitives: ${writes.length} writes, ${outAt.length} probes`);
@@ -64,8 +67,9 @@ export const uxPrimitivesScenario: Scenario = {
   name: 'ux-primitives',
   summary: 'MB93 Table 4, Mach 3.0 + UX server column: send entry (1 B, 1472 B) and wake user thread, measured on the single-server organization (µs)',
   paper: { sendEntry1Us: MB93_UX.sendEntry1Us, sendEntry1472Us: MB93_UX.sendEntry1472Us, wake1Us: 234 },
-  run(world) {
-    const m = measureUxPrimitives(world);
+  params: PARAMS,
+  run(world, options) {
+    const m = measureUxPrimitives(world, paramReader(PARAMS, options.params).num('rounds'));
     return { ...m } satisfies Results;
   },
 };
