@@ -22,7 +22,8 @@ import { checkOrderings, checkOrderingsOverSeeds } from './report/orderings.ts';
 import { meanCell, replicate, seedsText } from './report/replications.ts';
 import { formatCells, orderingLines, replicatedOrderingLines, summaryLine } from './report/terminal.ts';
 import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
-import { TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
+import { registerLogText, traceRegisters, TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
+import { AccessLog } from '../emulator/devkit/access-log.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_RUN_FAILED = 3;
@@ -30,7 +31,7 @@ export const EXIT_RUN_FAILED = 3;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const RUN_USAGE = `  ulp run <scenario> [--seed N] [--json] [--cost NAME=VALUE ...] [--pcap DIR]
-          [--trace FILE [--trace-limit N]]
+          [--trace FILE [--trace-limit N]] [--trace-registers FILE]
                                  run one scenario (built-in name)`;
 const COSTS_USAGE = `  ulp costs [--json]             list the cost table (name, value, unit, source)`;
 const SCENARIOS_USAGE = `  ulp scenarios [--json]         list the built-in scenarios`;
@@ -53,6 +54,9 @@ const OPTIONS = `options:
   --trace FILE     write a timeline of the run (Chrome Trace Event JSON) into FILE: open it in
                    https://ui.perfetto.dev; the run and its fingerprint are unchanged
   --trace-limit N  events the timeline holds at most (default 2000000), then it stops recording
+  --trace-registers FILE
+                   write every device register access (time, initiator, register, value, bits)
+                   as text into FILE; the run and its fingerprint are unchanged
   -h, --help       help (after a command: that command's help)
   -V, --version    the version
 
@@ -244,6 +248,8 @@ function cmdRun(args: string[]): number {
       pcap: { type: 'string' },
       trace: { type: 'string' },
       'trace-limit': { type: 'string' },
+      // --trace-registers (issue 16 item 2): the register access log as text.
+      'trace-registers': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name (known: ${[...SCENARIOS.keys()].join(', ')})`);
@@ -256,12 +262,16 @@ function cmdRun(args: string[]): number {
   if (values.pcap !== undefined) prepareOutputDir(values.pcap, '--pcap directory');
   const pcapBefore = values.pcap === undefined ? undefined : listDir(values.pcap);
   const traceFd = values.trace === undefined ? undefined : openOutputFile(values.trace, '--trace file');
+  // --trace-registers: checked before the run like the other outputs; written after it.
+  const registersFd = values['trace-registers'] === undefined ? undefined : openOutputFile(values['trace-registers'], '--trace-registers file');
+  const registerLog = registersFd === undefined ? undefined : new AccessLog(true);
   let timeline: TimelineSummary | undefined;
   let outcome: Outcome;
   try {
     outcome = runChecked(scenario, {
       seed,
       costOverrides,
+      ...(registerLog !== undefined ? { onWorld: (w) => traceRegisters(w, registerLog) } : {}),
       ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
       ...(traceFd !== undefined
         ? { timeline: { sink: (chunk: string) => writeAllSync(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
@@ -269,6 +279,10 @@ function cmdRun(args: string[]): number {
     });
   } finally {
     if (traceFd !== undefined) closeSync(traceFd);
+    if (registersFd !== undefined) {
+      if (registerLog !== undefined) writeAllSync(registersFd, registerLogText(registerLog));
+      closeSync(registersFd);
+    }
   }
   const { report } = outcome;
   if (values.json) out(JSON.stringify({ ...report, outcome: outcome.failures.length === 0 ? 'done' : 'failed', failures: outcome.failures }) + '\n');

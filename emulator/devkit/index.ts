@@ -9,3 +9,4 @@ export { AccessLog, formatAccess, type RegisterAccess } from './access-log.ts';
 export { EthernetPeer, An1Peer, PEER_QUEUE_MAX, ethernetFrame, type Arrival, type FcsMode } from './peers.ts';
 export { DataCache, R3000_DCACHE_BYTES } from './dcache.ts';
 export { registerPages, type RegisterPage } from './register-pages.ts';
+export { loggedOption, tapHostOptions } from './tap.ts';
