@@ -31,7 +31,8 @@ import { checkOrderings, checkOrderingsOverSeeds } from './report/orderings.ts';
 import { meanCell, replicate, seedsText } from './report/replications.ts';
 import { formatCells, orderingLines, replicatedOrderingLines, summaryLine } from './report/terminal.ts';
 import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
-import { TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
+import { registerLogText, traceRegisters, TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
+import { AccessLog } from '../emulator/devkit/access-log.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_RUN_FAILED = 3;
@@ -40,6 +41,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--json]
           [--cost NAME=VALUE ...] [--pcap DIR] [--trace FILE [--trace-limit N]]
+          [--trace-registers FILE]
                                  run one scenario: <scenario> is a built-in name or a
                                  scenario file FILE.json (a built-in scenario with params,
                                  costs and seed(s); studies/examples has some)`;
@@ -77,6 +79,9 @@ const OPTIONS = `options:
   --trace FILE     write a timeline of the run (Chrome Trace Event JSON) into FILE: open it in
                    https://ui.perfetto.dev; the run and its fingerprint are unchanged
   --trace-limit N  events the timeline holds at most (default 2000000), then it stops recording
+  --trace-registers FILE
+                   write every device register access (time, initiator, register, value, bits)
+                   as text into FILE; the run and its fingerprint are unchanged
   -h, --help       help (after a command: that command's help)
   -V, --version    the version
 
@@ -312,6 +317,8 @@ function cmdRun(args: string[]): number {
       pcap: { type: 'string' },
       trace: { type: 'string' },
       'trace-limit': { type: 'string' },
+      // --trace-registers (issue 16 item 2): the register access log as text.
+      'trace-registers': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`'ulp run' needs exactly one scenario name or scenario file (known: ${[...SCENARIOS.keys()].join(', ')})`);
@@ -322,10 +329,13 @@ function cmdRun(args: string[]): number {
   const costOverrides = new Map([...(file?.costs ?? []), ...parseCosts(values.cost)]);
   if (values['trace-limit'] !== undefined && values.trace === undefined) throw new UsageError('--trace-limit needs --trace FILE');
   const eventsMax = parseTraceLimit(values['trace-limit']);
-  if (seeds.length > 1 && (values.pcap !== undefined || values.trace !== undefined)) throw new UsageError(`--pcap and --trace record one run: the scenario file names ${seeds.length} seeds, pick one with --seed N`);
+  if (seeds.length > 1 && (values.pcap !== undefined || values.trace !== undefined || values['trace-registers'] !== undefined)) throw new UsageError(`--pcap, --trace and --trace-registers record one run: the scenario file names ${seeds.length} seeds, pick one with --seed N`);
   // Every output path is checked before the run, so a bad one costs one line and no simulation.
   if (values.pcap !== undefined) prepareOutputDir(values.pcap, '--pcap directory');
   const traceFd = values.trace === undefined ? undefined : openOutputFile(values.trace, '--trace file');
+  // --trace-registers (issue 16 item 2): checked before the run like the other outputs; written after it.
+  const registersFd = values['trace-registers'] === undefined ? undefined : openOutputFile(values['trace-registers'], '--trace-registers file');
+  const registerLog = registersFd === undefined ? undefined : new AccessLog(true);
   const failed: Outcome[] = [];
   const unreadEverywhere = new Set(costOverrides.keys());
   seeds.forEach((seed, k) => {
@@ -336,6 +346,7 @@ function cmdRun(args: string[]): number {
         seed,
         params,
         costOverrides,
+        ...(registerLog !== undefined ? { onWorld: (w: World) => traceRegisters(w, registerLog) } : {}),
         ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
         ...(traceFd !== undefined
           ? { timeline: { sink: (chunk: string) => writeAllSync(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
@@ -343,6 +354,10 @@ function cmdRun(args: string[]): number {
       });
     } finally {
       if (traceFd !== undefined) closeSync(traceFd);
+      if (registersFd !== undefined) {
+        if (registerLog !== undefined) writeAllSync(registersFd, registerLogText(registerLog));
+        closeSync(registersFd);
+      }
     }
     const { report } = outcome;
     if (values.json) {

@@ -41,12 +41,18 @@ export class AccessLog {
   memory = false;
   readonly entries: RegisterAccess[] = [];
   dropped = 0;
+  /** Keep entries (false: only the listener sees them, e.g. a timeline that writes as it goes). */
+  keep = true;
+  /** Called with every entry as it is made (observers only: must not touch the simulation). */
+  listener: ((e: RegisterAccess) => void) | undefined = undefined;
 
   constructor(on = false) {
     this.on = on;
   }
 
   add(e: RegisterAccess): void {
+    this.listener?.(e);
+    if (!this.keep) return;
     if (this.entries.length < ACCESS_LOG_ENTRIES_MAX) this.entries.push(e);
     else this.dropped++;
   }
@@ -89,9 +95,10 @@ export class LoggedTarget implements BusTarget {
   readonly readBlock?: (offset: number, dst: Uint8Array, atNs: Ns) => void;
   readonly writeBlock?: (offset: number, src: Uint8Array, atNs: Ns) => void;
   readonly blockCycles?: (offset: number, length: number, isWrite: boolean) => number;
+  readonly timeDetermined?: (offset: number, size: AccessSize) => boolean;
 
   constructor(
-    private readonly inner: BusTarget,
+    readonly inner: BusTarget,
     private readonly device: string,
     private readonly namer: RegisterNamer,
     private readonly log: AccessLog,
@@ -100,6 +107,10 @@ export class LoggedTarget implements BusTarget {
     const rb = inner.readBlock;
     const wb = inner.writeBlock;
     const bc = inner.blockCycles;
+    // The bus asks the target whether a read is a function of its time alone (the AN1 clock
+    // page): the tap must answer as the device does, or the run would not be the same run.
+    const td = inner.timeDetermined;
+    if (td !== undefined) this.timeDetermined = (offset, size) => td.call(inner, offset, size);
     if (rb !== undefined && wb !== undefined && bc !== undefined) {
       this.readBlock = (offset, dst, atNs) => {
         rb.call(inner, offset, dst, atNs);

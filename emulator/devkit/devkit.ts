@@ -32,6 +32,7 @@ import { Rng } from '../sim/rng.ts';
 import { Scheduler } from '../sim/scheduler.ts';
 import { Trace, type TraceRecord } from '../sim/trace.ts';
 import { AccessLog, LoggedTarget } from './access-log.ts';
+import { DataCache } from './dcache.ts';
 import { An1Kit, an1Namer } from './an1-kit.ts';
 import { LanceKit, lanceNamer } from './lance-kit.ts';
 import { An1Peer, EthernetPeer } from './peers.ts';
@@ -72,6 +73,12 @@ export interface DevkitOptions {
   readonly an1?: DevkitAn1Options;
   /** Start with the register access log on. */
   readonly accessLog?: boolean;
+  /**
+   * Model the R3000 data cache for the kit's CPU reads of RAM (`readRam`, `readRam32`): a read of
+   * a buffer DMAed since the CPU last read it returns stale bytes unless `invalidateDcache` was
+   * called on it (emulator/devkit/dcache.ts). Default true: the kit exists to catch that bug.
+   */
+  readonly dcache?: boolean;
 }
 
 export interface Limit {
@@ -97,6 +104,14 @@ export class Devkit {
   private readonly lanceKit: LanceKit | undefined;
   private readonly an1Kit: An1Kit | undefined;
   private readonly lines = new Map<number, InterruptLine>();
+  /** The data cache in front of the kit's CPU reads of RAM, or undefined when `dcache: false`. */
+  readonly dcache: DataCache | undefined;
+  /**
+   * Functional (backdoor) access: bypasses every register rule, timing, the data cache and the
+   * access log. For inspecting state and setting up a test only — never where a driver's access
+   * is meant (a poked TX_LEN does not enqueue; a poked CSR keeps RESET set).
+   */
+  readonly backdoor: Backdoor;
   private handler: (() => unknown) | undefined = undefined;
   private warnedEnables = 0;
   private stormRuns = 0;
@@ -112,6 +127,8 @@ export class Devkit {
     this.host = new DecStation5000(ctx, { name: 'dut', ramBytes: options.ramBytes ?? 8 * 1024 * 1024 });
     this.bus = this.host.bus;
     this.log = new AccessLog(options.accessLog ?? false);
+    this.dcache = (options.dcache ?? true) ? new DataCache(this.costs.read('cpu.dcacheLineBytes', 'bytes')) : undefined;
+    this.backdoor = new Backdoor(this.bus);
     this.guestErrorsAtStart = this.trace.guestErrorsTotal;
 
     const cpu = this.host.cpu;
@@ -289,13 +306,33 @@ export class Devkit {
 
   // ---- host memory (AN1 DMA buffers) ----------------------------------------------------------
 
+  /** CPU stores into RAM (write-through the data cache). */
   writeRam(addr: number, src: Uint8Array): void {
     this.bus.writeBlock(addr, src);
+    this.dcache?.write(addr, src);
   }
+  /**
+   * CPU loads from RAM, through the data cache when it is modelled: lines read before and not
+   * invalidated since return what they held then, even if a device has DMAed over them.
+   */
   readRam(addr: number, length: number): Uint8Array {
     const d = new Uint8Array(length);
     this.bus.readBlock(addr, d);
-    return d;
+    const c = this.dcache;
+    if (c === undefined) return d;
+    return c.read(addr, d, (lineAddr, dst) => this.bus.peekBlock(lineAddr, dst));
+  }
+  /** One little-endian word loaded by the CPU (through the data cache). */
+  readRam32(addr: number): number {
+    const b = this.readRam(addr, 4);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+  /**
+   * The driver's data-cache invalidation over [addr, addr + length) (isolated-cache partial
+   * stores on the R3000); returns the lines that were cached. Without a modelled cache: 0.
+   */
+  invalidateDcache(addr: number, length: number): number {
+    return this.dcache?.invalidate(addr, length) ?? 0;
   }
 
   // ---- findings -------------------------------------------------------------------------------
@@ -314,6 +351,34 @@ export class Devkit {
   private warn(text: string): void {
     this.warnings.push(text);
     if (this.trace.on) this.trace.record('devkit', 'devkit.warning', 0, 0, text);
+  }
+}
+
+/**
+ * Functional access by physical address, named as what it is: a backdoor. Nothing here is an
+ * access a driver could make; see `Devkit.backdoor`.
+ */
+export class Backdoor {
+  constructor(private readonly bus: SystemBus) {}
+  peek32(addr: number): number {
+    return this.bus.peek32(addr);
+  }
+  peek16(addr: number): number {
+    return this.bus.peek16(addr);
+  }
+  poke32(addr: number, value: number): void {
+    this.bus.poke32(addr, value);
+  }
+  poke16(addr: number, value: number): void {
+    this.bus.poke16(addr, value);
+  }
+  peekBlock(addr: number, length: number): Uint8Array {
+    const d = new Uint8Array(length);
+    this.bus.peekBlock(addr, d);
+    return d;
+  }
+  pokeBlock(addr: number, src: Uint8Array): void {
+    this.bus.pokeBlock(addr, src);
   }
 }
 

@@ -29,6 +29,8 @@
  * handler, exactly as the CPU model pushes the burst's end, so slices on a CPU track never overlap
  * and their durations add up to the CPU's busy time.
  */
+import { AccessLog, formatAccess, type RegisterAccess } from '../../emulator/devkit/access-log.ts';
+import { tapHostOptions } from '../../emulator/devkit/tap.ts';
 import type { BodyKind, CpuObserver } from '../../emulator/host/cpu.ts';
 import type { DecStation5000 } from '../../emulator/host/decstation.ts';
 import { EthernetSegment } from '../../emulator/net/ethernet-segment.ts';
@@ -52,6 +54,8 @@ export const TID = {
   an1TxDma: 6,
   an1RxDma: 7,
   wireOut: 8,
+  /** Device register accesses (instant events; emulator/devkit/access-log.ts). */
+  registers: 9,
 } as const;
 
 export const TRACK_NAMES: { readonly [tid: number]: string } = {
@@ -63,6 +67,7 @@ export const TRACK_NAMES: { readonly [tid: number]: string } = {
   [TID.an1TxDma]: 'AN1 transmit DMA',
   [TID.an1RxDma]: 'AN1 receive DMA',
   [TID.wireOut]: 'wire out',
+  [TID.registers]: 'device registers',
 };
 
 /** Category name of the 1-cycle floor a burst or handler occupies when it charged less. */
@@ -444,6 +449,24 @@ export class PerfettoTimeline implements ActivityObserver {
     this.hosts.push(h);
     this.bySource.clear();
     if (!this.detached) host.cpu.observer = h;
+    tapHostOptions(host, this.registerLog);
+  }
+
+  /** Device register accesses become instant events on their host's "device registers" track. */
+  readonly registerLog = ((): AccessLog => {
+    const log = new AccessLog(true);
+    log.keep = false;
+    log.listener = (e) => this.registerAccess(e);
+    return log;
+  })();
+
+  private registerAccess(e: RegisterAccess): void {
+    if (this.detached) return;
+    const h = this.hostOf(e.device);
+    if (h === undefined) return;
+    h.nameTrack(TID.registers);
+    const name = `${e.kind === 'read' ? 'R' : 'W'} ${e.register} ${e.kind === 'read' ? '->' : '='} 0x${e.value.toString(16)}${e.decoded === '' ? '' : ` ${e.decoded}`}`;
+    this.instant(h.pid, TID.registers, name, 'register', e.timeNs);
   }
 
   addKernel(host: DecStation5000, kernel: Kernel): void {
@@ -482,6 +505,7 @@ export class PerfettoTimeline implements ActivityObserver {
   private detach(): void {
     if (this.detached) return;
     this.detached = true;
+    this.registerLog.on = false;
     for (const h of this.hosts) h.host.cpu.observer = undefined;
     this.world.trace.observer = undefined;
     this.world.trace.taps.off('record', this.onRecord);
@@ -694,4 +718,24 @@ export class TimelineWorld extends World {
     this.timeline.addKernel(host, kernel);
     return kernel;
   }
+}
+
+/**
+ * `ulp run --trace-registers FILE`: log the register accesses of every host `world` builds from
+ * now on into `log` (observers only; the run and its fingerprint are unchanged).
+ */
+export function traceRegisters(world: World, log: AccessLog): void {
+  const add = world.addHost.bind(world);
+  world.addHost = (name: string, ramBytes?: number): DecStation5000 => {
+    const host = add(name, ramBytes);
+    tapHostOptions(host, log);
+    return host;
+  };
+}
+
+/** The access log as text, one line per access (docs/devkit.md "The register access log"). */
+export function registerLogText(log: AccessLog): string {
+  const lines = log.entries.map(formatAccess);
+  if (log.dropped > 0) lines.push(`(${log.dropped} later accesses not kept: the log keeps ${log.entries.length})`);
+  return lines.join('\n') + '\n';
 }

@@ -64,6 +64,7 @@ import {
   CLEAR_ON_READ_REGS,
   CSR_BITS,
   CSR_PAGE_REGS,
+  hostWritable,
   ISR_BITS,
   packCompletion,
   RXC_EMPTY,
@@ -425,7 +426,12 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     const i = this.csr.indexAt(off);
     if (i < 0) return this.guestError(`write to unimplemented CSR offset 0x${off.toString(16)}`);
     const def = this.csr.def(i);
-    if (def.access === 'ro' && def.fields === undefined) return this.guestError(`write to read-only ${def.name}`);
+    if (!hostWritable(def)) return this.guestError(`write of 0x${v.toString(16)} to read-only ${def.name}: ignored`);
+    // MAXFRAME is range-checked on the value the bus presented, before the register's 13-bit
+    // field could cut it (9192 must not become 1000).
+    if (i === this.iMaxFrame && (v < AN1_LIMITS.headerBytes || v > AN1_LIMITS.maxFrameCeiling)) {
+      return this.guestError(`MAXFRAME ${v} refused: must lie in [${AN1_LIMITS.headerBytes}, ${AN1_LIMITS.maxFrameCeiling}]`);
+    }
     this.csr.writeIndex(i, v);
     if (i === this.iCsr) {
       if ((this.csr.raw[i]! & CSR_BITS.RESET) !== 0) {
@@ -437,12 +443,6 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
       if ((this.csr.raw[i]! & CSR_BITS.TXEN) !== 0 && (old & CSR_BITS.TXEN) === 0) this.kick(atNs);
       if (((this.csr.raw[i]! ^ old) & CSR_BITS.LOOPBACK) !== 0 && this.wireFrame !== undefined) {
         this.guestError('CSR.LOOPBACK changed while a frame is on the wire');
-      }
-    } else if (i === this.iMaxFrame) {
-      const m = this.csr.raw[i]!;
-      if (m < AN1_LIMITS.headerBytes || m > AN1_LIMITS.maxFrameCeiling) {
-        this.csr.raw[i] = this.csr.lastOld;
-        this.guestError(`MAXFRAME ${v} refused: must lie in [${AN1_LIMITS.headerBytes}, ${AN1_LIMITS.maxFrameCeiling}]`);
       }
     }
     this.updateIrq();

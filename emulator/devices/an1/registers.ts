@@ -12,6 +12,19 @@
  */
 import type { RegisterDef } from '../../bits/register-file.ts';
 
+/**
+ * True when a host write can change any bit of `def`: its own access kind or one of its fields
+ * is rw, w1c, set-only or wo. A write to a register with no such bit (UID_HI, NBQI, the counters,
+ * BQ_FILLED…) is a guest error in the controller, whatever the register's declared shape.
+ */
+export function hostWritable(def: RegisterDef): boolean {
+  const writable = (a: RegisterDef['access']): boolean => a === 'rw' || a === 'w1c' || a === 'set-only' || a === 'wo';
+  const fields = def.fields ?? [];
+  const widthBits = def.width;
+  const covered = fields.reduce((n, f) => n + f.width, 0);
+  return fields.some((f) => writable(f.access)) || (covered < widthBits && writable(def.access));
+}
+
 // ---- Pages (offsets from the slot base; each page can be mapped alone, §8.2) -----------------
 
 export const AN1_PAGE = {

@@ -80,6 +80,9 @@ export const LANCE_CSRS: readonly RegisterDef[] = [
   },
 ];
 
+/** CSR1–3 are writable only while CSR0.STOP = 1; otherwise the write is ignored (guest error). */
+export const CSRS_WRITABLE_ONLY_WHILE_STOPPED = ['CSR1', 'CSR2', 'CSR3'] as const;
+
 /** RAP: bits 1:0 select CSR0..3 and read back exactly (§1.1, §7 #18). */
 export const LANCE_RAP: readonly RegisterDef[] = [
   { name: 'RAP', offset: 0, width: 16, reset: 0, access: 'reserved', fields: [{ name: 'CSR', lsb: 0, width: 2, access: 'rw' }] },

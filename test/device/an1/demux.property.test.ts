@@ -37,7 +37,7 @@ describe('AN1 BQI demultiplexing (property)', () => {
         (ringsIn, bqi0Posted, frames) => {
           const b = buildBench({ ramBytes: RAM });
           b.probe.gapNsMin = 70_000; // longer than the receive path of the largest frame: no overruns
-          b.fillRam(0, RAM, CANARY);
+          b.backdoorFill(0, RAM, CANARY);
           b.wr(R.CSR, CSR.RXEN);
 
           type Ring = { bqi: number; size: number; posted: number; bufLen: number; enabled: boolean; used: number; drops: number };
@@ -75,9 +75,9 @@ describe('AN1 BQI demultiplexing (property)', () => {
           settle(b);
 
           expect(popAll(b)).toEqual(expected);
-          for (const e of expectedBytes) expect(b.ram(e.addr, e.bytes.length)).toEqual(e.bytes);
+          for (const e of expectedBytes) expect(b.backdoorRam(e.addr, e.bytes.length)).toEqual(e.bytes);
           // No byte outside the reported lengths was written: restore them, then all is canary.
-          const ram = b.ram(0, RAM);
+          const ram = b.backdoorRam(0, RAM);
           for (const e of expectedBytes) ram.fill(CANARY, e.addr, e.addr + e.bytes.length);
           const words = new Uint32Array(ram.buffer);
           const canaryWord = CANARY * 0x01010101;

@@ -2,7 +2,9 @@
  * Black-box bench for the AN1 controller, built on the devkit (emulator/devkit, docs/devkit.md): a
  * DECstation with the board in a slot, a link, and the devkit's link peer as a wire probe that
  * injects raw frames. Tests touch the board only through the physical bus (timed
- * read32/write32, functional peek/poke for RAM) and the wire; register constants are declared
+ * read32/write32; frames written into RAM with CPU stores) and the wire; RAM is inspected and
+ * canaries are laid through the named backdoor (`backdoorRam`, `backdoorFill`: functional access,
+ * never a driver's); register constants are declared
  * HERE (QEMU qtest style), never imported from the model or the driver.
  */
 import { crc32, writeFcs } from '../../../emulator/bits/crc32.ts';
@@ -120,8 +122,9 @@ export interface Bench {
   readonly link: An1Link;
   rd(off: number): number;
   wr(off: number, v: number): void;
-  ram(addr: number, length: number): Uint8Array;
-  fillRam(addr: number, length: number, byte: number): void;
+  /** Functional read of RAM as memory holds it (no cache, no timing): inspection only. */
+  backdoorRam(addr: number, length: number): Uint8Array;
+  backdoorFill(addr: number, length: number, byte: number): void;
 }
 
 /** One host with the board in slot 1, its link's far end held by the devkit's link peer. */
@@ -166,12 +169,12 @@ export function buildBench(options: { seed?: number; ramBytes?: number; faults?:
     link: kit.link!,
     rd: (off) => bus.read32(R.SLOT_BASE + off),
     wr: (off, v) => bus.write32(R.SLOT_BASE + off, v),
-    ram: (addr, length) => {
+    backdoorRam: (addr, length) => {
       const out = new Uint8Array(length);
       bus.peekBlock(addr, out);
       return out;
     },
-    fillRam: (addr, length, byte) => bus.pokeBlock(addr, new Uint8Array(length).fill(byte)),
+    backdoorFill: (addr, length, byte) => bus.pokeBlock(addr, new Uint8Array(length).fill(byte)),
   };
 }
 

@@ -25,7 +25,7 @@ describe('AN1 receive misuse', () => {
       { bqi: 2, slot: 0, status: RXST.DMA_ERROR, length: 0 },
       { bqi: 2, slot: 1, status: RXST.OK, length: 620 },
     ]);
-    expect(b.ram(RAM - 0x100, 0x100)).toEqual(new Uint8Array(0x100));
+    expect(b.backdoorRam(RAM - 0x100, 0x100)).toEqual(new Uint8Array(0x100));
     expect(b.rd(R.DMAERRS)).toBe(1);
     expect(b.rd(R.ISR) & ISR.RXERR).toBe(ISR.RXERR);
     expect(b.trace.guestErrorsTotal).toBeGreaterThan(0);
@@ -33,7 +33,7 @@ describe('AN1 receive misuse', () => {
 
   it('unaligned and zero-length descriptors: buffer error status, DESCERRS, nothing written', () => {
     const b = rxBench();
-    b.fillRam(0x20000, 0x100, 0xee);
+    b.backdoorFill(0x20000, 0x100, 0xee);
     openRing(b, 4, 2, [{ addr: 0x20002, len: 4096 }, { addr: 0x30000, len: 0 }, { addr: 0x40000, len: 4096 }], true);
     b.probe.send([1, 2, 3].map(() => withCrc(makeFrame(4, payload(100)))));
     settle(b);
@@ -42,7 +42,7 @@ describe('AN1 receive misuse', () => {
       [1, RXST.BUFFER_ERROR, 0],
       [2, RXST.OK, 120],
     ]);
-    expect(b.ram(0x20000, 0x100)).toEqual(new Uint8Array(0x100).fill(0xee));
+    expect(b.backdoorRam(0x20000, 0x100)).toEqual(new Uint8Array(0x100).fill(0xee));
     expect(b.rd(R.DESCERRS)).toBe(2);
     expect(b.trace.guestErrorsTotal).toBe(2);
   });
@@ -71,17 +71,17 @@ describe('AN1 receive misuse', () => {
     settle(b);
     expect(b.rd(R.RXC_COUNT)).toBe(0);
     expect(b.rd(R.RXERRS)).toBe(2);
-    expect(b.ram(0x10000, 16)).toEqual(new Uint8Array(16));
+    expect(b.backdoorRam(0x10000, 16)).toEqual(new Uint8Array(16));
   });
 
   it('a buffer shorter than the frame gets the frame truncated, not overrun', () => {
     const b = rxBench();
-    b.fillRam(0x50000, 256, 0x77);
+    b.backdoorFill(0x50000, 256, 0x77);
     openRing(b, 0, 6, [{ addr: 0x50000, len: 100 }], true);
     b.probe.send([withCrc(makeFrame(0, payload(600)))]);
     settle(b);
     expect(popAll(b)).toEqual([{ bqi: 0, slot: 0, status: RXST.TRUNCATED, length: 100 }]);
-    expect(b.ram(0x50000 + 100, 156)).toEqual(new Uint8Array(156).fill(0x77));
+    expect(b.backdoorRam(0x50000 + 100, 156)).toEqual(new Uint8Array(156).fill(0x77));
   });
 
   it('refuses over-posting, oversized rings, ring resizing with buffers out, and bad MAXFRAME', () => {
@@ -140,7 +140,7 @@ describe('AN1 transmit misuse', () => {
   it('too long, too short and unaligned frames are refused with their status', () => {
     const b = rxBench();
     const frame = makeFrame(1, payload(1500));
-    b.host.bus.pokeBlock(0x60000, frame);
+    b.host.bus.writeBlock(0x60000, frame);
     const statuses: number[] = [];
     for (const [addr, len] of [
       [0x60000, 2000],

@@ -83,7 +83,7 @@ describe('AN1 interrupt status, mask and line', () => {
     openRing(b, 0, 6, [{ addr: 0x10000, len: 4096 }], true);
     b.wr(R.IMR, ISR.TXDONE);
     b.wr(R.CSR, CSR.RXEN | CSR.TXEN | CSR.INTEN | CSR.LOOPBACK);
-    b.host.bus.pokeBlock(0x20000, makeFrame(0, payload(100)));
+    b.host.bus.writeBlock(0x20000, makeFrame(0, payload(100)));
     b.wr(R.TX_ADDR, 0x20000);
     b.wr(R.TX_LEN, HDR + 100);
     settle(b);
@@ -107,15 +107,15 @@ describe('AN1 receive path', () => {
     b.wr(R.CSR, CSR.RXEN | CSR.TXEN | CSR.LOOPBACK);
     openRing(b, 0, 6, [{ addr: 0x10000, len: 4096 }], true);
     const frame = makeFrame(0, payload(1500));
-    b.host.bus.pokeBlock(0x30000, frame);
+    b.host.bus.writeBlock(0x30000, frame);
     b.wr(R.TX_ADDR, 0x30000);
     b.wr(R.TX_LEN, frame.length);
     settle(b);
     expect(b.rd(R.TX_DONE)).toBe(1);
     expect(b.rd(R.TX_STATUS)).toBe(0);
     expect(popAll(b)).toEqual([{ bqi: 0, slot: 0, status: RXST.OK, length: 1520 }]);
-    expect(b.ram(0x10000, 1520)).toEqual(frame);
-    expect(b.ram(0x10000 + 1520, 4)).toEqual(new Uint8Array(4)); // no CRC in host memory
+    expect(b.backdoorRam(0x10000, 1520)).toEqual(frame);
+    expect(b.backdoorRam(0x10000 + 1520, 4)).toEqual(new Uint8Array(4)); // no CRC in host memory
     expect(b.rd(bqiOff(0, R.BQ_FILLED))).toBe(1);
     expect(b.rd(R.RXFRAMES)).toBe(1);
   });
@@ -134,8 +134,8 @@ describe('AN1 receive path', () => {
       { bqi: 0, slot: 1, status: RXST.REDIRECTED, length: 84 },
       { bqi: 5, slot: 1, status: RXST.OK, length: 84 },
     ]);
-    expect(b.ram(0x100000 + 0x1000 + 2, 2)).toEqual(Uint8Array.of(0xff, 0xff));
-    expect(b.ram(0x300000, 84)).toEqual(new Uint8Array(84)); // the disabled ring is untouched
+    expect(b.backdoorRam(0x100000 + 0x1000 + 2, 2)).toEqual(Uint8Array.of(0xff, 0xff));
+    expect(b.backdoorRam(0x300000, 84)).toEqual(new Uint8Array(84)); // the disabled ring is untouched
   });
 
   it('a full ring drops and counts, never overwrites', () => {
@@ -150,8 +150,8 @@ describe('AN1 receive path', () => {
     expect(b.rd(bqiOff(3, R.BQ_DROPS))).toBe(2);
     expect(b.rd(R.DROPS)).toBe(2);
     expect(b.rd(R.DROPS)).toBe(0); // clear on read
-    expect(b.ram(0x100000 + HDR, 200)).toEqual(payload(200, 1));
-    expect(b.ram(0x101000 + HDR, 200)).toEqual(payload(200, 2));
+    expect(b.backdoorRam(0x100000 + HDR, 200)).toEqual(payload(200, 1));
+    expect(b.backdoorRam(0x101000 + HDR, 200)).toEqual(payload(200, 2));
   });
 
   it('counts frames arriving with RXEN clear as overruns and delivers nothing', () => {
@@ -168,7 +168,7 @@ describe('AN1 receive path', () => {
     b.wr(R.CSR, CSR.RXEN);
     openRing(b, 0, 6, [{ addr: 0x10000, len: 4096 }], true);
     b.probe.send([withCrc(makeFrame(0, payload(1500)))]);
-    b.sched.runUntil(() => b.host.bus.peek32(R.SLOT_BASE + R.RXC_COUNT) > 0, { nsMax: 1_000_000 });
+    b.sched.runUntil(() => b.kit.backdoor.peek32(R.SLOT_BASE + R.RXC_COUNT) > 0, { nsMax: 1_000_000 });
     const wire = (1520 + 4) * 80 + c.get('an1.wireFramingNs') + c.get('an1.linkPropagationNs');
     const fwRx = ['an1.fwRxDispatchCycles', 'an1.fwRxCheckCycles', 'an1.fwRxBqiLookupCycles', 'an1.fwRxDescriptorCycles', 'an1.fwRxDmaSetupCycles'].reduce(
       (s, k) => s + c.get(k),
@@ -185,7 +185,7 @@ describe('AN1 receive path', () => {
       b.wr(R.CSR, CSR.RXEN);
       openRing(b, 0, 6, [{ addr: 0x10000, len: 4096 }], true);
       b.probe.send([withCrc(makeFrame(0, payload(1000)))]);
-      b.sched.runUntil(() => b.host.bus.peek32(R.SLOT_BASE + R.RXC_COUNT) > 0, { nsMax: 1_000_000 });
+      b.sched.runUntil(() => b.kit.backdoor.peek32(R.SLOT_BASE + R.RXC_COUNT) > 0, { nsMax: 1_000_000 });
       return b.sched.now;
     };
     const base = at({});
@@ -207,7 +207,7 @@ describe('AN1 transmit path', () => {
     const b = buildBench();
     b.wr(R.CSR, CSR.TXEN);
     const frame = makeFrame(7, payload(1000));
-    b.host.bus.pokeBlock(0x40000, frame);
+    b.host.bus.writeBlock(0x40000, frame);
     b.wr(R.TX_ADDR, 0x40000);
     b.wr(R.TX_LEN, frame.length);
     expect(b.rd(R.TX_FREE)).toBe(31);
@@ -222,7 +222,7 @@ describe('AN1 transmit path', () => {
   it('holds queued frames until TXEN and then keeps the wire busy back to back', () => {
     const b = buildBench();
     const frame = makeFrame(1, payload(1500));
-    b.host.bus.pokeBlock(0x40000, frame);
+    b.host.bus.writeBlock(0x40000, frame);
     for (let i = 0; i < 10; i++) {
       b.wr(R.TX_ADDR, 0x40000);
       b.wr(R.TX_LEN, frame.length);
@@ -251,7 +251,7 @@ describe('AN1 limits under load', () => {
     const overruns = b.rd(R.OVERRUNS);
     expect(overruns).toBeGreaterThan(0);
     expect(got.length + overruns).toBe(40);
-    const firstBytes = got.map((c) => b.ram(0x100000 + c.slot * 0x1000 + HDR, 1)[0]!);
+    const firstBytes = got.map((c) => b.backdoorRam(0x100000 + c.slot * 0x1000 + HDR, 1)[0]!);
     expect(firstBytes).toEqual([...firstBytes].sort((x, y) => x - y));
   });
 
@@ -272,7 +272,7 @@ describe('AN1 limits under load', () => {
     const b = buildBench();
     b.wr(R.CSR, CSR.TXEN | CSR.RXEN);
     const frame = makeFrame(0, new Uint8Array(1500).fill(9));
-    b.host.bus.pokeBlock(0x40000, frame);
+    b.host.bus.writeBlock(0x40000, frame);
     const queue = (n: number): void => {
       for (let i = 0; i < n; i++) {
         b.wr(R.TX_ADDR, 0x40000);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  AN1_CSR, AN1_ISR, AN1_RXST, createDevkit, CSR0, DEVKIT_PEER_MAC, ethernetFrame, IRQ_STORM_RUNS, RMD1, TMD1, type Devkit,
+  AN1_CSR, AN1_ISR, AN1_REGS, AN1_RXST, createDevkit, CSR0, DEVKIT_PEER_MAC, ethernetFrame, IRQ_STORM_RUNS, RMD1, TMD1, type Devkit,
 } from '../../../emulator/devkit/index.ts';
 import { createBqiFirmware } from '../../../firmware/an1/main.ts';
 
@@ -217,7 +217,7 @@ describe('devkit: an AN1 bench by register name', () => {
     const frame = new Uint8Array(64);
     kit.linkPeer.send(frame);
     kit.linkPeer.send(frame);
-    expect(kit.runUntil(() => kit.an1Controller!.peek(0x3004, 4) === 2, { nsMax: 1_000_000 })).toBe(true);
+    expect(kit.runUntil(() => kit.backdoor.peek32(kit.an1.base + AN1_REGS.RXC_COUNT) === 2, { nsMax: 1_000_000 })).toBe(true);
     an1.write('ISR', AN1_ISR.RXDONE); // acknowledge with two entries still queued
     expect(an1.read('ISR') & AN1_ISR.RXDONE).toBe(0);
     expect(an1.read('RXC_COUNT')).toBe(2);
