@@ -14,7 +14,7 @@ import { SCENARIOS } from './scenarios/index.ts';
 import type { ResultValue, RunReport, Scenario } from './scenarios/types.ts';
 import { describeCrash, findScenario, openOutputFile, prepareOutputDir, runFailures, runScenario, UsageError, writeAllSync, type RunOptions } from './run.ts';
 import type { World } from './world.ts';
-import { runBench } from './bench.ts';
+import { runBench, WORKLOADS } from './bench.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
 import { allCells, cellsOf } from './report/cells.ts';
@@ -41,7 +41,11 @@ const PAPER_USAGE = `  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR] [
                                  --report writes report.md, results.csv and SVG charts into DIR;
                                  --seed and --cost apply to every experiment (a what-if study);
                                  --seeds 5 (or 1,2,5) runs each on those seeds: mean, min–max`;
-const BENCH_USAGE = `  ulp bench [--json]             the emulator's own speed (wall clock)`;
+const BENCH_USAGE = `  ulp bench [--json] [--quick] [--only W1,W2]
+                                 the emulator's own speed (wall clock): per workload the
+                                 steady-state µs and events per simulated packet, by difference
+                                 of two run lengths, set-up apart, peak RSS; scheduler rates
+                                 (workloads: ${WORKLOADS.map((w) => w.name).join(', ')}; --quick: tiny runs)`;
 
 const OPTIONS = `options:
   --seed N         PRNG seed (integer, default 1); same scenario + seed => same fingerprint
