@@ -17,7 +17,7 @@
  * copyin/copyout. See docs/kernel.md.
  */
 import type { HostPort } from '../emulator/bus/index.ts';
-import { assert } from '../emulator/sim/assert.ts';
+import { assert, bug } from '../emulator/sim/assert.ts';
 import { TimingWheel } from '../emulator/sim/timing-wheel.ts';
 import { BOOTSTRAP, KERN, MACH_MSG } from './abi/errors.ts';
 import { MemoryFault, type GuestContext, type GuestProgram, type TaskExit } from './abi/guest.ts';
@@ -218,8 +218,8 @@ export class Kernel {
    * generator (it reads its device: kernel/dev/sync.ts).
    */
   registerInterrupt(bit: number, handler: () => unknown): void {
-    assert(Number.isInteger(bit) && bit >= 0 && bit < 8, `no KN02 interrupt bit ${bit}`);
-    assert(this.irqHandlers[bit] === undefined, `interrupt bit ${bit} already has a handler`);
+    if (!(Number.isInteger(bit) && bit >= 0 && bit < 8)) bug(`no KN02 interrupt bit ${bit}`);
+    if (!(this.irqHandlers[bit] === undefined)) bug(`interrupt bit ${bit} already has a handler`);
     this.irqHandlers[bit] = handler;
     this.setInterruptEnable(bit, true);
   }
@@ -271,7 +271,7 @@ export class Kernel {
 
   /** Create a task with one thread running `program` (undefined when the host's task limit is reached). */
   spawn(name: string, program: GuestProgram, options: SpawnOptions = {}): Task {
-    assert(this.liveTasks() < TASKS_MAX, `more than ${TASKS_MAX} tasks on ${this.host.name}`);
+    if (!(this.liveTasks() < TASKS_MAX)) bug(`more than ${TASKS_MAX} tasks on ${this.host.name}`);
     const space = new Space(undefined);
     const map = new VmMap(this.frames);
     const task = new Task(this.nextTaskId++, name, options.privileged ?? false, options.params ?? {}, space, map);
@@ -507,7 +507,7 @@ export class Kernel {
     // A service that reads a device is a generator (kernel/dev/sync.ts): drive it here.
     if (isSync(answer)) answer = yield* answer;
     if (answer === BLOCKED) {
-      assert(thread.state.kind !== 'runnable' || thread.restart !== undefined, `service ${req.sys} answered BLOCKED without blocking`);
+      if (!(thread.state.kind !== 'runnable' || thread.restart !== undefined)) bug(`service ${req.sys} answered BLOCKED without blocking`);
       return;
     }
     if (thread.state.kind === 'runnable') thread.resumeValue = answer as TrapResult;
@@ -844,7 +844,7 @@ export class Kernel {
 
   /** A kernel module serves one of the table's module system calls (e.g. the network I/O module's traps). */
   registerService<K extends ModuleSyscallName>(name: K, service: Service<K>): void {
-    assert(!this.moduleServices.has(name), `system call ${name} registered twice`);
+    if (this.moduleServices.has(name)) bug(`system call ${name} registered twice`);
     this.moduleServices.set(name, service);
   }
 

@@ -18,7 +18,7 @@
  *   writes RAM at its own time; software that hands a buffer to a device does so by a register
  *   write, which is timed, so the order a correct driver relies on holds. (docs/foundation.md)
  */
-import { assert } from '../sim/assert.ts';
+import { assert, bug } from '../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import type { Ns } from '../sim/time.ts';
 import type { AccessSize, BusTarget, CycleSink, PhysAddr, PhysicalBus } from '../bus/index.ts';
@@ -178,8 +178,8 @@ export class SystemBus implements PhysicalBus {
   }
 
   attachSlot(slot: number, target: BusTarget): void {
-    assert(slot >= 0 && slot < TC_SLOT_COUNT, `no slot ${slot}`);
-    assert(this.slots[slot] === undefined, `slot ${slot} is already occupied`);
+    if (!(slot >= 0 && slot < TC_SLOT_COUNT)) bug(`no slot ${slot}`);
+    if (!(this.slots[slot] === undefined)) bug(`slot ${slot} is already occupied`);
     this.slots[slot] = target;
   }
 
@@ -210,7 +210,7 @@ export class SystemBus implements PhysicalBus {
   }
 
   private readTimed(addr: PhysAddr, size: AccessSize): number {
-    assert(Number.isInteger(addr), `bus address ${addr} is not an integer`);
+    if (!(Number.isInteger(addr))) bug(`bus address ${addr} is not an integer`);
     if (this.isRam(addr, size)) {
       this.cpu.charge(this.costs.ramWordAccessCycles, 'memory');
       return this.ramRead(addr, size);
@@ -233,7 +233,7 @@ export class SystemBus implements PhysicalBus {
   }
 
   private writeTimed(addr: PhysAddr, size: AccessSize, value: number): void {
-    assert(Number.isInteger(addr), `bus address ${addr} is not an integer`);
+    if (!(Number.isInteger(addr))) bug(`bus address ${addr} is not an integer`);
     if (this.isRam(addr, size)) {
       this.cpu.charge(this.costs.ramWordAccessCycles, 'memory');
       this.ramWrite(addr, size, value);

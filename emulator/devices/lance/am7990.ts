@@ -47,7 +47,7 @@
  */
 import { RegisterFile } from '../../bits/register-file.ts';
 import { crc32, fcsOk, writeFcs } from '../../bits/crc32.ts';
-import { assert } from '../../sim/assert.ts';
+import { bug } from '../../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../../sim/scheduler.ts';
 import type { Ns } from '../../sim/time.ts';
 import type { Trace } from '../../sim/trace.ts';
@@ -230,7 +230,7 @@ export class Am7990 implements EthernetMac {
 
   /** Attach the chip's transceiver to a segment port. */
   connect(port: EthernetPort): void {
-    assert(this.port === undefined, `${this.name}: already connected`);
+    if (!(this.port === undefined)) bug(`${this.name}: already connected`);
     this.port = port;
   }
 
@@ -625,7 +625,7 @@ export class Am7990 implements EthernetMac {
     const frame = this.loopFrame;
     this.loopOutcome = undefined;
     this.loopFrame = undefined;
-    assert(outcome !== undefined, `${this.name}: loopback completion without a frame`);
+    if (!(outcome !== undefined)) bug(`${this.name}: loopback completion without a frame`);
     if (frame !== undefined) this.loopbackReceive(frame);
     this.transmitDone(outcome);
   }
@@ -634,7 +634,7 @@ export class Am7990 implements EthernetMac {
   transmitDone(o: TransmitOutcome): void {
     const tx = this.txInFlight;
     // STOP withdraws the request from the medium, so no verdict can arrive for a stopped frame.
-    assert(tx !== undefined, `${this.name}: transmit outcome with no frame in flight`);
+    if (!(tx !== undefined)) bug(`${this.name}: transmit outcome with no frame in flight`);
     this.txInFlight = undefined;
     this.stats.collisions += o.collisions;
     if (tx.loopFrame !== undefined && o.ok) this.loopbackReceive(tx.loopFrame);
