@@ -35,16 +35,19 @@ export interface SystemBusCosts {
 
 const ALL_ONES: Record<AccessSize, number> = { 1: 0xff, 2: 0xffff, 4: 0xffff_ffff };
 
-/** A timed write waiting for the global clock to reach its stamp. */
+/**
+ * A timed write waiting for the global clock to reach its stamp. The records are reused (a free
+ * list in the bus): one is taken when a write is queued and given back once it is applied.
+ */
 interface PendingWrite {
   stampNs: number;
   /** undefined: the KN02 CSR. */
-  readonly target: BusTarget | undefined;
-  readonly offset: number;
-  readonly size: AccessSize;
-  readonly value: number;
+  target: BusTarget | undefined;
+  offset: number;
+  size: AccessSize;
+  value: number;
   /** A block write's bytes (copied when queued), else undefined. */
-  readonly bytes: Uint8Array | undefined;
+  bytes: Uint8Array | undefined;
 }
 
 /** The causality check's counters (DESIGN.md "Causality"; a test requires zero violations). */
@@ -73,6 +76,8 @@ export class SystemBus implements PhysicalBus {
   readonly causality: CausalityStats = { writesQueued: 0, timeDeterminedReads: 0, readsAhead: 0, writesMistimed: 0, firstViolation: undefined };
   /** Timed writes not yet applied, in stamp order (a FIFO: stamps never decrease). */
   private pending: PendingWrite[] = [];
+  /** Applied records, for reuse by the next queued writes. */
+  private readonly freeWrites: PendingWrite[] = [];
   private readonly applyEvent: SimEvent;
 
   constructor(
@@ -88,11 +93,21 @@ export class SystemBus implements PhysicalBus {
 
   // ---- the timed-write queue ---------------------------------------------------------------
 
-  private enqueue(w: PendingWrite): void {
+  private enqueue(stampNs: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number, bytes: Uint8Array | undefined): void {
     if (this.pending.length >= PENDING_WRITES_MAX) assert(false, 'timed-write queue overflow');
+    let w = this.freeWrites.pop();
+    if (w === undefined) w = { stampNs, target, offset, size, value, bytes };
+    else {
+      w.stampNs = stampNs;
+      w.target = target;
+      w.offset = offset;
+      w.size = size;
+      w.value = value;
+      w.bytes = bytes;
+    }
     this.pending.push(w);
     this.causality.writesQueued++;
-    if (!this.applyEvent.scheduled) this.sched.schedule(this.applyEvent, w.stampNs);
+    if (!this.applyEvent.scheduled) this.sched.schedule(this.applyEvent, stampNs);
   }
 
   private applyDue(): void {
@@ -103,17 +118,25 @@ export class SystemBus implements PhysicalBus {
       const w = q[n]!;
       n++;
       if (w.stampNs !== now) this.violation('writesMistimed', `write stamped ${w.stampNs} applied at ${now}`);
-      this.apply(w);
+      this.applyWrite(w.stampNs, w.target, w.offset, w.size, w.value, w.bytes);
     }
-    if (n > 0) q.splice(0, n);
+    if (n > 0) {
+      const done = q.splice(0, n);
+      for (let k = 0; k < done.length; k++) {
+        const w = done[k]!;
+        w.target = undefined;
+        w.bytes = undefined;
+        this.freeWrites.push(w);
+      }
+    }
     const next = q[0];
     if (next !== undefined) this.sched.schedule(this.applyEvent, next.stampNs);
   }
 
-  private apply(w: PendingWrite): void {
-    if (w.target === undefined) this.intc.write(w.value);
-    else if (w.bytes !== undefined) w.target.writeBlock!(w.offset, w.bytes, w.stampNs as Ns);
-    else w.target.write(w.offset, w.size, w.value, w.stampNs as Ns);
+  private applyWrite(stampNs: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number, bytes: Uint8Array | undefined): void {
+    if (target === undefined) this.intc.write(value);
+    else if (bytes !== undefined) target.writeBlock!(offset, bytes, stampNs as Ns);
+    else target.write(offset, size, value, stampNs as Ns);
   }
 
   /** WriteHold: take out the writes stamped after `atNs` (an interrupt preempts the burst). */
@@ -172,9 +195,9 @@ export class SystemBus implements PhysicalBus {
   }
 
   /** A device write at `at`: queued if ahead of the clock, else applied now. */
-  private timedWrite(w: PendingWrite): void {
-    if (w.stampNs > this.sched.now) this.enqueue(w);
-    else this.apply(w);
+  private timedWrite(at: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number): void {
+    if (at > this.sched.now) this.enqueue(at, target, offset, size, value, undefined);
+    else this.applyWrite(at, target, offset, size, value, undefined);
   }
 
   attachSlot(slot: number, target: BusTarget): void {
@@ -242,7 +265,7 @@ export class SystemBus implements PhysicalBus {
     if (addr >>> 0 === KN02_CSR_ADDR && size === 4) {
       const at: Ns = this.cpu.localNow();
       this.cpu.charge(this.costs.csrAccessCycles, 'pio');
-      this.timedWrite({ stampNs: at, target: undefined, offset: 0, size: 4, value, bytes: undefined });
+      this.timedWrite(at, undefined, 0, 4, value);
       return;
     }
     const t = this.decodeSlot(addr);
@@ -253,7 +276,7 @@ export class SystemBus implements PhysicalBus {
     const offset = (addr >>> 0) % TC_SLOT_SIZE;
     const at: Ns = this.cpu.localNow();
     this.cpu.charge(t.accessCycles(offset, size, true), 'pio');
-    this.timedWrite({ stampNs: at, target: t, offset, size, value, bytes: undefined });
+    this.timedWrite(at, t, offset, size, value);
   }
 
   private ramRead(addr: number, size: AccessSize): number {
@@ -324,7 +347,7 @@ export class SystemBus implements PhysicalBus {
     if (t.writeBlock !== undefined && t.blockCycles !== undefined) {
       const at = this.cpu.localNow();
       this.cpu.charge(t.blockCycles(offset, src.length, true), 'pio');
-      if (at > this.sched.now) this.enqueue({ stampNs: at, target: t, offset, size: 1, value: 0, bytes: src.slice() });
+      if (at > this.sched.now) this.enqueue(at, t, offset, 1, 0, src.slice());
       else t.writeBlock(offset, src, at);
       return;
     }
