@@ -526,6 +526,21 @@ export class Am7990 implements EthernetMac {
   /** Read a frame STP..ENP from the ring starting at `first` and put it on the medium. */
   private gather(first: number, firstFlags: number): void {
     const p = this.params;
+    const m = p.mode;
+    const appendFcs = (m & MODE.DTCR) === 0;
+    if ((firstFlags & TMD1.ENP) !== 0) {
+      // The common case, a frame in one buffer that fits: read it straight into the frame (the
+      // same reads, checks and bytes as the general path below, without the staging copy).
+      const d = this.tmd(first);
+      const len = bcntLength(this.rd16(d + DESC.BCNT));
+      const wireBytes = len + (appendFcs ? ETHER.FCS : 0);
+      if (wireBytes <= 4096 + ETHER.FCS) {
+        const frame = new Uint8Array(wireBytes);
+        this.rdData(this.bufAddr(d, firstFlags), len === wireBytes ? frame : frame.subarray(0, len));
+        this.sendGathered(first, first, frame, wireBytes);
+        return;
+      }
+    }
     const parts: Uint8Array[] = [];
     let total = 0;
     let i = first;
@@ -559,8 +574,6 @@ export class Am7990 implements EthernetMac {
       flags = nextFlags;
       if ((flags & TMD1.STP) !== 0) this.guestError(`TMD ${i}: STP inside a chain`, i);
     }
-    const m = p.mode;
-    const appendFcs = (m & MODE.DTCR) === 0;
     const wireBytes = total + (appendFcs ? ETHER.FCS : 0);
     const frame = new Uint8Array(Math.min(wireBytes, 4096 + ETHER.FCS));
     let at = 0;
@@ -569,11 +582,18 @@ export class Am7990 implements EthernetMac {
       frame.set(part.subarray(0, n), at);
       at += n;
     }
+    this.sendGathered(first, i, frame, wireBytes);
+  }
+
+  /** Put a gathered frame (TMDs `first`..`last`; `wireBytes` before truncation) on the medium. */
+  private sendGathered(first: number, last: number, frame: Uint8Array, wireBytes: number): void {
+    const m = this.params.mode;
+    const appendFcs = (m & MODE.DTCR) === 0;
     if (wireBytes > frame.length) this.guestError(`transmit frame of ${wireBytes} bytes truncated to ${frame.length}`, wireBytes);
     if (appendFcs) writeFcs(frame, frame.length - ETHER.FCS, crc32(frame, 0, frame.length - ETHER.FCS));
     const loop = (m & MODE.LOOP) !== 0;
     const intl = (m & MODE.INTL) !== 0;
-    this.txInFlight = { first, last: i, wireBytes: frame.length, loopFrame: loop && !intl ? frame : undefined };
+    this.txInFlight = { first, last, wireBytes: frame.length, loopFrame: loop && !intl ? frame : undefined };
     if (!loop) {
       if (frame.length < ETHER.MIN_FRAME) {
         this.guestError(`runt transmit: ${frame.length} bytes on the wire (drivers pad to 60 + FCS; the chip does not)`, frame.length);
