@@ -3,6 +3,7 @@
 // changed since), or, where esbuild cannot run, from the TypeScript sources through tsx's loader.
 import { build, freshBundle } from './build.js';
 import { pathToFileURL } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
 
 // A reader that went away (`ulp bench | head -1`) ends the command quietly, never with a trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -29,5 +30,6 @@ async function loadCli() {
   return import('../studies/cli.ts');
 }
 
-const { main } = await loadCli();
-process.exitCode = main(process.argv.slice(2));
+const cli = await loadCli();
+// A `ulp paper` worker thread runs the experiments it is sent (studies/paper/parallel.ts).
+if (isMainThread || !cli.workerMain(workerData)) process.exitCode = cli.main(process.argv.slice(2));
