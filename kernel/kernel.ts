@@ -391,20 +391,28 @@ export class Kernel {
       this.cpuIdled = true;
       return;
     }
-    this.host.cpu.execute('user', () => this.runBurst(thread), {
-      onDone: () => {
-        if (thread.state.kind !== 'runnable' || this.runQueue.includes(thread)) return;
-        // Mach does not reschedule at a trap that did not block: the thread keeps the CPU until it
-        // blocks, yields, is preempted by a higher priority, or its quantum ends (then it goes
-        // behind its equals). It goes first among its equals; pickNext still prefers a higher priority.
-        if (!thread.yieldRequested && this.host.cpu.localNow() < thread.quantumEndNs) {
-          thread.continuing = true;
-          this.runQueue.unshift(thread);
-        } else this.runQueue.push(thread);
-        thread.yieldRequested = false;
-        this.observeRunQueue();
-      },
-    });
+    // One burst at a time per CPU: the thread is kept in a field, so the body and the end-of-burst
+    // callback are made once per kernel, not per burst.
+    this.burstThread = thread;
+    this.host.cpu.execute('user', this.burstBody, this.burstOptions);
+  }
+
+  /** The thread of the burst the CPU runs (set by dispatch; read at the burst's start and end). */
+  private burstThread: Thread | undefined = undefined;
+  private readonly burstBody = (): Sync => this.runBurst(this.burstThread!);
+  private readonly burstOptions = { onDone: (): void => this.afterBurst(this.burstThread!) };
+
+  private afterBurst(thread: Thread): void {
+    if (thread.state.kind !== 'runnable' || this.runQueue.includes(thread)) return;
+    // Mach does not reschedule at a trap that did not block: the thread keeps the CPU until it
+    // blocks, yields, is preempted by a higher priority, or its quantum ends (then it goes
+    // behind its equals). It goes first among its equals; pickNext still prefers a higher priority.
+    if (!thread.yieldRequested && this.host.cpu.localNow() < thread.quantumEndNs) {
+      thread.continuing = true;
+      this.runQueue.unshift(thread);
+    } else this.runQueue.push(thread);
+    thread.yieldRequested = false;
+    this.observeRunQueue();
   }
 
   private *runBurst(thread: Thread): Sync {
