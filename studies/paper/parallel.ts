@@ -1,5 +1,5 @@
 /**
- * `ulp paper` on worker threads, one per core: each experiment (scenario × seed) is an
+ * `ulp paper --jobs N|auto` on worker threads: each experiment (scenario × seed) is an
  * independent run in a fresh World, so where it runs cannot change its report; the results are
  * gathered in the serial order. The main thread stays synchronous: it sleeps on a shared counter
  * (Atomics.wait) that a worker bumps after posting a result, and reads the results with
