@@ -738,7 +738,7 @@ export class NetIo {
   }
 
   private commit(ch: Channel, slot: number, length: number, toDefault: boolean): void {
-    if (ch.closed && slot >= 0 && slot < ch.rxSlots) bug(`netio: commit to slot ${slot} of a ${ch.closed ? 'closed ' : ''}channel`);
+    if (!(!ch.closed && slot >= 0 && slot < ch.rxSlots)) bug(`netio: commit to slot ${slot} of a ${ch.closed ? 'closed ' : ''}channel`);
     if (!(length > 0 && length <= NETIO_PAGE_SIZE)) bug(`netio: frame of ${length} bytes in a slot`);
     this.ctlWrite(ch, NETIO_CTL.LENGTHS + 4 * slot, length);
     ch.head = (ch.head + 1) >>> 0;
