@@ -378,7 +378,11 @@ export class Kernel {
       const i = this.runQueue.indexOf(h.to);
       if (i >= 0) bestIndex = i;
     }
-    const [t] = this.runQueue.splice(bestIndex, 1);
+    // Take it out in place (splice would make an array per dispatch).
+    const q = this.runQueue;
+    const t = q[bestIndex];
+    for (let i = bestIndex; i + 1 < q.length; i++) q[i] = q[i + 1]!;
+    q.length--;
     this.observeRunQueue();
     return t;
   }

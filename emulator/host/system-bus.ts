@@ -121,13 +121,15 @@ export class SystemBus implements PhysicalBus {
       this.applyWrite(w.stampNs, w.target, w.offset, w.size, w.value, w.bytes);
     }
     if (n > 0) {
-      const done = q.splice(0, n);
-      for (let k = 0; k < done.length; k++) {
-        const w = done[k]!;
+      // Give the applied records back and close the gap in place (no array per call).
+      for (let k = 0; k < n; k++) {
+        const w = q[k]!;
         w.target = undefined;
         w.bytes = undefined;
         this.freeWrites.push(w);
       }
+      q.copyWithin(0, n);
+      q.length -= n;
     }
     const next = q[0];
     if (next !== undefined) this.sched.schedule(this.applyEvent, next.stampNs);
