@@ -344,9 +344,9 @@ function cmdPaper(args: string[]): number {
       jobs: { type: 'string' },
     },
   });
-  // Default: one thread. Measured on this shared 2-core machine, worker threads took 22 % more
-  // CPU (each loads and warms up the code) and 75 MB more peak memory for a 0.9x wall time
-  // (docs/speed.md); --jobs auto asks for one per core.
+  // Default: one thread. Measured on this shared 2-core machine (other work on the other core),
+  // two worker threads took 1.22-1.25x the CPU (each loads and warms up the code), 0.92-1.23x the
+  // wall time and 70 MB more peak memory (docs/speed.md); --jobs auto asks for one per core.
   const jobs = values.jobs === undefined ? 1 : values.jobs === 'auto' ? availableParallelism() : Number(values.jobs);
   if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs needs a whole number 1..64 or 'auto', got '${values.jobs}'`);
   if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per experiment) or --seeds N|LIST (replications), not both');
