@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Entry point: registers tsx's loader (TypeScript sources run as they are) and starts the CLI.
-import { register } from 'tsx/esm/api';
+// Entry point: runs the CLI from its precompiled bundle (bin/build.js; rebuilt here when a source
+// changed since), or, where esbuild cannot run, from the TypeScript sources through tsx's loader.
+import { build, freshBundle } from './build.js';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
 
 // A reader that went away (`ulp bench | head -1`) ends the command quietly, never with a trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -9,6 +12,24 @@ for (const stream of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-register();
-const { main } = await import('../studies/cli.ts');
-process.exitCode = main(process.argv.slice(2));
+
+async function loadCli() {
+  if (process.env.ULP_TSX !== '1') {
+    let bundle = freshBundle();
+    if (bundle === undefined) {
+      try {
+        bundle = await build();
+      } catch (e) {
+        process.stderr.write(`ulp: cannot precompile (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); running the sources through tsx\n`);
+      }
+    }
+    if (bundle !== undefined) return import(pathToFileURL(bundle).href);
+  }
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import('../studies/cli.ts');
+}
+
+const cli = await loadCli();
+// A `ulp paper` worker thread runs the experiments it is sent (studies/paper/parallel.ts).
+if (isMainThread || !cli.workerMain(workerData)) process.exitCode = cli.main(process.argv.slice(2));

@@ -17,7 +17,7 @@
  * copyin/copyout. See docs/kernel.md.
  */
 import type { HostPort } from '../emulator/bus/index.ts';
-import { assert } from '../emulator/sim/assert.ts';
+import { assert, bug } from '../emulator/sim/assert.ts';
 import { TimingWheel } from '../emulator/sim/timing-wheel.ts';
 import { R3000_25MHZ } from '../emulator/sim/time.ts';
 import { BOOTSTRAP, KERN, MACH_MSG } from './abi/errors.ts';
@@ -219,8 +219,8 @@ export class Kernel {
    * generator (it reads its device: kernel/dev/sync.ts).
    */
   registerInterrupt(bit: number, handler: () => unknown): void {
-    assert(Number.isInteger(bit) && bit >= 0 && bit < 8, `no KN02 interrupt bit ${bit}`);
-    assert(this.irqHandlers[bit] === undefined, `interrupt bit ${bit} already has a handler`);
+    if (!(Number.isInteger(bit) && bit >= 0 && bit < 8)) bug(`no KN02 interrupt bit ${bit}`);
+    if (!(this.irqHandlers[bit] === undefined)) bug(`interrupt bit ${bit} already has a handler`);
     this.irqHandlers[bit] = handler;
     this.setInterruptEnable(bit, true);
   }
@@ -272,7 +272,7 @@ export class Kernel {
 
   /** Create a task with one thread running `program` (undefined when the host's task limit is reached). */
   spawn(name: string, program: GuestProgram, options: SpawnOptions = {}): Task {
-    assert(this.liveTasks() < TASKS_MAX, `more than ${TASKS_MAX} tasks on ${this.host.name}`);
+    if (!(this.liveTasks() < TASKS_MAX)) bug(`more than ${TASKS_MAX} tasks on ${this.host.name}`);
     const space = new Space(undefined);
     const map = new VmMap(this.frames);
     const task = new Task(this.nextTaskId++, name, options.privileged ?? false, options.params ?? {}, space, map);
@@ -393,7 +393,11 @@ export class Kernel {
       const i = this.runQueue.indexOf(h.to);
       if (i >= 0) bestIndex = i;
     }
-    const [t] = this.runQueue.splice(bestIndex, 1);
+    // Take it out in place (splice would make an array per dispatch).
+    const q = this.runQueue;
+    const t = q[bestIndex];
+    for (let i = bestIndex; i + 1 < q.length; i++) q[i] = q[i + 1]!;
+    q.length--;
     this.observeRunQueue();
     return t;
   }
@@ -406,20 +410,28 @@ export class Kernel {
       this.cpuIdled = true;
       return;
     }
-    this.host.cpu.execute('user', () => this.runBurst(thread), {
-      onDone: () => {
-        if (thread.state.kind !== 'runnable' || this.runQueue.includes(thread)) return;
-        // Mach does not reschedule at a trap that did not block: the thread keeps the CPU until it
-        // blocks, yields, is preempted by a higher priority, or its quantum ends (then it goes
-        // behind its equals). It goes first among its equals; pickNext still prefers a higher priority.
-        if (!thread.yieldRequested && this.host.cpu.localNow() < thread.quantumEndNs) {
-          thread.continuing = true;
-          this.runQueue.unshift(thread);
-        } else this.runQueue.push(thread);
-        thread.yieldRequested = false;
-        this.observeRunQueue();
-      },
-    });
+    // One burst at a time per CPU: the thread is kept in a field, so the body and the end-of-burst
+    // callback are made once per kernel, not per burst.
+    this.burstThread = thread;
+    this.host.cpu.execute('user', this.burstBody, this.burstOptions);
+  }
+
+  /** The thread of the burst the CPU runs (set by dispatch; read at the burst's start and end). */
+  private burstThread: Thread | undefined = undefined;
+  private readonly burstBody = (): Sync => this.runBurst(this.burstThread!);
+  private readonly burstOptions = { onDone: (): void => this.afterBurst(this.burstThread!) };
+
+  private afterBurst(thread: Thread): void {
+    if (thread.state.kind !== 'runnable' || this.runQueue.includes(thread)) return;
+    // Mach does not reschedule at a trap that did not block: the thread keeps the CPU until it
+    // blocks, yields, is preempted by a higher priority, or its quantum ends (then it goes
+    // behind its equals). It goes first among its equals; pickNext still prefers a higher priority.
+    if (!thread.yieldRequested && this.host.cpu.localNow() < thread.quantumEndNs) {
+      thread.continuing = true;
+      this.runQueue.unshift(thread);
+    } else this.runQueue.push(thread);
+    thread.yieldRequested = false;
+    this.observeRunQueue();
   }
 
   private *runBurst(thread: Thread): Sync {
@@ -521,7 +533,7 @@ export class Kernel {
     // A service that reads a device is a generator (kernel/dev/sync.ts): drive it here.
     if (isSync(answer)) answer = yield* answer;
     if (answer === BLOCKED) {
-      assert(thread.state.kind !== 'runnable' || thread.restart !== undefined, `service ${req.sys} answered BLOCKED without blocking`);
+      if (!(thread.state.kind !== 'runnable' || thread.restart !== undefined)) bug(`service ${req.sys} answered BLOCKED without blocking`);
       return;
     }
     if (thread.state.kind === 'runnable') thread.resumeValue = answer as TrapResult;
@@ -860,7 +872,7 @@ export class Kernel {
 
   /** A kernel module serves one of the table's module system calls (e.g. the network I/O module's traps). */
   registerService<K extends ModuleSyscallName>(name: K, service: Service<K>): void {
-    assert(!this.moduleServices.has(name), `system call ${name} registered twice`);
+    if (this.moduleServices.has(name)) bug(`system call ${name} registered twice`);
     this.moduleServices.set(name, service);
   }
 

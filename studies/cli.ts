@@ -22,7 +22,9 @@ import {
   type Dim, type MetricSummary, type SweepHeader, type SweepRow,
 } from './sweep.ts';
 import type { World } from './world.ts';
-import { runBench } from './bench.ts';
+import { runBench, WORKLOADS } from './bench.ts';
+import { isPaperWorker, paperWorker, runInWorkers, type PaperTask } from './paper/parallel.ts';
+import { availableParallelism } from 'node:os';
 import { compare, formatComparison } from './paper/compare.ts';
 import { fmt } from './report/format.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
@@ -58,13 +60,19 @@ const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost
   ulp merge SHARD.jsonl ... [--jsonl FILE] [--csv FILE] [--summary FILE] [--metric NAME ...]
                                  join the shards of a sweep (--shard) into the whole sweep's bytes`;
 const PAPER_USAGE = `  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR] [--seed N | --seeds N|LIST]
-            [--cost NAME=VALUE ...]
+            [--cost NAME=VALUE ...] [--jobs N|auto]
                                  the paper's experiments beside the paper's figures; --json
                                  writes the paper's tables with the emulator's values;
                                  --report writes report.md, results.csv and SVG charts into DIR;
                                  --seed and --cost apply to every experiment (a what-if study);
-                                 --seeds 5 (or 1,2,5) runs each on those seeds: mean, min–max`;
-const BENCH_USAGE = `  ulp bench [--json]             the emulator's own speed (wall clock)`;
+                                 --seeds 5 (or 1,2,5) runs each on those seeds: mean, min–max;
+                                 --jobs N|auto: experiments on N worker threads (auto: one per
+                                 core; default 1: in this thread); the results are the same`;
+const BENCH_USAGE = `  ulp bench [--json] [--quick] [--only W1,W2]
+                                 the emulator's own speed (wall clock): per workload the
+                                 steady-state µs and events per simulated packet, by difference
+                                 of two run lengths, set-up apart, peak RSS; scheduler rates
+                                 (workloads: ${WORKLOADS.map((w) => w.name).join(', ')}; --quick: tiny runs)`;
 
 const OPTIONS = `options:
   --seed N         PRNG seed (integer, default 1); same scenario + seed => same fingerprint
@@ -664,8 +672,14 @@ function cmdPaper(args: string[]): number {
       seed: { type: 'string' },
       seeds: { type: 'string' },
       cost: { type: 'string', multiple: true, default: [] },
+      jobs: { type: 'string' },
     },
   });
+  // Default: one thread. Measured on this shared 2-core machine (other work on the other core),
+  // two worker threads took 1.22-1.25x the CPU (each loads and warms up the code), 0.92-1.23x the
+  // wall time and 70 MB more peak memory (docs/speed.md); --jobs auto asks for one per core.
+  const jobs = values.jobs === undefined ? 1 : values.jobs === 'auto' ? availableParallelism() : Number(values.jobs);
+  if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs needs a whole number 1..64 or 'auto', got '${values.jobs}'`);
   if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per experiment) or --seeds N|LIST (replications), not both');
   const replicated = values.seeds !== undefined;
   const seeds = values.seeds !== undefined ? parseSeeds(values.seeds) : [parseSeed(values.seed)];
@@ -683,15 +697,25 @@ function cmdPaper(args: string[]): number {
   if (values.report !== undefined) prepareReportDir(values.report);
   const jsonFd = values.json === undefined || values.json === '-' ? undefined : openOutputFile(values.json, '--json file');
   try {
-    // Every experiment on every seed, in one process: experiment by experiment, its seeds in order.
+    // Every experiment on every seed: experiment by experiment, its seeds in order; on --jobs
+    // worker threads when more than one (each run is a fresh world: the same reports either way).
     const bar = progress(process.stderr.isTTY === true);
-    const outcomes: { scenario: Scenario; outcome: Outcome }[] = [];
-    paperScenarios.forEach((scenario, i) => {
-      for (const seed of seeds) {
-        bar.step(`ulp paper: [${i + 1}/${paperScenarios.length}] ${scenario.name}${seeds.length > 1 ? ` (seed ${seed}, ${seeds.indexOf(seed) + 1} of ${seeds.length})` : ''}`);
-        outcomes.push({ scenario, outcome: runChecked(scenario, { seed, costOverrides }) });
-      }
-    });
+    const order = paperScenarios.flatMap((scenario, i) => seeds.map((seed, k) => ({ scenario, i, seed, k })));
+    const label = (t: (typeof order)[number]): string =>
+      `ulp paper: [${t.i + 1}/${paperScenarios.length}] ${t.scenario.name}${seeds.length > 1 ? ` (seed ${t.seed}, ${t.k + 1} of ${seeds.length})` : ''}`;
+    let outcomes: { scenario: Scenario; outcome: Outcome }[];
+    const entry = process.argv[1];
+    if (jobs > 1 && order.length > 1 && entry !== undefined) {
+      const tasks: PaperTask[] = order.map((t, index) => ({ index, scenario: t.scenario.name, seed: t.seed, costOverrides: [...costOverrides] }));
+      let done = 0;
+      const results = runInWorkers<Outcome>(entry, tasks, jobs, (index) => bar.step(`${label(order[index]!)} (${++done} of ${order.length} done)`));
+      outcomes = order.map((t, index) => ({ scenario: t.scenario, outcome: results[index]! }));
+    } else {
+      outcomes = order.map((t) => {
+        bar.step(label(t));
+        return { scenario: t.scenario, outcome: runChecked(t.scenario, { seed: t.seed, costOverrides }) };
+      });
+    }
     bar.done();
     const runs = outcomes.map(({ scenario, outcome: o }) => ({ scenario, report: o.report, ...(o.failures.length > 0 ? { failure: o.failures.join('; ') } : {}) }));
     const failed = outcomes.filter(({ outcome: o }) => o.failures.length > 0).map(({ outcome: o }) => o);
@@ -739,6 +763,13 @@ function cmdPaper(args: string[]): number {
   } finally {
     if (jsonFd !== undefined) closeSync(jsonFd);
   }
+}
+
+/** A `ulp paper` worker thread (studies/paper/parallel.ts): runs the experiments it is sent. */
+export function workerMain(data: unknown): boolean {
+  if (!isPaperWorker(data)) return false;
+  paperWorker<Outcome>(data, (t) => runChecked(findScenario(t.scenario), { seed: t.seed, costOverrides: new Map(t.costOverrides) }));
+  return true;
 }
 
 export function main(argv: string[]): number {

@@ -4,19 +4,46 @@
  * Check value of "123456789" is 0xCBF43926; running the CRC over a frame followed by its FCS
  * leaves the residue 0xDEBB20E3 (before the final complement: 0x2144DF1C after it).
  */
-const TABLE = (() => {
-  const t = new Uint32Array(256);
+/**
+ * Slicing-by-8 tables (Intel's method, as in zlib): T[0] is the byte-at-a-time table; T[k][n] is
+ * the CRC of byte n followed by k zero bytes, so eight bytes are folded in with eight lookups.
+ * The result is the same function as the byte loop; only faster.
+ */
+const T = (() => {
+  const t = new Uint32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c >>> 0;
   }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n]!;
+    for (let k = 1; k < 8; k++) {
+      c = t[c & 0xff]! ^ (c >>> 8);
+      t[k * 256 + n] = c >>> 0;
+    }
+  }
   return t;
 })();
 
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const t = T;
   let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  let i = start;
+  for (const stop = end - 8; i <= stop; i += 8) {
+    const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    const hi = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
+    c =
+      t[1792 + (lo & 0xff)]! ^
+      t[1536 + ((lo >>> 8) & 0xff)]! ^
+      t[1280 + ((lo >>> 16) & 0xff)]! ^
+      t[1024 + (lo >>> 24)]! ^
+      t[768 + (hi & 0xff)]! ^
+      t[512 + ((hi >>> 8) & 0xff)]! ^
+      t[256 + ((hi >>> 16) & 0xff)]! ^
+      t[hi >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 

@@ -12,7 +12,7 @@
  * - reserved: writes are ignored and the bit reads as 0.
  * Bus reads return the stored value with wo and reserved bits masked off.
  */
-import { assert } from '../sim/assert.ts';
+import { bug } from '../sim/assert.ts';
 
 export type Access = 'rw' | 'ro' | 'w1c' | 'set-only' | 'wo' | 'reserved';
 
@@ -54,13 +54,13 @@ function compile(def: RegisterDef): Compiled {
   let covered = 0;
   for (const f of def.fields ?? []) {
     const m = fieldMask(f);
-    assert(f.lsb >= 0 && f.width >= 1 && f.lsb + f.width <= def.width, `${def.name}.${f.name} does not fit`);
-    assert((covered & m) === 0, `${def.name}.${f.name} overlaps another field`);
+    if (!(f.lsb >= 0 && f.width >= 1 && f.lsb + f.width <= def.width)) bug(`${def.name}.${f.name} does not fit`);
+    if (!((covered & m) === 0)) bug(`${def.name}.${f.name} overlaps another field`);
     covered |= m;
     masks[f.access] |= m;
   }
   masks[def.access] |= widthMask & ~covered;
-  assert((def.reset & ~widthMask) === 0, `${def.name} reset value wider than the register`);
+  if (!((def.reset & ~widthMask) === 0)) bug(`${def.name} reset value wider than the register`);
   return {
     def,
     widthMask,
@@ -88,8 +88,8 @@ export class RegisterFile {
   ) {
     this.regs = defs.map(compile);
     defs.forEach((d, i) => {
-      assert(!this.byName.has(d.name), `${name}: duplicate register ${d.name}`);
-      assert(!this.byOffset.has(d.offset), `${name}: two registers at offset ${d.offset}`);
+      if (this.byName.has(d.name)) bug(`${name}: duplicate register ${d.name}`);
+      if (this.byOffset.has(d.offset)) bug(`${name}: two registers at offset ${d.offset}`);
       this.byName.set(d.name, i);
       this.byOffset.set(d.offset, i);
     });
@@ -102,7 +102,7 @@ export class RegisterFile {
 
   index(name: string): number {
     const i = this.byName.get(name);
-    assert(i !== undefined, `${this.name}: no register ${name}`);
+    if (!(i !== undefined)) bug(`${this.name}: no register ${name}`);
     return i;
   }
 
@@ -112,7 +112,7 @@ export class RegisterFile {
 
   def(index: number): RegisterDef {
     const r = this.regs[index];
-    assert(r !== undefined, `${this.name}: no register #${index}`);
+    if (!(r !== undefined)) bug(`${this.name}: no register #${index}`);
     return r.def;
   }
 
@@ -172,7 +172,7 @@ export class RegisterFile {
 
   fieldDef(regName: string, fieldName: string): FieldDef {
     const f = this.def(this.index(regName)).fields?.find((x) => x.name === fieldName);
-    assert(f !== undefined, `${this.name}: no field ${regName}.${fieldName}`);
+    if (!(f !== undefined)) bug(`${this.name}: no field ${regName}.${fieldName}`);
     return f;
   }
 }

@@ -20,7 +20,7 @@
  *   straight into its RAM view are not noted: the kernel hands a buffer to a device only by a
  *   register write after filling it, and that write is timed. (docs/foundation.md)
  */
-import { assert } from '../sim/assert.ts';
+import { assert, bug } from '../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import type { Ns } from '../sim/time.ts';
 import type { AccessSize, BusTarget, CycleSink, PhysAddr, PhysicalBus } from '../bus/index.ts';
@@ -37,16 +37,19 @@ export interface SystemBusCosts {
 
 const ALL_ONES: Record<AccessSize, number> = { 1: 0xff, 2: 0xffff, 4: 0xffff_ffff };
 
-/** A timed write waiting for the global clock to reach its stamp. */
+/**
+ * A timed write waiting for the global clock to reach its stamp. The records are reused (a free
+ * list in the bus): one is taken when a write is queued and given back once it is applied.
+ */
 interface PendingWrite {
   stampNs: number;
   /** undefined: the KN02 CSR. */
-  readonly target: BusTarget | undefined;
-  readonly offset: number;
-  readonly size: AccessSize;
-  readonly value: number;
+  target: BusTarget | undefined;
+  offset: number;
+  size: AccessSize;
+  value: number;
   /** A block write's bytes (copied when queued), else undefined. */
-  readonly bytes: Uint8Array | undefined;
+  bytes: Uint8Array | undefined;
 }
 
 /** The causality check's counters (DESIGN.md "Causality"; a test requires zero violations). */
@@ -75,6 +78,8 @@ export class SystemBus implements PhysicalBus {
   readonly causality: CausalityStats = { writesQueued: 0, timeDeterminedReads: 0, readsAhead: 0, writesMistimed: 0, firstViolation: undefined };
   /** Timed writes not yet applied, in stamp order (a FIFO: stamps never decrease). */
   private pending: PendingWrite[] = [];
+  /** Applied records, for reuse by the next queued writes. */
+  private readonly freeWrites: PendingWrite[] = [];
   private readonly applyEvent: SimEvent;
 
   constructor(
@@ -90,11 +95,21 @@ export class SystemBus implements PhysicalBus {
 
   // ---- the timed-write queue ---------------------------------------------------------------
 
-  private enqueue(w: PendingWrite): void {
+  private enqueue(stampNs: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number, bytes: Uint8Array | undefined): void {
     if (this.pending.length >= PENDING_WRITES_MAX) assert(false, 'timed-write queue overflow');
+    let w = this.freeWrites.pop();
+    if (w === undefined) w = { stampNs, target, offset, size, value, bytes };
+    else {
+      w.stampNs = stampNs;
+      w.target = target;
+      w.offset = offset;
+      w.size = size;
+      w.value = value;
+      w.bytes = bytes;
+    }
     this.pending.push(w);
     this.causality.writesQueued++;
-    if (!this.applyEvent.scheduled) this.sched.schedule(this.applyEvent, w.stampNs);
+    if (!this.applyEvent.scheduled) this.sched.schedule(this.applyEvent, stampNs);
   }
 
   private applyDue(): void {
@@ -104,20 +119,30 @@ export class SystemBus implements PhysicalBus {
     while (n < q.length && q[n]!.stampNs <= now) {
       const w = q[n]!;
       n++;
-      this.apply(w);
+      this.applyWrite(w.stampNs, w.target, w.offset, w.size, w.value, w.bytes);
     }
-    if (n > 0) q.splice(0, n);
+    if (n > 0) {
+      // Give the applied records back and close the gap in place (no array per call).
+      for (let k = 0; k < n; k++) {
+        const w = q[k]!;
+        w.target = undefined;
+        w.bytes = undefined;
+        this.freeWrites.push(w);
+      }
+      q.copyWithin(0, n);
+      q.length -= n;
+    }
     const next = q[0];
     if (next !== undefined) this.sched.schedule(this.applyEvent, next.stampNs);
   }
 
   /** Apply a timed write; the check: it lands exactly at its stamp, never before or after. */
-  private apply(w: PendingWrite): void {
+  private applyWrite(stampNs: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number, bytes: Uint8Array | undefined): void {
     const now = this.sched.now;
-    if (w.stampNs !== now) this.violation('writesMistimed', `write stamped ${w.stampNs} applied at ${now}`);
-    if (w.target === undefined) this.intc.write(w.value);
-    else if (w.bytes !== undefined) w.target.writeBlock!(w.offset, w.bytes, w.stampNs as Ns);
-    else w.target.write(w.offset, w.size, w.value, w.stampNs as Ns);
+    if (stampNs !== now) this.violation('writesMistimed', `write stamped ${stampNs} applied at ${now}`);
+    if (target === undefined) this.intc.write(value);
+    else if (bytes !== undefined) target.writeBlock!(offset, bytes, stampNs as Ns);
+    else target.write(offset, size, value, stampNs as Ns);
   }
 
   /** WriteHold: take out the writes stamped after `atNs` (an interrupt preempts the burst). */
@@ -176,14 +201,14 @@ export class SystemBus implements PhysicalBus {
   }
 
   /** A device write at `at`: queued if ahead of the clock, else applied now. */
-  private timedWrite(w: PendingWrite): void {
-    if (w.stampNs > this.sched.now) this.enqueue(w);
-    else this.apply(w);
+  private timedWrite(at: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number): void {
+    if (at > this.sched.now) this.enqueue(at, target, offset, size, value, undefined);
+    else this.applyWrite(at, target, offset, size, value, undefined);
   }
 
   attachSlot(slot: number, target: BusTarget): void {
-    assert(slot >= 0 && slot < TC_SLOT_COUNT, `no slot ${slot}`);
-    assert(this.slots[slot] === undefined, `slot ${slot} is already occupied`);
+    if (!(slot >= 0 && slot < TC_SLOT_COUNT)) bug(`no slot ${slot}`);
+    if (!(this.slots[slot] === undefined)) bug(`slot ${slot} is already occupied`);
     this.slots[slot] = target;
   }
 
@@ -214,7 +239,7 @@ export class SystemBus implements PhysicalBus {
   }
 
   private readTimed(addr: PhysAddr, size: AccessSize): number {
-    assert(Number.isInteger(addr), `bus address ${addr} is not an integer`);
+    if (!(Number.isInteger(addr))) bug(`bus address ${addr} is not an integer`);
     if (this.isRam(addr, size)) {
       this.cpu.charge(this.costs.ramWordAccessCycles, 'memory');
       return this.ramRead(addr, size);
@@ -237,7 +262,7 @@ export class SystemBus implements PhysicalBus {
   }
 
   private writeTimed(addr: PhysAddr, size: AccessSize, value: number): void {
-    assert(Number.isInteger(addr), `bus address ${addr} is not an integer`);
+    if (!(Number.isInteger(addr))) bug(`bus address ${addr} is not an integer`);
     if (this.isRam(addr, size)) {
       this.ram.noteCpuStore(addr, size, this.cpu.localNow());
       this.cpu.charge(this.costs.ramWordAccessCycles, 'memory');
@@ -247,7 +272,7 @@ export class SystemBus implements PhysicalBus {
     if (addr >>> 0 === KN02_CSR_ADDR && size === 4) {
       const at: Ns = this.cpu.localNow();
       this.cpu.charge(this.costs.csrAccessCycles, 'pio');
-      this.timedWrite({ stampNs: at, target: undefined, offset: 0, size: 4, value, bytes: undefined });
+      this.timedWrite(at, undefined, 0, 4, value);
       return;
     }
     const t = this.decodeSlot(addr);
@@ -258,7 +283,7 @@ export class SystemBus implements PhysicalBus {
     const offset = (addr >>> 0) % TC_SLOT_SIZE;
     const at: Ns = this.cpu.localNow();
     this.cpu.charge(t.accessCycles(offset, size, true), 'pio');
-    this.timedWrite({ stampNs: at, target: t, offset, size, value, bytes: undefined });
+    this.timedWrite(at, t, offset, size, value);
   }
 
   private ramRead(addr: number, size: AccessSize): number {
@@ -330,7 +355,7 @@ export class SystemBus implements PhysicalBus {
     if (t.writeBlock !== undefined && t.blockCycles !== undefined) {
       const at = this.cpu.localNow();
       this.cpu.charge(t.blockCycles(offset, src.length, true), 'pio');
-      if (at > this.sched.now) this.enqueue({ stampNs: at, target: t, offset, size: 1, value: 0, bytes: src.slice() });
+      if (at > this.sched.now) this.enqueue(at, t, offset, 1, 0, src.slice());
       else t.writeBlock(offset, src, at);
       return;
     }

@@ -6,7 +6,7 @@
  * Ethernet (same map as a PMAD-AA), slot 7 the system slot (ROM, CSR, RTC). An empty slot
  * bus-errors on access, which is how software probes.
  */
-import { assert } from '../sim/assert.ts';
+import { bug } from '../sim/assert.ts';
 
 export const TC_SLOT_SIZE = 0x40_0000;
 export const TC_SLOTS_BASE = 0x1e00_0000;
@@ -16,7 +16,7 @@ export const TC_ONBOARD_ETHERNET_SLOT = 6;
 export const TC_OPTION_SLOTS = [0, 1, 2] as const;
 
 export function tcSlotBase(slot: number): number {
-  assert(Number.isInteger(slot) && slot >= 0 && slot < TC_SLOT_COUNT, `no TURBOchannel slot ${slot}`);
+  if (!(Number.isInteger(slot) && slot >= 0 && slot < TC_SLOT_COUNT)) bug(`no TURBOchannel slot ${slot}`);
   return TC_SLOTS_BASE + slot * TC_SLOT_SIZE;
 }
 
@@ -48,7 +48,7 @@ export function buildOptionRom(id: OptionRomIdentity, sizeBytes = 0x800): Uint8A
     rom[offset] = value & 0xff;
   };
   const putText = (offset: number, text: string, length: number): void => {
-    assert(text.length === length, `option ROM field '${text}' must be ${length} characters`);
+    if (!(text.length === length)) bug(`option ROM field '${text}' must be ${length} characters`);
     for (let i = 0; i < length; i++) put(offset + 4 * i, text.charCodeAt(i));
   };
   const h = TC_ROM_HEADER_OFFSET;

@@ -3,7 +3,7 @@
  * use) is the kernel's business; this is only the memory, with functional access for loaders and
  * tests and a DMA port for bus-master devices.
  */
-import { assert } from '../sim/assert.ts';
+import { bug } from '../sim/assert.ts';
 import type { DmaPort, PhysAddr } from '../bus/index.ts';
 
 export const PAGE_SIZE = 4096;
@@ -37,7 +37,7 @@ export class Ram {
   dmaErrors = 0;
 
   constructor(readonly size: number) {
-    assert(size > 0 && size % PAGE_SIZE === 0, `RAM size must be whole pages: ${size}`);
+    if (!(size > 0 && size % PAGE_SIZE === 0)) bug(`RAM size must be whole pages: ${size}`);
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
   }

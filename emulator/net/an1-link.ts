@@ -10,7 +10,7 @@
  * one long-lived event. Captures (pcap LINKTYPE_USER0 = 147, frames without CRC) record what a
  * side sends at its first bit and what it receives at its last.
  */
-import { assert } from '../sim/assert.ts';
+import { bug } from '../sim/assert.ts';
 import type { Rng } from '../sim/rng.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import { bytesOnWireNs, type Ns } from '../sim/time.ts';
@@ -102,7 +102,7 @@ export class An1Link {
 
   attach(side: LinkSide, endpoint: An1LinkEndpoint): An1LinkPort {
     const dir = this.dirs[1 - side]!; // frames toward `side`
-    assert(dir.endpoint === undefined, `${this.options.name}: side ${side} is already attached`);
+    if (!(dir.endpoint === undefined)) bug(`${this.options.name}: side ${side} is already attached`);
     dir.endpoint = endpoint;
     const link = this;
     return {
@@ -126,8 +126,8 @@ export class An1Link {
   private transmit(from: LinkSide, frame: Uint8Array): number {
     const now = this.ctx.sched.now;
     const d = this.dirs[from];
-    assert(now >= d.busyUntil, `${d.name}: transmit at ${now} overlaps the frame on the wire until ${d.busyUntil}`);
-    assert(frame.length >= AN1_CRC_BYTES, `${d.name}: frame shorter than its CRC`);
+    if (!(now >= d.busyUntil)) bug(`${d.name}: transmit at ${now} overlaps the frame on the wire until ${d.busyUntil}`);
+    if (!(frame.length >= AN1_CRC_BYTES)) bug(`${d.name}: frame shorter than its CRC`);
     const wireNs = this.wireTimeNs(frame.length);
     d.busyUntil = now + wireNs;
     d.framesSent++;
@@ -149,7 +149,7 @@ export class An1Link {
   }
 
   private enqueue(d: Direction, f: InFlight): void {
-    assert(d.queue.length < AN1_LINK_INFLIGHT_MAX, `${d.name}: too many frames in flight`);
+    if (!(d.queue.length < AN1_LINK_INFLIGHT_MAX)) bug(`${d.name}: too many frames in flight`);
     // Insert in arrival order (stable for equal times); usually at the end.
     let i = d.queue.length;
     while (i > 0 && d.queue[i - 1]!.at > f.at) i--;

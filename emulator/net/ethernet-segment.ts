@@ -24,7 +24,7 @@
  *
  * Frames cross the segment with their FCS (the MAC appends and checks it); `attachPcap` strips it.
  */
-import { assert } from '../sim/assert.ts';
+import { assert, bug } from '../sim/assert.ts';
 import { createEmitter } from '../sim/emitter.ts';
 import type { Rng } from '../sim/rng.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
@@ -225,12 +225,12 @@ export class EthernetSegment {
     this.trace = ctx.trace;
     this.rng = ctx.rng;
     this.propagationNs = options.propagationNs ?? DEFAULT_PROPAGATION_NS;
-    assert(Number.isSafeInteger(this.propagationNs) && this.propagationNs >= 1, `${this.name}: propagation delay must be ≥ 1 ns`);
+    if (!(Number.isSafeInteger(this.propagationNs) && this.propagationNs >= 1)) bug(`${this.name}: propagation delay must be ≥ 1 ns`);
     this.defaultFaults = options.faults ?? NO_FAULTS;
   }
 
   attach(name: string, mac: EthernetMac, options: PortOptions = {}): EthernetPort {
-    assert(!this.ports.some((p) => p.name === name), `${this.name}: station ${name} attached twice`);
+    if (this.ports.some((p) => p.name === name)) bug(`${this.name}: station ${name} attached twice`);
     const port = new EthernetPort(this, name, mac, this.rng.fork(`ether.${this.name}.${name}.backoff`), options);
     this.ports.push(port);
     return port;
@@ -263,8 +263,8 @@ export class EthernetSegment {
   // ---- transmit side --------------------------------------------------------------------
 
   startRequest(port: EthernetPort, req: TransmitRequest): void {
-    assert(port.request === undefined, `${port.name}: transmit while a frame is in progress`);
-    assert(req.frame.length > 0 && req.frame.length <= FRAME_BYTES_CARRIED_MAX, `${port.name}: frame of ${req.frame.length} bytes`);
+    if (!(port.request === undefined)) bug(`${port.name}: transmit while a frame is in progress`);
+    if (!(req.frame.length > 0 && req.frame.length <= FRAME_BYTES_CARRIED_MAX)) bug(`${port.name}: frame of ${req.frame.length} bytes`);
     assert(req.attemptsMax >= 1 && req.attemptsMax <= ATTEMPTS_MAX, 'attemptsMax out of range');
     port.request = req;
     port.attempts = 0;
@@ -307,7 +307,7 @@ export class EthernetSegment {
 
   attempt(port: EthernetPort): void {
     const req = port.request;
-    assert(req !== undefined, `${port.name}: attempt with nothing to send`);
+    if (!(req !== undefined)) bug(`${port.name}: attempt with nothing to send`);
     const now = this.sched.now;
     this.prune(now);
     if (port.noCarrier) {
@@ -399,7 +399,7 @@ export class EthernetSegment {
     const now = this.sched.now;
     const x = port.current;
     const req = port.request;
-    assert(x !== undefined && req !== undefined, `${port.name}: end of a signal that was not sent`);
+    if (!(x !== undefined && req !== undefined)) bug(`${port.name}: end of a signal that was not sent`);
     if (port.state === 'transmit' && port.collisionAtNs === now) {
       // Collision: jam, then back off (or give up).
       port.collisions++;
@@ -433,7 +433,7 @@ export class EthernetSegment {
       this.sched.reschedule(port.attemptEvent, now + slots * SLOT_BITS * BIT_NS);
       return;
     }
-    assert(port.state === 'transmit', `${port.name}: signal ended in state ${port.state}`);
+    if (!(port.state === 'transmit')) bug(`${port.name}: signal ended in state ${port.state}`);
     if (port.noCarrier) {
       this.finish(port, { ok: false, lateCollision: false, retryError: false, lostCarrier: true }, x);
       return;

@@ -20,3 +20,11 @@ export function assertU32(value: number, what: string): void {
     throw new EmulatorBug(`${what} is not a u32: ${value}`);
   }
 }
+
+/**
+ * Throw an EmulatorBug: the failing branch of a check whose message is costly to build, written
+ * `if (!cond) bug(`…${x}`)` so the message is built only when the check fails (hot paths).
+ */
+export function bug(message: string): never {
+  throw new EmulatorBug(message);
+}

@@ -4,7 +4,7 @@
  * stream position, so adding a consumer never reshuffles the draws of others
  * (TigerBeetle VOPR; smoltcp tests/netsim.rs). This is the only randomness in the simulated trees.
  */
-import { assert } from './assert.ts';
+import { assert, bug } from './assert.ts';
 
 /** cyrb128-style string hash to four 32-bit words (state seeding only, not cryptographic). */
 function hash128(text: string): [number, number, number, number] {
@@ -44,7 +44,7 @@ export class Rng {
   }
 
   static fromSeed(seed: number): Rng {
-    assert(Number.isSafeInteger(seed), `seed must be an integer: ${seed}`);
+    if (!(Number.isSafeInteger(seed))) bug(`seed must be an integer: ${seed}`);
     return new Rng(`seed:${seed}`);
   }
 
@@ -72,7 +72,7 @@ export class Rng {
 
   /** Uniform integer in [lo, hi) without modulo bias. */
   int(lo: number, hi: number): number {
-    assert(Number.isInteger(lo) && Number.isInteger(hi) && hi > lo, `bad range [${lo}, ${hi})`);
+    if (!(Number.isInteger(lo) && Number.isInteger(hi) && hi > lo)) bug(`bad range [${lo}, ${hi})`);
     const span = hi - lo;
     assert(span <= 4294967296, 'range wider than 2^32');
     if (span === 4294967296) return lo + this.nextU32();

@@ -7,7 +7,7 @@
  * firing. The pending set is a binary heap whose entries know their index, so cancel and
  * reschedule are O(log n).
  */
-import { assert, EmulatorBug } from './assert.ts';
+import { assert, bug, EmulatorBug } from './assert.ts';
 import type { Ns } from './time.ts';
 
 /**
@@ -87,9 +87,9 @@ export class Scheduler {
 
   /** Schedule an idle event at absolute time `at` (never in the past). */
   schedule(ev: SimEvent, at: number): void {
-    assert(!ev.scheduled, `event ${ev.name} is already scheduled`);
+    if (ev.scheduled) bug(`event ${ev.name} is already scheduled`);
     if (!(at >= this.nowNs)) throw new EmulatorBug(`event ${ev.name} scheduled in the past: ${at} < ${this.nowNs}`);
-    assert(Number.isSafeInteger(at), `event ${ev.name}: time ${at} is not an integer ns`);
+    if (!(Number.isSafeInteger(at))) bug(`event ${ev.name}: time ${at} is not an integer ns`);
     ev.time = at as Ns;
     ev.seq = this.nextSeq++;
     ev.heapIndex = this.heap.length;

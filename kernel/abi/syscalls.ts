@@ -264,6 +264,17 @@ export function checkArg(kind: ArgKind, value: unknown): string | undefined {
   }
 }
 
+/** Each system call's arguments as a list, built once per call name (the decoder runs per trap). */
+const ARG_LISTS = new Map<string, readonly (readonly [string, ArgKind])[]>();
+function argList(sys: string, spec: SyscallSpec): readonly (readonly [string, ArgKind])[] {
+  let list = ARG_LISTS.get(sys);
+  if (list === undefined) {
+    list = Object.entries(spec.args);
+    ARG_LISTS.set(sys, list);
+  }
+  return list;
+}
+
 /**
  * Validate a yielded value as a trap request: a plain object naming a known system call with
  * every argument of the right kind. Returns a fresh request holding each argument read exactly
@@ -277,7 +288,9 @@ export function decodeTrap(value: unknown): { ok: true; req: TrapRequest } | { o
     if (typeof sys !== 'string' || !Object.hasOwn(SYSCALL_TABLE, sys)) return { ok: false, error: `unknown system call ${String(sys).slice(0, 64)}` };
     const spec: SyscallSpec = SYSCALL_TABLE[sys as SyscallName];
     const req: Record<string, unknown> = { sys };
-    for (const [name, kind] of Object.entries(spec.args)) {
+    const args = argList(sys, spec);
+    for (let k = 0; k < args.length; k++) {
+      const [name, kind] = args[k]!;
       const arg: unknown = (value as Record<string, unknown>)[name];
       const problem = checkArg(kind, arg);
       if (problem !== undefined) return { ok: false, error: `${sys}: argument ${name} ${problem}` };

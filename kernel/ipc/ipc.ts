@@ -22,7 +22,7 @@
  * PORTS_MAX / KMSGS_MAX). Out-of-line memory is copied into fresh frames at send time (charged as
  * a copy; Mach defers it by copy-on-write) and mapped into the receiver at receive time.
  */
-import { assert } from '../../emulator/sim/assert.ts';
+import { assert, bug } from '../../emulator/sim/assert.ts';
 import { KERN, MACH_MSG, MACH_MSG_ERR } from '../abi/errors.ts';
 import {
   MACH_MSG_OPTION,
@@ -298,7 +298,7 @@ export class Ipc {
   /** Drop one counted send right; may fire no-senders. */
   releaseSend(port: Port): void {
     if (port.dead) return;
-    assert(port.srights > 0, `port ${port.id}: send right count underflow`);
+    if (!(port.srights > 0)) bug(`port ${port.id}: send right count underflow`);
     port.srights--;
     if (port.srights === 0) this.noSenders(port);
   }
@@ -306,7 +306,7 @@ export class Ipc {
   /** Destroy a send-once right unused: the port gets a send-once notification. */
   releaseSendOnce(port: Port): void {
     if (port.dead) return;
-    assert(port.sorights > 0, `port ${port.id}: send-once right count underflow`);
+    if (!(port.sorights > 0)) bug(`port ${port.id}: send-once right count underflow`);
     this.kernelSend({ kind: 'send-once', port }, NOTIFY.SEND_ONCE, []);
   }
 
@@ -1029,7 +1029,7 @@ export class Ipc {
         this.maybeFree(e);
         return { kind: 'receive', port };
       default:
-        assert(false, `copyin of disposition ${d}`);
+        bug(`copyin of disposition ${d}`);
     }
   }
 

@@ -59,7 +59,7 @@ import {
   type NetioChannelSpec,
 } from '../abi/netio.ts';
 import type { SyscallArgs, SyscallResults } from '../abi/syscalls.ts';
-import { assert } from '../../emulator/sim/assert.ts';
+import { assert, bug } from '../../emulator/sim/assert.ts';
 import { Priority, type SimEvent } from '../../emulator/sim/scheduler.ts';
 import type { An1Driver } from '../dev/an1/an1-driver.ts';
 import type { LanceDriver, LanceRxFrame } from '../dev/lance/lance-driver.ts';
@@ -580,7 +580,7 @@ export class NetIo {
    * copy-in, charged by kernel/ipc, is the copy into that page). 'full': no room, nothing sent.
    */
   private transmitKernelFrame(link: NetLink, frame: Uint8Array): 'sent' | 'full' {
-    assert(frame.length >= LINK_FRAME_MIN[link] && frame.length <= LINK_FRAME_MAX[link], `netio: kernel frame of ${frame.length} bytes`);
+    if (!(frame.length >= LINK_FRAME_MIN[link] && frame.length <= LINK_FRAME_MAX[link])) bug(`netio: kernel frame of ${frame.length} bytes`);
     if (!this.deviceHasRoom(link)) return 'full';
     if (link === 'ethernet') return this.devices.lance!.transmitFrom(frame.length, (w) => w.write(0, frame)) ? 'sent' : 'full';
     const pool = this.an1Tx!;
@@ -755,8 +755,8 @@ export class NetIo {
   }
 
   private commit(ch: Channel, slot: number, length: number, toDefault: boolean): void {
-    assert(!ch.closed && slot >= 0 && slot < ch.rxSlots, `netio: commit to slot ${slot} of a ${ch.closed ? 'closed ' : ''}channel`);
-    assert(length > 0 && length <= NETIO_PAGE_SIZE, `netio: frame of ${length} bytes in a slot`);
+    if (!(!ch.closed && slot >= 0 && slot < ch.rxSlots)) bug(`netio: commit to slot ${slot} of a ${ch.closed ? 'closed ' : ''}channel`);
+    if (!(length > 0 && length <= NETIO_PAGE_SIZE)) bug(`netio: frame of ${length} bytes in a slot`);
     this.ctlWrite(ch, NETIO_CTL.LENGTHS + 4 * slot, length);
     ch.head = (ch.head + 1) >>> 0;
     this.ctlWrite(ch, NETIO_CTL.RX_HEAD, ch.head);

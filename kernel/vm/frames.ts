@@ -5,7 +5,7 @@
  * returns to the free list when the last reference goes. The free list is LIFO, so a run is a
  * pure function of its inputs.
  */
-import { assert } from '../../emulator/sim/assert.ts';
+import { assert, bug } from '../../emulator/sim/assert.ts';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -36,7 +36,7 @@ export class FrameAllocator {
   alloc(): number | undefined {
     const f = this.free.pop();
     if (f === undefined) return undefined;
-    assert(this.refs[f] === 0, `frame ${f} on the free list with references`);
+    if (!(this.refs[f] === 0)) bug(`frame ${f} on the free list with references`);
     this.refs[f] = 1;
     this.ram.fill(0, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
     return f;
@@ -51,7 +51,7 @@ export class FrameAllocator {
   }
 
   ref(f: number): boolean {
-    assert(this.refs[f] !== undefined && this.refs[f] > 0, `ref of free frame ${f}`);
+    if (!(this.refs[f] !== undefined && this.refs[f] > 0)) bug(`ref of free frame ${f}`);
     if (this.refs[f]! >= FRAME_REFS_MAX) return false;
     this.refs[f]!++;
     return true;
@@ -59,7 +59,7 @@ export class FrameAllocator {
 
   unref(f: number): void {
     const r = this.refs[f];
-    assert(r !== undefined && r > 0, `unref of free frame ${f}`);
+    if (!(r !== undefined && r > 0)) bug(`unref of free frame ${f}`);
     this.refs[f] = r - 1;
     if (r === 1) this.free.push(f);
   }

@@ -2,7 +2,7 @@
  * A bounded FIFO of bytes over one fixed Uint8Array (the socket buffers of the TCP engine).
  * Capacity is fixed at construction: every queue in the engine has a limit.
  */
-import { invariant } from './result.ts';
+import { invariant, invariantFailed } from './result.ts';
 
 export class ByteRing {
   private readonly buf: Uint8Array;
@@ -31,7 +31,7 @@ export class ByteRing {
 
   /** Copies `len` bytes starting `off` bytes after the head, without consuming them. */
   peek(off: number, len: number): Uint8Array {
-    invariant(off >= 0 && len >= 0 && off + len <= this.len, `peek ${off}+${len} beyond ${this.len}`);
+    if (!(off >= 0 && len >= 0 && off + len <= this.len)) invariantFailed(`peek ${off}+${len} beyond ${this.len}`);
     const out = new Uint8Array(len);
     if (len === 0) return out;
     const start = (this.head + off) % this.capacity;
@@ -43,7 +43,7 @@ export class ByteRing {
 
   /** Discards `n` bytes from the head. */
   drop(n: number): void {
-    invariant(n >= 0 && n <= this.len, `drop ${n} beyond ${this.len}`);
+    if (!(n >= 0 && n <= this.len)) invariantFailed(`drop ${n} beyond ${this.len}`);
     this.head = (this.head + n) % this.capacity;
     this.len -= n;
   }

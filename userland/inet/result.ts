@@ -20,6 +20,11 @@ export function invariant(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`inet invariant: ${msg}`);
 }
 
+/** The failing branch of an invariant whose message is costly to build: `if (!cond) invariantFailed(`…`)`. */
+export function invariantFailed(msg: string): never {
+  throw new Error(`inet invariant: ${msg}`);
+}
+
 /** Simulated time: integer nanoseconds on the run's single clock. */
 export type Ns = number;
 

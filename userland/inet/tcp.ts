@@ -14,7 +14,7 @@
  * obvious. docs/tcp-engine.md lists the choices made and the deviations from 4.3BSD-Reno.
  */
 import { ByteRing } from './byte-ring.ts';
-import { type Ipv4Addr, type Ns, type RandomSource, assertNever, invariant } from './result.ts';
+import { type Ipv4Addr, type Ns, type RandomSource, assertNever, invariant, invariantFailed } from './result.ts';
 import { Seq32 } from './seq32.ts';
 import { type TcpRepr, TcpFlag } from './tcp-wire.ts';
 
@@ -811,7 +811,7 @@ export class TcpConnection {
       case 'CLOSED':
       case 'LISTEN':
       case 'SYN-SENT':
-        invariant(false, `processAck in ${this.state}`);
+        invariantFailed(`processAck in ${this.state}`);
         break;
       default:
         assertNever(this.state);

@@ -38,7 +38,7 @@ import { RegisterFile } from '../../bits/register-file.ts';
 import type { AccessSize, BusTarget, CostReader, DmaPort, InterruptLine } from '../../bus/index.ts';
 import { buildOptionRom } from '../../host/turbochannel.ts';
 import { AN1_LINK_MBPS, type An1LinkEndpoint, type An1LinkPort } from '../../net/an1-link.ts';
-import { assert } from '../../sim/assert.ts';
+import { assert, bug } from '../../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../../sim/scheduler.ts';
 import { AN1_CLOCK_40NS, bytesOnWireNs, nsToCycles, type Ns } from '../../sim/time.ts';
 import type { Trace } from '../../sim/trace.ts';
@@ -604,8 +604,8 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
         break;
     }
     // A step that consumed nothing would spin: every rxFrame step must release or DMA its frame.
-    if (job === 'rxFrame') assert(this.logHas(OP_RX_DMA) || this.logHas(OP_RX_RELEASE), `${this.name}: firmware left a staged frame unhandled`);
-    if (job === 'txStart') assert(this.logHas(OP_TX_POP), `${this.name}: firmware txStart popped nothing`);
+    if (job === 'rxFrame' && !(this.logHas(OP_RX_DMA) || this.logHas(OP_RX_RELEASE))) bug(`${this.name}: firmware left a staged frame unhandled`);
+    if (job === 'txStart' && !this.logHas(OP_TX_POP)) bug(`${this.name}: firmware txStart popped nothing`);
     const cycles = Math.max(1, this.stepCycles);
     this.stats.firmwareSteps++;
     this.stats.firmwareCycles += cycles;
@@ -640,7 +640,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
           this.stagingCrcOk.shift();
           break;
         case OP_COMPLETION: {
-          assert(this.rxcCount < AN1_LIMITS.rxcEntries, `${this.name}: firmware overflowed the completion FIFO`);
+          if (!(this.rxcCount < AN1_LIMITS.rxcEntries)) bug(`${this.name}: firmware overflowed the completion FIFO`);
           this.rxc[(this.rxcHead + this.rxcCount) % AN1_LIMITS.rxcEntries] = packCompletion(a, b, c, d);
           this.rxcCount++;
           if (this.trace.on) this.trace.record(this.name, 'an1.rx.complete', a, (b << 16) | d, String(c));
@@ -681,7 +681,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
           break;
         }
         default:
-          assert(false, `${this.name}: bad effect opcode ${log[k]}`);
+          bug(`${this.name}: bad effect opcode ${log[k]}`);
       }
     }
     log.length = 0;
@@ -704,7 +704,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
       headerBytes: AN1_LIMITS.headerBytes,
       crcBytes: AN1_LIMITS.crcBytes,
       spend(cycles: number) {
-        assert(Number.isInteger(cycles) && cycles >= 0, `firmware spent ${cycles} cycles`);
+        if (!(Number.isInteger(cycles) && cycles >= 0)) bug(`firmware spent ${cycles} cycles`);
         self.stepCycles += cycles;
       },
       maxFrame: () => this.csr.raw[this.iMaxFrame]!,
@@ -717,30 +717,30 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
       completionSpace: () => AN1_LIMITS.rxcEntries - this.rxcCount - this.pendingCompletions(),
       rxFrame: () => (this.inRxStep ? this.rxView : undefined),
       rxStartDma: (addr, length) => {
-        assert(this.inRxStep && length >= 0 && length <= this.rxView.frame.length, `${this.name}: bad receive DMA request`);
+        if (!(this.inRxStep && length >= 0 && length <= this.rxView.frame.length)) bug(`${this.name}: bad receive DMA request`);
         this.emit(OP_RX_DMA, addr >>> 0, length);
       },
       rxRelease: () => {
-        assert(this.inRxStep, `${this.name}: rxRelease outside a receive step`);
+        if (!(this.inRxStep)) bug(`${this.name}: rxRelease outside a receive step`);
         this.emit(OP_RX_RELEASE);
       },
       postCompletion: (bqi: number, slot: number, status: RxStatus, length: number) => {
-        assert(inRange(bqi) && slotOk(slot) && length >= 0 && length <= 0xffff, `${this.name}: bad completion`);
+        if (!(inRange(bqi) && slotOk(slot) && length >= 0 && length <= 0xffff)) bug(`${this.name}: bad completion`);
         this.emit(OP_COMPLETION, bqi, slot, status, length);
       },
       setBqiFilled: (bqi, filled) => {
-        assert(inRange(bqi), `${this.name}: bad BQI ${bqi}`);
+        if (!(inRange(bqi))) bug(`${this.name}: bad BQI ${bqi}`);
         this.emit(OP_FILLED, bqi, filled & 0xffff);
       },
       txQueued: () => this.txqCount,
       txHeadAddr: () => this.txqAddr[this.txqHead]!,
       txHeadLen: () => this.txqLen[this.txqHead]!,
       txPop: () => {
-        assert(this.txqCount > 0 && !this.logHas(OP_TX_POP), `${this.name}: bad transmit pop`);
+        if (!(this.txqCount > 0 && !this.logHas(OP_TX_POP))) bug(`${this.name}: bad transmit pop`);
         this.emit(OP_TX_POP);
       },
       txStartDma: (addr, length) => {
-        assert(length >= AN1_LIMITS.headerBytes && length <= AN1_LIMITS.maxFrameCeiling, `${this.name}: bad transmit DMA request`);
+        if (!(length >= AN1_LIMITS.headerBytes && length <= AN1_LIMITS.maxFrameCeiling)) bug(`${this.name}: bad transmit DMA request`);
         this.emit(OP_TX_DMA, addr >>> 0, length);
       },
       txComplete: (status: TxStatus) => this.emit(OP_TX_COMPLETE, status),
@@ -764,7 +764,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
   }
 
   private startRxDma(addr: number, length: number): void {
-    assert(this.rxDmaFrame === undefined && this.staging.length > 0, `${this.name}: receive DMA already busy`);
+    if (!(this.rxDmaFrame === undefined && this.staging.length > 0)) bug(`${this.name}: receive DMA already busy`);
     this.rxDmaFrame = this.staging.shift()!;
     this.stagingCrcOk.shift();
     this.rxDmaAddr = addr;
@@ -775,7 +775,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
 
   private onRxDmaEnd(): void {
     const frame = this.rxDmaFrame;
-    assert(frame !== undefined, `${this.name}: receive DMA ended with no frame`);
+    if (!(frame !== undefined)) bug(`${this.name}: receive DMA ended with no frame`);
     this.rxDmaOk = this.dma.write(this.rxDmaAddr, frame.subarray(0, this.rxDmaLen));
     if (this.rxDmaOk) this.stats.dmaBytesToHost += this.rxDmaLen;
     this.rxDmaFrame = undefined;
@@ -784,7 +784,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
   }
 
   private startTxDma(addr: number, length: number): void {
-    assert(!this.txDmaBusy, `${this.name}: transmit DMA already busy`);
+    if (this.txDmaBusy) bug(`${this.name}: transmit DMA already busy`);
     this.txDmaBusy = true;
     this.txBuffersInUse++;
     this.txDmaAddr = addr;
@@ -845,7 +845,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
 
   private onWireEnd(): void {
     const frame = this.wireFrame;
-    assert(frame !== undefined, `${this.name}: wire end with no frame`);
+    if (!(frame !== undefined)) bug(`${this.name}: wire end with no frame`);
     this.wireFrame = undefined;
     this.txBuffersInUse--; // after a reset the frame still held the buffer resetBoard counted
     if (this.wireGeneration === this.generation) {

@@ -47,7 +47,7 @@
  */
 import { RegisterFile } from '../../bits/register-file.ts';
 import { crc32, fcsOk, writeFcs } from '../../bits/crc32.ts';
-import { assert } from '../../sim/assert.ts';
+import { bug } from '../../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../../sim/scheduler.ts';
 import type { Ns } from '../../sim/time.ts';
 import type { Trace } from '../../sim/trace.ts';
@@ -230,7 +230,7 @@ export class Am7990 implements EthernetMac {
 
   /** Attach the chip's transceiver to a segment port. */
   connect(port: EthernetPort): void {
-    assert(this.port === undefined, `${this.name}: already connected`);
+    if (!(this.port === undefined)) bug(`${this.name}: already connected`);
     this.port = port;
   }
 
@@ -526,6 +526,21 @@ export class Am7990 implements EthernetMac {
   /** Read a frame STP..ENP from the ring starting at `first` and put it on the medium. */
   private gather(first: number, firstFlags: number): void {
     const p = this.params;
+    const m = p.mode;
+    const appendFcs = (m & MODE.DTCR) === 0;
+    if ((firstFlags & TMD1.ENP) !== 0) {
+      // The common case, a frame in one buffer that fits: read it straight into the frame (the
+      // same reads, checks and bytes as the general path below, without the staging copy).
+      const d = this.tmd(first);
+      const len = bcntLength(this.rd16(d + DESC.BCNT));
+      const wireBytes = len + (appendFcs ? ETHER.FCS : 0);
+      if (wireBytes <= 4096 + ETHER.FCS) {
+        const frame = new Uint8Array(wireBytes);
+        this.rdData(this.bufAddr(d, firstFlags), len === wireBytes ? frame : frame.subarray(0, len));
+        this.sendGathered(first, first, frame, wireBytes);
+        return;
+      }
+    }
     const parts: Uint8Array[] = [];
     let total = 0;
     let i = first;
@@ -559,8 +574,6 @@ export class Am7990 implements EthernetMac {
       flags = nextFlags;
       if ((flags & TMD1.STP) !== 0) this.guestError(`TMD ${i}: STP inside a chain`, i);
     }
-    const m = p.mode;
-    const appendFcs = (m & MODE.DTCR) === 0;
     const wireBytes = total + (appendFcs ? ETHER.FCS : 0);
     const frame = new Uint8Array(Math.min(wireBytes, 4096 + ETHER.FCS));
     let at = 0;
@@ -569,11 +582,18 @@ export class Am7990 implements EthernetMac {
       frame.set(part.subarray(0, n), at);
       at += n;
     }
+    this.sendGathered(first, i, frame, wireBytes);
+  }
+
+  /** Put a gathered frame (TMDs `first`..`last`; `wireBytes` before truncation) on the medium. */
+  private sendGathered(first: number, last: number, frame: Uint8Array, wireBytes: number): void {
+    const m = this.params.mode;
+    const appendFcs = (m & MODE.DTCR) === 0;
     if (wireBytes > frame.length) this.guestError(`transmit frame of ${wireBytes} bytes truncated to ${frame.length}`, wireBytes);
     if (appendFcs) writeFcs(frame, frame.length - ETHER.FCS, crc32(frame, 0, frame.length - ETHER.FCS));
     const loop = (m & MODE.LOOP) !== 0;
     const intl = (m & MODE.INTL) !== 0;
-    this.txInFlight = { first, last: i, wireBytes: frame.length, loopFrame: loop && !intl ? frame : undefined };
+    this.txInFlight = { first, last, wireBytes: frame.length, loopFrame: loop && !intl ? frame : undefined };
     if (!loop) {
       if (frame.length < ETHER.MIN_FRAME) {
         this.guestError(`runt transmit: ${frame.length} bytes on the wire (drivers pad to 60 + FCS; the chip does not)`, frame.length);
@@ -625,7 +645,7 @@ export class Am7990 implements EthernetMac {
     const frame = this.loopFrame;
     this.loopOutcome = undefined;
     this.loopFrame = undefined;
-    assert(outcome !== undefined, `${this.name}: loopback completion without a frame`);
+    if (!(outcome !== undefined)) bug(`${this.name}: loopback completion without a frame`);
     if (frame !== undefined) this.loopbackReceive(frame);
     this.transmitDone(outcome);
   }
@@ -634,7 +654,7 @@ export class Am7990 implements EthernetMac {
   transmitDone(o: TransmitOutcome): void {
     const tx = this.txInFlight;
     // STOP withdraws the request from the medium, so no verdict can arrive for a stopped frame.
-    assert(tx !== undefined, `${this.name}: transmit outcome with no frame in flight`);
+    if (!(tx !== undefined)) bug(`${this.name}: transmit outcome with no frame in flight`);
     this.txInFlight = undefined;
     this.stats.collisions += o.collisions;
     if (tx.loopFrame !== undefined && o.ok) this.loopbackReceive(tx.loopFrame);

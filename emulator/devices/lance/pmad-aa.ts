@@ -22,7 +22,7 @@
  */
 import type { AccessSize, BusTarget, CostReader } from '../../bus/index.ts';
 import type { InterruptLine } from '../../bus/index.ts';
-import { assert } from '../../sim/assert.ts';
+import { assert, bug } from '../../sim/assert.ts';
 import type { Scheduler } from '../../sim/scheduler.ts';
 import { R3000_25MHZ, type Ns } from '../../sim/time.ts';
 import type { Trace } from '../../sim/trace.ts';
@@ -126,7 +126,7 @@ export class PmadAa implements BusTarget {
 
   /** Wire the module's interrupt to the slot's line (from DecStation5000.installOption). */
   attachInterrupt(line: InterruptLine): void {
-    assert(this.line === undefined, `${this.name}: interrupt already attached`);
+    if (!(this.line === undefined)) bug(`${this.name}: interrupt already attached`);
     this.line = line;
     line.set(this.pendingIrq);
   }

@@ -6,7 +6,7 @@
  * Components read the values they need once, when they are built, so a lookup never sits on a
  * hot path; overrides therefore apply to machines built after they are set.
  */
-import { assert } from '../../sim/assert.ts';
+import { bug } from '../../sim/assert.ts';
 
 export type CostUnit = 'cycles' | 'ns' | 'cycles/byte' | 'ns/byte' | 'count' | 'bytes';
 
@@ -47,10 +47,10 @@ export class CostTable {
   constructor(groups: readonly CostGroup[]) {
     for (const g of groups) {
       for (const [name, e] of Object.entries(g)) {
-        assert(!this.entries.has(name), `cost ${name} defined twice`);
-        assert(Number.isFinite(e.value) && e.value >= 0, `cost ${name} has a bad value`);
-        assert(e.source.trim().length > 0, `cost ${name} says nothing of its source`);
-        assert((e.min === undefined || e.value >= e.min) && (e.integer !== true || Number.isInteger(e.value)), `cost ${name}'s value is outside its own bounds`);
+        if (this.entries.has(name)) bug(`cost ${name} defined twice`);
+        if (!(Number.isFinite(e.value) && e.value >= 0)) bug(`cost ${name} has a bad value`);
+        if (!(e.source.trim().length > 0)) bug(`cost ${name} says nothing of its source`);
+        if (!((e.min === undefined || e.value >= e.min) && (e.integer !== true || Number.isInteger(e.value)))) bug(`cost ${name}'s value is outside its own bounds`);
         this.entries.set(name, e);
       }
     }
@@ -75,15 +75,15 @@ export class CostTable {
     const o = this.overrides.get(name);
     if (o !== undefined) return o;
     const e = this.entries.get(name);
-    assert(e !== undefined, `no cost named ${name}`);
+    if (!(e !== undefined)) bug(`no cost named ${name}`);
     return e.value;
   }
 
   /** A value that must be in `unit` (guards against unit mix-ups at the reading site). */
   read(name: string, unit: CostUnit): number {
     const e = this.entries.get(name);
-    assert(e !== undefined, `no cost named ${name}`);
-    assert(e.unit === unit, `cost ${name} is in ${e.unit}, read as ${unit}`);
+    if (!(e !== undefined)) bug(`no cost named ${name}`);
+    if (!(e.unit === unit)) bug(`cost ${name} is in ${e.unit}, read as ${unit}`);
     return this.get(name);
   }
 
