@@ -16,6 +16,33 @@ import type { LibHost } from '../../../studies/scenarios/library-hosts.ts';
 /** The payload every injected frame carries, so a test can find it in any ring page. */
 export const INJECT_MARK = Uint8Array.of(0x49, 0x4e, 0x4a, 0x45, 0x43, 0x54, 0x21, 0x21); // 'INJECT!!'
 
+type Lib = TcpLib;
+type Conn = NonNullable<ReturnType<TcpLib['conn']>>;
+
+/** Set up the library and connect to `peerIp:port` (logs `connect failed <kr>` and gives undefined). */
+function* libConnect(ctx: Parameters<GuestProgram>[0], defaultPort: number, settleNs = 1000): ReturnType<GuestProgram> extends Generator<infer Y, unknown, infer N> ? Generator<Y, { lib: Lib; fd: number; conn: Conn } | undefined, N> : never {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  if (settleNs > 0) yield* sys.thread_sleep_ns({ ns: settleNs });
+  const fd = lib.socket();
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', defaultPort));
+  const conn = lib.conn(fd);
+  if (kr !== 0 || conn === undefined) {
+    yield* sys.debug_log({ text: `connect failed ${kr}` });
+    return undefined;
+  }
+  return { lib, fd, conn };
+}
+
+/** A frame valid for `conn`'s template in every byte (its own addresses and ports, the peer's BQI). */
+function templateFrame(lib: Lib, conn: Conn, tcp: { flags: number; window: number; payload: Uint8Array }): Uint8Array {
+  const w = conn.grant.w;
+  return tcpFrame(
+    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
+    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, urgentPtr: 0, mss: null, ...tcp } as never,
+  );
+}
+
 /** Server: listen on `port`, accept one connection, close it at once (lingerNs `lingerNs`), then stay alive `holdNs`. */
 export const acceptAndClose: GuestProgram = function* (ctx) {
   const p = ctx.params;
@@ -38,26 +65,16 @@ export const acceptAndClose: GuestProgram = function* (ctx) {
  */
 export const keepOpenInjector: GuestProgram = function* (ctx) {
   const p = ctx.params;
-  const lib = (yield* TcpLib.init(ctx))!;
-  yield* sys.thread_sleep_ns({ ns: 1000 });
-  const fd = lib.socket();
-  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 81));
-  const conn = lib.conn(fd);
-  if (kr !== 0 || conn === undefined) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
+  const c = yield* libConnect(ctx, 81);
+  if (c === undefined) return;
+  const { lib, fd, conn } = c;
   for (;;) {
     const d = yield* lib.read(fd, 4096);
     if (typeof d === 'number' || d.length === 0) break;
   }
   yield* sys.debug_log({ text: `peer closed localPort=${conn.sock.localPort}` });
   yield* sys.thread_sleep_ns({ ns: num(p, 'attackDelayNs', 20_000_000) });
-  const w = conn.grant.w;
-  const f = tcpFrame(
-    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
-    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x18, window: 1000, urgentPtr: 0, mss: null, payload: INJECT_MARK } as never,
-  );
+  const f = templateFrame(lib, conn, { flags: 0x18, window: 1000, payload: INJECT_MARK });
   const at = conn.ch.txOffset + (conn.ch.txPages - 1) * 4096; // the last transmit page: the library's own frames start at the first
   ctx.mem.writeBytes(conn.ch.grant.address + at, f);
   let sent = 0;
@@ -252,20 +269,10 @@ export const connectWriteClose: GuestProgram = function* (ctx) {
  */
 export const fieldSweep: GuestProgram = function* (ctx) {
   const p = ctx.params;
-  const lib = (yield* TcpLib.init(ctx))!;
-  yield* sys.thread_sleep_ns({ ns: 1000 });
-  const fd = lib.socket();
-  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
-  const conn = lib.conn(fd);
-  if (kr !== 0 || conn === undefined) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
-  const w = conn.grant.w;
-  const f = tcpFrame(
-    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
-    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x10, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
-  );
+  const c = yield* libConnect(ctx, 82);
+  if (c === undefined) return;
+  const { lib, fd, conn } = c;
+  const f = templateFrame(lib, conn, { flags: 0x10, window: 0, payload: new Uint8Array(0) });
   const at = conn.ch.txOffset + (conn.ch.txPages - 1) * 4096;
   const base = conn.ch.grant.address + at;
   const sendOne = function* (g: Uint8Array) {
@@ -295,21 +302,12 @@ export const fieldSweep: GuestProgram = function* (ctx) {
  */
 export const flooder: GuestProgram = function* (ctx) {
   const p = ctx.params;
-  const lib = (yield* TcpLib.init(ctx))!;
-  const fd = lib.socket();
-  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
-  const conn = lib.conn(fd);
-  if (kr !== 0 || conn === undefined) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
+  const c = yield* libConnect(ctx, 82, 0);
+  if (c === undefined) return;
+  const { lib, fd, conn } = c;
   yield* conn.stop(); // the library's network thread gets out of the way: the channel is ours
-  const w = conn.grant.w;
   const hdr = lib.link === 'an1' ? 20 : 14;
-  const f = tcpFrame(
-    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
-    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x10, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(Math.max(0, num(p, 'frameBytes', 1514) - hdr - 40)) } as never,
-  );
+  const f = templateFrame(lib, conn, { flags: 0x10, window: 0, payload: new Uint8Array(Math.max(0, num(p, 'frameBytes', 1514) - hdr - 40)) });
   const pages = conn.ch.txPages;
   for (let k = 0; k < pages; k++) ctx.mem.writeBytes(conn.ch.grant.address + conn.ch.txOffset + k * 4096, f);
   const t0 = (yield* sys.clock_get_ns({})).ns;
@@ -350,20 +348,11 @@ export function markedSlots(h: LibHost, except?: (bqi: number) => boolean): numb
 /** Connect, RELEASE the connection as a close would (proof: the channel right) but keep the channel, then send through it. Logs `before= after=`. */
 export const releaseAndKeep: GuestProgram = function* (ctx) {
   const p = ctx.params;
-  const lib = (yield* TcpLib.init(ctx))!;
-  const fd = lib.socket();
-  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82));
-  const conn = lib.conn(fd);
-  if (kr !== 0 || conn === undefined) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
+  const c = yield* libConnect(ctx, 82, 0);
+  if (c === undefined) return;
+  const { lib, fd, conn } = c;
   yield* conn.stop();
-  const w = conn.grant.w;
-  const f = tcpFrame(
-    { link: lib.link, srcMac: macJoin(w.localMacHi, w.localMacLo), dstMac: macJoin(w.peerMacHi, w.peerMacLo), srcIp: w.localIp >>> 0, dstIp: conn.sock.remoteIp >>> 0, dstBqi: w.peerBqi },
-    { srcPort: conn.sock.localPort, dstPort: conn.sock.remotePort, seq: 1 as Seq32, ack: 1 as Seq32, flags: 0x10, window: 0, urgentPtr: 0, mss: null, payload: new Uint8Array(0) } as never,
-  );
+  const f = templateFrame(lib, conn, { flags: 0x10, window: 0, payload: new Uint8Array(0) });
   const at = conn.ch.txOffset + (conn.ch.txPages - 1) * 4096;
   ctx.mem.writeBytes(conn.ch.grant.address + at, f);
   const before = (yield* sys.net_send({ channel: conn.ch.grant.channel, offset: at, length: f.length })).kr;
