@@ -43,11 +43,18 @@ export class SimEvent {
   /** Position in the heap, or -1 when not scheduled. */
   heapIndex = -1;
 
+  /** FNV-1a of the name, computed once: what the fingerprint folds for this event. */
+  readonly nameHash: number;
+
   constructor(
     readonly name: string,
     readonly priority: Priority,
     readonly callback: EventCallback,
-  ) {}
+  ) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    this.nameHash = h >>> 0;
+  }
 
   get scheduled(): boolean {
     return this.heapIndex >= 0;
@@ -73,6 +80,8 @@ export class Scheduler {
   private readonly heap: SimEvent[] = [];
   /** Events fired since the start of the run. */
   eventsFired = 0;
+  /** Called as each event fires with its time and name hash (the trace folds them into the fingerprint). */
+  onFire: ((timeNs: number, nameHash: number) => void) | undefined = undefined;
 
   get now(): Ns {
     return this.nowNs;
@@ -134,6 +143,8 @@ export class Scheduler {
     assert(ev.time >= this.nowNs, 'time went backwards');
     this.nowNs = ev.time;
     this.eventsFired++;
+    // The run's fingerprint covers the time of every event (observers' own events excepted).
+    if (this.onFire !== undefined && ev.priority !== Priority.observer) this.onFire(ev.time, ev.nameHash);
     ev.callback(this.nowNs);
     return true;
   }

@@ -71,6 +71,12 @@ export class Trace {
     options: { on?: boolean } = {},
   ) {
     this.on = options.on ?? true;
+    // Every event's time is in the fingerprint, so a what-if that moves any event moves it.
+    sched.onFire = (timeNs, nameHash) => {
+      if (!this.on) return;
+      this.mixNumber(timeNs);
+      this.mixWord(nameHash);
+    };
   }
 
   record(source: string, kind: string, a = 0, b = 0, text = ''): void {
