@@ -1,8 +1,12 @@
 /**
- * Scenario files (`ulp run FILE.json`, `ulp sweep FILE.json`): a built-in scenario with its
+ * Scenario files (`ulp run FILE.json|FILE.yaml`, `ulp sweep FILE`): a built-in scenario with its
  * parameters, cost overrides and seed(s) as data, so a study is a file under version control
- * rather than a command line. Checked field by field before any simulation; an error is one line
- * naming the file and the field (`params.writeSizes[1]: needs an integer 1..65536, got "x"`).
+ * rather than a command line. JSON or YAML (parsed by the `yaml` package, YAML 1.2 core schema:
+ * the same data model as JSON). Every file is validated against the published JSON Schema
+ * (studies/scenario-file.schema.json, the output of scenarioFileSchema; a test keeps them equal)
+ * by ajv before any simulation, then ulp's field checks add what a schema cannot say (a cost's
+ * bounds, constraints between parameters). An error is one line naming the file and the field
+ * (`params.writeSizes[1]: needs an integer 1..65536, got "x"`), with its line in a YAML file.
  *
  *   {
  *     "description": "what this study asks (optional, any text)",
@@ -13,12 +17,15 @@
  *   }
  */
 import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { UsageError } from './errors.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { checkParamJson, findParam, ParamError, type ParamValue } from './scenarios/params.ts';
 import type { Scenario } from './scenarios/types.ts';
 import { checkedParams } from './run.ts';
+import { scenarioFileSchema } from './scenario-schema.ts';
 
 export interface ScenarioFile {
   readonly path: string;
@@ -34,14 +41,44 @@ const FIELDS = ['$schema', 'description', 'scenario', 'params', 'costs', 'seed',
 const SEEDS_MAX = 1000;
 
 /** True when `arg` names a scenario file rather than a built-in scenario. */
-export const isScenarioFileArg = (arg: string): boolean => !SCENARIOS.has(arg) && (arg.endsWith('.json') || arg.includes('/'));
+export const isScenarioFileArg = (arg: string): boolean => !SCENARIOS.has(arg) && (/\.(json|ya?ml)$/.test(arg) || arg.includes('/'));
+
+const isYaml = (path: string): boolean => /\.ya?ml$/i.test(path);
+
+/** A field's path (`['params', 'writeSizes', 1]`) as ulp prints it: `params.writeSizes[1]`. */
+const fieldName = (at: readonly (string | number)[]): string =>
+  at.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+
+let schemaValidator: ValidateFunction | undefined;
+/** ajv's validator of the published schema, compiled on first use (a run without a file never pays for it). */
+function validator(): ValidateFunction {
+  schemaValidator ??= new Ajv2020({ allErrors: false, strict: true, strictTypes: false, strictRequired: false }).compile(scenarioFileSchema([...SCENARIOS.values()]));
+  return schemaValidator;
+}
+
+/** An ajv error as `field: problem`, for what the schema rejects and ulp's field checks did not name. */
+function schemaProblem(e: ErrorObject): { at: (string | number)[]; problem: string } {
+  const at = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map((k) => {
+    const key = k.replaceAll('~1', '/').replaceAll('~0', '~');
+    return /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key;
+  });
+  const p = e.params as Record<string, unknown>;
+  const detail =
+    e.keyword === 'additionalProperties' ? ` ('${String(p['additionalProperty'])}')`
+    : e.keyword === 'enum' && Array.isArray(p['allowedValues']) ? ` (${p['allowedValues'].map(String).join(', ')})`
+    : '';
+  return { at, problem: `${e.message ?? e.keyword}${detail}` };
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
 export function loadScenarioFile(path: string): ScenarioFile {
-  const fail = (field: string, problem: string): never => {
-    throw new UsageError(`scenario file '${path}': ${field === '' ? '' : `${field}: `}${problem}`);
+  /** The line of a field in a YAML file, where the parser knows it. */
+  let lineOf: (at: readonly (string | number)[]) => number | undefined = () => undefined;
+  const fail = (field: string, problem: string, at: readonly (string | number)[] = []): never => {
+    const line = at.length > 0 ? lineOf(at) : undefined;
+    throw new UsageError(`scenario file '${path}'${line !== undefined ? `, line ${line}` : ''}: ${field === '' ? '' : `${field}: `}${problem}`);
   };
   let text = '';
   try {
@@ -51,29 +88,76 @@ export function loadScenarioFile(path: string): ScenarioFile {
     throw new UsageError(`cannot read scenario file '${path}' (${typeof code === 'string' ? code : 'error'})`);
   }
   let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    fail('', `not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  if (isYaml(path)) {
+    const lines = new LineCounter();
+    const ydoc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
+    const err = ydoc.errors[0];
+    if (err !== undefined) fail('', `not valid YAML (${err.message.split('\n')[0]!.replace(/:$/, '')})`);
+    doc = ydoc.toJS({ maxAliasCount: 100 });
+    lineOf = (at) => {
+      // The node of the deepest part of the path that exists (a missing field: its parent).
+      for (let n = at.length; n > 0; n--) {
+        const parent = n === 1 ? ydoc.contents : ydoc.getIn(at.slice(0, n - 1), true);
+        const key = at[n - 1];
+        if (isMap(parent)) {
+          const pair = parent.items.find((it) => (it.key as { value?: unknown } | null)?.value === key);
+          const r = (pair?.key as { range?: [number, number, number] } | null | undefined)?.range;
+          if (r !== undefined) return lines.linePos(r[0]).line;
+        } else if (isSeq(parent) && typeof key === 'number') {
+          const r = (parent.items[key] as { range?: [number, number, number] } | undefined)?.range;
+          if (r !== undefined) return lines.linePos(r[0]).line;
+        }
+      }
+      return undefined;
+    };
+  } else {
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      fail('', `not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    }
   }
+  const validate = validator();
+  if (!validate(doc)) {
+    // The schema rejects the file. ulp's field checks name most problems in its own words; what
+    // they do not know (a field's type the schema fixes, say) is reported as ajv words it.
+    checkFields(doc, fail);
+    const e = validate.errors?.[0];
+    if (e === undefined) return fail('', 'does not match the scenario-file schema');
+    const { at, problem } = schemaProblem(e);
+    return fail(at.length === 0 ? '' : fieldName(at), problem, at);
+  }
+  return { path, ...checkFields(doc, fail) };
+}
+
+/** The path of a parameter error (`params.writeSizes[1] ...`: ['params', 'writeSizes', 1]). */
+function paramAt(k: string, message: string): (string | number)[] {
+  const i = /^params\.[^ [:]+\[(\d+)\]/.exec(message)?.[1];
+  return i !== undefined ? ['params', k, Number(i)] : ['params', k];
+}
+
+type Fail = (field: string, problem: string, at?: readonly (string | number)[]) => never;
+
+/** ulp's own checks of a parsed file: its one-line messages, and what a schema cannot say. */
+function checkFields(doc: unknown, fail: Fail): Omit<ScenarioFile, 'path'> {
   if (!isObject(doc)) return fail('', 'needs a JSON object at the top');
-  for (const k of Object.keys(doc)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, `unknown field (fields: ${FIELDS.join(', ')})`);
-  if (doc['description'] !== undefined && typeof doc['description'] !== 'string') fail('description', 'needs a string');
+  for (const k of Object.keys(doc)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, `unknown field (fields: ${FIELDS.join(', ')})`, [k]);
+  if (doc['description'] !== undefined && typeof doc['description'] !== 'string') fail('description', 'needs a string', ['description']);
   const name = doc['scenario'];
   if (name === undefined) fail('scenario', `missing (a built-in scenario: ${[...SCENARIOS.keys()].join(', ')})`);
-  if (typeof name !== 'string') return fail('scenario', `needs a string, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string') return fail('scenario', `needs a string, got ${JSON.stringify(name)}`, ['scenario']);
   const scenario = SCENARIOS.get(name);
-  if (scenario === undefined) return fail('scenario', `unknown scenario '${name}' (known: ${[...SCENARIOS.keys()].join(', ')})`);
+  if (scenario === undefined) return fail('scenario', `unknown scenario '${name}' (known: ${[...SCENARIOS.keys()].join(', ')})`, ['scenario']);
 
   const params = new Map<string, ParamValue>();
   if (doc['params'] !== undefined) {
     const p = doc['params'];
-    if (!isObject(p)) return fail('params', 'needs an object of parameter: value');
+    if (!isObject(p)) return fail('params', 'needs an object of parameter: value', ['params']);
     for (const [k, v] of Object.entries(p)) {
       try {
         params.set(k, checkParamJson(findParam(scenario, k), v, `params.${k}`));
       } catch (e) {
-        if (e instanceof ParamError) fail('', e.message.startsWith('params.') ? e.message.replace(/^(params\.[^ ]+) /, '$1: ') : `params.${k}: ${e.message}`);
+        if (e instanceof ParamError) fail('', e.message.startsWith('params.') ? e.message.replace(/^(params\.[^ ]+) /, '$1: ') : `params.${k}: ${e.message}`, paramAt(k, e.message));
         throw e;
       }
     }
@@ -82,46 +166,45 @@ export function loadScenarioFile(path: string): ScenarioFile {
   const costs = new Map<string, number>();
   if (doc['costs'] !== undefined) {
     const c = doc['costs'];
-    if (!isObject(c)) return fail('costs', 'needs an object of cost name: number');
+    if (!isObject(c)) return fail('costs', 'needs an object of cost name: number', ['costs']);
     const table = decstationCostTable();
     for (const [k, v] of Object.entries(c)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`costs.${k}`, `needs a number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`costs.${k}`, `needs a number, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`, ['costs', k]);
       try {
         table.override(k, v as number);
       } catch (e) {
-        fail(`costs.${k}`, (e as Error).message.split('\n')[0]!);
+        fail(`costs.${k}`, (e as Error).message.split('\n')[0]!, ['costs', k]);
       }
       costs.set(k, v as number);
     }
   }
 
   let seeds: number[] | undefined;
-  if (doc['seed'] !== undefined && doc['seeds'] !== undefined) fail('seeds', "give 'seed' (one run) or 'seeds' (replications), not both");
+  if (doc['seed'] !== undefined && doc['seeds'] !== undefined) fail('seeds', "give 'seed' (one run) or 'seeds' (replications), not both", ['seeds']);
   if (doc['seed'] !== undefined) {
-    if (!isInt(doc['seed'])) fail('seed', `needs an integer, got ${JSON.stringify(doc['seed'])}`);
+    if (!isInt(doc['seed'])) fail('seed', `needs an integer, got ${JSON.stringify(doc['seed'])}`, ['seed']);
     seeds = [doc['seed'] as number];
   }
   if (doc['seeds'] !== undefined) {
     const s = doc['seeds'];
     if (isInt(s)) {
-      if (s < 1 || s > SEEDS_MAX) fail('seeds', `a count needs 1 ≤ N ≤ ${SEEDS_MAX}, got ${s}`);
+      if (s < 1 || s > SEEDS_MAX) fail('seeds', `a count needs 1 ≤ N ≤ ${SEEDS_MAX}, got ${s}`, ['seeds']);
       seeds = Array.from({ length: s }, (_, i) => i + 1);
     } else if (Array.isArray(s) && s.length > 0 && s.length <= SEEDS_MAX) {
       s.forEach((x, i) => {
-        if (!isInt(x)) fail(`seeds[${i}]`, `needs an integer, got ${JSON.stringify(x)}`);
+        if (!isInt(x)) fail(`seeds[${i}]`, `needs an integer, got ${JSON.stringify(x)}`, ['seeds', i]);
       });
-      if (new Set(s).size !== s.length) fail('seeds', 'lists a seed twice');
+      if (new Set(s).size !== s.length) fail('seeds', 'lists a seed twice', ['seeds']);
       seeds = (s as number[]).slice().sort((a, b) => a - b);
-    } else fail('seeds', `needs a count N or a non-empty array of integer seeds, got ${JSON.stringify(s)}`);
+    } else fail('seeds', `needs a count N or a non-empty array of integer seeds, got ${JSON.stringify(s)}`, ['seeds']);
   }
   try {
     checkedParams(scenario, params);
   } catch (e) {
-    if (e instanceof ParamError) fail('params', e.message);
+    if (e instanceof ParamError) fail('params', e.message, ['params']);
     throw e;
   }
   return {
-    path,
     ...(typeof doc['description'] === 'string' ? { description: doc['description'] } : {}),
     scenario,
     params,
