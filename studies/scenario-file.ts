@@ -17,8 +17,8 @@
  *   }
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { UsageError } from './errors.ts';
 import { SCENARIOS } from './scenarios/index.ts';
@@ -49,10 +49,17 @@ const isYaml = (path: string): boolean => /\.ya?ml$/i.test(path);
 const fieldName = (at: readonly (string | number)[]): string =>
   at.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 
+// ajv and yaml are loaded on first use (about 35 ms each), so a command without a file never pays for them.
+const requireLazily = createRequire(import.meta.url);
+const yamlLib = (): typeof import('yaml') => requireLazily('yaml') as typeof import('yaml');
+
 let schemaValidator: ValidateFunction | undefined;
 /** ajv's validator of the published schema, compiled on first use (a run without a file never pays for it). */
 function validator(): ValidateFunction {
-  schemaValidator ??= new Ajv2020({ allErrors: false, strict: true, strictTypes: false, strictRequired: false }).compile(scenarioFileSchema([...SCENARIOS.values()]));
+  if (schemaValidator === undefined) {
+    const { Ajv2020 } = requireLazily('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    schemaValidator = new Ajv2020({ allErrors: false, strict: true, strictTypes: false, strictRequired: false }).compile(scenarioFileSchema([...SCENARIOS.values()]));
+  }
   return schemaValidator;
 }
 
@@ -89,6 +96,7 @@ export function loadScenarioFile(path: string): ScenarioFile {
   }
   let doc: unknown;
   if (isYaml(path)) {
+    const { isMap, isSeq, LineCounter, parseDocument } = yamlLib();
     const lines = new LineCounter();
     const ydoc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
     const err = ydoc.errors[0];
