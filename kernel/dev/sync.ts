@@ -9,8 +9,6 @@
  * A Sync<T> is driven by the CPU when it is a burst's body (or returned by one); outside a burst
  * (boot-time set-up, tests driving the bus) nothing is ahead, and `runUntimed` drives it.
  */
-import { assert } from '../../emulator/sim/assert.ts';
-
 /** A code path that may read a device: yields at sync points, returns T. */
 export type Sync<T = void> = Generator<unknown, T, undefined>;
 
@@ -32,15 +30,4 @@ export function runUntimed<T>(g: Sync<T>): T {
     const r = g.next();
     if (r.done === true) return r.value;
   }
-}
-
-/** Run what a handler or service returned: a Sync is driven (yield*), a plain value passed on. */
-export function* follow<T>(v: T | Sync<T>): Sync<T> {
-  if (isSync(v)) return (yield* v) as T;
-  return v;
-}
-
-/** Check in tests that a helper was not handed a generator by mistake. */
-export function assertPlain(v: unknown, what: string): void {
-  if (isSync(v)) assert(false, `${what} returned a generator where a plain value was expected`);
 }

@@ -108,6 +108,16 @@ export function addNetioAn1Host(world: World, name: string, uid: number): NetioA
 
 export const macHex = (m: Uint8Array): string => [...m].map((b) => b.toString(16).padStart(2, '0')).join('');
 
+/** The `key=value` fields of one log line, as numbers. */
+export function logFields(line: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of line.split(' ')) {
+    const [k, v] = part.split('=');
+    if (k !== undefined && v !== undefined) out[k] = Number(v);
+  }
+  return out;
+}
+
 /** `key=value` field from a task's log lines (last occurrence), NaN if absent. */
 export function logField(task: Task, key: string): number {
   let v = Number.NaN;

@@ -47,7 +47,7 @@ import { librarySockets } from '../../userland/netlib/lib-sockets.ts';
 import type { SocketOpener } from '../../userland/netlib/socket-api.ts';
 import { uxSockets } from '../../userland/ux/ux-sockets.ts';
 import type { World } from '../world.ts';
-import { logField } from './hosts.ts';
+import { logField, logFields } from './hosts.ts';
 import { buildKernelPair } from './inkernel-hosts.ts';
 import { buildLibPair } from './library-hosts.ts';
 import type { Results, ResultValue, Scenario } from './types.ts';
@@ -239,20 +239,13 @@ export interface OrgMeasurement {
   readonly outcome: string;
 }
 
-const fields = (line: string): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const part of line.split(' ')) {
-    const [k, v] = part.split('=');
-    if (k !== undefined && v !== undefined) out[k] = Number(v);
-  }
-  return out;
-};
+
 const clockLine = (t: Task): number[] => {
   const l = t.log.find((x) => x.startsWith('t '));
   return l === undefined ? [] : l.slice(2).split(' ').filter((x) => x !== '').map(Number);
 };
 const probes = (t: Task | undefined, key: string): number[] =>
-  t === undefined ? [] : t.log.filter((l) => l.startsWith(`ux: probe ${key}=`)).map((l) => fields(l.slice('ux: probe '.length))[key]!);
+  t === undefined ? [] : t.log.filter((l) => l.startsWith(`ux: probe ${key}=`)).map((l) => logFields(l.slice('ux: probe '.length))[key]!);
 
 function cpuOf(world: World, name: string): Cpu {
   const h = world.hosts.find((x) => x.name === name);

@@ -18,16 +18,9 @@ import type { Results, Scenario } from './types.ts';
 
 const PARAMS: readonly ParamSpec[] = [{ name: 'rounds', type: 'int', default: 10, min: 1, max: 1000, unit: 'messages', doc: 'messages of each size, one every 250 ms' }];
 import { buildUxPair } from './ux-hosts.ts';
+import { logFields } from './hosts.ts';
 
-const fields = (line: string): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const part of line.split(' ')) {
-    const [k, v] = part.split('=');
-    if (k !== undefined && v !== undefined) out[k] = Number(v);
-  }
-  return out;
-};
-const probes = (t: Task, key: string): number[] => t.log.filter((l) => l.startsWith(`ux: probe ${key}=`)).map((l) => fields(l.slice('ux: probe '.length))[key]!);
+const probes = (t: Task, key: string): number[] => t.log.filter((l) => l.startsWith(`ux: probe ${key}=`)).map((l) => logFields(l.slice('ux: probe '.length))[key]!);
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 const us1 = (ns: number): number => Math.round(ns / 100) / 10;
 
@@ -42,12 +35,12 @@ export function measureUxPrimitives(world: World, rounds = 10): UxPrimitives {
   const rx = pair.spawn(pair.b, 'rx', primitivesReceiverWith(uxSockets), { port: 9 });
   const tx = pair.spawn(pair.a, 'tx', primitivesSenderWith(uxSockets), { peerIp: pair.b.ip, port: 9, rounds, size0: 1, size1: 1472 });
   world.sched.runUntil(() => !rx.alive && !tx.alive, { nsMax: Math.max(60_000_000_000, rounds * 600_000_000) });
-  const writes = tx.log.filter((l) => l.startsWith('w ')).map(fields);
+  const writes = tx.log.filter((l) => l.startsWith('w ')).map(logFields);
   const outAt = probes(pair.a.server!, 'tcpOutputAt');
   if (writes.length !== 2 * rounds || outAt.length !== writes.length) throw new Error(`ux-primitives: ${writes.length} writes, ${outAt.length} probes`);
   const entry = (size: number): number => mean(writes.map((w, i) => ({ w, at: outAt[i]! })).filter((x) => x.w['size'] === size).map((x) => x.at - x.w['t0']!));
   // Wake-up: the 1-byte messages (each read returns one of them whole).
-  const reads = rx.log.filter((l) => l.startsWith('r ')).map(fields);
+  const reads = rx.log.filter((l) => l.startsWith('r ')).map(logFields);
   const readyAt = probes(pair.b.server!, 'readReadyAt');
   const wakes: number[] = [];
   for (let i = 0; i < Math.min(rounds, reads.length, readyAt.length); i++) if (reads[i]!['n'] === 1) wakes.push(reads[i]!['t']! - readyAt[i]!);

@@ -11,6 +11,7 @@
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { SocketOpener } from '../netlib/socket-api.ts';
+import { acceptOne, connectTo } from './connect.ts';
 import { num } from './params.ts';
 
 /** Messages per run, at most (a limit on everything). */
@@ -20,15 +21,9 @@ const sizesOf = (p: Readonly<Record<string, unknown>>): number[] => [num(p, 'siz
 
 export const layersSenderWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const api = yield* open(ctx);
-  if (api === undefined) return;
-  yield* sys.thread_sleep_ns({ ns: 1_000_000 });
-  const fd = yield* api.socket();
-  const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 9));
-  if (kr < 0) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
+  const c = yield* connectTo(open, ctx, 9);
+  if (c === undefined) return;
+  const { api, fd } = c;
   const clock = p['clock'] === true;
   const gap = num(p, 'gapNs', 250_000_000);
   const rounds = Math.min(num(p, 'rounds', 10), LAYERS_MESSAGES_MAX / 2);
@@ -51,13 +46,9 @@ export const layersSenderWith = (open: SocketOpener): GuestProgram => function* 
 
 export const layersReceiverWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const api = yield* open(ctx);
-  if (api === undefined) return;
-  const ls = yield* api.socket();
-  yield* api.bind(ls, num(p, 'port', 9));
-  yield* api.listen(ls, 1);
-  const fd = yield* api.accept(ls);
-  if (fd < 0) return;
+  const c = yield* acceptOne(open, ctx, 9);
+  if (c === undefined) return;
+  const { api, fd } = c;
   const clock = p['clock'] === true;
   const rounds = Math.min(num(p, 'rounds', 10), LAYERS_MESSAGES_MAX / 2);
   const times: number[] = [];

@@ -9,19 +9,14 @@
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { SocketOpener } from '../netlib/socket-api.ts';
+import { acceptOne, connectTo } from './connect.ts';
 import { num } from './params.ts';
 
 export const primitivesSenderWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const api = yield* open(ctx);
-  if (api === undefined) return;
-  yield* sys.thread_sleep_ns({ ns: 1_000_000 });
-  const fd = yield* api.socket();
-  const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 9));
-  if (kr < 0) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
+  const c = yield* connectTo(open, ctx, 9);
+  if (c === undefined) return;
+  const { api, fd } = c;
   const sizes = [num(p, 'size0', 1), num(p, 'size1', 1472)];
   for (const size of sizes) {
     const msg = new Uint8Array(size).fill(0x5a);
@@ -39,13 +34,9 @@ export const primitivesSenderWith = (open: SocketOpener): GuestProgram => functi
 
 export const primitivesReceiverWith = (open: SocketOpener): GuestProgram => function* (ctx) {
   const p = ctx.params;
-  const api = yield* open(ctx);
-  if (api === undefined) return;
-  const ls = yield* api.socket();
-  yield* api.bind(ls, num(p, 'port', 9));
-  yield* api.listen(ls, 1);
-  const fd = yield* api.accept(ls);
-  if (fd < 0) return;
+  const c = yield* acceptOne(open, ctx, 9);
+  if (c === undefined) return;
+  const { api, fd } = c;
   for (;;) {
     const d = yield* api.read(fd, 4096);
     const t = yield* api.now();
