@@ -134,7 +134,10 @@ interface SendRecord {
 }
 
 describe('protection properties (Ethernet, generated adversarial tasks)', () => {
-  it('impersonation, isolation and accounting hold for any interleaving of generated programs', () => {
+  // Seeds that once found a frame committed to a channel closed while its copy-out out of the
+  // board waited for the clock (netio stages the frame and re-checks the channel since): replayed
+  // every run, as well as a fresh search.
+  it.each([['a fresh search', undefined], ['seed -867218060 (replay)', -867218060], ['seed -521717048 (replay)', -521717048]] as const)('impersonation, isolation and accounting hold for any interleaving of generated programs: %s', (_what, replaySeed) => {
     const mapTally = { ok: 0, refused: 0 };
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), fc.array(opArb, { minLength: 10, maxLength: 60 }), fc.integer({ min: 1, max: 1000 }), (prog0, prog1, seed) => {
@@ -308,7 +311,7 @@ describe('protection properties (Ethernet, generated adversarial tasks)', () => 
         expect(s.rxArrived).toBe(s.rxDelivered + s.rxToDefault + s.rxDropNoChannel + s.rxDropRingFull + s.rxDropError);
         expect(s.rxArrived).toBe(b.driver.counters.framesReceived);
       }),
-      { numRuns: Math.max(10, Math.floor(fcRuns() / 5)) },
+      replaySeed === undefined ? { numRuns: Math.max(10, Math.floor(fcRuns() / 5)) } : { seed: replaySeed, numRuns: 20 },
     );
     // The generator reached both sides of the vm_map oracle.
     expect(mapTally.ok).toBeGreaterThan(0);

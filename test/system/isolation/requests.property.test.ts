@@ -74,7 +74,15 @@ describe.each(['ethernet', 'an1'] as const)('generated registry adversaries on %
         w.sched.runFor(4 * MSL_NS + 50_000_000);
         expect({ names: reg.space.entries.size, bqis: bqis(), channels: a.netio.channels.size }).toEqual(base);
       }),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        // Found in CI (seed 972990686): two tasks whose pending connects to an unreachable peer took
+        // all 63 AN1 BQIs before the per-task BQI quota was lowered to 15. Checked every run.
+        examples: [[1, [
+          { msgId: REG_MSG.CONNECT, n: 31, bad: 'none', unreachable: false, dieAfterSend: false, vary: false },
+          { msgId: REG_MSG.CONNECT, n: 32, bad: 'none', unreachable: false, dieAfterSend: false, vary: false },
+        ]]],
+      },
     );
   });
 });
