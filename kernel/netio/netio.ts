@@ -32,8 +32,12 @@
  * completes; a closed channel's pages are not reused while a DMA from them is queued.
  *
  * Inbound, Ethernet: in the LANCE receive upcall the header is read by PIO, classified, looked up
- * once, and the frame PIO-copied straight into the channel's next slot; RX_HEAD bumps; at the end
- * of the driver's drain each touched channel's semaphore is signalled once. Unmatched frames and
+ * once, and the frame PIO-copied into the stock Mach 3.0 driver's net_kmsg (its hand-off charged,
+ * `netio.rxKmsgCycles`), which the module copies into the channel's next slot (`cpu.memcpy*`: the
+ * paper ran Mach's Ethernet driver unaltered, P §4; docs/calibration.md, "Delivery of a
+ * maximum-sized packet"); the default channel, which stands in for the mapped Ethernet device,
+ * gets the frame by the PIO copy alone; RX_HEAD bumps; at the end of the driver's drain each touched channel's
+ * semaphore is signalled once. Unmatched frames and
  * IP fragments go to the default channel if there is one, else they are dropped and counted.
  * Inbound, AN1: the controller DMAs into the channel's slot pages (its BQI ring); the handler
  * records the length and bumps RX_HEAD; buffers come back by `net_rx_done` (or piggy-backed on
@@ -191,6 +195,9 @@ export interface NetIoStats {
   /** Ethernet: PIO cycles reading headers to demultiplex, and copying the rest of the frame. */
   rxHeaderPioCycles: number;
   rxCopyPioCycles: number;
+  /** Ethernet: cycles of the stock driver's net_kmsg hand-off, and of the module's copies out of the net_kmsg into slots. */
+  rxKmsgCycles: number;
+  rxKmsgCopyCycles: number;
   rxBatches: number;
   txSent: number;
   txRefusedRight: number;
@@ -215,7 +222,7 @@ export class NetIo {
   readonly privPort: Port;
   readonly stats: NetIoStats = {
     rxArrived: 0, rxDelivered: 0, rxToDefault: 0, rxDropNoChannel: 0, rxDropRingFull: 0, rxDropError: 0, rxFragments: 0, rxDesync: 0,
-    rxHeaderPioCycles: 0, rxCopyPioCycles: 0, rxBatches: 0, txSent: 0, txRefusedRight: 0, txRefusedTemplate: 0, txRefusedRange: 0,
+    rxHeaderPioCycles: 0, rxCopyPioCycles: 0, rxKmsgCycles: 0, rxKmsgCopyCycles: 0, rxBatches: 0, txSent: 0, txRefusedRight: 0, txRefusedTemplate: 0, txRefusedRange: 0,
     txRefusedLength: 0, txRefusedRate: 0, txBlocked: 0, channelsCreated: 0, channelsClosed: 0,
   };
   readonly channels = new Map<number, Channel>();
@@ -242,7 +249,7 @@ export class NetIo {
   /** The device path by Mach IPC (net_device_open), when the registry asks for it: device-ipc.ts. */
   readonly deviceIpc: DeviceIpc;
   private readonly c: {
-    classify: number; lookup: number; deliver: number; txFixed: number; txWord: number; rxReturn: number;
+    classify: number; lookup: number; deliver: number; kmsg: number; txFixed: number; txWord: number; rxReturn: number;
     semaphore: number; portOp: number; memcpySetup: number; memcpyPerByte: number;
   };
 
@@ -256,6 +263,7 @@ export class NetIo {
       classify: t.get('netio.rxClassifyCycles'),
       lookup: t.get('netio.rxLookupCycles'),
       deliver: t.get('netio.rxDeliverCycles'),
+      kmsg: t.get('netio.rxKmsgCycles'),
       txFixed: t.get('netio.txCheckFixedCycles'),
       txWord: t.get('netio.txCheckWordCycles'),
       rxReturn: t.get('netio.rxReturnCycles'),
@@ -678,7 +686,8 @@ export class NetIo {
   // ---- Inbound -------------------------------------------------------------------------------
 
   /**
-   * LANCE receive upcall (interrupt level): header by PIO, classify, one lookup, PIO into the slot.
+   * LANCE receive upcall (interrupt level): header by PIO, classify, one lookup, PIO into the
+   * driver's net_kmsg, the net_kmsg hand-off, then a memory copy into the slot.
    * A generator: each PIO read of the board waits for the clock (kernel/dev/sync.ts).
    */
   private *lanceReceive(f: LanceRxFrame): Sync {
@@ -711,6 +720,9 @@ export class NetIo {
       const p1 = pio();
       yield* f.copyTo(data, n, n, f.length - n);
       this.stats.rxCopyPioCycles += pio() - p1;
+      // Stock Mach 3.0: the frame is a net_kmsg, queued and delivered by AST (the message itself).
+      cpu.charge(this.c.kmsg, 'net_kmsg');
+      this.stats.rxKmsgCycles += this.c.kmsg;
       if (this.deviceIpc.deliver(dev, data)) this.stats.rxToDefault++;
       else this.stats.rxDropRingFull++;
       return;
@@ -730,6 +742,16 @@ export class NetIo {
     const p1 = pio();
     yield* f.copyTo(stage, n, n, f.length - n);
     this.stats.rxCopyPioCycles += pio() - p1;
+    // A keyed channel is the paper's module behind Mach's unaltered Ethernet driver (P §4): the
+    // staging buffer is the driver's net_kmsg, its hand-off (get, queue, AST delivery, put back)
+    // charged here and the module's copy out of it below. The default channel stands in for the
+    // mapped Ethernet device (UX, docs/ux.md; the registry without the IPC device path): one copy
+    // from the board into the ring, no net_kmsg.
+    const viaKmsg = !toDefault;
+    if (viaKmsg) {
+      cpu.charge(this.c.kmsg, 'net_kmsg');
+      this.stats.rxKmsgCycles += this.c.kmsg;
+    }
     if (ch.closed) {
       this.stats.rxDropNoChannel++;
       return;
@@ -737,6 +759,11 @@ export class NetIo {
     const slot = this.claimSlot(ch);
     if (slot < 0) return;
     this.ram.set(stage, ch.slotPhys(slot));
+    if (viaKmsg) {
+      const copy = this.c.memcpySetup + f.length * this.c.memcpyPerByte;
+      cpu.charge(copy, 'copy');
+      this.stats.rxKmsgCopyCycles += copy;
+    }
     this.commit(ch, slot, f.length, toDefault);
   }
 

@@ -162,6 +162,45 @@ describe('Ethernet receive (software demultiplexing)', () => {
     expect(reg.p.mem((ctx) => ctx.mem.read32(g.address + NETIO_CTL.RX_HEAD))).toBe(5);
   });
 
+  it('takes each keyed frame through the stock driver\'s net_kmsg (one hand-off, a memory copy into the slot); the default channel not', () => {
+    const { world, a, b } = ethWorld();
+    const reg = registry(world, b);
+    createVia(reg, rawEthSpec(MAC_B, MAC_A), { rxSlots: 8 });
+    const costs = b.kernel.host.costs;
+    const kmsg = costs.get('netio.rxKmsgCycles');
+    const setup = costs.get('cpu.memcpySetupCycles');
+    const perByte = costs.get('cpu.memcpyCyclesPerByte');
+    const cpu = b.kernel.host.cpu;
+    const cat = (k: string): number => cpu.cyclesByCategory.get(k) ?? 0;
+    const charged = (length: number): { kmsg: number; copy: number; delivered: number } => {
+      const k0 = cat('net_kmsg');
+      const c0 = cat('copy');
+      const d0 = b.netio.stats.rxDelivered;
+      a.kernel.postKernelWork(() => void a.driver.transmit(rawFrame(MAC_B, MAC_A, length)));
+      world.sched.runFor(5_000_000);
+      return { kmsg: cat('net_kmsg') - k0, copy: cat('copy') - c0, delivered: b.netio.stats.rxDelivered - d0 };
+    };
+    const small = charged(200);
+    const large = charged(1400);
+    expect(small.delivered).toBe(1);
+    expect(large.delivered).toBe(1);
+    expect(small.kmsg).toBe(kmsg);
+    expect(large.kmsg).toBe(kmsg);
+    expect(small.copy).toBe(setup + 200 * perByte);
+    expect(large.copy).toBe(setup + 1400 * perByte);
+    // The default channel stands in for the mapped device (docs/ux.md): the board's PIO copy only.
+    const d = createVia(reg, { demux: { kind: 'none' }, isDefault: true, template: [] }, { rxSlots: 4 });
+    expect(d.kr).toBe(KERN.SUCCESS);
+    const k0 = cat('net_kmsg');
+    const c0 = cat('copy');
+    const t0 = b.netio.stats.rxToDefault;
+    a.kernel.postKernelWork(() => void a.driver.transmit(rawFrame(MAC_B, MAC_C, 1400)));
+    world.sched.runFor(5_000_000);
+    expect(b.netio.stats.rxToDefault - t0).toBe(1);
+    expect(cat('net_kmsg') - k0).toBe(0);
+    expect(cat('copy') - c0).toBe(0);
+  });
+
   it('sends IP fragments to the default channel', () => {
     const { world, a, b } = ethWorld();
     const reg = registry(world, b);

@@ -46,4 +46,10 @@ export const NETIO_COSTS = {
     source: 'derived: read RX_TAIL, clamp it, walk the returned slots ≈ 12 instructions + 1 per slot at ≈1.5 cycles each (PIO of the re-post is charged by the bus)',
     what: 'net_rx_done (or the piggy-back on net_send): fixed part of handing buffers back',
   },
+  'netio.rxKmsgCycles': {
+    value: 200,
+    unit: 'cycles',
+    source: 'derived: the paper ran stock Mach 3.0 (MK74) and changed only the AN1 driver and "memory and signaling support for the buffer layer" (P §4), so its Ethernet frames took the stock LANCE driver’s receive path, which on a DECstation 5000/200 (3max) copies every frame out of the PMAD-AA into a net_kmsg and hands it to net_packet, which defers delivery to an AST or the network thread (CMU Mach 3.0 chips/lance.c se_rint/se_read/copy_from_lance, device/net_io.c net_kmsg_get/net_packet/net_ast/net_deliver/net_kmsg_put; neozeed/macmach-December1991 mach_kernel/kernel.mk64). Counted from that source: net_kmsg_get (spl raise, dequeue from the free list, counters, want-more test, spl restore) ≈ 30 instructions, se_read’s header/length set-up and ethernet_priority’s broadcast test ≈ 25, net_packet (enqueue on the high-priority queue, counters, AST request under splsched) ≈ 30, net_ast and net_deliver (dequeue, spl0, the second pass that finds the queue empty, ast_off) and net_kmsg_put ≈ 50: ≈ 135 instructions at ≈ 1.5 cycles each (simple locks are empty on a uniprocessor). The module’s copy of the frame out of the net_kmsg into the channel slot is charged apart (cpu.memcpy*)',
+    what: 'Ethernet receive: the stock Mach 3.0 driver’s net_kmsg hand-off for one frame (get, fill, queue, AST delivery, put back)',
+  },
 } as const satisfies CostGroup;
