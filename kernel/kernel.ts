@@ -285,7 +285,7 @@ export class Kernel {
       beforeDeviceAccess: () => {
         const cur = this.current;
         if (cur === undefined) return;
-        cur.chargeSpent((c, k) => this.host.cpu.charge(c, k));
+        cur.chargeSpent(this.chargeCpu);
       },
       beforeStore: (phys, length) => {
         // The guest stands at the CPU's local time plus the cycles it has recorded since.
@@ -420,6 +420,8 @@ export class Kernel {
   private burstThread: Thread | undefined = undefined;
   private readonly burstBody = (): Sync => this.runBurst(this.burstThread!);
   private readonly burstOptions = { onDone: (): void => this.afterBurst(this.burstThread!) };
+  /** Charges a thread's recorded user cycles to the CPU (made once, not per trap). */
+  private readonly chargeCpu = (cycles: number, category: string): void => this.host.cpu.charge(cycles, category);
 
   private afterBurst(thread: Thread): void {
     if (thread.state.kind !== 'runnable' || this.runQueue.includes(thread)) return;
@@ -477,7 +479,8 @@ export class Kernel {
         return;
       }
       // The step's fields are read inside the try: a hostile "generator" may return anything.
-      let step: { readonly done: boolean; readonly value: unknown } | undefined;
+      let stepDone = false;
+      let stepValue: unknown = undefined;
       let thrown: unknown = undefined;
       let threw = false;
       this.current = thread;
@@ -485,23 +488,24 @@ export class Kernel {
         const raw: unknown = gen.next(resume as TrapResult);
         if (typeof raw !== 'object' || raw === null) throw new TypeError('generator step is not an object');
         const r = raw as { done?: unknown; value?: unknown };
-        step = { done: r.done === true, value: r.value };
+        stepDone = r.done === true;
+        stepValue = r.value;
       } catch (e) {
         threw = true;
         thrown = e;
       } finally {
         this.current = undefined;
       }
-      thread.chargeSpent((c, k) => cpu.charge(c, k));
+      thread.chargeSpent(this.chargeCpu);
       const fault = thread.fault;
       thread.fault = undefined;
       if (fault !== undefined) {
         let deferred: Deferred;
         if (threw) deferred = { kind: 'unwound' };
-        else if (step!.done === true) deferred = { kind: 'done' };
+        else if (stepDone) deferred = { kind: 'done' };
         else {
           // The guest caught the fault and trapped: that trap runs if the handler resumes it.
-          const d = decodeTrap(step!.value);
+          const d = decodeTrap(stepValue);
           deferred = d.ok ? { kind: 'trap', req: d.req } : { kind: 'bad-trap' };
         }
         this.raiseException(thread, EXC.BAD_ACCESS, fault.fault === 'protection' ? KERN.PROTECTION_FAILURE : KERN.INVALID_ADDRESS, fault.address, `thread ${thread.id}: ${fault.message}`, deferred);
@@ -512,14 +516,14 @@ export class Kernel {
         this.raiseException(thread, EXC.SOFTWARE, 0, 0, `thread ${thread.id} ${what}`, { kind: 'unwound' });
         return;
       }
-      if (step!.done === true) {
+      if (stepDone) {
         this.endThread(thread);
         return;
       }
       cpu.charge(this.costs.trapCycles, 'trap');
       thread.trapsTotal++;
       this.trapsTotal++;
-      const decoded = decodeTrap(step!.value);
+      const decoded = decodeTrap(stepValue);
       if (!decoded.ok) {
         this.raiseException(thread, EXC.BAD_INSTRUCTION, 0, 0, `thread ${thread.id}: ${decoded.error}`, { kind: 'bad-trap' });
         return;

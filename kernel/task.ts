@@ -22,6 +22,10 @@ export const PRIORITY_MAX = 31;
 /** A task may hold this many threads at most (a limit on everything). */
 export const THREADS_PER_TASK_MAX = 256;
 
+function chargeEntry(this: (cycles: number, category: string) => void, cycles: number, category: string): void {
+  this(cycles, category);
+}
+
 export class Thread {
   state: ThreadState = { kind: 'runnable' };
   /** What the thread is resumed with at its next step. */
@@ -48,7 +52,7 @@ export class Thread {
   depressed = false;
   /** User cycles recorded by spend() since the last trap. */
   spentCycles = 0;
-  /** User cycles recorded by spend(cycles, category) since the last trap, by category (undefined: none). */
+  /** User cycles recorded by spend(cycles, category) since the last trap, by category (undefined or empty: none). */
   spentByCategory: Map<string, number> | undefined = undefined;
   trapsTotal = 0;
   readonly timer: WheelTimer;
@@ -75,9 +79,10 @@ export class Thread {
     charge(this.spentCycles, 'user');
     this.spentCycles = 0;
     const m = this.spentByCategory;
-    if (m === undefined) return;
-    this.spentByCategory = undefined;
-    for (const [category, cycles] of m) charge(cycles, category);
+    if (m === undefined || m.size === 0) return;
+    // The map is kept for the next trap (emptied, not dropped: no map per trap).
+    m.forEach(chargeEntry, charge);
+    m.clear();
   }
 }
 

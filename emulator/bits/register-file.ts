@@ -72,10 +72,43 @@ function compile(def: RegisterDef): Compiled {
   };
 }
 
+/** A register list's compiled form and its lookups, shared by every file built from the same list. */
+interface Layout {
+  readonly regs: readonly Compiled[];
+  readonly byName: ReadonlyMap<string, number>;
+  readonly byOffset: ReadonlyMap<number, number>;
+  /** Every register's reset value, by index. */
+  readonly resets: readonly number[];
+}
+
+/**
+ * Layouts by definition list: a device builds many files from one module-level list (the AN1 has
+ * 64 BQI entries of 132 registers each, per board), so each list is checked and compiled once.
+ * The lists are readonly data; a file never changes its layout.
+ */
+const layouts = new WeakMap<readonly RegisterDef[], Layout>();
+
+function layoutOf(name: string, defs: readonly RegisterDef[]): Layout {
+  const known = layouts.get(defs);
+  if (known !== undefined) return known;
+  const regs = defs.map(compile);
+  const byName = new Map<string, number>();
+  const byOffset = new Map<number, number>();
+  defs.forEach((d, i) => {
+    if (byName.has(d.name)) bug(`${name}: duplicate register ${d.name}`);
+    if (byOffset.has(d.offset)) bug(`${name}: two registers at offset ${d.offset}`);
+    byName.set(d.name, i);
+    byOffset.set(d.offset, i);
+  });
+  const layout: Layout = { regs, byName, byOffset, resets: defs.map((d) => d.reset) };
+  layouts.set(defs, layout);
+  return layout;
+}
+
 export class RegisterFile {
   private readonly regs: readonly Compiled[];
-  private readonly byName = new Map<string, number>();
-  private readonly byOffset = new Map<number, number>();
+  private readonly byName: ReadonlyMap<string, number>;
+  private readonly byOffset: ReadonlyMap<number, number>;
   /** Stored values, by register index (device-internal view). */
   readonly raw: number[];
   /** After `write`: the value before the write, and the value the bus presented. */
@@ -86,14 +119,11 @@ export class RegisterFile {
     readonly name: string,
     defs: readonly RegisterDef[],
   ) {
-    this.regs = defs.map(compile);
-    defs.forEach((d, i) => {
-      if (this.byName.has(d.name)) bug(`${name}: duplicate register ${d.name}`);
-      if (this.byOffset.has(d.offset)) bug(`${name}: two registers at offset ${d.offset}`);
-      this.byName.set(d.name, i);
-      this.byOffset.set(d.offset, i);
-    });
-    this.raw = defs.map((d) => d.reset);
+    const layout = layoutOf(name, defs);
+    this.regs = layout.regs;
+    this.byName = layout.byName;
+    this.byOffset = layout.byOffset;
+    this.raw = layout.resets.slice();
   }
 
   reset(): void {

@@ -30,7 +30,8 @@ export interface BusTarget {
   accessCycles(offset: number, size: AccessSize, isWrite: boolean): number;
   /**
    * Optional fast paths for programmed I/O of a whole buffer: one charge and one copy
-   * (DESIGN.md "Speed"). Targets without them get word-by-word accesses.
+   * (DESIGN.md "Speed"). Targets without them get word-by-word accesses. `writeBlock` copies
+   * `src` during the call and never keeps it (the bus reuses a queued write's bytes).
    */
   readBlock?(offset: number, dst: Uint8Array, atNs: Ns): void;
   writeBlock?(offset: number, src: Uint8Array, atNs: Ns): void;

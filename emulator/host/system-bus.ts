@@ -48,9 +48,14 @@ interface PendingWrite {
   offset: number;
   size: AccessSize;
   value: number;
-  /** A block write's bytes (copied when queued), else undefined. */
+  /** A block write's bytes (copied into `store` when queued), else undefined. */
   bytes: Uint8Array | undefined;
+  /** The record's own buffer for block writes, kept with the record for the next one. */
+  store: Uint8Array | undefined;
 }
+
+/** A block write's buffer is at least this long (a LANCE frame fits: one buffer per record). */
+const BLOCK_STORE_MIN = 2048;
 
 /** The causality check's counters (DESIGN.md "Causality"; a test requires zero violations). */
 export interface CausalityStats {
@@ -76,8 +81,12 @@ export class SystemBus implements PhysicalBus {
   lastBusErrorAddr = -1;
 
   readonly causality: CausalityStats = { writesQueued: 0, timeDeterminedReads: 0, readsAhead: 0, writesMistimed: 0, firstViolation: undefined };
-  /** Timed writes not yet applied, in stamp order (a FIFO: stamps never decrease). */
-  private pending: PendingWrite[] = [];
+  /**
+   * Timed writes not yet applied, in stamp order (a FIFO: stamps never decrease), from index
+   * `head` on; the applied ones before it are dropped when the queue empties or grows long.
+   */
+  private readonly pending: PendingWrite[] = [];
+  private head = 0;
   /** Applied records, for reuse by the next queued writes. */
   private readonly freeWrites: PendingWrite[] = [];
   private readonly applyEvent: SimEvent;
@@ -95,18 +104,24 @@ export class SystemBus implements PhysicalBus {
 
   // ---- the timed-write queue ---------------------------------------------------------------
 
-  private enqueue(stampNs: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number, bytes: Uint8Array | undefined): void {
-    if (this.pending.length >= PENDING_WRITES_MAX) assert(false, 'timed-write queue overflow');
+  /** Queue a write; `block`: a block write's bytes, copied here (the caller may reuse its array). */
+  private enqueue(stampNs: number, target: BusTarget | undefined, offset: number, size: AccessSize, value: number, block: Uint8Array | undefined): void {
+    if (this.pending.length - this.head >= PENDING_WRITES_MAX) assert(false, 'timed-write queue overflow');
     let w = this.freeWrites.pop();
-    if (w === undefined) w = { stampNs, target, offset, size, value, bytes };
+    if (w === undefined) w = { stampNs, target, offset, size, value, bytes: undefined, store: undefined };
     else {
       w.stampNs = stampNs;
       w.target = target;
       w.offset = offset;
       w.size = size;
       w.value = value;
-      w.bytes = bytes;
     }
+    if (block !== undefined) {
+      let store = w.store;
+      if (store === undefined || store.length < block.length) store = w.store = new Uint8Array(Math.max(BLOCK_STORE_MIN, block.length));
+      store.set(block);
+      w.bytes = store.subarray(0, block.length);
+    } else w.bytes = undefined;
     this.pending.push(w);
     this.causality.writesQueued++;
     if (!this.applyEvent.scheduled) this.sched.schedule(this.applyEvent, stampNs);
@@ -115,25 +130,33 @@ export class SystemBus implements PhysicalBus {
   private applyDue(): void {
     const now = this.sched.now;
     const q = this.pending;
-    let n = 0;
-    while (n < q.length && q[n]!.stampNs <= now) {
-      const w = q[n]!;
-      n++;
+    // Each write is taken off the queue before it is applied, and its record given back after.
+    while (this.head < q.length && q[this.head]!.stampNs <= now) {
+      const w = q[this.head]!;
+      this.head++;
       this.applyWrite(w.stampNs, w.target, w.offset, w.size, w.value, w.bytes);
+      w.target = undefined;
+      w.bytes = undefined;
+      this.freeWrites.push(w);
     }
-    if (n > 0) {
-      // Give the applied records back and close the gap in place (no array per call).
-      for (let k = 0; k < n; k++) {
-        const w = q[k]!;
-        w.target = undefined;
-        w.bytes = undefined;
-        this.freeWrites.push(w);
-      }
-      q.copyWithin(0, n);
-      q.length -= n;
-    }
-    const next = q[0];
+    this.compact();
+    const next = q[this.head];
     if (next !== undefined) this.sched.schedule(this.applyEvent, next.stampNs);
+  }
+
+  /** Drop the applied entries before `head`: at once when none is left, else when they are many. */
+  private compact(): void {
+    const q = this.pending;
+    const h = this.head;
+    if (h === 0) return;
+    if (h === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (h >= 1024 && h * 2 >= q.length) {
+      for (let i = h; i < q.length; i++) q[i - h] = q[i]!;
+      q.length -= h;
+      this.head = 0;
+    }
   }
 
   /** Apply a timed write; the check: it lands exactly at its stamp, never before or after. */
@@ -149,9 +172,10 @@ export class SystemBus implements PhysicalBus {
   hold(atNs: number): unknown {
     const q = this.pending;
     let i = q.length;
-    while (i > 0 && q[i - 1]!.stampNs > atNs) i--;
+    while (i > this.head && q[i - 1]!.stampNs > atNs) i--;
     if (i === q.length) return undefined;
     const held = q.splice(i);
+    this.compact();
     this.rescheduleApply();
     return held;
   }
@@ -163,7 +187,7 @@ export class SystemBus implements PhysicalBus {
     for (const w of held) {
       w.stampNs += pushNs;
       // The handler's own writes lie before T + push: appending keeps the queue in order.
-      const last = this.pending[this.pending.length - 1];
+      const last = this.pending.length > this.head ? this.pending[this.pending.length - 1] : undefined;
       if (last !== undefined && last.stampNs > w.stampNs) assert(false, 'held writes out of order');
       this.pending.push(w);
     }
@@ -171,7 +195,7 @@ export class SystemBus implements PhysicalBus {
   }
 
   private rescheduleApply(): void {
-    const next = this.pending[0];
+    const next = this.pending[this.head];
     if (next === undefined) {
       if (this.applyEvent.scheduled) this.sched.cancel(this.applyEvent);
     } else this.sched.reschedule(this.applyEvent, next.stampNs);
@@ -179,7 +203,7 @@ export class SystemBus implements PhysicalBus {
 
   /** Timed writes waiting for their time (tests and diagnostics). */
   get pendingWrites(): number {
-    return this.pending.length;
+    return this.pending.length - this.head;
   }
 
   private violation(kind: 'readsAhead' | 'writesMistimed', what: string): void {
@@ -355,7 +379,7 @@ export class SystemBus implements PhysicalBus {
     if (t.writeBlock !== undefined && t.blockCycles !== undefined) {
       const at = this.cpu.localNow();
       this.cpu.charge(t.blockCycles(offset, src.length, true), 'pio');
-      if (at > this.sched.now) this.enqueue(at, t, offset, 1, 0, src.slice());
+      if (at > this.sched.now) this.enqueue(at, t, offset, 1, 0, src);
       else t.writeBlock(offset, src, at);
       return;
     }

@@ -13,6 +13,21 @@ export const PAGE_MASK = PAGE_SIZE - 1;
 /** References per frame (mappings + objects), at most (a limit on everything). */
 export const FRAME_REFS_MAX = 0xffff;
 
+/**
+ * Zero the frame at `base`, writing only when a byte is not zero already: a frame never written
+ * since boot stays untouched host memory (reading the host's zero pages commits none), so a
+ * host's RSS holds only the frames its guests really used. The frame is zero either way.
+ */
+function zeroFrame(ram: Uint8Array, base: number): void {
+  const end = base + PAGE_SIZE;
+  for (let i = base; i < end; i++) {
+    if (ram[i] !== 0) {
+      ram.fill(0, i, end);
+      return;
+    }
+  }
+}
+
 export class FrameAllocator {
   private readonly refs: Uint16Array;
   private readonly free: number[] = [];
@@ -38,7 +53,7 @@ export class FrameAllocator {
     if (f === undefined) return undefined;
     if (!(this.refs[f] === 0)) bug(`frame ${f} on the free list with references`);
     this.refs[f] = 1;
-    this.ram.fill(0, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
+    zeroFrame(this.ram, f * PAGE_SIZE);
     return f;
   }
 

@@ -34,7 +34,7 @@
  * TURBOchannel's ~100 MB/s), cache effects of DMA.
  */
 import { crc32, fcsOk, writeFcs } from '../../bits/crc32.ts';
-import { RegisterFile } from '../../bits/register-file.ts';
+import { RegisterFile, type RegisterDef } from '../../bits/register-file.ts';
 import type { AccessSize, BusTarget, CostReader, DmaPort, InterruptLine } from '../../bus/index.ts';
 import { buildOptionRom } from '../../host/turbochannel.ts';
 import { AN1_LINK_MBPS, type An1LinkEndpoint, type An1LinkPort } from '../../net/an1-link.ts';
@@ -102,6 +102,9 @@ const COUNTER_REG: Record<BoardCounter, string> = {
 };
 
 // Effect log opcodes (committed at the end of a firmware step).
+/** BQI 0's entry: BQ_CTRL resets enabled (one list, so its register layout is compiled once). */
+const BQI0_ENTRY_REGS: readonly RegisterDef[] = BQI_ENTRY_REGS.map((d) => (d.name === 'BQ_CTRL' ? { ...d, reset: BQ_CTRL_RESET_BQI0 } : d));
+
 const OP_RX_DMA = 1;
 const OP_RX_RELEASE = 2;
 const OP_COMPLETION = 3;
@@ -256,7 +259,7 @@ export class An1Controller implements BusTarget, An1LinkEndpoint {
     this.ioWriteCycles = c.get('tc.ioWriteCycles');
 
     for (let b = 0; b < AN1_LIMITS.bqiCount; b++) {
-      const defs = b === 0 ? BQI_ENTRY_REGS.map((d) => (d.name === 'BQ_CTRL' ? { ...d, reset: BQ_CTRL_RESET_BQI0 } : d)) : BQI_ENTRY_REGS;
+      const defs = b === 0 ? BQI0_ENTRY_REGS : BQI_ENTRY_REGS;
       this.bqiFiles.push(new RegisterFile(`an1-bqi${b}`, defs));
     }
     const f0 = this.bqiFiles[0]!;

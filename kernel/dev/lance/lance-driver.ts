@@ -189,6 +189,7 @@ export class LanceDriver {
   private readonly watchdogNs: number;
   private lastTxProgressNs = 0;
   private readonly rxFrame: RxFrameRef;
+  private readonly txWriter: TxWriter;
 
   constructor(
     private readonly env: DriverEnv,
@@ -221,6 +222,7 @@ export class LanceDriver {
     this.watchdogNs = config.watchdogNs ?? DEFAULTS.watchdogNs;
     this.watchdog = env.host.sched.createEvent(`${env.host.name}.lance-driver.watchdog`, Priority.timer, () => this.watchdogFired());
     this.rxFrame = new RxFrameRef(this.bus, this.base, env.host.cpu);
+    this.txWriter = new TxWriter(this.bus);
     this.promiscuous = config.promiscuous ?? false;
     const l = config.ladrf ?? [0, 0, 0, 0];
     this.ladrf = [l[0], l[1], l[2], l[3]];
@@ -269,8 +271,11 @@ export class LanceDriver {
     this.selectCsr(n);
     this.bus.write16(this.base + PMAD.RDP, v);
   }
-  private *rd16(lanceAddr: number): Sync<number> {
-    if (this.env.host.cpu.isAhead) yield SYNC;
+  /**
+   * Read a 16-bit word of the board. Not a sync point itself: every caller writes
+   * `if (cpu.isAhead) yield SYNC;` just before it (no generator is made per read).
+   */
+  private rd16Synced(lanceAddr: number): number {
     return this.bus.read16(this.base + lanceAddr);
   }
   private wr16(lanceAddr: number, v: number): void {
@@ -418,7 +423,7 @@ export class LanceDriver {
       return false;
     }
     if (this.running && this.txOutstanding < this.nTx && this.txQueue.length === 0) {
-      this.put(frame.length, (w) => w.write(0, frame));
+      this.putFrame(frame);
       return true;
     }
     if (this.txQueue.length >= this.txQueueMax) {
@@ -443,6 +448,21 @@ export class LanceDriver {
     return true;
   }
 
+  /** put() of a whole frame held in memory (its bytes are the buffer's from offset 0). */
+  private putFrame(frame: Uint8Array): void {
+    this.txFrame = frame;
+    try {
+      this.put(frame.length, this.fillFromFrame);
+    } finally {
+      this.txFrame = undefined;
+    }
+  }
+  private txFrame: Uint8Array | undefined = undefined;
+  private readonly fillFromFrame = (w: LanceTxWriter): void => {
+    const f = this.txFrame;
+    if (f !== undefined) w.write(0, f);
+  };
+
   private put(length: number, fill: (w: LanceTxWriter) => void): void {
     assert(this.txOutstanding < this.nTx, 'transmit ring overrun');
     const cpu = this.env.host.cpu;
@@ -451,12 +471,19 @@ export class LanceDriver {
     const buf = this.txBufAddr + this.bufBytes * slot;
     const bus = this.bus;
     const base = this.base + buf;
-    fill({
-      write: (offset, src) => {
-        if (offset < 0 || offset + src.length > length) return;
-        bus.writeBlock(base + offset, src);
-      },
-    });
+    // One writer per driver, aimed at this buffer for the call (saved and restored around it,
+    // so a fill that transmits again through the driver cannot redirect this frame's writes).
+    const w = this.txWriter;
+    const savedBase = w.base;
+    const savedLength = w.length;
+    w.base = base;
+    w.length = length;
+    try {
+      fill(w);
+    } finally {
+      w.base = savedBase;
+      w.length = savedLength;
+    }
     const sent = Math.max(length, ETHER_MIN_DATA);
     if (length < ETHER_MIN_DATA) bus.writeBlock(base + length, new Uint8Array(ETHER_MIN_DATA - length));
     const d = this.txRingAddr + LE_DESC_BYTES * slot;
@@ -475,7 +502,7 @@ export class LanceDriver {
   private refill(): void {
     while (this.running && this.txQueue.length > 0 && this.txOutstanding < this.nTx) {
       const f = this.txQueue.shift()!;
-      this.put(f.length, (w) => w.write(0, f));
+      this.putFrame(f);
     }
   }
 
@@ -485,7 +512,9 @@ export class LanceDriver {
     const cpu = this.env.host.cpu;
     cpu.charge(this.costs.intr, 'driver');
     this.counters.interrupts++;
-    const csr0 = yield* this.readCsr(0);
+    this.selectCsr(0);
+    if (cpu.isAhead) yield SYNC;
+    const csr0 = this.bus.read16(this.base + PMAD.RDP);
     if ((csr0 & LE_CSR0.INTR) === 0) {
       this.counters.spuriousInterrupts++;
       return;
@@ -516,7 +545,8 @@ export class LanceDriver {
     const cpu = this.env.host.cpu;
     for (let n = 0; n < this.nRx; n++) {
       const first = this.rxIndex;
-      const flags = yield* this.rd16(RX_RING_ADDR + LE_DESC_BYTES * first + LE_D_FLAGS);
+      if (cpu.isAhead) yield SYNC;
+      const flags = this.rd16Synced(RX_RING_ADDR + LE_DESC_BYTES * first + LE_D_FLAGS);
       if ((flags & LE_RMD1.OWN) !== 0) return;
       // Collect the frame's descriptors STP..ENP (or up to an error).
       let count = 1;
@@ -524,7 +554,8 @@ export class LanceDriver {
       let lastFlags = flags;
       while ((lastFlags & (LE_RMD1.ENP | LE_RMD1.ERR)) === 0 && count < this.nRx) {
         const next = (last + 1) % this.nRx;
-        const f = yield* this.rd16(RX_RING_ADDR + LE_DESC_BYTES * next + LE_D_FLAGS);
+        if (cpu.isAhead) yield SYNC;
+        const f = this.rd16Synced(RX_RING_ADDR + LE_DESC_BYTES * next + LE_D_FLAGS);
         if ((f & LE_RMD1.OWN) !== 0) return; // the chip is still filling the chain
         last = next;
         lastFlags = f;
@@ -540,7 +571,8 @@ export class LanceDriver {
         if ((lastFlags & LE_RMD1.OFLO) !== 0) this.counters.rxOverflows++;
         if ((lastFlags & LE_RMD1.FRAM) !== 0) this.counters.rxFramingErrors++;
       } else {
-        const mcnt = (yield* this.rd16(RX_RING_ADDR + LE_DESC_BYTES * last + LE_D_MISC)) & 0x0fff;
+        if (cpu.isAhead) yield SYNC;
+        const mcnt = this.rd16Synced(RX_RING_ADDR + LE_DESC_BYTES * last + LE_D_MISC) & 0x0fff;
         yield* this.deliver(first, count, mcnt - ETHER_FCS);
       }
       for (let k = 0; k < count; k++) this.giveRx((first + k) % this.nRx);
@@ -553,18 +585,18 @@ export class LanceDriver {
       this.counters.rxErrors++;
       return;
     }
-    const segs: RxSegment[] = [];
+    const ref = this.rxFrame;
     let left = length;
+    let nSegs = 0;
     for (let k = 0; k < count && left > 0; k++) {
       const i = (first + k) % this.nRx;
       const n = Math.min(this.bufBytes, left);
-      segs.push({ addr: this.rxBufAddr + this.bufBytes * i, length: n });
+      ref.setSegment(nSegs++, this.rxBufAddr + this.bufBytes * i, n);
       left -= n;
     }
     this.counters.framesReceived++;
     this.counters.bytesReceived += length;
-    const ref = this.rxFrame;
-    ref.reset(segs, length);
+    ref.reset(nSegs, length);
     try {
       if (this.handler !== undefined) {
         const r = this.handler(ref);
@@ -575,25 +607,28 @@ export class LanceDriver {
         this.onFrame?.(copy);
       }
     } finally {
-      ref.reset([], 0);
+      ref.reset(0, 0);
     }
   }
 
   /** Returns a reason to re-initialize, if any. */
   private *drainTx(): Sync<string | undefined> {
     const c = this.counters;
+    const cpu = this.env.host.cpu;
     let reason: string | undefined;
     while (this.txOutstanding > 0) {
       const slot = this.txCons;
       const d = this.txRingAddr + LE_DESC_BYTES * slot;
-      const flags = yield* this.rd16(d + LE_D_FLAGS);
+      if (cpu.isAhead) yield SYNC;
+      const flags = this.rd16Synced(d + LE_D_FLAGS);
       if ((flags & LE_TMD1.OWN) !== 0) break;
       const length = this.txLength[slot]!;
       const deferred = (flags & LE_TMD1.DEF) !== 0;
       if (deferred) c.txDeferred++;
       let done: LanceTxDone;
       if ((flags & LE_TMD1.ERR) !== 0) {
-        const tmd3 = yield* this.rd16(d + LE_D_MISC);
+        if (cpu.isAhead) yield SYNC;
+        const tmd3 = this.rd16Synced(d + LE_D_MISC);
         c.txErrors++;
         let error: LanceTxError = 'retry';
         if ((tmd3 & (LE_TMD3.BUFF | LE_TMD3.UFLO)) !== 0) {
@@ -622,7 +657,7 @@ export class LanceDriver {
       }
       this.txCons = (slot + 1) % this.nTx;
       this.txOutstanding--;
-      this.lastTxProgressNs = this.env.host.cpu.localNow();
+      this.lastTxProgressNs = cpu.localNow();
       this.onTransmitDone?.(done);
       if (reason !== undefined) break;
     }
@@ -670,9 +705,22 @@ export function lanceLadrf(addresses: readonly Uint8Array[]): [number, number, n
   return words;
 }
 
+/** What put() hands a transmit fill: writes land in one transmit buffer (reused; aimed per call). */
+class TxWriter implements LanceTxWriter {
+  base = 0;
+  length = 0;
+  constructor(private readonly bus: PhysicalBus) {}
+  write(offset: number, src: Uint8Array): void {
+    if (offset < 0 || offset + src.length > this.length) return;
+    this.bus.writeBlock(this.base + offset, src);
+  }
+}
+
 /** The handler's view of one received frame (reused; valid only during the call). */
 class RxFrameRef implements LanceRxFrame {
-  private segs: RxSegment[] = [];
+  /** The frame's buffers: the first `nSegs` entries (kept and refilled, one object per ring slot at most). */
+  private readonly segs: RxSegment[] = [];
+  private nSegs = 0;
   length = 0;
 
   constructor(
@@ -681,8 +729,17 @@ class RxFrameRef implements LanceRxFrame {
     private readonly cpu: { readonly isAhead: boolean },
   ) {}
 
-  reset(segs: RxSegment[], length: number): void {
-    this.segs = segs;
+  setSegment(k: number, addr: number, length: number): void {
+    const s = this.segs[k];
+    if (s === undefined) this.segs.push({ addr, length });
+    else {
+      s.addr = addr;
+      s.length = length;
+    }
+  }
+
+  reset(nSegs: number, length: number): void {
+    this.nSegs = nSegs;
     this.length = length;
   }
 
@@ -699,7 +756,8 @@ class RxFrameRef implements LanceRxFrame {
     let src = Math.max(0, srcOffset);
     let at = Math.max(0, dstOffset);
     let segStart = 0;
-    for (const s of this.segs) {
+    for (let k = 0; k < this.nSegs; k++) {
+      const s = this.segs[k]!;
       if (left <= 0) break;
       const segEnd = segStart + s.length;
       if (src < segEnd) {

@@ -90,3 +90,56 @@ describe('DECstation 5000/200 board', () => {
     expect(host.cpu.untimedCycles).toBe(28);
   });
 });
+
+describe('timed writes queued by the system bus', () => {
+  /** An option that records each write (word or block) with its stamp and the clock when it landed. */
+  function recorder(now: () => number): BusTarget & { log: string[] } {
+    const log: string[] = [];
+    return {
+      name: 'recorder',
+      log,
+      read: () => 0,
+      peek: () => 0,
+      write(offset, _size, value, atNs) {
+        log.push(`w ${offset} ${value} @${atNs} now ${now()}`);
+      },
+      poke() {},
+      accessCycles: () => 3,
+      writeBlock(offset, src, atNs) {
+        log.push(`b ${offset} ${Array.from(src).join(',')} @${atNs} now ${now()}`);
+      },
+      blockCycles: () => 5,
+    };
+  }
+
+  it('applies thousands of writes from one burst in issue order, each at its stamp, and block writes with the bytes they had when issued', () => {
+    const world = new World({ seed: 1 });
+    const host = world.addHost('ws', 1 << 20);
+    const opt = recorder(() => world.sched.now);
+    host.installOption(0, opt);
+    const expected: string[] = [];
+    const WRITES = 3_000; // more than the bus's compaction threshold (1024 applied entries)
+    host.cpu.execute('k', () => {
+      const src = new Uint8Array(3);
+      for (let i = 0; i < WRITES; i++) {
+        host.cpu.charge(7);
+        if (i % 500 === 250) {
+          src.set([i & 0xff, 1, 2]);
+          const at = host.cpu.localNow();
+          host.bus.writeBlock(SLOT0 + 0x100, src);
+          expected.push(`b 256 ${i & 0xff},1,2 @${at} now ${at}`);
+          src.fill(0xee); // the caller reuses its array at once: the queued write keeps its own copy
+        } else {
+          const at = host.cpu.localNow();
+          host.bus.write32(SLOT0 + 4 * (i % 64), i);
+          expected.push(`w ${4 * (i % 64)} ${i} @${at} now ${at}`);
+        }
+      }
+    });
+    expect(host.bus.pendingWrites).toBe(WRITES);
+    world.sched.runFor(1_000_000_000);
+    expect(opt.log).toEqual(expected);
+    expect(host.bus.pendingWrites).toBe(0);
+    expect(host.bus.causality.writesMistimed).toBe(0);
+  });
+});
