@@ -23,13 +23,20 @@ async function loadCli() {
         process.stderr.write(`ulp: cannot precompile (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); running the sources through tsx\n`);
       }
     }
-    if (bundle !== undefined) return import(pathToFileURL(bundle).href);
+    if (bundle !== undefined) return noted(pathToFileURL(bundle).href, false);
   }
   const { register } = await import('tsx/esm/api');
   register();
-  return import('../studies/cli.ts');
+  return noted(new URL('../studies/cli.ts', import.meta.url).href, true);
+}
+
+/** Import the CLI module, noting which (studies/pool.ts: `ulp sweep --jobs` workers load the same). */
+function noted(href, tsx) {
+  globalThis[Symbol.for('ulp-emu.cli')] = { href, tsx };
+  return import(href);
 }
 
 const cli = await loadCli();
 // A `ulp paper` worker thread runs the experiments it is sent (studies/paper/parallel.ts).
-if (isMainThread || !cli.workerMain(workerData)) process.exitCode = cli.main(process.argv.slice(2));
+// `ulp sweep --jobs N` returns a promise (its runs are on a tinypool pool, studies/pool.ts).
+if (isMainThread || !cli.workerMain(workerData)) process.exitCode = await cli.main(process.argv.slice(2));

@@ -12,19 +12,20 @@ import { parseArgs } from 'node:util';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { UnknownCostError } from '../emulator/host/costs/cost-table.ts';
 import { SCENARIOS } from './scenarios/index.ts';
-import type { ResultValue, RunReport, Scenario } from './scenarios/types.ts';
+import type { Results, ResultValue, RunReport, Scenario } from './scenarios/types.ts';
 import { checkedParams, describeCrash, findScenario, openOutputFile, prepareOutputDir, runFailures, runScenario, UsageError, writeAllSync, type RunOptions } from './run.ts';
 import { findParam, formatParam, isDefault, ParamError, parseParamText, rangeText, type ParamValue, type ParamValues } from './scenarios/params.ts';
 import { isScenarioFileArg, loadScenarioFile, type ScenarioFile } from './scenario-file.ts';
 import { scenarioFileSchema } from './scenario-schema.ts';
 import {
-  expandDimText, mergeShards, metricNames, metricsOf, parseShard, parseSweepJsonl, pointCount, pointValues, POINTS_MAX, shardPoints, summarize, summaryCsv, sweepCsv, sweepJsonl,
+  expandDimText, mergeShards, metricNames, metricsOf, parseShard, parseSweepJsonl, pointCount, pointValues, POINTS_MAX, progressLine, shardPoints, summarize, summaryCsv, sweepCsv, sweepJsonl,
   type Dim, type MetricSummary, type SweepHeader, type SweepRow,
 } from './sweep.ts';
 import type { World } from './world.ts';
 import { runBench, WORKLOADS } from './bench.ts';
 import { isPaperWorker, paperWorker, runInWorkers, type PaperTask } from './paper/parallel.ts';
 import { availableParallelism } from 'node:os';
+import { runOnPool } from './pool.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { fmt } from './report/format.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
@@ -53,10 +54,12 @@ const SCENARIOS_USAGE = `  ulp scenarios [--json] [NAME]  list the built-in scen
   ulp schema                     the JSON Schema of scenario files (for editors)`;
 const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
           [--seed N | --seeds N|LIST] [--shard I/N] [--jsonl FILE] [--csv FILE]
-          [--summary FILE] [--metric NAME ...]
+          [--summary FILE] [--metric NAME ...] [--jobs N|auto]
                                  every point of the grid (cartesian product) on every seed:
                                  long-form rows, mean and 95 % interval per point (ranges:
-                                 A:B:STEP or A:B:xFACTOR; a list parameter's points split by ;)
+                                 A:B:STEP or A:B:xFACTOR; a list parameter's points split by ;);
+                                 --jobs N|auto: the runs on N worker threads (auto: one per
+                                 core; default 1: in this thread); the output is the same
   ulp merge SHARD.jsonl ... [--jsonl FILE] [--csv FILE] [--summary FILE] [--metric NAME ...]
                                  join the shards of a sweep (--shard) into the whole sweep's bytes`;
 const PAPER_USAGE = `  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR] [--seed N | --seeds N|LIST]
@@ -419,6 +422,13 @@ function cmdScenarios(args: string[], paramsOnly = false): number {
   return 0;
 }
 
+/** `--jobs N|auto` (paper, sweep): worker threads, 1..64; auto is one per core; default 1. */
+function parseJobs(text: string | undefined): number {
+  const jobs = text === undefined ? 1 : text === 'auto' ? Math.min(64, availableParallelism()) : /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs needs a whole number 1..64 or 'auto', got '${text}'`);
+  return jobs;
+}
+
 /** On a terminal, one line on stderr saying which experiment runs (overwritten as it goes). */
 function progress(enabled: boolean): { step(text: string): void; done(): void } {
   if (!enabled) return { step: () => {}, done: () => {} };
@@ -519,7 +529,7 @@ function finishSweep(header: SweepHeader, rows: readonly SweepRow[], outputs: Re
   return failed.length > 0 ? EXIT_RUN_FAILED : 0;
 }
 
-function cmdSweep(args: string[]): number {
+function cmdSweep(args: string[]): number | Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -535,8 +545,10 @@ function cmdSweep(args: string[]): number {
       csv: { type: 'string' },
       summary: { type: 'string' },
       metric: { type: 'string', multiple: true, default: [] },
+      jobs: { type: 'string' },
     },
   });
+  const jobs = parseJobs(values.jobs);
   if (positionals.length !== 1) throw new UsageError(`'ulp sweep' needs exactly one scenario name or scenario file (known: ${[...SCENARIOS.keys()].join(', ')})`);
   const { scenario, file } = scenarioArg(positionals[0]!);
   if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per point) or --seeds N|LIST (replications), not both');
@@ -599,35 +611,112 @@ function cmdSweep(args: string[]): number {
     shard: shard === undefined ? null : `${shard[0]}/${shard[1]}`,
     ...prov,
   };
-  const bar = progress(process.stderr.isTTY === true);
-  const rows: SweepRow[] = [];
-  const unreadEverywhere = new Set([...fixedCosts.keys(), ...dims.filter((d) => d.kind === 'cost').map((d) => d.name)]);
-  let done = 0;
-  for (const { p, params, costs } of plan) {
-    for (const seed of seeds) {
-      bar.step(`ulp sweep: [${++done}/${plan.length * seeds.length}] point ${p} of ${points}, seed ${seed}`);
-      const o = runChecked(scenario, { seed, params, costOverrides: costs });
-      if (o.report.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!o.unread.includes(n)) unreadEverywhere.delete(n);
-      rows.push({
+  // Every point × seed, in point then seed order: the rows' order whatever runs them.
+  const work = plan.flatMap(({ p, params, costs }) => seeds.map((seed) => ({ p, seed, params, costs })));
+  const bar = sweepProgress(process.stderr.isTTY === true, work.length);
+  const finish = (runs: readonly SweepRun[]): number => {
+    bar.done();
+    const unreadEverywhere = new Set([...fixedCosts.keys(), ...dims.filter((d) => d.kind === 'cost').map((d) => d.name)]);
+    const rows = work.map(({ p, seed, params, costs }, i): SweepRow => {
+      const r = runs[i]!;
+      if (r.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!r.unread.includes(n)) unreadEverywhere.delete(n);
+      return {
         point: p,
         seed,
         scenario: scenario.name,
         params,
         costs: Object.fromEntries(costs),
-        outcome: o.failures.length === 0 ? 'done' : 'failed',
-        failure: o.failures.length === 0 ? null : o.failures.join('; '),
-        fingerprint: o.report.fingerprint,
-        simTimeNs: o.report.simTimeNs,
-        events: o.report.events,
-        guestErrors: o.report.guestErrors,
+        outcome: r.failures.length === 0 ? 'done' : 'failed',
+        failure: r.failures.length === 0 ? null : r.failures.join('; '),
+        fingerprint: r.fingerprint,
+        simTimeNs: r.simTimeNs,
+        events: r.events,
+        guestErrors: r.guestErrors,
         ...prov,
-        results: o.report.results,
-      });
-    }
+        results: r.results,
+      };
+    });
+    for (const n of unreadEverywhere) err(`warning: --cost ${n} changed nothing: no part of this sweep reads ${n}`);
+    return finishSweep(header, rows, outputs, values.metric);
+  };
+  if (jobs > 1 && work.length > 1) {
+    // On worker threads (studies/pool.ts): each run's inputs go to a worker, which loads the
+    // scenario as this thread did (a name, or the scenario file's path) and runs it.
+    const tasks: SweepTask[] = work.map(({ seed, params, costs }) => ({ kind: 'sweep', scenarioArg: positionals[0]!, seed, params, costs: [...costs] }));
+    return runOnPool<SweepTask, SweepRun>(tasks, jobs, (i, s) => bar.finished(s.ok ? s.value.failures.length > 0 : true, `point ${work[i]!.p}, seed ${work[i]!.seed}`)).then((settled) =>
+      finish(settled.map((s) => (s.ok ? s.value : workerFailure(s.error)))),
+    );
   }
-  bar.done();
-  for (const n of unreadEverywhere) err(`warning: --cost ${n} changed nothing: no part of this sweep reads ${n}`);
-  return finishSweep(header, rows, outputs, values.metric);
+  const runs = work.map(({ p, seed, params, costs }) => {
+    bar.running(`point ${p}, seed ${seed}`);
+    const r = sweepRun(scenario, seed, params, costs);
+    bar.finished(r.failures.length > 0, '');
+    return r;
+  });
+  return finish(runs);
+}
+
+/** One sweep run's figures: what a row needs, and all a worker thread sends back. */
+export interface SweepRun {
+  readonly failures: readonly string[];
+  readonly unread: readonly string[];
+  readonly fingerprint: string;
+  readonly simTimeNs: number;
+  readonly events: number;
+  readonly guestErrors: number;
+  readonly results: Results;
+}
+
+/** A `ulp sweep --jobs` task (studies/pool.ts): one point on one seed. */
+export interface SweepTask {
+  readonly kind: 'sweep';
+  /** The sweep's scenario argument: a built-in name or a scenario file's path. */
+  readonly scenarioArg: string;
+  readonly seed: number;
+  readonly params: ParamValues;
+  readonly costs: readonly (readonly [string, number])[];
+}
+
+/** Run one point on one seed (a model error is a failed run, as in `ulp run`). */
+function sweepRun(scenario: Scenario, seed: number, params: ParamValues, costs: ReadonlyMap<string, number>): SweepRun {
+  const o = runChecked(scenario, { seed, params, costOverrides: costs });
+  const r = o.report;
+  return { failures: o.failures, unread: o.unread, fingerprint: r.fingerprint, simTimeNs: r.simTimeNs, events: r.events, guestErrors: r.guestErrors, results: r.results };
+}
+
+/** A run whose worker thread failed (it threw outside the model, or died): a failed row, with why. */
+function workerFailure(error: string): SweepRun {
+  return { failures: [`the worker thread failed: ${error}`], unread: [], fingerprint: '', simTimeNs: 0, events: 0, guestErrors: 0, results: {} };
+}
+
+const poolScenarios = new Map<string, Scenario>();
+
+/** In a worker thread of `ulp sweep --jobs` (bin/pool-worker.js): run one task. */
+export function poolTask(task: SweepTask): SweepRun {
+  if (task.kind !== 'sweep') throw new Error(`unknown pool task '${String(task.kind)}'`);
+  let scenario = poolScenarios.get(task.scenarioArg);
+  if (scenario === undefined) poolScenarios.set(task.scenarioArg, (scenario = scenarioArg(task.scenarioArg).scenario));
+  return sweepRun(scenario, task.seed, task.params, new Map(task.costs));
+}
+
+/** The sweep's progress on a terminal: a bar, runs done of all, failures, the time left (stderr). */
+function sweepProgress(enabled: boolean, total: number): { running(text: string): void; finished(failed: boolean, text: string): void; done(): void } {
+  if (!enabled) return { running: () => {}, finished: () => {}, done: () => {} };
+  const start = Date.now();
+  let done = 0;
+  let failed = 0;
+  const draw = (text: string): void => {
+    process.stderr.write(`\r\x1b[K${progressLine({ done, total, failed, text, elapsedMs: Date.now() - start, columns: (process.stderr.columns ?? 0) >= 20 ? process.stderr.columns : 80 })}`);
+  };
+  return {
+    running: (text) => draw(`running ${text}`),
+    finished: (f, text) => {
+      done++;
+      if (f) failed++;
+      draw(text === '' ? '' : `done ${text}`);
+    },
+    done: () => process.stderr.write('\r\x1b[K'),
+  };
 }
 
 function cmdMerge(args: string[]): number {
@@ -678,8 +767,7 @@ function cmdPaper(args: string[]): number {
   // Default: one thread. Measured on this shared 2-core machine (other work on the other core),
   // two worker threads took 1.22-1.25x the CPU (each loads and warms up the code), 0.92-1.23x the
   // wall time and 70 MB more peak memory (docs/speed.md); --jobs auto asks for one per core.
-  const jobs = values.jobs === undefined ? 1 : values.jobs === 'auto' ? availableParallelism() : Number(values.jobs);
-  if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs needs a whole number 1..64 or 'auto', got '${values.jobs}'`);
+  const jobs = parseJobs(values.jobs);
   if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per experiment) or --seeds N|LIST (replications), not both');
   const replicated = values.seeds !== undefined;
   const seeds = values.seeds !== undefined ? parseSeeds(values.seeds) : [parseSeed(values.seed)];
@@ -772,7 +860,7 @@ export function workerMain(data: unknown): boolean {
   return true;
 }
 
-export function main(argv: string[]): number {
+export function main(argv: string[]): number | Promise<number> {
   try {
     const [command, ...rest] = argv;
     switch (command) {
@@ -814,8 +902,10 @@ export function main(argv: string[]): number {
         parseArgs({ args: rest, strict: true, options: {} });
         out(JSON.stringify(scenarioFileSchema([...SCENARIOS.values()]), null, 2) + '\n');
         return 0;
-      case 'sweep':
-        return cmdSweep(rest);
+      case 'sweep': {
+        const r = cmdSweep(rest);
+        return typeof r === 'number' ? r : r.catch(cliError);
+      }
       case 'merge':
         return cmdMerge(rest);
       case 'paper':
@@ -824,13 +914,18 @@ export function main(argv: string[]): number {
         return runBench(rest);
     }
   } catch (e) {
-    if (e instanceof BrokenPipe) return 0;
-    if (e instanceof UsageError || e instanceof UnknownCostError || e instanceof ParamError || isParseArgsError(e)) {
-      err((e as Error).message.split('\n')[0]!);
-      return EXIT_USAGE;
-    }
-    throw e;
+    return cliError(e);
   }
+}
+
+/** A command's error: a closed stdout ends it quietly, a user error is one line and exit 2. */
+function cliError(e: unknown): number {
+  if (e instanceof BrokenPipe) return 0;
+  if (e instanceof UsageError || e instanceof UnknownCostError || e instanceof ParamError || isParseArgsError(e)) {
+    err((e as Error).message.split('\n')[0]!);
+    return EXIT_USAGE;
+  }
+  throw e;
 }
 
 function isParseArgsError(e: unknown): boolean {
