@@ -43,7 +43,8 @@ export const EXIT_RUN_FAILED = 3;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--json]
-          [--cost NAME=VALUE ...] [--pcap DIR] [--trace FILE [--trace-limit N]]
+          [--cost NAME=VALUE ...] [--pcap DIR [--pcap-format pcapng|pcap]]
+          [--trace FILE [--trace-limit N]]
           [--trace-registers FILE]
                                  run one scenario: <scenario> is a built-in name or a
                                  scenario file FILE.json (a built-in scenario with params,
@@ -85,8 +86,11 @@ const OPTIONS = `options:
   --json           print one JSON object instead of text (paper: --json FILE, or - for stdout)
   --cost NAME=V    override one cost-table constant for a what-if run (repeatable); values are
                    checked against the constant's bounds (ulp costs)
-  --pcap DIR       write one pcap per network interface into DIR, named
-                   <scenario>-<network>-<host>-<interface>.pcap (ln0 LANCE, an0 AN1)
+  --pcap DIR       write one capture per network interface into DIR, named
+                   <host>-<interface>.pcapng (ln0 LANCE, an0 AN1): pcapng with the interface's
+                   name and nanosecond timestamps (a host and interface on several networks of
+                   one run: one file per network, in DIR/net-NN/)
+  --pcap-format F  pcapng (the default) or pcap (classic libpcap, nanosecond, <host>-<interface>.pcap)
   --trace FILE     write a timeline of the run (Chrome Trace Event JSON) into FILE: open it in
                    https://ui.perfetto.dev; the run and its fingerprint are unchanged
   --trace-limit N  events the timeline holds at most (default 2000000), then it stops recording
@@ -326,6 +330,7 @@ function cmdRun(args: string[]): number {
       param: { type: 'string', multiple: true, default: [] },
       set: { type: 'string', multiple: true, default: [] },
       pcap: { type: 'string' },
+      'pcap-format': { type: 'string' },
       trace: { type: 'string' },
       'trace-limit': { type: 'string' },
       // --trace-registers (issue 16 item 2): the register access log as text.
@@ -341,6 +346,9 @@ function cmdRun(args: string[]): number {
   if (values['trace-limit'] !== undefined && values.trace === undefined) throw new UsageError('--trace-limit needs --trace FILE');
   const eventsMax = parseTraceLimit(values['trace-limit']);
   if (seeds.length > 1 && (values.pcap !== undefined || values.trace !== undefined || values['trace-registers'] !== undefined)) throw new UsageError(`--pcap, --trace and --trace-registers record one run: the scenario file names ${seeds.length} seeds, pick one with --seed N`);
+  const pcapFormat = values['pcap-format'];
+  if (pcapFormat !== undefined && pcapFormat !== 'pcapng' && pcapFormat !== 'pcap') throw new UsageError(`--pcap-format needs pcapng or pcap, got '${pcapFormat}'`);
+  if (pcapFormat !== undefined && values.pcap === undefined) throw new UsageError('--pcap-format needs --pcap DIR');
   // Every output path is checked before the run, so a bad one costs one line and no simulation.
   if (values.pcap !== undefined) prepareOutputDir(values.pcap, '--pcap directory');
   const traceFd = values.trace === undefined ? undefined : openOutputFile(values.trace, '--trace file');
@@ -358,7 +366,7 @@ function cmdRun(args: string[]): number {
         params,
         costOverrides,
         ...(registerLog !== undefined ? { onWorld: (w: World) => traceRegisters(w, registerLog) } : {}),
-        ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
+        ...(values.pcap !== undefined ? { pcapDir: values.pcap, ...(pcapFormat !== undefined ? { pcapFormat } : {}) } : {}),
         ...(traceFd !== undefined
           ? { timeline: { sink: (chunk: string) => writeAllSync(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
           : {}),
@@ -380,7 +388,7 @@ function cmdRun(args: string[]): number {
         const note = timeline.truncated ? ` (limit reached: the rest of the run is not in it; --trace-limit raises it)` : '';
         out(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
       }
-      if (report.captures !== undefined && report.captures.length > 0) out(`captures: ${report.captures.length} pcap files in ${values.pcap} (${report.captures[0]}, ...)\n`);
+      if (report.captures !== undefined && report.captures.length > 0) out(`captures: ${report.captures.length} ${pcapFormat ?? 'pcapng'} files in ${values.pcap} (${report.captures[0]}, ...)\n`);
     }
     if (outcome.report.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!outcome.unread.includes(n)) unreadEverywhere.delete(n);
     if (values.pcap !== undefined && outcome.failures.length === 0 && (report.captures ?? []).length === 0) err(`warning: --pcap: scenario ${scenario.name} has no network interface to capture`);
