@@ -1,4 +1,4 @@
-// A worker thread of `ulp sweep --jobs N` (studies/pool.ts, started by tinypool): loads the CLI
+// A worker thread of `ulp sweep --jobs N` and `ulp paper --jobs N` (studies/pool.ts, started by tinypool): loads the CLI
 // module the main thread runs — the precompiled bundle, or the sources through tsx's loader —
 // and runs each task it is sent with that module's `poolTask`.
 import { workerData } from 'node:worker_threads';

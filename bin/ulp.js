@@ -3,7 +3,6 @@
 // changed since), or, where esbuild cannot run, from the TypeScript sources through tsx's loader.
 import { build, freshBundle } from './build.js';
 import { pathToFileURL } from 'node:url';
-import { isMainThread, workerData } from 'node:worker_threads';
 
 // A reader that went away (`ulp bench | head -1`) ends the command quietly, never with a trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -37,6 +36,6 @@ function noted(href, tsx) {
 }
 
 const cli = await loadCli();
-// A `ulp paper` worker thread runs the experiments it is sent (studies/paper/parallel.ts).
-// `ulp sweep --jobs N` returns a promise (its runs are on a tinypool pool, studies/pool.ts).
-if (isMainThread || !cli.workerMain(workerData)) process.exitCode = await cli.main(process.argv.slice(2));
+// `ulp sweep --jobs N` and `ulp paper --jobs N` return a promise (their runs are on a tinypool
+// pool of worker threads, studies/pool.ts, each loading the CLI through bin/pool-worker.js).
+process.exitCode = await cli.main(process.argv.slice(2));

@@ -23,9 +23,8 @@ import {
 } from './sweep.ts';
 import type { World } from './world.ts';
 import { runBench, WORKLOADS } from './bench.ts';
-import { isPaperWorker, paperWorker, runInWorkers, type PaperTask } from './paper/parallel.ts';
 import { availableParallelism } from 'node:os';
-import { runOnPool } from './pool.ts';
+import { runOnPool, type Settled } from './pool.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { fmt } from './report/format.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
@@ -699,9 +698,10 @@ function workerFailure(error: string): SweepRun {
 
 const poolScenarios = new Map<string, Scenario>();
 
-/** In a worker thread of `ulp sweep --jobs` (bin/pool-worker.js): run one task. */
-export function poolTask(task: SweepTask): SweepRun {
-  if (task.kind !== 'sweep') throw new Error(`unknown pool task '${String(task.kind)}'`);
+/** In a worker thread of `ulp sweep --jobs` or `ulp paper --jobs` (bin/pool-worker.js): run one task. */
+export function poolTask(task: SweepTask | PaperTask): SweepRun | Outcome {
+  if (task.kind === 'paper') return runChecked(findScenario(task.scenario), { seed: task.seed, costOverrides: new Map(task.costOverrides) });
+  if (task.kind !== 'sweep') throw new Error(`unknown pool task '${String((task as { kind?: unknown }).kind)}'`);
   let scenario = poolScenarios.get(task.scenarioArg);
   if (scenario === undefined) poolScenarios.set(task.scenarioArg, (scenario = scenarioArg(task.scenarioArg).scenario));
   return sweepRun(scenario, task.seed, task.params, new Map(task.costs));
@@ -758,7 +758,7 @@ function cmdMerge(args: string[]): number {
   return finishSweep(header, rows, outputs, values.metric);
 }
 
-function cmdPaper(args: string[]): number {
+function cmdPaper(args: string[]): number | Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -792,6 +792,8 @@ function cmdPaper(args: string[]): number {
   // Every output path is checked before the runs, so a bad one costs one line and no simulation.
   if (values.report !== undefined) prepareReportDir(values.report);
   const jsonFd = values.json === undefined || values.json === '-' ? undefined : openOutputFile(values.json, '--json file');
+  // With --jobs the file is closed when the runs on the worker threads are done.
+  let closeLater = false;
   try {
     // Every experiment on every seed: experiment by experiment, its seeds in order; on --jobs
     // worker threads when more than one (each run is a fresh world: the same reports either way).
@@ -799,73 +801,99 @@ function cmdPaper(args: string[]): number {
     const order = paperScenarios.flatMap((scenario, i) => seeds.map((seed, k) => ({ scenario, i, seed, k })));
     const label = (t: (typeof order)[number]): string =>
       `ulp paper: [${t.i + 1}/${paperScenarios.length}] ${t.scenario.name}${seeds.length > 1 ? ` (seed ${t.seed}, ${t.k + 1} of ${seeds.length})` : ''}`;
-    let outcomes: { scenario: Scenario; outcome: Outcome }[];
-    const entry = process.argv[1];
-    if (jobs > 1 && order.length > 1 && entry !== undefined) {
-      const tasks: PaperTask[] = order.map((t, index) => ({ index, scenario: t.scenario.name, seed: t.seed, costOverrides: [...costOverrides] }));
+    // Reports and files from the outcomes, in experiment then seed order, however they were run.
+    const finish = (outcomes: readonly { readonly scenario: Scenario; readonly outcome: Outcome }[]): number => {
+      bar.done();
+      const runs = outcomes.map(({ scenario, outcome: o }) => ({ scenario, report: o.report, ...(o.failures.length > 0 ? { failure: o.failures.join('; ') } : {}) }));
+      const failed = outcomes.filter(({ outcome: o }) => o.failures.length > 0).map(({ outcome: o }) => o);
+      const cells = allCells(runs);
+      const stats = replicate(cells, seeds);
+      const means = stats.map(meanCell);
+      const reportFiles = values.report === undefined ? undefined : buildReport(runs, { ...(wanted === undefined ? {} : { tables: [...wanted].sort() }), ...(replicated ? { seedsArg: values.seeds! } : {}) });
+      if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
+      if (values.json !== undefined) {
+        const text = JSON.stringify(paperJson(runs, { seeds, replicated, costOverrides: Object.fromEntries(costOverrides), failures: failed.map(failureLine) }), null, 2) + '\n';
+        if (jsonFd === undefined) out(text);
+        else {
+          writeAllSync(jsonFd, text);
+          out(`ulp paper: wrote ${values.json}\n`);
+        }
+      } else {
+        for (const scenario of paperScenarios) {
+          const mine = runs.filter((r) => r.scenario === scenario);
+          out(`\n== ${scenario.name}: ${scenario.summary}\n`);
+          out(formatCells(stats.filter((s) => s.cell.scenario === scenario.name), replicated) + '\n');
+          const first = mine[0]!;
+          if (mine.length === 1) out(`(${first.failure !== undefined ? 'FAILED, ' : ''}simulated ${(first.report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${first.report.fingerprint || '—'}; details: ulp run ${scenario.name}${first.report.seed === 1 ? '' : ` --seed ${first.report.seed}`})\n`);
+          else out(`(${mine.length} runs, seeds ${seedsText(seeds)}${mine.some((r) => r.failure !== undefined) ? `, FAILED on seeds ${mine.filter((r) => r.failure !== undefined).map((r) => r.report.seed).join(', ')}` : ''}; fingerprints: ulp paper --json; one run: ulp run ${scenario.name} --seed N)\n`);
+        }
+        out(`\n${summaryLine(means)} (ratio = emulator${replicated ? ' mean' : ''} / paper)\n`);
+        const statements = statedOrderings();
+        if (statements.length > 0) {
+          out(`the orderings the paper states${replicated ? `, checked on each of ${seeds.length} seeds` : ''} (ulp paper --report DIR says why):\n`);
+          const lines = replicated
+            ? replicatedOrderingLines(checkOrderingsOverSeeds(statements, seeds.map((seed) => [seed, cells.filter((c) => c.seed === seed)] as const), means))
+            : orderingLines(checkOrderings(statements, means));
+          out(lines.join('\n') + '\n');
+        }
+      }
+      // With `--json -` stdout is the JSON alone.
+      if (values.report !== undefined && reportFiles !== undefined && values.json !== '-') {
+        out(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
+      }
+      // A what-if that changed nothing says so (an override no experiment read).
+      const completed = outcomes.filter(({ outcome: o }) => o.report.fingerprint !== '');
+      const unread = completed.length === 0 ? [] : [...costOverrides.keys()].filter((n) => completed.every(({ outcome: o }) => o.unread.includes(n)));
+      warnUnread(unread, costOverrides);
+      for (const o of failed) err(failureLine(o));
+      return failed.length > 0 ? EXIT_RUN_FAILED : 0;
+    };
+    if (jobs > 1 && order.length > 1) {
+      // On a pool of worker threads (studies/pool.ts), as `ulp sweep --jobs` runs its points.
+      const tasks: PaperTask[] = order.map((t) => ({ kind: 'paper', scenario: t.scenario.name, seed: t.seed, costOverrides: [...costOverrides] }));
       let done = 0;
-      const results = runInWorkers<Outcome>(entry, tasks, jobs, (index) => bar.step(`${label(order[index]!)} (${++done} of ${order.length} done)`));
-      outcomes = order.map((t, index) => ({ scenario: t.scenario, outcome: results[index]! }));
-    } else {
-      outcomes = order.map((t) => {
+      closeLater = true;
+      return runOnPool<PaperTask, Outcome>(tasks, jobs, (index) => bar.step(`${label(order[index]!)} (${++done} of ${order.length} done)`))
+        .then((settled) => finish(order.map((t, i) => ({ scenario: t.scenario, outcome: settledOutcome(settled[i]!, t.scenario, t.seed, costOverrides) }))))
+        .finally(() => {
+          if (jsonFd !== undefined) closeSync(jsonFd);
+        });
+    }
+    return finish(
+      order.map((t) => {
         bar.step(label(t));
         return { scenario: t.scenario, outcome: runChecked(t.scenario, { seed: t.seed, costOverrides }) };
-      });
-    }
-    bar.done();
-    const runs = outcomes.map(({ scenario, outcome: o }) => ({ scenario, report: o.report, ...(o.failures.length > 0 ? { failure: o.failures.join('; ') } : {}) }));
-    const failed = outcomes.filter(({ outcome: o }) => o.failures.length > 0).map(({ outcome: o }) => o);
-    const cells = allCells(runs);
-    const stats = replicate(cells, seeds);
-    const means = stats.map(meanCell);
-    const reportFiles = values.report === undefined ? undefined : buildReport(runs, { ...(wanted === undefined ? {} : { tables: [...wanted].sort() }), ...(replicated ? { seedsArg: values.seeds! } : {}) });
-    if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
-    if (values.json !== undefined) {
-      const text = JSON.stringify(paperJson(runs, { seeds, replicated, costOverrides: Object.fromEntries(costOverrides), failures: failed.map(failureLine) }), null, 2) + '\n';
-      if (jsonFd === undefined) out(text);
-      else {
-        writeAllSync(jsonFd, text);
-        out(`ulp paper: wrote ${values.json}\n`);
-      }
-    } else {
-      for (const scenario of paperScenarios) {
-        const mine = runs.filter((r) => r.scenario === scenario);
-        out(`\n== ${scenario.name}: ${scenario.summary}\n`);
-        out(formatCells(stats.filter((s) => s.cell.scenario === scenario.name), replicated) + '\n');
-        const first = mine[0]!;
-        if (mine.length === 1) out(`(${first.failure !== undefined ? 'FAILED, ' : ''}simulated ${(first.report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${first.report.fingerprint || '—'}; details: ulp run ${scenario.name}${first.report.seed === 1 ? '' : ` --seed ${first.report.seed}`})\n`);
-        else out(`(${mine.length} runs, seeds ${seedsText(seeds)}${mine.some((r) => r.failure !== undefined) ? `, FAILED on seeds ${mine.filter((r) => r.failure !== undefined).map((r) => r.report.seed).join(', ')}` : ''}; fingerprints: ulp paper --json; one run: ulp run ${scenario.name} --seed N)\n`);
-      }
-      out(`\n${summaryLine(means)} (ratio = emulator${replicated ? ' mean' : ''} / paper)\n`);
-      const statements = statedOrderings();
-      if (statements.length > 0) {
-        out(`the orderings the paper states${replicated ? `, checked on each of ${seeds.length} seeds` : ''} (ulp paper --report DIR says why):\n`);
-        const lines = replicated
-          ? replicatedOrderingLines(checkOrderingsOverSeeds(statements, seeds.map((seed) => [seed, cells.filter((c) => c.seed === seed)] as const), means))
-          : orderingLines(checkOrderings(statements, means));
-        out(lines.join('\n') + '\n');
-      }
-    }
-    // With `--json -` stdout is the JSON alone.
-    if (values.report !== undefined && reportFiles !== undefined && values.json !== '-') {
-      out(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
-    }
-    // A what-if that changed nothing says so (an override no experiment read).
-    const completed = outcomes.filter(({ outcome: o }) => o.report.fingerprint !== '');
-    const unread = completed.length === 0 ? [] : [...costOverrides.keys()].filter((n) => completed.every(({ outcome: o }) => o.unread.includes(n)));
-    warnUnread(unread, costOverrides);
-    for (const o of failed) err(failureLine(o));
-    return failed.length > 0 ? EXIT_RUN_FAILED : 0;
+      }),
+    );
   } finally {
-    if (jsonFd !== undefined) closeSync(jsonFd);
+    if (jsonFd !== undefined && !closeLater) closeSync(jsonFd);
   }
 }
 
-/** A `ulp paper` worker thread (studies/paper/parallel.ts): runs the experiments it is sent. */
-export function workerMain(data: unknown): boolean {
-  if (!isPaperWorker(data)) return false;
-  paperWorker<Outcome>(data, (t) => runChecked(findScenario(t.scenario), { seed: t.seed, costOverrides: new Map(t.costOverrides) }));
-  return true;
+/** A `ulp paper --jobs` task (studies/pool.ts): one experiment on one seed, with the run's cost overrides. */
+export interface PaperTask {
+  readonly kind: 'paper';
+  readonly scenario: string;
+  readonly seed: number;
+  readonly costOverrides: readonly (readonly [string, number])[];
+}
+
+/** A paper experiment's outcome from the pool: a worker that failed outside the model fails that run. */
+function settledOutcome(s: Settled<Outcome>, scenario: Scenario, seed: number, costOverrides: ReadonlyMap<string, number>): Outcome {
+  if (s.ok) return s.value;
+  const report: RunReport = {
+    scenario: scenario.name,
+    seed,
+    simTimeNs: 0,
+    events: 0,
+    fingerprint: '',
+    costOverrides: Object.fromEntries(costOverrides),
+    guestErrors: 0,
+    cpuUs: {},
+    results: {},
+    ...(scenario.paper !== undefined ? { paper: scenario.paper } : {}),
+  };
+  return { report, failures: [`the worker thread failed: ${s.error}`], unread: [] };
 }
 
 export function main(argv: string[]): number | Promise<number> {
@@ -916,8 +944,10 @@ export function main(argv: string[]): number | Promise<number> {
       }
       case 'merge':
         return cmdMerge(rest);
-      case 'paper':
-        return cmdPaper(rest);
+      case 'paper': {
+        const r = cmdPaper(rest);
+        return typeof r === 'number' ? r : r.catch(cliError);
+      }
       default:
         return runBench(rest);
     }

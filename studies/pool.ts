@@ -1,7 +1,7 @@
 /**
- * Runs on a pool of worker threads (tinypool): `ulp sweep --jobs N` sends each point × seed to a
- * worker and gathers the outcomes by index, so the output is the serial run's whatever the
- * completion order. Each run builds a fresh World from its inputs alone, so where it runs cannot
+ * Runs on a pool of worker threads (tinypool): `ulp sweep --jobs N` sends each point × seed, and
+ * `ulp paper --jobs N` each experiment × seed, to a worker and gathers the outcomes by index, so
+ * the output is the serial run's whatever the completion order. Each run builds a fresh World from its inputs alone, so where it runs cannot
  * change what it reports.
  *
  * A worker loads the same code the main thread runs: bin/pool-worker.js imports the precompiled
