@@ -36,10 +36,12 @@ const failing = ['hello', '--param', 'hosts=1,2', '--cost', 'kernel.trapCycles=1
 
 describe('ulp sweep --jobs', () => {
   it('--jobs 2 writes the bytes of --jobs 1 (files, stdout, stderr, exit code), failed points included', () => {
-    for (const [name, args] of [['grid', grid], ['failing', failing]] as const) {
+    // A scenario file reaches the workers as its path: they read it as this thread did.
+    const fromFile = ['studies/examples/raw-ethernet-four-stations.json', '--param', 'frames=40', '--param', 'hosts=4,2'];
+    for (const [name, args] of [['grid', grid], ['failing', failing], ['file', fromFile]] as const) {
       const serial = sweep(`${name}-1`, [...args, '--jobs', '1']);
       const parallel = sweep(`${name}-2`, [...args, '--jobs', '2']);
-      expect(serial.code, serial.err).toBe(name === 'grid' ? 0 : 3);
+      expect(serial.code, serial.err).toBe(name === 'failing' ? 3 : 0);
       expect(parallel.code, parallel.err).toBe(serial.code);
       expect(parallel.files).toEqual(serial.files);
       expect(parallel.out).toBe(serial.out);
