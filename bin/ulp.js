@@ -3,7 +3,6 @@
 // changed since), or, where esbuild cannot run, from the TypeScript sources through tsx's loader.
 import { build, freshBundle } from './build.js';
 import { pathToFileURL } from 'node:url';
-import { isMainThread, workerData } from 'node:worker_threads';
 
 // A reader that went away (`ulp bench | head -1`) ends the command quietly, never with a trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -23,13 +22,20 @@ async function loadCli() {
         process.stderr.write(`ulp: cannot precompile (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); running the sources through tsx\n`);
       }
     }
-    if (bundle !== undefined) return import(pathToFileURL(bundle).href);
+    if (bundle !== undefined) return noted(pathToFileURL(bundle).href, false);
   }
   const { register } = await import('tsx/esm/api');
   register();
-  return import('../studies/cli.ts');
+  return noted(new URL('../studies/cli.ts', import.meta.url).href, true);
+}
+
+/** Import the CLI module, noting which (studies/pool.ts: `ulp sweep --jobs` workers load the same). */
+function noted(href, tsx) {
+  globalThis[Symbol.for('ulp-emu.cli')] = { href, tsx };
+  return import(href);
 }
 
 const cli = await loadCli();
-// A `ulp paper` worker thread runs the experiments it is sent (studies/paper/parallel.ts).
-if (isMainThread || !cli.workerMain(workerData)) process.exitCode = cli.main(process.argv.slice(2));
+// `ulp sweep --jobs N` and `ulp paper --jobs N` return a promise (their runs are on a tinypool
+// pool of worker threads, studies/pool.ts, each loading the CLI through bin/pool-worker.js).
+process.exitCode = await cli.main(process.argv.slice(2));

@@ -12,19 +12,19 @@ import { parseArgs } from 'node:util';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
 import { UnknownCostError } from '../emulator/host/costs/cost-table.ts';
 import { SCENARIOS } from './scenarios/index.ts';
-import type { ResultValue, RunReport, Scenario } from './scenarios/types.ts';
+import type { Results, ResultValue, RunReport, Scenario } from './scenarios/types.ts';
 import { checkedParams, describeCrash, findScenario, openOutputFile, prepareOutputDir, runFailures, runScenario, UsageError, writeAllSync, type RunOptions } from './run.ts';
 import { findParam, formatParam, isDefault, ParamError, parseParamText, rangeText, type ParamValue, type ParamValues } from './scenarios/params.ts';
 import { isScenarioFileArg, loadScenarioFile, type ScenarioFile } from './scenario-file.ts';
 import { scenarioFileSchema } from './scenario-schema.ts';
 import {
-  expandDimText, mergeShards, metricNames, metricsOf, parseShard, parseSweepJsonl, pointCount, pointValues, POINTS_MAX, shardPoints, summarize, summaryCsv, sweepCsv, sweepJsonl,
+  expandDimText, mergeShards, metricNames, metricsOf, parseShard, parseSweepJsonl, pointCount, pointValues, POINTS_MAX, progressLine, shardPoints, summarize, summaryCsv, sweepCsv, sweepJsonl,
   type Dim, type MetricSummary, type SweepHeader, type SweepRow,
 } from './sweep.ts';
 import type { World } from './world.ts';
 import { runBench, WORKLOADS } from './bench.ts';
-import { isPaperWorker, paperWorker, runInWorkers, type PaperTask } from './paper/parallel.ts';
 import { availableParallelism } from 'node:os';
+import { runOnPool, type Settled } from './pool.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { fmt } from './report/format.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
@@ -42,7 +42,8 @@ export const EXIT_RUN_FAILED = 3;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const RUN_USAGE = `  ulp run <scenario> [--param NAME=VALUE ...] [--seed N] [--json]
-          [--cost NAME=VALUE ...] [--pcap DIR] [--trace FILE [--trace-limit N]]
+          [--cost NAME=VALUE ...] [--pcap DIR [--pcap-format pcapng|pcap]]
+          [--trace FILE [--trace-limit N]]
           [--trace-registers FILE]
                                  run one scenario: <scenario> is a built-in name or a
                                  scenario file FILE.json (a built-in scenario with params,
@@ -53,10 +54,12 @@ const SCENARIOS_USAGE = `  ulp scenarios [--json] [NAME]  list the built-in scen
   ulp schema                     the JSON Schema of scenario files (for editors)`;
 const SWEEP_USAGE = `  ulp sweep <scenario> [--param NAME=V1,V2,... ...] [--cost NAME=V1,V2,... ...]
           [--seed N | --seeds N|LIST] [--shard I/N] [--jsonl FILE] [--csv FILE]
-          [--summary FILE] [--metric NAME ...]
+          [--summary FILE] [--metric NAME ...] [--jobs N|auto]
                                  every point of the grid (cartesian product) on every seed:
                                  long-form rows, mean and 95 % interval per point (ranges:
-                                 A:B:STEP or A:B:xFACTOR; a list parameter's points split by ;)
+                                 A:B:STEP or A:B:xFACTOR; a list parameter's points split by ;);
+                                 --jobs N|auto: the runs on N worker threads (auto: one per
+                                 core; default 1: in this thread); the output is the same
   ulp merge SHARD.jsonl ... [--jsonl FILE] [--csv FILE] [--summary FILE] [--metric NAME ...]
                                  join the shards of a sweep (--shard) into the whole sweep's bytes`;
 const PAPER_USAGE = `  ulp paper [--tables 1,5] [--json FILE|-] [--report DIR] [--seed N | --seeds N|LIST]
@@ -82,8 +85,11 @@ const OPTIONS = `options:
   --json           print one JSON object instead of text (paper: --json FILE, or - for stdout)
   --cost NAME=V    override one cost-table constant for a what-if run (repeatable); values are
                    checked against the constant's bounds (ulp costs)
-  --pcap DIR       write one pcap per network interface into DIR, named
-                   <scenario>-<network>-<host>-<interface>.pcap (ln0 LANCE, an0 AN1)
+  --pcap DIR       write one capture per network interface into DIR, named
+                   <host>-<interface>.pcapng (ln0 LANCE, an0 AN1): pcapng with the interface's
+                   name and nanosecond timestamps (a host and interface on several networks of
+                   one run: one file per network, in DIR/net-NN/)
+  --pcap-format F  pcapng (the default) or pcap (classic libpcap, nanosecond, <host>-<interface>.pcap)
   --trace FILE     write a timeline of the run (Chrome Trace Event JSON) into FILE: open it in
                    https://ui.perfetto.dev; the run and its fingerprint are unchanged
   --trace-limit N  events the timeline holds at most (default 2000000), then it stops recording
@@ -323,6 +329,7 @@ function cmdRun(args: string[]): number {
       param: { type: 'string', multiple: true, default: [] },
       set: { type: 'string', multiple: true, default: [] },
       pcap: { type: 'string' },
+      'pcap-format': { type: 'string' },
       trace: { type: 'string' },
       'trace-limit': { type: 'string' },
       // --trace-registers (issue 16 item 2): the register access log as text.
@@ -338,6 +345,9 @@ function cmdRun(args: string[]): number {
   if (values['trace-limit'] !== undefined && values.trace === undefined) throw new UsageError('--trace-limit needs --trace FILE');
   const eventsMax = parseTraceLimit(values['trace-limit']);
   if (seeds.length > 1 && (values.pcap !== undefined || values.trace !== undefined || values['trace-registers'] !== undefined)) throw new UsageError(`--pcap, --trace and --trace-registers record one run: the scenario file names ${seeds.length} seeds, pick one with --seed N`);
+  const pcapFormat = values['pcap-format'];
+  if (pcapFormat !== undefined && pcapFormat !== 'pcapng' && pcapFormat !== 'pcap') throw new UsageError(`--pcap-format needs pcapng or pcap, got '${pcapFormat}'`);
+  if (pcapFormat !== undefined && values.pcap === undefined) throw new UsageError('--pcap-format needs --pcap DIR');
   // Every output path is checked before the run, so a bad one costs one line and no simulation.
   if (values.pcap !== undefined) prepareOutputDir(values.pcap, '--pcap directory');
   const traceFd = values.trace === undefined ? undefined : openOutputFile(values.trace, '--trace file');
@@ -355,7 +365,7 @@ function cmdRun(args: string[]): number {
         params,
         costOverrides,
         ...(registerLog !== undefined ? { onWorld: (w: World) => traceRegisters(w, registerLog) } : {}),
-        ...(values.pcap !== undefined ? { pcapDir: values.pcap } : {}),
+        ...(values.pcap !== undefined ? { pcapDir: values.pcap, ...(pcapFormat !== undefined ? { pcapFormat } : {}) } : {}),
         ...(traceFd !== undefined
           ? { timeline: { sink: (chunk: string) => writeAllSync(traceFd, chunk), eventsMax, onDone: (s: TimelineSummary) => (timeline = s) } }
           : {}),
@@ -377,7 +387,7 @@ function cmdRun(args: string[]): number {
         const note = timeline.truncated ? ` (limit reached: the rest of the run is not in it; --trace-limit raises it)` : '';
         out(`timeline: ${timeline.eventsWritten} events in ${values.trace}${note}; open it in https://ui.perfetto.dev\n`);
       }
-      if (report.captures !== undefined && report.captures.length > 0) out(`captures: ${report.captures.length} pcap files in ${values.pcap} (${report.captures[0]}, ...)\n`);
+      if (report.captures !== undefined && report.captures.length > 0) out(`captures: ${report.captures.length} ${pcapFormat ?? 'pcapng'} files in ${values.pcap} (${report.captures[0]}, ...)\n`);
     }
     if (outcome.report.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!outcome.unread.includes(n)) unreadEverywhere.delete(n);
     if (values.pcap !== undefined && outcome.failures.length === 0 && (report.captures ?? []).length === 0) err(`warning: --pcap: scenario ${scenario.name} has no network interface to capture`);
@@ -417,6 +427,13 @@ function cmdScenarios(args: string[], paramsOnly = false): number {
   }
   for (const s of all) out(`${s.name.padEnd(28)} ${s.summary}\n`);
   return 0;
+}
+
+/** `--jobs N|auto` (paper, sweep): worker threads, 1..64; auto is one per core; default 1. */
+function parseJobs(text: string | undefined): number {
+  const jobs = text === undefined ? 1 : text === 'auto' ? Math.min(64, availableParallelism()) : /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs needs a whole number 1..64 or 'auto', got '${text}'`);
+  return jobs;
 }
 
 /** On a terminal, one line on stderr saying which experiment runs (overwritten as it goes). */
@@ -519,7 +536,7 @@ function finishSweep(header: SweepHeader, rows: readonly SweepRow[], outputs: Re
   return failed.length > 0 ? EXIT_RUN_FAILED : 0;
 }
 
-function cmdSweep(args: string[]): number {
+function cmdSweep(args: string[]): number | Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -535,8 +552,10 @@ function cmdSweep(args: string[]): number {
       csv: { type: 'string' },
       summary: { type: 'string' },
       metric: { type: 'string', multiple: true, default: [] },
+      jobs: { type: 'string' },
     },
   });
+  const jobs = parseJobs(values.jobs);
   if (positionals.length !== 1) throw new UsageError(`'ulp sweep' needs exactly one scenario name or scenario file (known: ${[...SCENARIOS.keys()].join(', ')})`);
   const { scenario, file } = scenarioArg(positionals[0]!);
   if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per point) or --seeds N|LIST (replications), not both');
@@ -599,35 +618,113 @@ function cmdSweep(args: string[]): number {
     shard: shard === undefined ? null : `${shard[0]}/${shard[1]}`,
     ...prov,
   };
-  const bar = progress(process.stderr.isTTY === true);
-  const rows: SweepRow[] = [];
-  const unreadEverywhere = new Set([...fixedCosts.keys(), ...dims.filter((d) => d.kind === 'cost').map((d) => d.name)]);
-  let done = 0;
-  for (const { p, params, costs } of plan) {
-    for (const seed of seeds) {
-      bar.step(`ulp sweep: [${++done}/${plan.length * seeds.length}] point ${p} of ${points}, seed ${seed}`);
-      const o = runChecked(scenario, { seed, params, costOverrides: costs });
-      if (o.report.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!o.unread.includes(n)) unreadEverywhere.delete(n);
-      rows.push({
+  // Every point × seed, in point then seed order: the rows' order whatever runs them.
+  const work = plan.flatMap(({ p, params, costs }) => seeds.map((seed) => ({ p, seed, params, costs })));
+  const bar = sweepProgress(process.stderr.isTTY === true, work.length);
+  const finish = (runs: readonly SweepRun[]): number => {
+    bar.done();
+    const unreadEverywhere = new Set([...fixedCosts.keys(), ...dims.filter((d) => d.kind === 'cost').map((d) => d.name)]);
+    const rows = work.map(({ p, seed, params, costs }, i): SweepRow => {
+      const r = runs[i]!;
+      if (r.fingerprint !== '') for (const n of [...unreadEverywhere]) if (!r.unread.includes(n)) unreadEverywhere.delete(n);
+      return {
         point: p,
         seed,
         scenario: scenario.name,
         params,
         costs: Object.fromEntries(costs),
-        outcome: o.failures.length === 0 ? 'done' : 'failed',
-        failure: o.failures.length === 0 ? null : o.failures.join('; '),
-        fingerprint: o.report.fingerprint,
-        simTimeNs: o.report.simTimeNs,
-        events: o.report.events,
-        guestErrors: o.report.guestErrors,
+        outcome: r.failures.length === 0 ? 'done' : 'failed',
+        failure: r.failures.length === 0 ? null : r.failures.join('; '),
+        fingerprint: r.fingerprint,
+        simTimeNs: r.simTimeNs,
+        events: r.events,
+        guestErrors: r.guestErrors,
         ...prov,
-        results: o.report.results,
-      });
-    }
+        results: r.results,
+      };
+    });
+    for (const n of unreadEverywhere) err(`warning: --cost ${n} changed nothing: no part of this sweep reads ${n}`);
+    return finishSweep(header, rows, outputs, values.metric);
+  };
+  if (jobs > 1 && work.length > 1) {
+    // On worker threads (studies/pool.ts): each run's inputs go to a worker, which loads the
+    // scenario as this thread did (a name, or the scenario file's path) and runs it.
+    const tasks: SweepTask[] = work.map(({ seed, params, costs }) => ({ kind: 'sweep', scenarioArg: positionals[0]!, seed, params, costs: [...costs] }));
+    return runOnPool<SweepTask, SweepRun>(tasks, jobs, (i, s) => bar.finished(s.ok ? s.value.failures.length > 0 : true, `point ${work[i]!.p}, seed ${work[i]!.seed}`)).then((settled) =>
+      finish(settled.map((s) => (s.ok ? s.value : workerFailure(s.error)))),
+    );
   }
-  bar.done();
-  for (const n of unreadEverywhere) err(`warning: --cost ${n} changed nothing: no part of this sweep reads ${n}`);
-  return finishSweep(header, rows, outputs, values.metric);
+  const runs = work.map(({ p, seed, params, costs }) => {
+    bar.running(`point ${p}, seed ${seed}`);
+    const r = sweepRun(scenario, seed, params, costs);
+    bar.finished(r.failures.length > 0, '');
+    return r;
+  });
+  return finish(runs);
+}
+
+/** One sweep run's figures: what a row needs, and all a worker thread sends back. */
+export interface SweepRun {
+  readonly failures: readonly string[];
+  readonly unread: readonly string[];
+  readonly fingerprint: string;
+  readonly simTimeNs: number;
+  readonly events: number;
+  readonly guestErrors: number;
+  readonly results: Results;
+}
+
+/** A `ulp sweep --jobs` task (studies/pool.ts): one point on one seed. */
+export interface SweepTask {
+  readonly kind: 'sweep';
+  /** The sweep's scenario argument: a built-in name or a scenario file's path. */
+  readonly scenarioArg: string;
+  readonly seed: number;
+  readonly params: ParamValues;
+  readonly costs: readonly (readonly [string, number])[];
+}
+
+/** Run one point on one seed (a model error is a failed run, as in `ulp run`). */
+function sweepRun(scenario: Scenario, seed: number, params: ParamValues, costs: ReadonlyMap<string, number>): SweepRun {
+  const o = runChecked(scenario, { seed, params, costOverrides: costs });
+  const r = o.report;
+  return { failures: o.failures, unread: o.unread, fingerprint: r.fingerprint, simTimeNs: r.simTimeNs, events: r.events, guestErrors: r.guestErrors, results: r.results };
+}
+
+/** A run whose worker thread failed (it threw outside the model, or died): a failed row, with why. */
+function workerFailure(error: string): SweepRun {
+  return { failures: [`the worker thread failed: ${error}`], unread: [], fingerprint: '', simTimeNs: 0, events: 0, guestErrors: 0, results: {} };
+}
+
+const poolScenarios = new Map<string, Scenario>();
+
+/** In a worker thread of `ulp sweep --jobs` or `ulp paper --jobs` (bin/pool-worker.js): run one task. */
+export function poolTask(task: SweepTask | PaperTask): SweepRun | Outcome {
+  if (task.kind === 'paper') return runChecked(findScenario(task.scenario), { seed: task.seed, costOverrides: new Map(task.costOverrides) });
+  if (task.kind !== 'sweep') throw new Error(`unknown pool task '${String((task as { kind?: unknown }).kind)}'`);
+  let scenario = poolScenarios.get(task.scenarioArg);
+  if (scenario === undefined) poolScenarios.set(task.scenarioArg, (scenario = scenarioArg(task.scenarioArg).scenario));
+  return sweepRun(scenario, task.seed, task.params, new Map(task.costs));
+}
+
+/** The sweep's progress on a terminal: a bar, runs done of all, failures, the time left (stderr). */
+function sweepProgress(enabled: boolean, total: number): { running(text: string): void; finished(failed: boolean, text: string): void; done(): void } {
+  if (!enabled) return { running: () => {}, finished: () => {}, done: () => {} };
+  const start = Date.now();
+  let done = 0;
+  let failed = 0;
+  const draw = (text: string): void => {
+    process.stderr.write(`\r\x1b[K${progressLine({ done, total, failed, text, elapsedMs: Date.now() - start, columns: (process.stderr.columns ?? 0) >= 20 ? process.stderr.columns : 80 })}`);
+  };
+  return {
+    running: (text) => draw(`running ${text}`),
+    finished: (f, text) => {
+      done++;
+      if (f) failed++;
+      draw(text === '' ? '' : `done ${text}`);
+    },
+    done: () => process.stderr.write('\r\x1b[K'),
+  };
 }
 
 function cmdMerge(args: string[]): number {
@@ -661,7 +758,7 @@ function cmdMerge(args: string[]): number {
   return finishSweep(header, rows, outputs, values.metric);
 }
 
-function cmdPaper(args: string[]): number {
+function cmdPaper(args: string[]): number | Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -678,8 +775,7 @@ function cmdPaper(args: string[]): number {
   // Default: one thread. Measured on this shared 2-core machine (other work on the other core),
   // two worker threads took 1.22-1.25x the CPU (each loads and warms up the code), 0.92-1.23x the
   // wall time and 70 MB more peak memory (docs/speed.md); --jobs auto asks for one per core.
-  const jobs = values.jobs === undefined ? 1 : values.jobs === 'auto' ? availableParallelism() : Number(values.jobs);
-  if (!Number.isSafeInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs needs a whole number 1..64 or 'auto', got '${values.jobs}'`);
+  const jobs = parseJobs(values.jobs);
   if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError('give --seed N (one run per experiment) or --seeds N|LIST (replications), not both');
   const replicated = values.seeds !== undefined;
   const seeds = values.seeds !== undefined ? parseSeeds(values.seeds) : [parseSeed(values.seed)];
@@ -696,6 +792,8 @@ function cmdPaper(args: string[]): number {
   // Every output path is checked before the runs, so a bad one costs one line and no simulation.
   if (values.report !== undefined) prepareReportDir(values.report);
   const jsonFd = values.json === undefined || values.json === '-' ? undefined : openOutputFile(values.json, '--json file');
+  // With --jobs the file is closed when the runs on the worker threads are done.
+  let closeLater = false;
   try {
     // Every experiment on every seed: experiment by experiment, its seeds in order; on --jobs
     // worker threads when more than one (each run is a fresh world: the same reports either way).
@@ -703,76 +801,102 @@ function cmdPaper(args: string[]): number {
     const order = paperScenarios.flatMap((scenario, i) => seeds.map((seed, k) => ({ scenario, i, seed, k })));
     const label = (t: (typeof order)[number]): string =>
       `ulp paper: [${t.i + 1}/${paperScenarios.length}] ${t.scenario.name}${seeds.length > 1 ? ` (seed ${t.seed}, ${t.k + 1} of ${seeds.length})` : ''}`;
-    let outcomes: { scenario: Scenario; outcome: Outcome }[];
-    const entry = process.argv[1];
-    if (jobs > 1 && order.length > 1 && entry !== undefined) {
-      const tasks: PaperTask[] = order.map((t, index) => ({ index, scenario: t.scenario.name, seed: t.seed, costOverrides: [...costOverrides] }));
+    // Reports and files from the outcomes, in experiment then seed order, however they were run.
+    const finish = (outcomes: readonly { readonly scenario: Scenario; readonly outcome: Outcome }[]): number => {
+      bar.done();
+      const runs = outcomes.map(({ scenario, outcome: o }) => ({ scenario, report: o.report, ...(o.failures.length > 0 ? { failure: o.failures.join('; ') } : {}) }));
+      const failed = outcomes.filter(({ outcome: o }) => o.failures.length > 0).map(({ outcome: o }) => o);
+      const cells = allCells(runs);
+      const stats = replicate(cells, seeds);
+      const means = stats.map(meanCell);
+      const reportFiles = values.report === undefined ? undefined : buildReport(runs, { ...(wanted === undefined ? {} : { tables: [...wanted].sort() }), ...(replicated ? { seedsArg: values.seeds! } : {}) });
+      if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
+      if (values.json !== undefined) {
+        const text = JSON.stringify(paperJson(runs, { seeds, replicated, costOverrides: Object.fromEntries(costOverrides), failures: failed.map(failureLine) }), null, 2) + '\n';
+        if (jsonFd === undefined) out(text);
+        else {
+          writeAllSync(jsonFd, text);
+          out(`ulp paper: wrote ${values.json}\n`);
+        }
+      } else {
+        for (const scenario of paperScenarios) {
+          const mine = runs.filter((r) => r.scenario === scenario);
+          out(`\n== ${scenario.name}: ${scenario.summary}\n`);
+          out(formatCells(stats.filter((s) => s.cell.scenario === scenario.name), replicated) + '\n');
+          const first = mine[0]!;
+          if (mine.length === 1) out(`(${first.failure !== undefined ? 'FAILED, ' : ''}simulated ${(first.report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${first.report.fingerprint || '—'}; details: ulp run ${scenario.name}${first.report.seed === 1 ? '' : ` --seed ${first.report.seed}`})\n`);
+          else out(`(${mine.length} runs, seeds ${seedsText(seeds)}${mine.some((r) => r.failure !== undefined) ? `, FAILED on seeds ${mine.filter((r) => r.failure !== undefined).map((r) => r.report.seed).join(', ')}` : ''}; fingerprints: ulp paper --json; one run: ulp run ${scenario.name} --seed N)\n`);
+        }
+        out(`\n${summaryLine(means)} (ratio = emulator${replicated ? ' mean' : ''} / paper)\n`);
+        const statements = statedOrderings();
+        if (statements.length > 0) {
+          out(`the orderings the paper states${replicated ? `, checked on each of ${seeds.length} seeds` : ''} (ulp paper --report DIR says why):\n`);
+          const lines = replicated
+            ? replicatedOrderingLines(checkOrderingsOverSeeds(statements, seeds.map((seed) => [seed, cells.filter((c) => c.seed === seed)] as const), means))
+            : orderingLines(checkOrderings(statements, means));
+          out(lines.join('\n') + '\n');
+        }
+      }
+      // With `--json -` stdout is the JSON alone.
+      if (values.report !== undefined && reportFiles !== undefined && values.json !== '-') {
+        out(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
+      }
+      // A what-if that changed nothing says so (an override no experiment read).
+      const completed = outcomes.filter(({ outcome: o }) => o.report.fingerprint !== '');
+      const unread = completed.length === 0 ? [] : [...costOverrides.keys()].filter((n) => completed.every(({ outcome: o }) => o.unread.includes(n)));
+      warnUnread(unread, costOverrides);
+      for (const o of failed) err(failureLine(o));
+      return failed.length > 0 ? EXIT_RUN_FAILED : 0;
+    };
+    if (jobs > 1 && order.length > 1) {
+      // On a pool of worker threads (studies/pool.ts), as `ulp sweep --jobs` runs its points.
+      const tasks: PaperTask[] = order.map((t) => ({ kind: 'paper', scenario: t.scenario.name, seed: t.seed, costOverrides: [...costOverrides] }));
       let done = 0;
-      const results = runInWorkers<Outcome>(entry, tasks, jobs, (index) => bar.step(`${label(order[index]!)} (${++done} of ${order.length} done)`));
-      outcomes = order.map((t, index) => ({ scenario: t.scenario, outcome: results[index]! }));
-    } else {
-      outcomes = order.map((t) => {
+      closeLater = true;
+      return runOnPool<PaperTask, Outcome>(tasks, jobs, (index) => bar.step(`${label(order[index]!)} (${++done} of ${order.length} done)`))
+        .then((settled) => finish(order.map((t, i) => ({ scenario: t.scenario, outcome: settledOutcome(settled[i]!, t.scenario, t.seed, costOverrides) }))))
+        .finally(() => {
+          if (jsonFd !== undefined) closeSync(jsonFd);
+        });
+    }
+    return finish(
+      order.map((t) => {
         bar.step(label(t));
         return { scenario: t.scenario, outcome: runChecked(t.scenario, { seed: t.seed, costOverrides }) };
-      });
-    }
-    bar.done();
-    const runs = outcomes.map(({ scenario, outcome: o }) => ({ scenario, report: o.report, ...(o.failures.length > 0 ? { failure: o.failures.join('; ') } : {}) }));
-    const failed = outcomes.filter(({ outcome: o }) => o.failures.length > 0).map(({ outcome: o }) => o);
-    const cells = allCells(runs);
-    const stats = replicate(cells, seeds);
-    const means = stats.map(meanCell);
-    const reportFiles = values.report === undefined ? undefined : buildReport(runs, { ...(wanted === undefined ? {} : { tables: [...wanted].sort() }), ...(replicated ? { seedsArg: values.seeds! } : {}) });
-    if (values.report !== undefined && reportFiles !== undefined) writeReport(values.report, reportFiles);
-    if (values.json !== undefined) {
-      const text = JSON.stringify(paperJson(runs, { seeds, replicated, costOverrides: Object.fromEntries(costOverrides), failures: failed.map(failureLine) }), null, 2) + '\n';
-      if (jsonFd === undefined) out(text);
-      else {
-        writeAllSync(jsonFd, text);
-        out(`ulp paper: wrote ${values.json}\n`);
-      }
-    } else {
-      for (const scenario of paperScenarios) {
-        const mine = runs.filter((r) => r.scenario === scenario);
-        out(`\n== ${scenario.name}: ${scenario.summary}\n`);
-        out(formatCells(stats.filter((s) => s.cell.scenario === scenario.name), replicated) + '\n');
-        const first = mine[0]!;
-        if (mine.length === 1) out(`(${first.failure !== undefined ? 'FAILED, ' : ''}simulated ${(first.report.simTimeNs / 1e6).toFixed(3)} ms, fingerprint ${first.report.fingerprint || '—'}; details: ulp run ${scenario.name}${first.report.seed === 1 ? '' : ` --seed ${first.report.seed}`})\n`);
-        else out(`(${mine.length} runs, seeds ${seedsText(seeds)}${mine.some((r) => r.failure !== undefined) ? `, FAILED on seeds ${mine.filter((r) => r.failure !== undefined).map((r) => r.report.seed).join(', ')}` : ''}; fingerprints: ulp paper --json; one run: ulp run ${scenario.name} --seed N)\n`);
-      }
-      out(`\n${summaryLine(means)} (ratio = emulator${replicated ? ' mean' : ''} / paper)\n`);
-      const statements = statedOrderings();
-      if (statements.length > 0) {
-        out(`the orderings the paper states${replicated ? `, checked on each of ${seeds.length} seeds` : ''} (ulp paper --report DIR says why):\n`);
-        const lines = replicated
-          ? replicatedOrderingLines(checkOrderingsOverSeeds(statements, seeds.map((seed) => [seed, cells.filter((c) => c.seed === seed)] as const), means))
-          : orderingLines(checkOrderings(statements, means));
-        out(lines.join('\n') + '\n');
-      }
-    }
-    // With `--json -` stdout is the JSON alone.
-    if (values.report !== undefined && reportFiles !== undefined && values.json !== '-') {
-      out(`ulp paper: wrote ${reportFiles.map((f) => f.name).join(', ')} into ${values.report}\n`);
-    }
-    // A what-if that changed nothing says so (an override no experiment read).
-    const completed = outcomes.filter(({ outcome: o }) => o.report.fingerprint !== '');
-    const unread = completed.length === 0 ? [] : [...costOverrides.keys()].filter((n) => completed.every(({ outcome: o }) => o.unread.includes(n)));
-    warnUnread(unread, costOverrides);
-    for (const o of failed) err(failureLine(o));
-    return failed.length > 0 ? EXIT_RUN_FAILED : 0;
+      }),
+    );
   } finally {
-    if (jsonFd !== undefined) closeSync(jsonFd);
+    if (jsonFd !== undefined && !closeLater) closeSync(jsonFd);
   }
 }
 
-/** A `ulp paper` worker thread (studies/paper/parallel.ts): runs the experiments it is sent. */
-export function workerMain(data: unknown): boolean {
-  if (!isPaperWorker(data)) return false;
-  paperWorker<Outcome>(data, (t) => runChecked(findScenario(t.scenario), { seed: t.seed, costOverrides: new Map(t.costOverrides) }));
-  return true;
+/** A `ulp paper --jobs` task (studies/pool.ts): one experiment on one seed, with the run's cost overrides. */
+export interface PaperTask {
+  readonly kind: 'paper';
+  readonly scenario: string;
+  readonly seed: number;
+  readonly costOverrides: readonly (readonly [string, number])[];
 }
 
-export function main(argv: string[]): number {
+/** A paper experiment's outcome from the pool: a worker that failed outside the model fails that run. */
+function settledOutcome(s: Settled<Outcome>, scenario: Scenario, seed: number, costOverrides: ReadonlyMap<string, number>): Outcome {
+  if (s.ok) return s.value;
+  const report: RunReport = {
+    scenario: scenario.name,
+    seed,
+    simTimeNs: 0,
+    events: 0,
+    fingerprint: '',
+    costOverrides: Object.fromEntries(costOverrides),
+    guestErrors: 0,
+    cpuUs: {},
+    results: {},
+    ...(scenario.paper !== undefined ? { paper: scenario.paper } : {}),
+  };
+  return { report, failures: [`the worker thread failed: ${s.error}`], unread: [] };
+}
+
+export function main(argv: string[]): number | Promise<number> {
   try {
     const [command, ...rest] = argv;
     switch (command) {
@@ -814,23 +938,32 @@ export function main(argv: string[]): number {
         parseArgs({ args: rest, strict: true, options: {} });
         out(JSON.stringify(scenarioFileSchema([...SCENARIOS.values()]), null, 2) + '\n');
         return 0;
-      case 'sweep':
-        return cmdSweep(rest);
+      case 'sweep': {
+        const r = cmdSweep(rest);
+        return typeof r === 'number' ? r : r.catch(cliError);
+      }
       case 'merge':
         return cmdMerge(rest);
-      case 'paper':
-        return cmdPaper(rest);
+      case 'paper': {
+        const r = cmdPaper(rest);
+        return typeof r === 'number' ? r : r.catch(cliError);
+      }
       default:
         return runBench(rest);
     }
   } catch (e) {
-    if (e instanceof BrokenPipe) return 0;
-    if (e instanceof UsageError || e instanceof UnknownCostError || e instanceof ParamError || isParseArgsError(e)) {
-      err((e as Error).message.split('\n')[0]!);
-      return EXIT_USAGE;
-    }
-    throw e;
+    return cliError(e);
   }
+}
+
+/** A command's error: a closed stdout ends it quietly, a user error is one line and exit 2. */
+function cliError(e: unknown): number {
+  if (e instanceof BrokenPipe) return 0;
+  if (e instanceof UsageError || e instanceof UnknownCostError || e instanceof ParamError || isParseArgsError(e)) {
+    err((e as Error).message.split('\n')[0]!);
+    return EXIT_USAGE;
+  }
+  throw e;
 }
 
 function isParseArgsError(e: unknown): boolean {

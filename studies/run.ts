@@ -1,9 +1,9 @@
 /** Run one scenario in a fresh world and build its report. */
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { SCENARIOS } from './scenarios/index.ts';
 import type { ResultValue, Results, RunReport, Scenario, ScenarioRunOptions } from './scenarios/types.ts';
-import { World } from './world.ts';
+import { netText, World, type CaptureFormat } from './world.ts';
 import { TimelineWorld, type TimelineOptions, type TimelineSummary } from './trace/perfetto.ts';
 import { ParamError, resolveParams, type ParamValue, type ParamValues } from './scenarios/params.ts';
 
@@ -19,6 +19,8 @@ export interface RunOptions extends ScenarioRunOptions {
   readonly traceOn?: boolean;
   /** Called with the world before the scenario runs (tests attach taps here). */
   readonly onWorld?: (world: World) => void;
+  /** The --pcap files' format (default pcapng). */
+  readonly pcapFormat?: CaptureFormat;
   /** Write a Perfetto timeline of the run (`ulp run --trace`); observes only. */
   readonly timeline?: TimelineOptions & { readonly onDone?: (summary: TimelineSummary) => void };
 }
@@ -44,16 +46,24 @@ export function checkedParams(scenario: Scenario, given: ReadonlyMap<string, Par
   return values;
 }
 
-/** The capture file of one interface: `<scenario>-<network>-<host>-<interface>.pcap`. */
-export function captureFileName(scenario: string, c: { readonly net: number; readonly host: string; readonly iface: string }): string {
-  return `${scenario}-${String(c.net).padStart(2, '0')}-${c.host}-${c.iface}.pcap`;
+/**
+ * The capture files of a run's interfaces, relative to the --pcap directory: `<host>-<interface>.pcapng`
+ * (or `.pcap`). A host and interface captured on more than one network of the run (a scenario that
+ * reuses a host name across its sub-experiments) are written once per network, each into a
+ * subdirectory `net-NN/` named by the network's ordinal, so no file overwrites another.
+ */
+export function captureFileNames(captures: readonly { readonly net: number; readonly host: string; readonly iface: string }[], format: CaptureFormat): string[] {
+  const stems = captures.map((c) => `${c.host}-${c.iface}`);
+  const seen = new Map<string, number>();
+  for (const s of stems) seen.set(s, (seen.get(s) ?? 0) + 1);
+  return captures.map((c, i) => `${seen.get(stems[i]!)! > 1 ? `net-${netText(c.net)}/` : ''}${stems[i]}.${format}`);
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions): RunReport {
   const params = resolveParams(scenario.params, new Map(Object.entries(options.params ?? {})));
   const worldOptions = {
     seed: options.seed,
-    ...(options.pcapDir !== undefined ? { capture: true } : {}),
+    ...(options.pcapDir !== undefined ? { capture: true, captureFormat: options.pcapFormat ?? 'pcapng' } : {}),
     ...(options.costOverrides !== undefined ? { costOverrides: options.costOverrides } : {}),
     ...(options.traceOn !== undefined ? { traceOn: options.traceOn } : {}),
   };
@@ -62,11 +72,15 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunReport 
   const results = scenario.run(world, { params });
   const captures: string[] = [];
   if (options.pcapDir !== undefined) {
-    for (const c of world.captures) {
-      const name = captureFileName(scenario.name, c);
-      writeFileSync(join(options.pcapDir, name), c.writer.bytes());
+    const names = captureFileNames(world.captures, options.pcapFormat ?? 'pcapng');
+    const fingerprint = world.trace.fingerprint();
+    world.captures.forEach((c, i) => {
+      const name = names[i]!;
+      if (name.includes('/')) mkdirSync(join(options.pcapDir!, dirname(name)), { recursive: true });
+      const comment = `ulp-emu: scenario ${scenario.name}, seed ${options.seed}, network ${netText(c.net)}, fingerprint ${fingerprint}`;
+      writeFileSync(join(options.pcapDir!, name), c.writer.bytes({ userappl: 'ulp-emu', comment }));
       captures.push(name);
-    }
+    });
   }
   if (world instanceof TimelineWorld) {
     const summary = world.timeline.finish({ scenario: scenario.name, seed: options.seed, fingerprint: world.trace.fingerprint(), simTimeNs: world.sched.now });

@@ -357,3 +357,22 @@ export function mergeShards(files: readonly { readonly name: string; readonly he
   if (rows.length !== expected) throw new UsageError(`the shards hold ${rows.length} rows, the sweep has ${expected} (${first.header.points} points × ${first.header.seeds.length} seeds): a shard is incomplete`);
   return { header: { ...first.header, shard: null }, rows };
 }
+
+// ---- Progress ----------------------------------------------------------------------------------
+
+/** The terminal's progress line of a sweep: a bar, runs done of all, failures, time left. */
+export function progressLine(o: { readonly done: number; readonly total: number; readonly failed: number; readonly text: string; readonly elapsedMs: number; readonly columns: number }): string {
+  const left = o.done === 0 || o.done >= o.total ? '' : `, ~${durationText((o.elapsedMs / o.done) * (o.total - o.done))} left`;
+  const tail = ` ${o.done}/${o.total} runs${o.failed > 0 ? `, ${o.failed} failed` : ''}${left}${o.text === '' ? '' : ` · ${o.text}`}`;
+  const width = Math.max(10, Math.min(30, o.columns - 'ulp sweep [] '.length - tail.length));
+  const filled = o.total === 0 ? width : Math.min(width, Math.floor((width * o.done) / o.total));
+  return `ulp sweep [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${tail}`.slice(0, Math.max(1, o.columns - 1));
+}
+
+/** 75 s → "1m15s", 4000 s → "1h06m". */
+function durationText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

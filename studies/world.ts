@@ -11,7 +11,19 @@ import { Trace } from '../emulator/sim/trace.ts';
 import { Kernel } from '../kernel/kernel.ts';
 import type { An1Link, LinkSide } from '../emulator/net/an1-link.ts';
 import { attachPcap, type EthernetSegment } from '../emulator/net/ethernet-segment.ts';
-import { LINKTYPE_ETHERNET, LINKTYPE_USER0, PcapWriter } from '../emulator/net/pcap.ts';
+import { LINKTYPE_ETHERNET, LINKTYPE_USER0, PcapWriter, type CaptureSink } from '../emulator/net/pcap.ts';
+import { PcapngWriter, type PcapngSection } from '../emulator/net/pcapng.ts';
+
+/** A capture file being built: classic pcap or pcapng (one interface per file either way). */
+export interface CaptureFile extends CaptureSink {
+  readonly recordsTotal: number;
+  readonly recordsDropped: number;
+  /** The file's bytes (a pcapng section header says `section`; classic pcap has no room for it). */
+  bytes(section?: PcapngSection): Uint8Array;
+}
+
+/** The capture file formats `--pcap-format` offers. */
+export type CaptureFormat = 'pcapng' | 'pcap';
 
 /** One interface's capture (`--pcap DIR`): what host `host` sent and received on network `net`. */
 export interface Capture {
@@ -20,7 +32,7 @@ export interface Capture {
   readonly host: string;
   /** `ln0` for the PMAD-AA's LANCE, `an0` for the AN1 controller. */
   readonly iface: string;
-  readonly writer: PcapWriter;
+  readonly writer: CaptureFile;
 }
 
 export interface WorldOptions {
@@ -30,7 +42,12 @@ export interface WorldOptions {
   readonly traceOn?: boolean;
   /** Record every interface's frames in memory (`--pcap DIR`); observes only, the run is unchanged. */
   readonly capture?: boolean;
+  /** The captures' format (default pcapng: interface names, nanosecond timestamps, directions). */
+  readonly captureFormat?: CaptureFormat;
 }
+
+/** A network's ordinal as capture names and descriptions write it: 01, 02, ... */
+export const netText = (net: number): string => String(net).padStart(2, '0');
 
 export class World implements SimContext {
   readonly sched = new Scheduler();
@@ -65,17 +82,25 @@ export class World implements SimContext {
   /** Capture station `port` (host `host`'s LANCE) on `segment`, when the run captures. */
   captureEthernet(segment: EthernetSegment, port: string, host: string): void {
     if (this.options.capture !== true) return;
-    const writer = new PcapWriter(LINKTYPE_ETHERNET);
+    const net = this.netOrdinal(segment);
+    const writer = this.captureFile(LINKTYPE_ETHERNET, host, 'ln0', `PMAD-AA LANCE (Am7990) of ${host} on Ethernet segment ${netText(net)}`);
     attachPcap(segment, port, writer);
-    this.captures.push({ net: this.netOrdinal(segment), host, iface: 'ln0', writer });
+    this.captures.push({ net, host, iface: 'ln0', writer });
   }
 
   /** Capture side `side` (host `host`'s AN1 controller) of `link`, when the run captures. */
   captureAn1(link: An1Link, side: LinkSide, host: string): void {
     if (this.options.capture !== true) return;
-    const writer = new PcapWriter(LINKTYPE_USER0);
+    const net = this.netOrdinal(link);
+    const writer = this.captureFile(LINKTYPE_USER0, host, 'an0', `AN1 controller of ${host} on AN1 link ${netText(net)}`);
     link.capture(side, writer);
-    this.captures.push({ net: this.netOrdinal(link), host, iface: 'an0', writer });
+    this.captures.push({ net, host, iface: 'an0', writer });
+  }
+
+  /** A capture in the run's format; a pcapng file names its interface `<host>-<iface>`. */
+  private captureFile(linkType: number, host: string, iface: string, description: string): CaptureFile {
+    if (this.options.captureFormat === 'pcap') return new PcapWriter(linkType);
+    return new PcapngWriter({ linkType, name: `${host}-${iface}`, description });
   }
 
   /** Boot the microkernel on a host. */

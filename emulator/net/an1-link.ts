@@ -16,7 +16,7 @@ import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import { bytesOnWireNs, type Ns } from '../sim/time.ts';
 import type { Trace } from '../sim/trace.ts';
 import { FaultInjector, flipBit, NO_FAULTS, type FaultConfig } from './faults.ts';
-import type { PcapWriter } from './pcap.ts';
+import type { CaptureSink } from './pcap.ts';
 
 export const AN1_LINK_MBPS = 100;
 export const AN1_CRC_BYTES = 4;
@@ -62,7 +62,7 @@ class Direction {
   readonly queue: InFlight[] = [];
   readonly event: SimEvent;
   endpoint: An1LinkEndpoint | undefined = undefined;
-  capture: PcapWriter | undefined = undefined;
+  capture: CaptureSink | undefined = undefined;
   /** When the transmitter's current frame leaves the wire (guards against overlap). */
   busyUntil = 0;
   framesSent = 0;
@@ -81,7 +81,7 @@ class Direction {
 
 export class An1Link {
   private readonly dirs: readonly [Direction, Direction];
-  private readonly captures: [PcapWriter | undefined, PcapWriter | undefined] = [undefined, undefined];
+  private readonly captures: [CaptureSink | undefined, CaptureSink | undefined] = [undefined, undefined];
 
   constructor(
     private readonly ctx: An1LinkContext,
@@ -114,7 +114,7 @@ export class An1Link {
   }
 
   /** Record what `side` sends and receives (frames without CRC). */
-  capture(side: LinkSide, writer: PcapWriter): void {
+  capture(side: LinkSide, writer: CaptureSink): void {
     this.captures[side] = writer;
   }
 
@@ -132,7 +132,7 @@ export class An1Link {
     d.busyUntil = now + wireNs;
     d.framesSent++;
     d.bytesSent += frame.length;
-    this.captures[from]?.record(now, frame.subarray(0, frame.length - AN1_CRC_BYTES));
+    this.captures[from]?.record(now, frame.subarray(0, frame.length - AN1_CRC_BYTES), undefined, 'out');
     if (this.ctx.trace.on) this.ctx.trace.record(this.options.name, 'an1.wire.tx', from, frame.length);
     if (d.endpoint === undefined) return wireNs; // nobody at the far end: the frame is lost
     const fate = d.faults.decide(frame.length);
@@ -165,7 +165,7 @@ export class An1Link {
       const f = d.queue.shift()!;
       d.framesDelivered++;
       const to = (1 - from) as LinkSide;
-      this.captures[to]?.record(now, f.frame.subarray(0, f.frame.length - AN1_CRC_BYTES));
+      this.captures[to]?.record(now, f.frame.subarray(0, f.frame.length - AN1_CRC_BYTES), undefined, 'in');
       d.endpoint?.frameArrived(f.frame);
     }
     const head = d.queue[0];

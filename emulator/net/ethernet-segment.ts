@@ -31,7 +31,7 @@ import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
 import { bitTimeNs, type Ns } from '../sim/time.ts';
 import type { Trace } from '../sim/trace.ts';
 import { FaultInjector, flipBit, NO_FAULTS, type FaultConfig } from './faults.ts';
-import type { PcapWriter } from './pcap.ts';
+import type { CaptureSink } from './pcap.ts';
 
 export const ETHER_10MBPS = 10;
 export const BIT_NS = bitTimeNs(ETHER_10MBPS);
@@ -546,11 +546,11 @@ export class EthernetSegment {
  * Record station `port`'s view of the segment into `writer` (frames without their FCS, as
  * LINKTYPE_ETHERNET expects). Returns a function that detaches the tap.
  */
-export function attachPcap(segment: EthernetSegment, port: string, writer: PcapWriter, fcsBytes = 4): () => void {
-  const listener = (p: string, _dir: 'tx' | 'rx', timeNs: Ns, frame: Uint8Array): void => {
+export function attachPcap(segment: EthernetSegment, port: string, writer: CaptureSink, fcsBytes = 4): () => void {
+  const listener = (p: string, dir: 'tx' | 'rx', timeNs: Ns, frame: Uint8Array): void => {
     if (p !== port) return;
     const n = Math.max(0, frame.length - fcsBytes);
-    writer.record(timeNs, frame.subarray(0, n));
+    writer.record(timeNs, frame.subarray(0, n), undefined, dir === 'tx' ? 'out' : 'in');
   };
   segment.taps.on('frame', listener);
   return () => {

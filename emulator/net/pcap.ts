@@ -13,7 +13,16 @@ export const PCAP_MAGIC_NS = 0xa1b23c4d;
 export const PCAP_SNAPLEN = 65535;
 export const PCAP_RECORDS_MAX = 2_000_000;
 
-export class PcapWriter {
+/** Whether a captured frame was received by the interface ('in') or sent by it ('out'). */
+export type CaptureDirection = 'in' | 'out';
+
+/** Where a capture tap puts the frames it sees (a pcap or a pcapng writer). */
+export interface CaptureSink {
+  record(timeNs: number, frame: Uint8Array, originalLength?: number, direction?: CaptureDirection): void;
+}
+
+/** Classic pcap has no field for the direction: it is dropped. */
+export class PcapWriter implements CaptureSink {
   private readonly chunks: Uint8Array[] = [];
   private bytesTotal = 0;
   recordsTotal = 0;

@@ -256,13 +256,25 @@ describe('--pcap from the command line', () => {
     const r = ulp('run', 'paper-table4-ultrix', '--param', 'opens=1', '--pcap', out, '--json');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as { captures: string[] };
-    expect(readdirSync(out).sort()).toEqual([
-      'paper-table4-ultrix-01-t4u-ethernet-a-ln0.pcap',
-      'paper-table4-ultrix-01-t4u-ethernet-b-ln0.pcap',
-      'paper-table4-ultrix-02-t4u-an1-a-an0.pcap',
-      'paper-table4-ultrix-02-t4u-an1-b-an0.pcap',
-    ]);
+    expect(readdirSync(out).sort()).toEqual(['t4u-an1-a-an0.pcapng', 't4u-an1-b-an0.pcapng', 't4u-ethernet-a-ln0.pcapng', 't4u-ethernet-b-ln0.pcapng']);
     expect([...report.captures].sort()).toEqual(readdirSync(out).sort());
+    // The text output names the format; --pcap-format pcap writes classic pcap files.
+    expect(ulp('run', 'paper-table4-ultrix', '--param', 'opens=1', '--pcap', out).out).toMatch(/\ncaptures: 4 pcapng files in .*\(t4u-ethernet-a-ln0\.pcapng, \.\.\.\)\n/);
+    const classic = join(dir, 'pcap-classic');
+    const c = ulp('run', 'paper-table4-ultrix', '--param', 'opens=1', '--pcap', classic, '--pcap-format', 'pcap', '--json');
+    expect(c.code, c.err).toBe(0);
+    expect(readdirSync(classic).sort()).toEqual(['t4u-an1-a-an0.pcap', 't4u-an1-b-an0.pcap', 't4u-ethernet-a-ln0.pcap', 't4u-ethernet-b-ln0.pcap']);
+    expect(readFileSync(join(classic, 't4u-ethernet-a-ln0.pcap')).readUInt32LE(0)).toBe(0xa1b23c4d);
+    expect(readFileSync(join(out, 't4u-ethernet-a-ln0.pcapng')).readUInt32LE(0)).toBe(0x0a0d0d0a);
+  });
+  it.each([
+    [['run', 'hello', '--pcap', 'x', '--pcap-format', 'pcapx'], /--pcap-format needs pcapng or pcap, got 'pcapx'/],
+    [['run', 'hello', '--pcap-format', 'pcap'], /--pcap-format needs --pcap DIR/],
+  ])('%j: one line, exit 2', (args, message) => {
+    const r = ulp(...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
   });
   it('a scenario with no network says so', () => {
     const r = ulp('run', 'hello', '--pcap', join(dir, 'pcap-hello'));
