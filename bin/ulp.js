@@ -32,4 +32,8 @@ async function loadCli() {
 
 const cli = await loadCli();
 // A `ulp paper` worker thread runs the experiments it is sent (studies/paper/parallel.ts).
-if (isMainThread || !cli.workerMain(workerData)) process.exitCode = cli.main(process.argv.slice(2));
+if (isMainThread || !cli.workerMain(workerData)) {
+  // `ulp fuzz` on worker threads answers with a promise of its exit status.
+  const code = cli.main(process.argv.slice(2));
+  process.exitCode = typeof code === 'number' ? code : await code;
+}

@@ -35,6 +35,9 @@ import { formatCells, orderingLines, replicatedOrderingLines, summaryLine } from
 import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
 import { registerLogText, traceRegisters, TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
 import { AccessLog } from '../emulator/devkit/access-log.ts';
+import { cmdFuzz, FUZZ_USAGE } from './campaign/cli.ts';
+/** A `ulp fuzz` worker thread's entry (bin/campaign-worker.js). */
+export { campaignChunk } from './campaign/run.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_RUN_FAILED = 3;
@@ -107,6 +110,7 @@ ${SCENARIOS_USAGE}
 ${SWEEP_USAGE}
 ${PAPER_USAGE}
 ${BENCH_USAGE}
+${FUZZ_USAGE}
   ulp --help | --version
 
 ${OPTIONS}`;
@@ -121,6 +125,7 @@ const COMMAND_HELP: { readonly [command: string]: () => string } = {
   merge: () => `usage:\n${SWEEP_USAGE}\n`,
   paper: () => `usage:\n${PAPER_USAGE}\n\n${OPTIONS}`,
   bench: () => `usage:\n${BENCH_USAGE}\n`,
+  fuzz: () => `usage:\n${FUZZ_USAGE}\n`,
 };
 
 function parseSeed(text: string | undefined): number {
@@ -772,7 +777,8 @@ export function workerMain(data: unknown): boolean {
   return true;
 }
 
-export function main(argv: string[]): number {
+/** The exit status; `ulp fuzz` on worker threads gives it as a promise. */
+export function main(argv: string[]): number | Promise<number> {
   try {
     const [command, ...rest] = argv;
     switch (command) {
@@ -820,6 +826,8 @@ export function main(argv: string[]): number {
         return cmdMerge(rest);
       case 'paper':
         return cmdPaper(rest);
+      case 'fuzz':
+        return cmdFuzz(rest);
       default:
         return runBench(rest);
     }
