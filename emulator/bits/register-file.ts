@@ -72,10 +72,35 @@ function compile(def: RegisterDef): Compiled {
   };
 }
 
+interface CompiledFile {
+  readonly regs: readonly Compiled[];
+  readonly byName: ReadonlyMap<string, number>;
+  readonly byOffset: ReadonlyMap<number, number>;
+}
+
+/**
+ * Compiled layouts by their definition array: many files share one layout (the AN1's 64 BQI
+ * entries of 132 registers each), and compiling it once per layout instead of per file made
+ * building a board several times cheaper. Compiled layouts are immutable; only `raw` is per file.
+ */
+const COMPILED = new WeakMap<readonly RegisterDef[], CompiledFile>();
+
+function compileFile(name: string, defs: readonly RegisterDef[]): CompiledFile {
+  const byName = new Map<string, number>();
+  const byOffset = new Map<number, number>();
+  defs.forEach((d, i) => {
+    if (byName.has(d.name)) bug(`${name}: duplicate register ${d.name}`);
+    if (byOffset.has(d.offset)) bug(`${name}: two registers at offset ${d.offset}`);
+    byName.set(d.name, i);
+    byOffset.set(d.offset, i);
+  });
+  return { regs: defs.map(compile), byName, byOffset };
+}
+
 export class RegisterFile {
   private readonly regs: readonly Compiled[];
-  private readonly byName = new Map<string, number>();
-  private readonly byOffset = new Map<number, number>();
+  private readonly byName: ReadonlyMap<string, number>;
+  private readonly byOffset: ReadonlyMap<number, number>;
   /** Stored values, by register index (device-internal view). */
   readonly raw: number[];
   /** After `write`: the value before the write, and the value the bus presented. */
@@ -86,13 +111,11 @@ export class RegisterFile {
     readonly name: string,
     defs: readonly RegisterDef[],
   ) {
-    this.regs = defs.map(compile);
-    defs.forEach((d, i) => {
-      if (this.byName.has(d.name)) bug(`${name}: duplicate register ${d.name}`);
-      if (this.byOffset.has(d.offset)) bug(`${name}: two registers at offset ${d.offset}`);
-      this.byName.set(d.name, i);
-      this.byOffset.set(d.offset, i);
-    });
+    let c = COMPILED.get(defs);
+    if (c === undefined) COMPILED.set(defs, (c = compileFile(name, defs)));
+    this.regs = c.regs;
+    this.byName = c.byName;
+    this.byOffset = c.byOffset;
     this.raw = defs.map((d) => d.reset);
   }
 
