@@ -1,7 +1,8 @@
 /**
  * `ulp fuzz` (and `npm run campaign`): the command line of the campaign. Exit status: 0 every
  * invariant held; 1 a violation (each failed scenario: its family, seed, index, first violations
- * and a one-line replay command); 2 a usage error (one line on stderr).
+ * and a one-line replay command); 2 a usage error (one line on stderr); 130 interrupted (SIGINT
+ * or SIGTERM, with worker threads: the summary covers the scenarios finished).
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
@@ -63,7 +64,8 @@ export function summaryText(s: CampaignSummary, mutant: string | undefined): str
   rows.push(['total', String(s.runs), String(s.checks), String(s.violations), rate(s.runs, Object.values(s.families).reduce((a, t) => a + t.ms, 0))]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
-  let text = `ulp fuzz: seed ${s.seed}, ${s.runs} scenarios on ${s.jobs} thread${s.jobs === 1 ? '' : 's'} in ${(s.wallMs / 1000).toFixed(1)} s (${rate(s.runs, s.wallMs)} runs/s)${mutant === undefined ? '' : `, mutant ${mutant}`}\n`;
+  let text = s.interrupted === undefined ? '' : `ulp fuzz: interrupted after ${s.runs} of ${s.interrupted.requested} scenarios\n`;
+  text += `ulp fuzz: seed ${s.seed}, ${s.runs} scenarios on ${s.jobs} thread${s.jobs === 1 ? '' : 's'} in ${(s.wallMs / 1000).toFixed(1)} s (${rate(s.runs, s.wallMs)} runs/s)${mutant === undefined ? '' : `, mutant ${mutant}`}\n`;
   text += lines.join('\n') + '\n';
   for (const [name, t] of Object.entries(s.families)) {
     const inv = Object.entries(t.byName).sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -84,6 +86,7 @@ export function summaryJson(s: CampaignSummary, mutant: string | undefined): obj
     checks: s.checks,
     violations: s.violations,
     failedRuns: s.failedRuns,
+    ...(s.interrupted !== undefined ? { interrupted: true, requested: s.interrupted.requested } : {}),
     ...(mutant !== undefined ? { mutant } : {}),
     families: Object.fromEntries(
       Object.entries(s.families).map(([k, t]) => [k, { runs: t.runs, checks: t.checks, violations: t.violations, failedRuns: t.failedRuns, runsPerSecOneThread: Number(rate(t.runs, t.ms)) || 0, invariants: t.byName }]),
@@ -152,7 +155,7 @@ export function cmdFuzz(argv: readonly string[]): number | Promise<number> {
       for (const f of s.failures) out(failureText(f, mutant));
     }
     if (values.json === true) for (const f of s.failures) errLine(`ulp fuzz: FAIL ${f.family} seed=${f.seed} index=${f.index}; replay: ${replayOf(f, mutant)}`);
-    return s.failedRuns > 0 ? 1 : 0;
+    return s.failedRuns > 0 ? 1 : s.interrupted !== undefined ? 130 : 0;
   };
   if (jobs === 1) return finish(runCampaignHere(o));
   return runCampaignPool(o).then(finish, (e: unknown) => {

@@ -102,6 +102,8 @@ export interface CampaignSummary {
   readonly failedRuns: number;
   readonly violations: number;
   readonly checks: number;
+  /** Set when a signal ended the campaign early: `runs` scenarios of `requested` were run. */
+  readonly interrupted?: { readonly requested: number };
 }
 
 /** `--jobs auto`: one worker per core. */
@@ -158,25 +160,39 @@ export function runCampaignHere(o: CampaignOptions): CampaignSummary {
 /** The worker script (beside the CLI's entry point). */
 export const WORKER_SCRIPT = fileURLToPath(new URL('../../bin/campaign-worker.js', import.meta.url));
 
-/** Run a campaign on `o.jobs` worker threads (tinypool). */
+/**
+ * Run a campaign on `o.jobs` worker threads (tinypool). SIGINT or SIGTERM ends it early: the
+ * summary then covers the chunks finished (`interrupted`).
+ */
 export async function runCampaignPool(o: CampaignOptions): Promise<CampaignSummary> {
   const { Tinypool } = await import('tinypool');
   const t0 = performance.now();
   const pool = new Tinypool({ filename: WORKER_SCRIPT, minThreads: o.jobs, maxThreads: o.jobs, isolateWorkers: false });
+  const results: ChunkResult[] = [];
   let done = 0;
   let bad = 0;
+  let stop = (): void => {};
+  const interrupted = new Promise<'interrupted'>((resolve) => (stop = () => resolve('interrupted')));
+  const onSignal = (): void => stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    const results = await Promise.all(
+    const all = Promise.all(
       chunksOf(o).map(async (c) => {
         const r = (await pool.run(c)) as ChunkResult;
+        results.push(r);
         done += c.to - c.from;
         for (const t of Object.values(r.families)) bad += t.violations;
         o.onProgress?.(done, o.runs, bad);
-        return r;
       }),
     );
-    return summarize(o, results, performance.now() - t0);
+    all.catch(() => {}); // after an interruption the pool's destruction rejects the rest
+    const how = await Promise.race([all.then(() => 'done' as const), interrupted]);
+    const s = summarize(o, results, performance.now() - t0);
+    return how === 'done' ? s : { ...s, runs: done, interrupted: { requested: o.runs } };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await pool.destroy();
   }
 }
