@@ -1,6 +1,7 @@
 /**
- * Guest programs for the isolation tests and the campaign (issue 13): attackers that are valid in every respect
- * but the one under test, and the plain clients and servers they attack.
+ * Guest programs for the isolation tests (test/system/isolation) and the campaign (issue 13):
+ * attackers that are valid in every respect but the one under test, and the plain clients and
+ * servers they attack.
  */
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { sys } from '../../userland/mach/syscalls.ts';
