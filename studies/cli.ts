@@ -35,6 +35,9 @@ import { formatCells, orderingLines, replicatedOrderingLines, summaryLine } from
 import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
 import { registerLogText, traceRegisters, TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
 import { AccessLog } from '../emulator/devkit/access-log.ts';
+import { cmdFuzz, FUZZ_USAGE } from './campaign/cli.ts';
+/** A `ulp fuzz` worker thread's entry (bin/campaign-worker.js). */
+export { campaignChunk } from './campaign/run.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_RUN_FAILED = 3;
@@ -113,6 +116,7 @@ ${SCENARIOS_USAGE}
 ${SWEEP_USAGE}
 ${PAPER_USAGE}
 ${BENCH_USAGE}
+${FUZZ_USAGE}
   ulp --help | --version
 
 ${OPTIONS}`;
@@ -127,6 +131,7 @@ const COMMAND_HELP: { readonly [command: string]: () => string } = {
   merge: () => `usage:\n${SWEEP_USAGE}\n`,
   paper: () => `usage:\n${PAPER_USAGE}\n\n${OPTIONS}`,
   bench: () => `usage:\n${BENCH_USAGE}\n`,
+  fuzz: () => `usage:\n${FUZZ_USAGE}\n`,
 };
 
 function parseSeed(text: string | undefined): number {
@@ -946,6 +951,10 @@ export function main(argv: string[]): number | Promise<number> {
         return cmdMerge(rest);
       case 'paper': {
         const r = cmdPaper(rest);
+        return typeof r === 'number' ? r : r.catch(cliError);
+      }
+      case 'fuzz': {
+        const r = cmdFuzz(rest);
         return typeof r === 'number' ? r : r.catch(cliError);
       }
       default:

@@ -44,6 +44,12 @@ export interface WorldOptions {
   readonly capture?: boolean;
   /** The captures' format (default pcapng: interface names, nanosecond timestamps, directions). */
   readonly captureFormat?: CaptureFormat;
+  /**
+   * Main memory of every host built without its own size (default 32 MB, DEFAULT_RAM_BYTES). The
+   * 5000/200 took 8 to 120 MB; `ulp fuzz` builds 8 MB hosts, whose scenarios need little, because
+   * allocating and collecting 32 MB per host dominated a scenario's wall time.
+   */
+  readonly ramBytes?: number;
 }
 
 /** A network's ordinal as capture names and descriptions write it: 01, 02, ... */
@@ -68,7 +74,8 @@ export class World implements SimContext {
 
   /** Build a DECstation 5000/200 named `name` (no options installed, no kernel yet). */
   addHost(name: string, ramBytes?: number): DecStation5000 {
-    const host = new DecStation5000(this, ramBytes === undefined ? { name } : { name, ramBytes });
+    const size = ramBytes ?? this.options.ramBytes;
+    const host = new DecStation5000(this, size === undefined ? { name } : { name, ramBytes: size });
     this.hosts.push(host);
     return host;
   }
