@@ -39,7 +39,8 @@ export const TIME_MS_DEFAULT = 60_000;
 export const TIME_MS_MAX = 3_600_000;
 export const NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]{0,31}$';
 export const MAC_PATTERN = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
-export const IP_PATTERN = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$';
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+export const IP_PATTERN = `^${OCTET}(\\.${OCTET}){3}$`;
 
 export type FaultRates = { readonly [k in (typeof FAULT_NAMES)[number]]: number };
 
@@ -132,7 +133,7 @@ export function checkTopology(doc: Record<string, unknown>, fail: TopoFail): Top
   const names = new Map<string, string>(); // every name → what it names (hosts, links, apps share one namespace)
   const claim = (name: string, what: string, at: At): void => {
     const prior = names.get(name);
-    if (prior !== undefined) fail(at, `'${name}' already names ${prior} (hosts, links and apps need distinct names)`);
+    if (prior !== undefined) fail([...at, 'name'], `'${name}' already names ${prior} (hosts, links and apps need distinct names)`);
     names.set(name, `${what} ${at.slice(0, 2).map((x, i) => (i === 0 ? x : `[${String(x)}]`)).join('')}`);
   };
 
@@ -210,7 +211,7 @@ export function checkTopology(doc: Record<string, unknown>, fail: TopoFail): Top
     if (members.length < 2) fail(['links', i], `link '${l.name}' has ${members.length === 0 ? 'no host' : `one host (${members[0]!.name})`}: a link joins at least two`);
     if (l.kind === 'an1' && members.length > 2) fail(['links', i], `AN1 link '${l.name}' is point to point: it joins two hosts, not ${members.length} (${members.map((m) => m.name).join(', ')})`);
     if (l.kind === 'an1' && members[0]!.organization !== members[1]!.organization) {
-      fail(['links', i], `AN1 link '${l.name}' joins a ${members[0]!.organization} host and a ${members[1]!.organization} host: on AN1 the organizations do not interoperate (the library exchanges BQIs in the link header, Ultrix's driver uses BQI 0 only); use an Ethernet link or one organization`);
+      fail(['links', i], `AN1 link '${l.name}' joins hosts of two organizations (${members[0]!.name} ${members[0]!.organization}, ${members[1]!.name} ${members[1]!.organization}): on AN1 the organizations do not interoperate (the library exchanges BQIs in the link header, Ultrix's driver uses BQI 0 only); use an Ethernet link or one organization`);
     }
   });
 
