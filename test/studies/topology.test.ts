@@ -286,7 +286,8 @@ describe('the three-host example', () => {
 describe('per-host cost overrides', () => {
   it("reach that host's components only; an override nothing on the host read is reported", () => {
     const d = base();
-    d.hosts[0]!['costs'] = { 'kernel.trapCycles': 1500, 'ux.serverDispatchCycles': 10 };
+    // Read by the kernel, the PMAD-AA board, the (clock) AN1 controller; and by nothing on a library host.
+    d.hosts[0]!['costs'] = { 'kernel.trapCycles': 1500, 'tc.ioReadNsPerByte': 300, 'an1.fwRxDispatchCycles': 20, 'ux.serverDispatchCycles': 10 };
     let world: World | undefined;
     const r = run(write(d), 1, {}, (w) => (world = w));
     const costs = (name: string): number => world!.hosts.find((h) => h.name === name)!.ctx.costs.get('kernel.trapCycles');
