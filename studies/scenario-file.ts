@@ -15,6 +15,10 @@
  *     "costs": { "kernel.trapCycles": 200 },
  *     "seeds": 3                       // or "seed": 7, or "seeds": [1, 2, 5]
  *   }
+ *
+ * Or, instead of `scenario` and `params`, a topology: `hosts`, `links`, `apps` (from the app
+ * catalogue), `limits`, `report` (studies/topology/model.ts checks them; the file then runs as
+ * the scenario `topology-<base name>`, whose parameters are the apps' and the links').
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
