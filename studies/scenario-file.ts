@@ -15,8 +15,13 @@
  *     "costs": { "kernel.trapCycles": 200 },
  *     "seeds": 3                       // or "seed": 7, or "seeds": [1, 2, 5]
  *   }
+ *
+ * Or, instead of `scenario` and `params`, a topology: `hosts`, `links`, `apps` (from the app
+ * catalogue), `limits`, `report` (studies/topology/model.ts checks them; the file then runs as
+ * the scenario `topology-<base name>`, whose parameters are the apps' and the links').
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { decstationCostTable } from '../emulator/host/costs/decstation-5000-200.ts';
@@ -26,6 +31,7 @@ import { checkParamJson, findParam, ParamError, type ParamValue } from './scenar
 import type { Scenario } from './scenarios/types.ts';
 import { checkedParams } from './run.ts';
 import { scenarioFileSchema } from './scenario-schema.ts';
+import { checkTopology, TOPOLOGY_FIELDS, topologyScenario } from './topology/model.ts';
 
 export interface ScenarioFile {
   readonly path: string;
@@ -37,7 +43,7 @@ export interface ScenarioFile {
   readonly seeds?: readonly number[];
 }
 
-const FIELDS = ['$schema', 'description', 'scenario', 'params', 'costs', 'seed', 'seeds'] as const;
+const FIELDS = ['$schema', 'description', 'scenario', 'params', 'costs', 'seed', 'seeds', ...TOPOLOGY_FIELDS] as const;
 const SEEDS_MAX = 1000;
 
 /** True when `arg` names a scenario file rather than a built-in scenario. */
@@ -129,13 +135,13 @@ export function loadScenarioFile(path: string): ScenarioFile {
   if (!validate(doc)) {
     // The schema rejects the file. ulp's field checks name most problems in its own words; what
     // they do not know (a field's type the schema fixes, say) is reported as ajv words it.
-    checkFields(doc, fail);
+    checkFields(doc, fail, path);
     const e = validate.errors?.[0];
     if (e === undefined) return fail('', 'does not match the scenario-file schema');
     const { at, problem } = schemaProblem(e);
     return fail(at.length === 0 ? '' : fieldName(at), problem, at);
   }
-  return { path, ...checkFields(doc, fail) };
+  return { path, ...checkFields(doc, fail, path) };
 }
 
 /** The path of a parameter error (`params.writeSizes[1] ...`: ['params', 'writeSizes', 1]). */
@@ -146,13 +152,32 @@ function paramAt(k: string, message: string): (string | number)[] {
 
 type Fail = (field: string, problem: string, at?: readonly (string | number)[]) => never;
 
+/** The scenario name of a topology file: `topology-` and the file's base name (`topology-three-hosts-two-orgs`). */
+export const topologyName = (path: string): string => `topology-${basename(path).replace(/\.(json|ya?ml)$/i, '')}`;
+
 /** ulp's own checks of a parsed file: its one-line messages, and what a schema cannot say. */
-function checkFields(doc: unknown, fail: Fail): Omit<ScenarioFile, 'path'> {
+function checkFields(doc: unknown, fail: Fail, path: string): Omit<ScenarioFile, 'path'> {
   if (!isObject(doc)) return fail('', 'needs a JSON object at the top');
   for (const k of Object.keys(doc)) if (!(FIELDS as readonly string[]).includes(k)) fail(k, `unknown field (fields: ${FIELDS.join(', ')})`, [k]);
   if (doc['description'] !== undefined && typeof doc['description'] !== 'string') fail('description', 'needs a string', ['description']);
+  const topoField = TOPOLOGY_FIELDS.find((k) => doc[k] !== undefined);
+  if (doc['scenario'] === undefined && topoField !== undefined) {
+    if (doc['params'] !== undefined) fail('params', 'a topology file sets each app\'s parameters in apps[i].params and each link\'s faults in links[i].faults', ['params']);
+    const topo = checkTopology(doc, (at, problem) => fail(fieldName(at), problem, at));
+    const costs = checkCosts(doc, fail);
+    const seeds = checkSeeds(doc, fail);
+    const description = typeof doc['description'] === 'string' ? doc['description'] : undefined;
+    return {
+      ...(description !== undefined ? { description } : {}),
+      scenario: topologyScenario(topologyName(path), topo, description),
+      params: new Map(),
+      costs,
+      ...(seeds !== undefined ? { seeds } : {}),
+    };
+  }
+  if (doc['scenario'] !== undefined && topoField !== undefined) fail(topoField, `a file names a built-in scenario or describes a topology (hosts, links, apps), not both`, [topoField]);
   const name = doc['scenario'];
-  if (name === undefined) fail('scenario', `missing (a built-in scenario: ${[...SCENARIOS.keys()].join(', ')})`);
+  if (name === undefined) fail('scenario', `missing (a built-in scenario: ${[...SCENARIOS.keys()].join(', ')}; or a topology: hosts, links and apps)`);
   if (typeof name !== 'string') return fail('scenario', `needs a string, got ${JSON.stringify(name)}`, ['scenario']);
   const scenario = SCENARIOS.get(name);
   if (scenario === undefined) return fail('scenario', `unknown scenario '${name}' (known: ${[...SCENARIOS.keys()].join(', ')})`, ['scenario']);
@@ -171,6 +196,25 @@ function checkFields(doc: unknown, fail: Fail): Omit<ScenarioFile, 'path'> {
     }
   }
 
+  const costs = checkCosts(doc, fail);
+  const seeds = checkSeeds(doc, fail);
+  try {
+    checkedParams(scenario, params);
+  } catch (e) {
+    if (e instanceof ParamError) fail('params', e.message, ['params']);
+    throw e;
+  }
+  return {
+    ...(typeof doc['description'] === 'string' ? { description: doc['description'] } : {}),
+    scenario,
+    params,
+    costs,
+    ...(seeds !== undefined ? { seeds } : {}),
+  };
+}
+
+/** The file's `costs`: each a known cost within its bounds. */
+function checkCosts(doc: Record<string, unknown>, fail: Fail): Map<string, number> {
   const costs = new Map<string, number>();
   if (doc['costs'] !== undefined) {
     const c = doc['costs'];
@@ -187,6 +231,11 @@ function checkFields(doc: unknown, fail: Fail): Omit<ScenarioFile, 'path'> {
     }
   }
 
+  return costs;
+}
+
+/** The file's `seed` or `seeds`, if it names any. */
+function checkSeeds(doc: Record<string, unknown>, fail: Fail): number[] | undefined {
   let seeds: number[] | undefined;
   if (doc['seed'] !== undefined && doc['seeds'] !== undefined) fail('seeds', "give 'seed' (one run) or 'seeds' (replications), not both", ['seeds']);
   if (doc['seed'] !== undefined) {
@@ -206,17 +255,5 @@ function checkFields(doc: unknown, fail: Fail): Omit<ScenarioFile, 'path'> {
       seeds = (s as number[]).slice().sort((a, b) => a - b);
     } else fail('seeds', `needs a count N or a non-empty array of integer seeds, got ${JSON.stringify(s)}`, ['seeds']);
   }
-  try {
-    checkedParams(scenario, params);
-  } catch (e) {
-    if (e instanceof ParamError) fail('params', e.message, ['params']);
-    throw e;
-  }
-  return {
-    ...(typeof doc['description'] === 'string' ? { description: doc['description'] } : {}),
-    scenario,
-    params,
-    costs,
-    ...(seeds !== undefined ? { seeds } : {}),
-  };
+  return seeds;
 }

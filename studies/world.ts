@@ -63,6 +63,11 @@ export class World implements SimContext {
   readonly hosts: DecStation5000[] = [];
   /** Every interface's capture, in the order interfaces were attached (empty unless `capture`). */
   readonly captures: Capture[] = [];
+  /**
+   * Cost tables of hosts that have their own overrides (a topology file's per-host `costs`), by
+   * host name; set before the host is built. Every other host reads the world's table.
+   */
+  readonly hostCosts = new Map<string, CostTable>();
   private readonly nets = new Map<object, number>();
 
   constructor(readonly options: WorldOptions) {
@@ -72,10 +77,12 @@ export class World implements SimContext {
     for (const [name, value] of options.costOverrides ?? []) this.costs.override(name, value);
   }
 
-  /** Build a DECstation 5000/200 named `name` (no options installed, no kernel yet). */
+  /** Build a DECstation 5000/200 named `name` (no options installed, no kernel yet); its components read `host.ctx.costs`. */
   addHost(name: string, ramBytes?: number): DecStation5000 {
     const size = ramBytes ?? this.options.ramBytes;
-    const host = new DecStation5000(this, size === undefined ? { name } : { name, ramBytes: size });
+    const costs = this.hostCosts.get(name);
+    const ctx: SimContext = costs === undefined ? this : { sched: this.sched, trace: this.trace, rng: this.rng, costs };
+    const host = new DecStation5000(ctx, size === undefined ? { name } : { name, ramBytes: size });
     this.hosts.push(host);
     return host;
   }

@@ -3,7 +3,8 @@
  * (LANCE) on an Ethernet segment or an AN1 controller (BQI firmware) on a point-to-point AN1
  * link, their drivers, and optionally the network I/O module; and reading `key=value` fields
  * from a guest task's log. One place for what raw-an1, paper-table1/5, mb93-primitives, the
- * library scenarios and the tests all build.
+ * library scenarios and the tests all build. A host's devices read the host's cost table
+ * (`host.ctx.costs`: the world's, unless a topology file gives the host its own).
  */
 import { An1Controller } from '../../emulator/devices/an1/controller.ts';
 import { PmadAa } from '../../emulator/devices/lance/pmad-aa.ts';
@@ -36,7 +37,7 @@ export interface An1Host {
 export function addAn1Host(world: World, name: string, uid: number, slot = AN1_SLOT): An1Host {
   const host = world.addHost(name);
   const kernel = world.bootKernel(host);
-  const controller = new An1Controller(world, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
+  const controller = new An1Controller(host.ctx, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
   controller.connectInterrupt(host.installOption(slot, controller));
   const env: DriverEnv = kernel; // the kernel is the drivers' environment
   const bqi0 = kernel.createWiredObject(AN1_KERNEL_BUFFER_PAGES);
@@ -45,10 +46,10 @@ export function addAn1Host(world: World, name: string, uid: number, slot = AN1_S
   return { name, host, kernel, controller, driver, env };
 }
 
-/** Join two AN1 hosts with a point-to-point link (faults per direction: a→b, b→a). */
-export function connectAn1(world: World, a: An1Host, b: An1Host, faults?: readonly [FaultConfig, FaultConfig]): An1Link {
+/** Join two AN1 hosts with a point-to-point link named `name` (faults per direction: a→b, b→a). */
+export function connectAn1(world: World, a: An1Host, b: An1Host, faults?: readonly [FaultConfig, FaultConfig], name = 'an1'): An1Link {
   const link = new An1Link(world, {
-    name: 'an1',
+    name,
     framingNs: world.costs.read('an1.wireFramingNs', 'ns'),
     propagationNs: world.costs.read('an1.linkPropagationNs', 'ns'),
     ...(faults !== undefined ? { faults } : {}),
@@ -75,7 +76,7 @@ export interface NetioEthernetHost {
 /** A host with a PMAD-AA on `segment`, a kernel, the LANCE driver (started) and the network I/O module. */
 export function addNetioEthernetHost(world: World, segment: EthernetSegment, name: string, mac: Uint8Array, withNetio = true, txRingLog2?: number): NetioEthernetHost {
   const host = world.addHost(name);
-  const board = new PmadAa({ name, sched: world.sched, trace: world.trace, costs: world.costs, mac });
+  const board = new PmadAa({ name, sched: world.sched, trace: world.trace, costs: host.ctx.costs, mac });
   board.attachInterrupt(host.installOption(LANCE_SLOT, board));
   board.connect(segment, name);
   world.captureEthernet(segment, name, name);

@@ -54,7 +54,7 @@ export interface LibPairOptions {
 }
 
 /** The library's cost constants as the cost table has them (a what-if override reaches the guests). */
-export function libCostParams(world: World): Record<string, number> {
+export function libCostParams(world: Pick<World, 'costs'>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(LIB_COSTS)) out[k] = world.costs.read(`lib.${k}`, k.endsWith('PerByte') ? 'cycles/byte' : 'cycles');
   out['cthreadSwitchCycles'] = world.costs.read('cthreads.switchCycles', 'cycles');
@@ -69,7 +69,7 @@ export function libCostParams(world: World): Record<string, number> {
  * only its clock page is used. Returns the clock page's physical address (kernel.mapDevicePage).
  */
 export function addClockAn1(world: World, host: DecStation5000, name: string, uid: number): number {
-  const controller = new An1Controller(world, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
+  const controller = new An1Controller(host.ctx, { name: `${name}.an1`, uid }, createBqiFirmware(), host.dmaPort());
   controller.connectInterrupt(host.installOption(AN1_SLOT, controller));
   return host.slotBase(AN1_SLOT) + AN1_CLOCK_PAGE;
 }

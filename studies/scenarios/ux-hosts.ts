@@ -52,7 +52,7 @@ export interface UxPairOptions {
 }
 
 /** The single server's cost constants as the cost table has them, as task parameters `ux.<name>`. */
-export function uxCostParams(world: World): Record<string, number> {
+export function uxCostParams(world: Pick<World, 'costs'>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(UX_COSTS)) out[`ux.${k}`] = world.costs.read(`ux.${k}`, k.endsWith('PerByte') ? 'cycles/byte' : 'cycles');
   return out;

@@ -134,13 +134,14 @@ describe('scenario files', () => {
   });
   it.each(examples)('studies/examples/%s runs, each seed a completed run with the file\'s inputs', (name) => {
     const path = `studies/examples/${name}`;
-    const doc = JSON.parse(readFileSync(path, 'utf8')) as { scenario: string; params?: Record<string, unknown>; costs?: Record<string, number>; seed?: number; seeds?: number };
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { scenario?: string; params?: Record<string, unknown>; costs?: Record<string, number>; seed?: number; seeds?: number };
     const r = ulp('run', path, '--json');
     expect(r.code, r.err).toBe(0);
     const runs = r.out.trim().split('\n').map((l) => JSON.parse(l) as { scenario: string; seed: number; outcome: string; params: Record<string, unknown>; costOverrides: Record<string, number>; scenarioFile: string });
     expect(runs.map((x) => x.seed)).toEqual(doc.seeds !== undefined ? Array.from({ length: doc.seeds }, (_, i) => i + 1) : [doc.seed ?? 1]);
     for (const run of runs) {
-      expect(run.scenario).toBe(doc.scenario);
+      // A topology file (no `scenario`) runs as the scenario named after the file.
+      expect(run.scenario).toBe(doc.scenario ?? `topology-${name.replace(/\.json$/, '')}`);
       expect(run.outcome).toBe('done');
       expect(run.scenarioFile).toBe(path);
       expect(run.params).toMatchObject(doc.params ?? {});

@@ -43,6 +43,8 @@ export class CostTable {
   private readonly overrides = new Map<string, number>();
   /** Names read since the table was built (shared with clones): `ulp` warns of an override nothing read. */
   private readonly readNames = new Set<string>();
+  /** Names read through this very table (a clone's own; `readNames` is shared with the original). */
+  private localReads = new Set<string>();
 
   constructor(groups: readonly CostGroup[]) {
     for (const g of groups) {
@@ -63,12 +65,18 @@ export class CostTable {
   /** The value of `name` in its declared unit. Throws for a name no table defines (a bug). */
   get(name: string): number {
     this.readNames.add(name);
+    this.localReads.add(name);
     return this.valueOf(name);
   }
 
   /** The names some component has read (`get` or `read`) since the table was built. */
   namesRead(): ReadonlySet<string> {
     return this.readNames;
+  }
+
+  /** The names read through this table itself, not through its clones or its original (a host's own table). */
+  namesReadHere(): ReadonlySet<string> {
+    return this.localReads;
   }
 
   private valueOf(name: string): number {
@@ -116,6 +124,7 @@ export class CostTable {
     (t as unknown as { entries: Map<string, CostEntry> }).entries = this.entries;
     (t as unknown as { overrides: Map<string, number> }).overrides = new Map(this.overrides);
     (t as unknown as { readNames: Set<string> }).readNames = this.readNames;
+    t.localReads = new Set();
     return t;
   }
 }
