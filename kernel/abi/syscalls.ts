@@ -100,6 +100,11 @@ export const SYSCALL_TABLE = {
   semaphore_signal_all: { number: 63, args: { sem: 'u32' }, doc: 'wake every waiter and clear pending signals' },
   semaphore_wait: { number: 64, args: { sem: 'u32' }, doc: 'consume a pending signal or block until one' },
   semaphore_timedwait: { number: 65, args: { sem: 'u32', ns: 'count' }, doc: 'semaphore_wait giving up after ns (KERN_OPERATION_TIMED_OUT)' },
+  semaphore_wait_any: {
+    number: 66,
+    args: { sems: 'bytes', timed: 'bool', ns: 'count' },
+    doc: 'one waiter, many semaphores: sems = 1..SEMAPHORE_WAIT_ANY_MAX distinct semaphore names (u32 little-endian each); consume the first pending signal in order, else block until any is signalled (or ns passes, when timed); index = that semaphore (or the bad name on an error, -1 on a timeout)',
+  },
   // Network I/O module (kernel/netio, P §3.3–3.4; module 'netio')
   net_priv_port: { module: 'netio', number: 70, args: { hostPriv: 'u32' }, doc: 'a send right to the network I/O module\'s privileged port (needs the host-privileged port)' },
   net_channel_create: {
@@ -214,6 +219,7 @@ export interface SyscallResults {
   semaphore_signal_all: KrOnly;
   semaphore_wait: KrOnly;
   semaphore_timedwait: KrOnly;
+  semaphore_wait_any: { readonly kr: KernReturn; readonly index: number };
   net_priv_port: KrName;
   /** name: the channel's send right (caller); address and sem: the region and semaphore in the owner task; bqi: the AN1 BQI (0 on Ethernet). */
   net_channel_create: { readonly kr: KernReturn; readonly name: PortName; readonly address: number; readonly sem: PortName; readonly region: PortName; readonly bqi: number };
