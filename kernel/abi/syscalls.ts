@@ -134,6 +134,12 @@ export const SYSCALL_TABLE = {
   recv: { module: 'inkernel', number: 86, args: { fd: 'i32', address: 'u32', length: 'count' }, doc: 'block until data, end of stream or error; copy out up to length bytes; n = bytes (0 = end of stream)' },
   shutdown: { module: 'inkernel', number: 87, args: { fd: 'i32' }, doc: 'no more sends (FIN)' },
   close: { module: 'inkernel', number: 88, args: { fd: 'i32' }, doc: 'close the descriptor (FIN, the kernel finishes the close; a listener drops its queue)' },
+  poll: {
+    module: 'inkernel',
+    number: 89,
+    args: { fds: 'bytes', timed: 'bool', ns: 'count' },
+    doc: 'poll(2): fds = up to 64 entries of (fd i32, events u32) little-endian; block until one has revents (POLLIN/OUT/ERR/HUP/NVAL) or ns passes (when timed); n = entries ready, revents = one word per entry',
+  },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -238,6 +244,8 @@ export interface SyscallResults {
   recv: KrN;
   shutdown: KrN;
   close: KrN;
+  /** revents: one word per entry (empty on an error in n). */
+  poll: { readonly kr: KernReturn; readonly n: number; readonly revents: readonly number[] };
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

@@ -2,7 +2,7 @@
 import type { GuestProgram } from '../../../kernel/abi/guest.ts';
 import { sys } from '../../../userland/mach/syscalls.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
-import { POLL, selectOver, type PollFd } from '../../../userland/netlib/socket-api.ts';
+import { POLL, selectOver, type PollFd, type SocketOpener } from '../../../userland/netlib/socket-api.ts';
 import { libSocketApi } from '../../../userland/netlib/lib-sockets.ts';
 import { num } from '../../../userland/apps/params.ts';
 import { byteAt } from './programs.ts';
@@ -191,4 +191,136 @@ export const latencyClient: GuestProgram = function* (ctx) {
   }
   yield* sys.thread_sleep_ns({ ns: 100_000_000 });
   for (const fd of fds) yield* lib.close(fd);
+};
+
+/** selectServer over any organization's SocketApi (the monolithic kernel's `poll` trap here). */
+export const selectServerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
+  const p = ctx.params;
+  const api = (yield* open(ctx))!;
+  const ls = yield* api.socket();
+  yield* api.bind(ls, num(p, 'port', 80));
+  yield* api.listen(ls, num(p, 'backlog', 5));
+  const conns = num(p, 'conns', 3);
+  const open_ = new Map<number, { got: number; salt: number }>();
+  let accepted = 0;
+  let served = 0;
+  let bad = 0;
+  let total = 0;
+  let selects = 0;
+  while (served < conns) {
+    const r = yield* selectOver(api, [...(accepted < conns ? [ls] : []), ...open_.keys()], [], [...open_.keys()]);
+    selects++;
+    if (typeof r === 'number') {
+      yield* sys.debug_log({ text: `select error ${r}` });
+      return;
+    }
+    for (const fd of r.read) {
+      if (fd === ls) {
+        const c = yield* api.accept(ls);
+        if (c >= 0) {
+          open_.set(c, { got: 0, salt: -1 });
+          accepted++;
+        }
+        continue;
+      }
+      const st = open_.get(fd)!;
+      const d = yield* api.read(fd, 1 << 16);
+      if (typeof d === 'number' || d.length === 0) {
+        if (typeof d !== 'number') yield* api.write(fd, countBytes(st.got));
+        yield* api.close(fd);
+        open_.delete(fd);
+        total += st.got;
+        served++;
+        continue;
+      }
+      for (let k = 0; k < d.length; k++) {
+        if (st.salt < 0) st.salt = d[0]!;
+        if (d[k] !== byteAt(st.got + k, st.salt)) bad++;
+      }
+      st.got += d.length;
+    }
+  }
+  yield* sys.debug_log({ text: `served=${served} bad=${bad} total=${total} selects=${selects}` });
+};
+
+/** `threads` threads, each its own connection over `open`: send `bytes` (salt = index + 1), half-close, read the count back. */
+export const multiClientWith = (open: SocketOpener): GuestProgram => function* (ctx) {
+  const p = ctx.params;
+  const threads = num(p, 'threads', 1);
+  const bytes = num(p, 'bytes', 10000);
+  let ok = 0;
+  let finished = 0;
+  const body = (i: number): GuestProgram => function* () {
+    const api = (yield* open(ctx))!;
+    const fd = yield* api.socket();
+    const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 80));
+    if (kr === 0) {
+      const salt = i + 1;
+      const buf = new Uint8Array(bytes);
+      buf.forEach((_, k) => (buf[k] = byteAt(k, salt)));
+      buf[0] = salt;
+      yield* api.write(fd, buf);
+      yield* api.shutdown(fd);
+      let d = new Uint8Array(0) as Uint8Array | number;
+      const got: number[] = [];
+      while (got.length < 4) {
+        d = yield* api.read(fd, 4 - got.length);
+        if (typeof d === 'number' || d.length === 0) break;
+        got.push(...d);
+      }
+      const n = got.length === 4 ? (((got[0]! << 24) | (got[1]! << 16) | (got[2]! << 8) | got[3]!) >>> 0) : -1;
+      if (n === bytes) ok++;
+      yield* api.close(fd);
+    }
+    finished++;
+  };
+  for (let i = 1; i < threads; i++) yield* sys.thread_create({ program: body(i), priority: -1 });
+  yield* body(0)(ctx);
+  while (finished < threads) yield* sys.thread_sleep_ns({ ns: 1_000_000 });
+  yield* sys.debug_log({ text: `ok=${ok}` });
+};
+
+/** Over `open`: connect, timed polls on the idle connection (`wait<T>=`), bad calls (`bad=`), then the peer's close (`end=`). */
+export const pollClientWith = (open: SocketOpener): GuestProgram => function* (ctx) {
+  const p = ctx.params;
+  const api = (yield* open(ctx))!;
+  const fd = yield* api.socket();
+  const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 80));
+  if (kr !== 0 || api.poll === undefined) {
+    yield* sys.debug_log({ text: `connect failed ${kr}` });
+    return;
+  }
+  for (const t of [0, 1_000_000, 7_500_000, 250_000_000]) {
+    const t0 = yield* api.now();
+    const r = yield* api.poll([{ fd, events: POLL.IN }], t);
+    const t1 = yield* api.now();
+    yield* sys.debug_log({ text: `wait${t}=${t1 - t0} r=${JSON.stringify(r)}` });
+  }
+  const w = yield* api.poll([{ fd, events: POLL.OUT | POLL.IN }], 0);
+  yield* sys.debug_log({ text: `out=${JSON.stringify(w)}` });
+  const codes = [
+    yield* api.poll(Array.from({ length: 65 }, () => ({ fd, events: POLL.IN })), 0),
+    yield* api.poll([{ fd, events: 0x400 }], 0),
+    yield* api.poll([{ fd, events: POLL.IN }], -1),
+    yield* selectOver(api, [999], [], [], 0),
+  ];
+  yield* sys.debug_log({ text: `bad=${JSON.stringify(codes)}` });
+  const end = yield* api.poll([{ fd, events: POLL.IN }]);
+  const rd = yield* api.read(fd, 100);
+  yield* sys.debug_log({ text: `end=${JSON.stringify(end)} read=${typeof rd === 'number' ? rd : rd.length}` });
+  yield* api.close(fd);
+  const nval = yield* api.poll([{ fd, events: POLL.IN }], 0);
+  yield* sys.debug_log({ text: `nval=${JSON.stringify(nval)}` });
+};
+
+/** Accept one connection over `open`, hold it `holdNs`, close it. */
+export const holdServerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
+  const p = ctx.params;
+  const api = (yield* open(ctx))!;
+  const ls = yield* api.socket();
+  yield* api.bind(ls, num(p, 'port', 80));
+  yield* api.listen(ls, 4);
+  const fd = yield* api.accept(ls);
+  yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 600_000_000) });
+  yield* api.close(fd);
 };
