@@ -36,7 +36,7 @@ import {
 } from './abi/syscalls.ts';
 import { BootstrapRegistry } from './bootstrap.ts';
 import { Ipc, type KMsg, type KObject, type Port, Space } from './ipc/ipc.ts';
-import { Semaphore } from './sync/semaphore.ts';
+import { Semaphore, SEMAPHORE_WAIT_ANY_MAX } from './sync/semaphore.ts';
 import { isSync, SYNC, type Sync } from './dev/sync.ts';
 import { PRIORITY_DEFAULT, PRIORITY_MAX, PRIORITY_USER_MAX, Task, Thread, THREADS_PER_TASK_MAX } from './task.ts';
 import { FrameAllocator, PAGE_SIZE } from './vm/frames.ts';
@@ -751,7 +751,17 @@ export class Kernel {
     sem = new Semaphore(
       this.nextObjectId++,
       initial,
-      (t, kr) => this.wake(t, { kr }),
+      (t, kr, from) => {
+        const set = t.waitAny;
+        if (set === undefined) {
+          this.wake(t, { kr });
+          return;
+        }
+        // semaphore_wait_any: `from` dequeued it; leave the other queues, report which one.
+        t.waitAny = undefined;
+        for (const o of set) if (o !== from) removeWaiter(o as Semaphore, t);
+        this.wake(t, { kr, index: set.indexOf(from) });
+      },
       (s) => {
         if (s.port !== undefined && !s.port.dead) this.ipc.destroyKernelPort(s.port);
       },
@@ -897,6 +907,45 @@ export class Kernel {
       if (ns === 0) return { kr: KERN.OPERATION_TIMED_OUT };
       if (!s.object.enqueue(t)) return { kr: KERN.RESOURCE_SHORTAGE };
       return this.blockFor(t, 'semaphore', ns, () => this.wake(t, { kr: KERN.OPERATION_TIMED_OUT }));
+    };
+    /**
+     * One waiter, many semaphores (select/poll under a user-level library: issue 17 item 2). The
+     * names are copied in as an array of u32; each is looked up (charged as semaphore_wait's
+     * lookup). Bad arguments: an empty or ragged array, more than SEMAPHORE_WAIT_ANY_MAX names or a
+     * name given twice → KERN_INVALID_ARGUMENT (index -1); a name that is not a semaphore → its
+     * lookup error with its index. Else the first semaphore in order with a pending signal is
+     * consumed; otherwise the thread joins every queue and the first signal (or destroy:
+     * KERN_TERMINATED) wakes it with that semaphore's index; timeout → KERN_OPERATION_TIMED_OUT, -1.
+     */
+    const semWaitAny = (t: Thread, req: SyscallArgs<'semaphore_wait_any'>): SyscallResults['semaphore_wait_any'] | typeof BLOCKED => {
+      const b = req.sems;
+      cpu.charge(c.memcpySetupCycles + b.length * c.memcpyCyclesPerByte, 'copy');
+      const n = b.length / 4;
+      if (b.length === 0 || !Number.isInteger(n) || n > SEMAPHORE_WAIT_ANY_MAX) return { kr: KERN.INVALID_ARGUMENT, index: -1 };
+      const names: number[] = [];
+      for (let i = 0; i < n; i++) names.push((b[4 * i]! | (b[4 * i + 1]! << 8) | (b[4 * i + 2]! << 16) | (b[4 * i + 3]! << 24)) >>> 0);
+      if (new Set(names).size !== n) return { kr: KERN.INVALID_ARGUMENT, index: -1 };
+      const sems: Semaphore[] = [];
+      for (let i = 0; i < n; i++) {
+        const s = semOf(t, names[i]!);
+        if (!s.ok) return { kr: s.kr, index: i };
+        sems.push(s.object);
+      }
+      for (let i = 0; i < n; i++) if (sems[i]!.tryWait()) return { kr: KERN.SUCCESS, index: i };
+      if (req.timed && req.ns === 0) return { kr: KERN.OPERATION_TIMED_OUT, index: -1 };
+      for (let i = 0; i < n; i++) {
+        if (!sems[i]!.enqueue(t)) {
+          for (let j = 0; j < i; j++) removeWaiter(sems[j]!, t);
+          t.waitCancel = undefined;
+          return { kr: KERN.RESOURCE_SHORTAGE, index: i };
+        }
+      }
+      t.waitAny = sems;
+      t.waitCancel = () => {
+        for (const s of sems) removeWaiter(s, t);
+        t.waitAny = undefined;
+      };
+      return this.blockFor(t, 'semaphore', req.timed ? req.ns : undefined, () => this.wake(t, { kr: KERN.OPERATION_TIMED_OUT, index: -1 }));
     };
     return {
       null_trap: () => {
@@ -1147,6 +1196,7 @@ export class Kernel {
       },
       semaphore_wait: (t, req) => semWait(t, req.sem, undefined),
       semaphore_timedwait: (t, req) => semWait(t, req.sem, req.ns),
+      semaphore_wait_any: semWaitAny,
     };
   }
 
@@ -1201,3 +1251,8 @@ function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
+/** Take `t` out of a semaphore's wait queue (semaphore_wait_any leaving the queues it did not wake from). */
+function removeWaiter(s: Semaphore, t: Thread): void {
+  const i = s.waiters.indexOf(t);
+  if (i >= 0) s.waiters.splice(i, 1);
+}

@@ -34,6 +34,8 @@ export class Thread {
   restart: TrapRequest | undefined = undefined;
   /** Undo the thread's membership of a wait queue (timeout, termination). */
   waitCancel: (() => void) | undefined = undefined;
+  /** semaphore_wait_any: the semaphores the thread waits on, in the caller's order (their queues all hold it). */
+  waitAny: readonly object[] | undefined = undefined;
   /** What the wheel timer does when it fires (sleep end, receive or semaphore timeout). */
   onTimeout: (() => void) | undefined = undefined;
   /** A memory fault recorded during the current step. */

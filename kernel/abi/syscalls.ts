@@ -100,6 +100,11 @@ export const SYSCALL_TABLE = {
   semaphore_signal_all: { number: 63, args: { sem: 'u32' }, doc: 'wake every waiter and clear pending signals' },
   semaphore_wait: { number: 64, args: { sem: 'u32' }, doc: 'consume a pending signal or block until one' },
   semaphore_timedwait: { number: 65, args: { sem: 'u32', ns: 'count' }, doc: 'semaphore_wait giving up after ns (KERN_OPERATION_TIMED_OUT)' },
+  semaphore_wait_any: {
+    number: 66,
+    args: { sems: 'bytes', timed: 'bool', ns: 'count' },
+    doc: 'one waiter, many semaphores: sems = 1..SEMAPHORE_WAIT_ANY_MAX distinct semaphore names (u32 little-endian each); consume the first pending signal in order, else block until any is signalled (or ns passes, when timed); index = that semaphore (or the bad name on an error, -1 on a timeout)',
+  },
   // Network I/O module (kernel/netio, P §3.3–3.4; module 'netio')
   net_priv_port: { module: 'netio', number: 70, args: { hostPriv: 'u32' }, doc: 'a send right to the network I/O module\'s privileged port (needs the host-privileged port)' },
   net_channel_create: {
@@ -129,6 +134,12 @@ export const SYSCALL_TABLE = {
   recv: { module: 'inkernel', number: 86, args: { fd: 'i32', address: 'u32', length: 'count' }, doc: 'block until data, end of stream or error; copy out up to length bytes; n = bytes (0 = end of stream)' },
   shutdown: { module: 'inkernel', number: 87, args: { fd: 'i32' }, doc: 'no more sends (FIN)' },
   close: { module: 'inkernel', number: 88, args: { fd: 'i32' }, doc: 'close the descriptor (FIN, the kernel finishes the close; a listener drops its queue)' },
+  poll: {
+    module: 'inkernel',
+    number: 89,
+    args: { fds: 'bytes', timed: 'bool', ns: 'count' },
+    doc: 'poll(2): fds = up to 64 entries of (fd i32, events u32) little-endian; block until one has revents (POLLIN/OUT/ERR/HUP/NVAL) or ns passes (when timed); n = entries ready, revents = one word per entry',
+  },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -214,6 +225,7 @@ export interface SyscallResults {
   semaphore_signal_all: KrOnly;
   semaphore_wait: KrOnly;
   semaphore_timedwait: KrOnly;
+  semaphore_wait_any: { readonly kr: KernReturn; readonly index: number };
   net_priv_port: KrName;
   /** name: the channel's send right (caller); address and sem: the region and semaphore in the owner task; bqi: the AN1 BQI (0 on Ethernet). */
   net_channel_create: { readonly kr: KernReturn; readonly name: PortName; readonly address: number; readonly sem: PortName; readonly region: PortName; readonly bqi: number };
@@ -232,6 +244,8 @@ export interface SyscallResults {
   recv: KrN;
   shutdown: KrN;
   close: KrN;
+  /** revents: one word per entry (empty on an error in n). */
+  poll: { readonly kr: KernReturn; readonly n: number; readonly revents: readonly number[] };
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

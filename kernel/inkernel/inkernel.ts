@@ -36,6 +36,8 @@ import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
 import type { InetListener, InetSocket, InetStack, InetStackFactory } from './protocol.ts';
 import type { Sync } from '../dev/sync.ts';
 
+/** poll event bits a caller may ask for: IN, OUT, ERR, HUP (POSIX values; kernel/abi has no poll constants, userland's socket-api.ts POLL mirrors them). */
+const POLL_KNOWN = 0x1 | 0x4 | 0x8 | 0x10;
 /** Descriptors per task (4.3BSD NOFILE was 64). */
 export const INKERNEL_FDS_MAX = 64;
 /** ipintrq and the AN1 interface output queue (4.3BSD IFQ_MAXLEN). */
@@ -94,6 +96,8 @@ export class InKernelNet {
   private readonly waiters: Waiter[] = [];
   /** A blocked send's progress (bytes taken from the user buffer) or a started connect, per thread. */
   private readonly progress = new Map<Thread, { readonly req: object; done: number }>();
+  /** poll's deadline timers, one per thread that ever polled with a timeout. */
+  private readonly pollTimers = new WeakMap<Thread, WheelTimer>();
   private readonly ipintrq: Uint8Array[] = [];
   private netisrPosted = false;
   private readonly timer: WheelTimer;
@@ -185,6 +189,7 @@ export class InKernelNet {
     kernel.registerService('recv', (t, r) => this.recv(t, r));
     kernel.registerService('shutdown', (t, r) => this.shutdown(t, r));
     kernel.registerService('close', (t, r) => this.close(t, r));
+    kernel.registerService('poll', (t, r) => this.poll(t, r));
     kernel.onTaskDeath((task) => {
       const table = this.files.get(task);
       if (table === undefined) return;
@@ -531,6 +536,69 @@ export class InKernelNet {
     if (s.eof || s.state === 'CLOSED') return done({ kr: KERN.SUCCESS, n: 0 });
     this.progress.set(t, { req: r, done: 0 });
     return this.wait(t, r, () => s.readableBytes > 0 || s.eof || s.error !== null || s.state === 'CLOSED' || this.file(t, r.fd) !== f);
+  }
+
+  /**
+   * poll(2) (issue 17 item 2; the library's TcpLib.poll has the same semantics): a waiter whose
+   * condition is "any entry has revents, or the deadline passed", woken by the same check after
+   * every input, timer and call as a recv (4.3BSD's select sleeps on selwait and is woken by
+   * selwakeup from the same places), plus a kernel timer at the deadline. A restart re-runs the
+   * call in the kernel; the deadline is kept in the thread's progress record.
+   */
+  private poll(t: Thread, r: SyscallArgs<'poll'>): { kr: number; n: number; revents: number[] } | typeof BLOCKED {
+    const p0 = this.progress.get(t);
+    const restarted = p0 !== undefined && p0.req === r;
+    this.progress.delete(t);
+    if (!restarted) this.charge(this.c.control, 'select');
+    const b = r.fds;
+    const count = b.length / 8;
+    const bad = { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL, revents: [] as number[] };
+    if (!Number.isInteger(count) || count > INKERNEL_FDS_MAX) return bad;
+    const entries: { fd: number; events: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const fd = b[8 * i]! | (b[8 * i + 1]! << 8) | (b[8 * i + 2]! << 16) | (b[8 * i + 3]! << 24);
+      const events = (b[8 * i + 4]! | (b[8 * i + 5]! << 8) | (b[8 * i + 6]! << 16) | (b[8 * i + 7]! << 24)) >>> 0;
+      if ((events & ~POLL_KNOWN) !== 0) return bad;
+      entries.push({ fd, events });
+    }
+    const now = this.now();
+    const deadline = restarted ? p0.done : r.timed ? now + r.ns : Number.POSITIVE_INFINITY;
+    const revents = entries.map((e) => this.revents(t, e.fd, e.events));
+    const n = revents.filter((x) => x !== 0).length;
+    if (n > 0 || now >= deadline) return { kr: KERN.SUCCESS, n, revents };
+    this.progress.set(t, { req: r, done: deadline });
+    if (deadline !== Number.POSITIVE_INFINITY) {
+      let timer = this.pollTimers.get(t);
+      if (timer === undefined) {
+        timer = new WheelTimer(`${this.kernel.host.name}.inkernel.poll`, () => this.kernel.host.cpu.postSoftInterrupt(() => {
+          this.charge(this.c.callout, 'timer');
+          this.wakeReady();
+        }));
+        this.pollTimers.set(t, timer);
+      }
+      this.kernel.wheel.cancel(timer);
+      this.kernel.wheel.arm(timer, deadline);
+    }
+    const w = this.wait(t, r, () => this.now() >= deadline || entries.some((e) => this.revents(t, e.fd, e.events) !== 0));
+    return w === BLOCKED ? w : { ...w, revents: [] };
+  }
+
+  /** One poll entry's revents now (POLL bits: IN 1, OUT 4, ERR 8, HUP 16, NVAL 32). */
+  private revents(t: Thread, fd: number, events: number): number {
+    const f = this.file(t, fd);
+    if (f === undefined) return 0x20;
+    if (f.kind === 'new') return 0x10;
+    if (f.kind === 'listen') return (events & 0x1) !== 0 && f.listener.pendingCount > 0 ? 0x1 : 0;
+    const s = f.sock;
+    const err = s.error !== null;
+    const canSend = s.state === 'ESTABLISHED' || s.state === 'CLOSE-WAIT';
+    let rv = 0;
+    if ((events & 0x1) !== 0 && (s.readableBytes > 0 || s.eof || err)) rv |= 0x1;
+    // 4.3BSD sowriteable: room for sb_lowat bytes.
+    if ((events & 0x4) !== 0 && (err || (canSend && s.writableBytes >= SB_LOWAT))) rv |= 0x4;
+    if (err) rv |= 0x8;
+    if (err || s.state === 'CLOSED' || (s.eof && !canSend)) rv |= 0x10;
+    return rv;
   }
 
   private shutdown(t: Thread, r: SyscallArgs<'shutdown'>): SockResult {

@@ -12,6 +12,8 @@ import type { Thread } from '../task.ts';
 
 export const SEMAPHORE_COUNT_MAX = 0x7fff_ffff;
 export const SEMAPHORE_WAITERS_MAX = 256;
+/** semaphore_wait_any: most semaphores one waiter may wait on (NOFILE = 64 descriptors in 4.3BSD / Ultrix 4, as select's). */
+export const SEMAPHORE_WAIT_ANY_MAX = 64;
 
 export class Semaphore implements KObject {
   readonly kind = 'semaphore';
@@ -24,8 +26,8 @@ export class Semaphore implements KObject {
   constructor(
     readonly id: number,
     initial: number,
-    /** Installed by the kernel: wake a waiter with a result. */
-    private readonly wakeThread: (t: Thread, kr: number) => void,
+    /** Installed by the kernel: wake a waiter with a result (`from`: this semaphore, for semaphore_wait_any). */
+    private readonly wakeThread: (t: Thread, kr: number, from: Semaphore) => void,
     private readonly onDestroy: (s: Semaphore) => void,
   ) {
     this.count = Math.min(initial, SEMAPHORE_COUNT_MAX);
@@ -38,7 +40,7 @@ export class Semaphore implements KObject {
     const t = this.waiters.shift();
     if (t !== undefined) {
       t.waitCancel = undefined;
-      this.wakeThread(t, KERN.SUCCESS);
+      this.wakeThread(t, KERN.SUCCESS, this);
     } else if (this.count < SEMAPHORE_COUNT_MAX) this.count++;
   }
 
@@ -48,7 +50,7 @@ export class Semaphore implements KObject {
     this.count = 0;
     for (const t of this.waiters.splice(0)) {
       t.waitCancel = undefined;
-      this.wakeThread(t, KERN.SUCCESS);
+      this.wakeThread(t, KERN.SUCCESS, this);
     }
   }
 
@@ -78,7 +80,7 @@ export class Semaphore implements KObject {
     this.destroyed = true;
     for (const t of this.waiters.splice(0)) {
       t.waitCancel = undefined;
-      this.wakeThread(t, KERN.TERMINATED);
+      this.wakeThread(t, KERN.TERMINATED, this);
     }
     this.onDestroy(this);
   }

@@ -103,6 +103,8 @@ export interface PoolStats {
   unparksTotal: number;
   /** Traps that re-armed or ended another kernel thread's kwait (semaphore_signal). */
   kwaitKicksTotal: number;
+  /** Kernel waits on several kwaits at once (semaphore_wait_any; select/poll), also counted in kernelWaitsTotal. */
+  kernelWaitAnyTotal: number;
   mutexPairsTotal: number;
   /** A lock found the mutex held: never, by construction (see the file comment). */
   mutexContendedTotal: number;
@@ -116,7 +118,7 @@ export class CthreadPool {
   private nextId = 1;
   readonly switchCycles: number;
   readonly mutexCycles: number;
-  readonly stats: PoolStats = { switchesTotal: 0, kernelWaitsTotal: 0, parksTotal: 0, unparksTotal: 0, kwaitKicksTotal: 0, mutexPairsTotal: 0, mutexContendedTotal: 0 };
+  readonly stats: PoolStats = { switchesTotal: 0, kernelWaitsTotal: 0, parksTotal: 0, unparksTotal: 0, kwaitKicksTotal: 0, kernelWaitAnyTotal: 0, mutexPairsTotal: 0, mutexContendedTotal: 0 };
 
   /** `now`: the clock kwait deadlines and timed waits are on (ns). */
   constructor(
@@ -208,8 +210,14 @@ export class CthreadPool {
    * Block the calling kernel thread's C-thread until `c` is signalled (true) or `deadlineNs`
    * (pool clock) passes (false). Meanwhile run ready pool C-threads; with none, wait in the
    * kernel for a kwait (`prefer` first) or park.
+   *
+   * `any` (select/poll: one waiter, many connections): the kwaits of these C-threads are taken
+   * together — while two or more of them have no kernel thread, this kernel thread traps
+   * `semaphore_wait_any` on all their semaphores (until the earliest of their deadlines and
+   * ours) and runs the one whose semaphore woke it, so an event on any of them reaches the
+   * waiter. Without `any` a wait takes one kwait, as before.
    */
-  *wait(c: PoolCondition, deadlineNs = Number.POSITIVE_INFINITY, prefer?: PoolThread): G<boolean> {
+  *wait(c: PoolCondition, deadlineNs = Number.POSITIVE_INFINITY, prefer?: PoolThread, any?: readonly PoolThread[]): G<boolean> {
     this.ctx.spend(CTHREAD_SYNC_OP_CYCLES);
     const w: Waiter = { signalled: false, state: 'running', sem: 0, kicked: false };
     c.waiters.push(w);
@@ -225,6 +233,23 @@ export class CthreadPool {
         continue;
       }
       // Nothing to run: this kernel thread has to wait in the kernel.
+      const group = any === undefined ? [] : any.filter((g) => g.state === 'kwait' && g.claimedBy === undefined);
+      if (group.length >= 2) {
+        const r = yield* this.waitAny(w, group, deadlineNs);
+        if (r === 'timeout') {
+          this.unlist(c.waiters, w);
+          if (ranOthers) this.switchBack();
+          yield* this.handOff();
+          return false;
+        }
+        if (r === 'error') {
+          this.unlist(c.waiters, w);
+          return false;
+        }
+        if (r === 'ran') ranOthers = true;
+        continue;
+      }
+      if (group.length === 1) prefer = group[0];
       const k = this.claimable(prefer);
       const timed = deadlineNs !== Number.POSITIVE_INFINITY || (k !== undefined && k.deadlineNs !== Number.POSITIVE_INFINITY);
       const now = timed ? yield* this.now() : 0;
@@ -292,6 +317,67 @@ export class CthreadPool {
     return true;
   }
 
+  /**
+   * The kernel wait of `wait(..., any)` over `group` (≥ 2 unclaimed kwaits): 'ran' when a pool
+   * C-thread ran (its event, or its deadline), 'again' when things moved meanwhile, 'timeout' at
+   * the waiter's own deadline, 'error' if the kernel refused the set (cannot happen with live
+   * channels: each has its own semaphore).
+   */
+  private *waitAny(w: Waiter, group: readonly PoolThread[], deadlineNs: number): G<'ran' | 'again' | 'timeout' | 'error'> {
+    const now = yield* this.now();
+    if (w.signalled) return 'again';
+    if (now >= deadlineNs) return 'timeout';
+    const due = group.find((k) => k.state === 'kwait' && k.claimedBy === undefined && k.deadlineNs <= now);
+    if (due !== undefined) {
+      // Its timer is due already: run it without a kernel wait.
+      this.unlist(this.kwaiting, due);
+      due.resume = { kr: KERN.OPERATION_TIMED_OUT };
+      yield* this.run(due);
+      return 'ran';
+    }
+    yield* this.handOff(undefined, group.length);
+    if (w.signalled || group.some((k) => k.state !== 'kwait' || k.claimedBy !== undefined)) return 'again';
+    let until = deadlineNs;
+    for (const k of group) until = Math.min(until, k.deadlineNs);
+    const sems = new Uint8Array(4 * group.length);
+    group.forEach((k, i) => {
+      k.claimedBy = w;
+      sems[4 * i] = k.sem & 0xff;
+      sems[4 * i + 1] = (k.sem >>> 8) & 0xff;
+      sems[4 * i + 2] = (k.sem >>> 16) & 0xff;
+      sems[4 * i + 3] = (k.sem >>> 24) & 0xff;
+    });
+    // A kick (wake, endKwait) signals one of these semaphores: any of them ends the trap.
+    w.state = 'kernel';
+    w.sem = group[0]!.sem;
+    w.kicked = false;
+    this.stats.kernelWaitsTotal++;
+    this.stats.kernelWaitAnyTotal++;
+    const timed = until !== Number.POSITIVE_INFINITY;
+    const r = yield* sys.semaphore_wait_any({ sems, timed, ns: timed ? Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) : 0 });
+    w.state = 'running';
+    for (const k of group) k.claimedBy = undefined;
+    if (r.kr === KERN.OPERATION_TIMED_OUT) {
+      let ran = false;
+      for (const k of group) {
+        if (k.state !== 'kwait' || k.deadlineNs > until) continue;
+        this.unlist(this.kwaiting, k);
+        k.resume = { kr: KERN.OPERATION_TIMED_OUT };
+        yield* this.run(k);
+        ran = true;
+      }
+      return ran ? 'ran' : 'again';
+    }
+    const k = group[r.index];
+    if (k === undefined) return 'error';
+    if (k.state !== 'kwait') return 'again';
+    // Its own event (a signal, or an error such as a revoked channel's dead semaphore): it runs.
+    this.unlist(this.kwaiting, k);
+    k.resume = { kr: r.kr };
+    yield* this.run(k);
+    return 'ran';
+  }
+
   /** Pool C-threads blocked in kwait with no kernel thread trapped for them. */
   unclaimedKwaits(): number {
     let n = 0;
@@ -320,9 +406,9 @@ export class CthreadPool {
    * Before this kernel thread leaves the pool or sleeps: work that nobody will otherwise run (a
    * ready C-thread, a kwait no kernel thread takes, besides `taking`) goes to a parked kernel thread.
    */
-  private *handOff(taking?: PoolThread): G<void> {
+  private *handOff(taking?: PoolThread, takingCount = taking !== undefined ? 1 : 0): G<void> {
     if (this.parked.length === 0) return;
-    const left = this.ready.length + this.unclaimedKwaits() - (taking !== undefined ? 1 : 0);
+    const left = this.ready.length + this.unclaimedKwaits() - takingCount;
     if (left <= 0) return;
     const p = this.parked.shift()!;
     p.kicked = true;

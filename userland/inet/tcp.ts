@@ -223,6 +223,12 @@ export class TcpConnection {
   private userClosed = false;
   private ackNow = false;
   private forceProbe = false;
+  /**
+   * Start of the bytes below SND.MAX that were only ever sent as zero-window probes (null: none).
+   * They are not an original transmission whose end a retransmission must respect: once the
+   * window reopens they go out inside a full segment from SND.UNA, as in 4.3BSD-Reno.
+   */
+  private probeFrom: Seq32 | null = null;
   private unackedSegs = 0;
   private challengeWindowStart = -NEVER;
   private challengeCount = 0;
@@ -836,6 +842,7 @@ export class TcpConnection {
     this.sndBuf.drop(dataAcked);
     this.sndUna = ack;
     if (Seq32.lt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+    if (this.probeFrom !== null && Seq32.ge(this.sndUna, this.sndMax)) this.probeFrom = null;
 
     if (this.sndUna === this.sndMax) {
       this.rexmtAt = NEVER;
@@ -1226,8 +1233,11 @@ export class TcpConnection {
     let len = Math.max(0, Math.min(unsent, win - inFlight));
     if (len > this.sndMss) len = this.sndMss;
     // A retransmission ends where the original transmission ended, so new data never rides on it
-    // (keeps captures analysable; 4.3BSD would merge them).
-    if (Seq32.lt(this.sndNxt, this.sndMax)) len = Math.min(len, Seq32.diff(this.sndMax, this.sndNxt));
+    // (keeps captures analysable; 4.3BSD would merge them). Bytes only ever sent as zero-window
+    // probes had no original segment: a send from SND.UNA after the window reopens is a full
+    // segment that carries them and new data, as 4.3BSD's tcp_output sends it (issue 17 item 5).
+    const origEnd = this.probeFrom !== null && Seq32.lt(this.probeFrom, this.sndMax) ? this.probeFrom : this.sndMax;
+    if (Seq32.lt(this.sndNxt, origEnd)) len = Math.min(len, Seq32.diff(origEnd, this.sndNxt));
     if (win === 0 && !this.forceProbe && inFlight > 0 && bufLen > 0 && sndWnd === 0) {
       // Window closed under us: cancel the retransmit timer and pull SND.NXT back; persist takes over.
       this.rexmtAt = NEVER;
@@ -1262,15 +1272,23 @@ export class TcpConnection {
     const retransmit = Seq32.lt(seq, this.sndMax);
     this.emit({ seq, ack: this.rcvNxt, flags, payload, mss: null });
     if (len > 0) {
-      if (retransmit) this.counters.bytesRetransmittedTotal += len;
-      else this.counters.bytesSentTotal += len;
+      // Only the probe bytes of a segment sent after a zero window can be old and new at once.
+      const old = retransmit ? Math.min(len, Seq32.diff(this.sndMax, seq)) : 0;
+      this.counters.bytesRetransmittedTotal += old;
+      this.counters.bytesSentTotal += len - old;
     }
     this.sndNxt = Seq32.add(this.sndNxt, len + (fin ? 1 : 0));
     if (Seq32.gt(this.sndNxt, this.sndMax)) {
       if (!this.rtTiming && !zeroWindowProbe) {
+        // Karn: time from the first never-sent byte, so an ACK of an earlier probe is no sample.
         this.rtTiming = true;
-        this.rtSeq = seq;
+        this.rtSeq = retransmit ? this.sndMax : seq;
         this.rtStartNs = now;
+      }
+      if (zeroWindowProbe) {
+        if (this.probeFrom === null) this.probeFrom = this.sndMax;
+      } else {
+        this.probeFrom = null;
       }
       this.sndMax = this.sndNxt;
     }

@@ -18,7 +18,7 @@ import type { GuestContext } from '../../kernel/abi/guest.ts';
 import { SOCK_ERRNO } from '../../kernel/abi/socket.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { sys } from '../mach/syscalls.ts';
-import type { SocketApi } from './socket-api.ts';
+import { POLL_FDS_MAX, type PollFd, type SocketApi } from './socket-api.ts';
 import { UserClock } from './user-clock.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
@@ -78,6 +78,23 @@ class KernelSockets implements SocketApi {
   }
   *close(fd: number): G<number> {
     return (yield* sys.close({ fd })).n;
+  }
+  /** poll(2) through the in-kernel `poll` trap (the same checks and bits as the library's TcpLib.poll). */
+  *poll(fds: readonly PollFd[], timeoutNs = Number.POSITIVE_INFINITY): G<number[] | number> {
+    if (!Array.isArray(fds) || fds.length > POLL_FDS_MAX || typeof timeoutNs !== 'number' || !(timeoutNs >= 0)) return SOCK_ERRNO.EINVAL;
+    const b = new Uint8Array(8 * fds.length);
+    const v = new DataView(b.buffer);
+    for (let i = 0; i < fds.length; i++) {
+      const f = fds[i] as unknown;
+      if (typeof f !== 'object' || f === null) return SOCK_ERRNO.EINVAL;
+      const { fd, events } = f as { fd?: unknown; events?: unknown };
+      if (!Number.isSafeInteger(fd) || !Number.isSafeInteger(events) || (fd as number) < -0x8000_0000 || (fd as number) > 0x7fff_ffff || (events as number) < 0 || (events as number) > 0xffff_ffff) return SOCK_ERRNO.EINVAL;
+      v.setInt32(8 * i, fd as number, true);
+      v.setUint32(8 * i + 4, events as number, true);
+    }
+    const timed = timeoutNs !== Number.POSITIVE_INFINITY;
+    const r = yield* sys.poll({ fds: b, timed, ns: timed ? Math.ceil(timeoutNs) : 0 });
+    return r.n < 0 ? r.n : [...r.revents];
   }
   *now(): G<number> {
     return yield* this.clock.now();

@@ -20,6 +20,7 @@ export function libSocketApi(lib: TcpLib): SocketApi {
     write: (fd, data) => lib.write(fd, data),
     shutdown: (fd) => lib.shutdown(fd),
     close: (fd, lingerNs) => lib.close(fd, lingerNs),
+    poll: (fds, timeoutNs) => lib.poll(fds, timeoutNs),
     now: () => lib.now(),
     logFields: (kind) => (kind === 'sender' ? `frames=${lib.framesSent} txPageWaits=${lib.txPageWaits}` : `badFrames=${lib.badFramesIn}`),
     setupPhases(): SetupPhases | undefined {

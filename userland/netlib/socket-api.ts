@@ -27,6 +27,14 @@ export interface SocketApi {
   write(fd: number, data: Uint8Array): G<number>;
   shutdown(fd: number): G<number>;
   close(fd: number, lingerNs?: number): G<number>;
+  /**
+   * poll(2) over this implementation's sockets (issue 17 item 2): one revents word per entry
+   * (POLL bits), or a negative error for bad arguments (EINVAL). Waits until at least one entry
+   * has revents or `timeoutNs` of the implementation's clock passes (0: just look; Infinity: no
+   * limit). Optional: an organization without a multiplexed wait leaves it out (`selectOver`
+   * then answers EINVAL).
+   */
+  poll?(fds: readonly PollFd[], timeoutNs?: number): G<number[] | number>;
   /** The clock the implementation's timers run on (ns). */
   now(): G<number>;
   /**
@@ -36,6 +44,48 @@ export interface SocketApi {
   logFields(kind: 'sender' | 'receiver'): string;
   /** The last active open's phases, for an implementation that measures them (the library: P Table 4's breakdown). */
   setupPhases?(): SetupPhases | undefined;
+}
+
+/** poll(2)'s event bits (the 4.3BSD-Reno / POSIX values). ERR, HUP and NVAL are reported whether asked for or not. */
+export const POLL = { IN: 0x001, OUT: 0x004, ERR: 0x008, HUP: 0x010, NVAL: 0x020 } as const;
+/** The most descriptors one poll/select may name: NOFILE = 64 in 4.3BSD / Ultrix 4 (and the kernel's semaphore_wait_any limit). */
+export const POLL_FDS_MAX = 64;
+
+export interface PollFd {
+  readonly fd: number;
+  /** POLL.IN and/or POLL.OUT (ERR and HUP may be given; other bits are an error). */
+  readonly events: number;
+}
+
+/** select(2) over a SocketApi's poll: the ready subsets of each set, or a negative error. */
+export function* selectOver(
+  api: SocketApi,
+  read: readonly number[],
+  write: readonly number[],
+  except: readonly number[],
+  timeoutNs = Number.POSITIVE_INFINITY,
+): G<{ n: number; read: number[]; write: number[]; except: number[] } | number> {
+  if (api.poll === undefined) return -22; // EINVAL: no multiplexed wait in this organization
+  const fds: PollFd[] = [
+    ...read.map((fd) => ({ fd, events: POLL.IN })),
+    ...write.map((fd) => ({ fd, events: POLL.OUT })),
+    ...except.map((fd) => ({ fd, events: 0 })),
+  ];
+  const r = yield* api.poll(fds, timeoutNs);
+  if (typeof r === 'number') return r;
+  const out = { n: 0, read: [] as number[], write: [] as number[], except: [] as number[] };
+  for (let i = 0; i < fds.length; i++) {
+    const ev = r[i] ?? 0;
+    const f = fds[i]!;
+    if ((ev & POLL.NVAL) !== 0) return -9; // EBADF, as select(2)
+    if (i < read.length) {
+      if ((ev & (POLL.IN | POLL.HUP | POLL.ERR)) !== 0) out.read.push(f.fd);
+    } else if (i < read.length + write.length) {
+      if ((ev & (POLL.OUT | POLL.ERR)) !== 0) out.write.push(f.fd);
+    } else if ((ev & (POLL.ERR | POLL.HUP)) !== 0) out.except.push(f.fd);
+  }
+  out.n = out.read.length + out.write.length + out.except.length;
+  return out;
 }
 
 /** Connection set-up phases in µs (the library's registry measures them; see paper-table4-library). */

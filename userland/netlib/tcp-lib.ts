@@ -36,6 +36,7 @@ import { RawChannel } from './raw-channel.ts';
 import { CthreadPool, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
 import { UserClock } from './user-clock.ts';
 import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -51,6 +52,8 @@ export class LibConn {
   readonly mu = new PoolMutex('conn');
   /** Signalled by the network thread after each input pass: what application calls wait on. */
   readonly cond = new PoolCondition('conn');
+  /** Conditions of poll/select calls watching this connection, broadcast with `cond`. */
+  readonly watchers = new Set<PoolCondition>();
   /** The connection's network C-thread (start()). */
   net: PoolThread | undefined = undefined;
   /** The network thread should exit (close, pass); the channel is gone (revoked). */
@@ -163,6 +166,7 @@ export class LibConn {
         const now = yield* lib.now();
         yield* conn.input(now);
         yield* lib.pool.broadcast(conn.cond);
+        if (conn.watchers.size > 0) for (const wc of [...conn.watchers]) yield* lib.pool.broadcast(wc);
         if (conn.stopped || conn.ch.available() > 0) continue;
         const due = conn.locked(() => conn.stack.pollAt());
         const deadline = due === null ? Number.POSITIVE_INFINITY : due;
@@ -176,6 +180,7 @@ export class LibConn {
       }
       conn.netExited = true;
       yield* lib.pool.broadcast(conn.cond);
+      for (const wc of [...conn.watchers]) yield* lib.pool.broadcast(wc);
     });
   }
 
@@ -234,7 +239,9 @@ export class TcpLib {
   readonly link: 'ethernet' | 'an1';
   readonly mslNs: number;
   readonly seed: number;
-  private readonly fds = new Map<number, { kind: 'new'; port: number } | { kind: 'listen'; port: number } | { kind: 'conn'; conn: LibConn }>();
+  private readonly fds = new Map<number, { kind: 'new'; port: number } | { kind: 'listen'; port: number; pre?: PreAccept } | { kind: 'conn'; conn: LibConn }>();
+  /** poll/select calls that started a pre-accept thread (a kernel thread blocked in ACCEPT). */
+  preAcceptsTotal = 0;
   private nextFd = 3;
   framesSent = 0;
   /** Frames the engine refused as malformed (bad checksum, bad header): corruption between two libraries. */
@@ -390,6 +397,13 @@ export class TcpLib {
     const e = this.fds.get(fd);
     if (e === undefined || e.kind !== 'listen') return SOCK_ERR.EINVAL;
     this.ctx.spend(this.c.socketCallCycles);
+    const pre = e.pre;
+    if (pre !== undefined) {
+      // A poll started an ACCEPT on its own thread: take its result (waiting for it if needed).
+      while (pre.results.length === 0 && pre.inflight) yield* this.pool.wait(pre.cond);
+      const r = pre.results.shift();
+      if (r !== undefined) return r;
+    }
     const t0 = yield* this.now();
     return yield* this.adopt(t0, yield* this.request(REG_MSG.ACCEPT, [e.port]));
   }
@@ -407,6 +421,124 @@ export class TcpLib {
     this.fds.delete(nfd);
     this.fds.set(fd, ent);
     return 0;
+  }
+
+  /**
+   * poll(2) over this task's library sockets (issue 17 item 2; docs/library.md "select and poll"):
+   * one application thread waits until any of several sockets is ready. A connection is readable
+   * when data, end of stream or an error is there (read would not block), writable when its send
+   * buffer has room (or an error: write would not block); ERR on a reset / timed-out / refused
+   * connection, HUP once it is reset or the peer's FIN arrived after our own shutdown (nothing
+   * more can move); a listening socket is readable when an accepted connection waits for accept();
+   * a descriptor not open gives NVAL; an unconnected socket HUP. Returns the revents per entry, or
+   * EINVAL for bad arguments (not an array, more than POLL_FDS_MAX entries, a non-integer fd,
+   * unknown event bits, a negative or NaN timeout).
+   *
+   * The wait is the library's own structure: a PoolCondition of this call is added to each polled
+   * connection's watchers, which its network C-thread broadcasts after every input pass; the
+   * caller waits on it with the connections' network C-threads as the `any` set, so when no
+   * C-thread can run its kernel thread sleeps in one `semaphore_wait_any` on all their channel
+   * semaphores (userland/cthreads/pool.ts). A listener's pending connection lives in the registry
+   * until ACCEPT, so polling a listener for IN starts a pre-accept: a kernel thread of the task
+   * (thread_create) makes the ACCEPT RPC on a reply port of its own, adopts the connection, queues
+   * its fd for accept() and broadcasts the listener's watchers, then exits.
+   */
+  *poll(fds: readonly PollFd[], timeoutNs = Number.POSITIVE_INFINITY): G<number[] | number> {
+    if (!Array.isArray(fds) || fds.length > POLL_FDS_MAX) return SOCK_ERR.EINVAL;
+    if (typeof timeoutNs !== 'number' || !(timeoutNs >= 0)) return SOCK_ERR.EINVAL;
+    const known = POLL.IN | POLL.OUT | POLL.ERR | POLL.HUP;
+    for (const f of fds as readonly unknown[]) {
+      if (typeof f !== 'object' || f === null) return SOCK_ERR.EINVAL;
+      const { fd, events } = f as { fd?: unknown; events?: unknown };
+      if (!Number.isSafeInteger(fd) || !Number.isSafeInteger(events) || ((events as number) & ~known) !== 0) return SOCK_ERR.EINVAL;
+    }
+    this.ctx.spend(this.c.socketCallCycles, 'select');
+    const cond = new PoolCondition('poll');
+    const watched: Set<PoolCondition>[] = [];
+    const conns: LibConn[] = [];
+    for (const f of fds) {
+      const e = this.fds.get(f.fd);
+      if (e?.kind === 'conn') {
+        if (!conns.includes(e.conn)) conns.push(e.conn);
+        e.conn.watchers.add(cond);
+        watched.push(e.conn.watchers);
+      } else if (e?.kind === 'listen' && (f.events & POLL.IN) !== 0) {
+        const pre = (e.pre ??= { inflight: false, results: [], cond: new PoolCondition('accept'), watchers: new Set(), replyPort: 0 });
+        pre.watchers.add(cond);
+        watched.push(pre.watchers);
+        if (!pre.inflight && pre.results.length === 0) yield* this.startPreAccept(f.fd, e.port, pre);
+      }
+    }
+    try {
+      const start = yield* this.now();
+      const deadline = timeoutNs === Number.POSITIVE_INFINITY ? timeoutNs : start + timeoutNs;
+      for (;;) {
+        const now = yield* this.now();
+        for (const c of conns) yield* c.catchUp(now);
+        const rev = fds.map((f) => this.revents(f));
+        if (rev.some((x) => x !== 0) || now >= deadline) return rev;
+        const nets = conns.filter((c) => !c.stopped && !c.dead && !c.netExited && c.net !== undefined).map((c) => c.net!);
+        if (!(yield* this.pool.wait(cond, deadline, undefined, nets))) {
+          // Our deadline (the next pass returns), or the task is going away: one more look.
+          if ((yield* this.now()) < deadline) return fds.map((f) => this.revents(f));
+        }
+      }
+    } finally {
+      for (const w of watched) w.delete(cond);
+    }
+  }
+
+  /** One entry's revents (POLL bits) from the state as it is now. */
+  private revents(f: PollFd): number {
+    const e = this.fds.get(f.fd);
+    if (e === undefined) return POLL.NVAL;
+    if (e.kind === 'new') return POLL.HUP;
+    if (e.kind === 'listen') return (f.events & POLL.IN) !== 0 && e.pre !== undefined && e.pre.results.length > 0 ? POLL.IN : 0;
+    const conn = e.conn;
+    const s = conn.sock;
+    const err = s.error !== null || conn.dead;
+    let r = 0;
+    if ((f.events & POLL.IN) !== 0 && (s.readableBytes > 0 || s.eof || err)) r |= POLL.IN;
+    const canSend = s.state === 'ESTABLISHED' || s.state === 'CLOSE-WAIT';
+    if ((f.events & POLL.OUT) !== 0 && (err || (canSend && s.writableBytes > 0))) r |= POLL.OUT;
+    if (err) r |= POLL.ERR;
+    if (err || s.state === 'CLOSED' || (s.eof && !canSend)) r |= POLL.HUP;
+    return r;
+  }
+
+  /** A kernel thread that makes one ACCEPT RPC for a polled listener and queues the result for accept(). */
+  private *startPreAccept(listenFd: number, port: number, pre: PreAccept): G<void> {
+    if (pre.replyPort === 0) {
+      const rp = yield* sys.mach_reply_port({});
+      if (rp.kr !== KERN.SUCCESS) return;
+      pre.replyPort = rp.name;
+    }
+    pre.inflight = true;
+    this.preAcceptsTotal++;
+    const lib = this;
+    const r = yield* sys.thread_create({
+      priority: -1,
+      program: function* () {
+        const t0 = yield* lib.now();
+        const reply = yield* rpc(lib.registry, pre.replyPort, REG_MSG.ACCEPT, [
+          { type: 'int32', values: [port] },
+          { type: 'port', name: lib.taskPort, disposition: MSG_TYPE.COPY_SEND },
+        ]);
+        const fd = yield* lib.adopt(t0, reply);
+        const l = lib.fds.get(listenFd);
+        if (fd >= 0 && (l === undefined || l.kind !== 'listen' || l.pre !== pre)) {
+          yield* lib.close(fd); // the listener was closed meanwhile: nobody will accept it
+          yield* sys.thread_exit({});
+          return;
+        }
+        pre.results.push(fd);
+        pre.inflight = false;
+        yield* lib.pool.broadcast(pre.cond);
+        for (const wc of [...pre.watchers]) yield* lib.pool.broadcast(wc);
+        yield* sys.thread_exit({});
+      },
+    });
+    if (r.kr !== KERN.SUCCESS) pre.inflight = false;
   }
 
   private errOf(conn: LibConn): number {
@@ -541,4 +673,17 @@ export function libMain(main: (ctx: GuestContext) => Generator<TrapRequest, void
     yield* main(ctx);
     yield* sys.task_exit({ code: 0 });
   };
+}
+
+/** A listener's ACCEPT made ahead of accept() by poll/select (TcpLib.poll). */
+interface PreAccept {
+  inflight: boolean;
+  /** Accepted fds (or negative errors) waiting for accept(). */
+  readonly results: number[];
+  /** Broadcast when a result arrives (accept() waits on it). */
+  readonly cond: PoolCondition;
+  /** Conditions of poll calls watching the listener. */
+  readonly watchers: Set<PoolCondition>;
+  /** The pre-accept thread's own reply port (the task's shared one serves the main thread's RPCs). */
+  replyPort: PortName;
 }

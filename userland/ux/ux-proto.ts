@@ -19,6 +19,11 @@ export const UX_MSG = {
   READ: 3307,
   SHUTDOWN: 3308,
   CLOSE: 3309,
+  /**
+   * poll(2) (issue 17 item 2): words `[timeoutUs, n, fd0, events0, …]` (timeoutUs −1: no limit, 0:
+   * just look); reply `[ready]` + one u32 revents per entry inline (little-endian), or `[error]`.
+   */
+  POLL: 3310,
 } as const;
 
 /** Most bytes one READ reply or one WRITE request carries inline (the emulation library splits larger writes). */

@@ -56,6 +56,21 @@ const TX_PAGES = 16;
 const CLIENTS_MAX = 256;
 const FDS_MAX = 256;
 const ACCEPTS_MAX = 16;
+/** Parked polls per client (each holds a reply right); entries per poll (NOFILE, as the library's). */
+const POLLS_MAX = 16;
+const POLL_ENTRIES_MAX = 64;
+/** poll bits (userland/netlib/socket-api.ts POLL): IN, OUT, ERR, HUP may be asked for; NVAL is reported. */
+const POLL_IN = 0x1;
+const POLL_OUT = 0x4;
+const POLL_ERR = 0x8;
+const POLL_HUP = 0x10;
+const POLL_NVAL = 0x20;
+
+interface ParkedPoll {
+  readonly reply: Reply;
+  readonly entries: readonly { readonly fd: number; readonly events: number }[];
+  readonly deadline: number;
+}
 
 interface Reply {
   readonly name: PortName;
@@ -86,6 +101,8 @@ interface Client {
   readonly session: PortName;
   readonly fds: Map<number, UxSock>;
   nextFd: number;
+  /** poll calls waiting for an entry to become ready (or their deadline). */
+  readonly polls: ParkedPoll[];
 }
 
 /** Counters a test or scenario reads from the task log (`ux: {...}`). */
@@ -200,6 +217,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     for (const cl of bySession.values()) {
       n += cl.fds.size;
       for (const s of cl.fds.values()) parked += s.accepts.length + (s.connect ? 1 : 0) + (s.read ? 1 : 0) + (s.write ? 1 : 0);
+      parked += cl.polls.length;
     }
     stats.parked = parked;
     return n;
@@ -235,9 +253,49 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     return undefined;
   };
 
+  /** One poll entry's revents (the library's rules: docs/library.md "select and poll"). */
+  const revents = (cl: Client, fd: number, events: number): number => {
+    const s = cl.fds.get(fd);
+    if (s === undefined) return POLL_NVAL;
+    if (s.kind === 'new') return POLL_HUP;
+    if (s.kind === 'listen') return (events & POLL_IN) !== 0 && s.listener !== undefined && s.listener.pendingCount > 0 ? POLL_IN : 0;
+    const sock = s.sock;
+    if (sock === undefined) return POLL_HUP;
+    const err = sock.error !== null;
+    const canSend = sock.state === 'ESTABLISHED' || sock.state === 'CLOSE-WAIT';
+    let rv = 0;
+    if ((events & POLL_IN) !== 0 && (sock.readableBytes > 0 || sock.eof || err)) rv |= POLL_IN;
+    if ((events & POLL_OUT) !== 0 && (err || (canSend && sock.writableBytes > 0))) rv |= POLL_OUT;
+    if (err) rv |= POLL_ERR;
+    if (err || sock.state === 'CLOSED' || (sock.eof && !canSend)) rv |= POLL_HUP;
+    return rv;
+  };
+  const pollAnswer = (cl: Client, entries: ParkedPoll['entries']): { n: number; data: Uint8Array } => {
+    const data = new Uint8Array(4 * entries.length);
+    let n = 0;
+    entries.forEach((e, i) => {
+      const rv = revents(cl, e.fd, e.events);
+      if (rv !== 0) n++;
+      data[4 * i] = rv;
+    });
+    return { n, data };
+  };
+  /** Answer the client's parked polls that are ready or due (either thread). */
+  function* servicePolls(cl: Client, t: number): G<void> {
+    for (const pp of [...cl.polls]) {
+      const a = pollAnswer(cl, pp.entries);
+      if (a.n === 0 && t < pp.deadline) continue;
+      const i = cl.polls.indexOf(pp);
+      if (i < 0) continue;
+      cl.polls.splice(i, 1);
+      yield* replyTo(pp.reply, a.n, a.data);
+    }
+  }
+
   /** Answer every parked call whose condition now holds (network thread, after input and timers). */
   function* serviceParked(x: GuestContext, t: number): G<void> {
     for (const cl of [...bySession.values()]) {
+      if (cl.polls.length > 0) yield* servicePolls(cl, t);
       for (const s of [...cl.fds.values()]) {
         if (cl.fds.get(s.fd) !== s) continue;
         const sock = s.sock;
@@ -326,6 +384,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     stats.deadClients++;
     const t = yield* now();
     for (const s of [...cl.fds.values()]) yield* closeSock(x, cl, s, t, true, undefined);
+    for (const pp of cl.polls.splice(0)) yield* dropReply(pp.reply, undefined);
     yield* sys.mach_port_destroy({ name: cl.session });
     yield* sys.mach_port_destroy({ name: cl.task });
     yield* logState();
@@ -365,7 +424,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         return;
       }
       const a = yield* sys.mach_port_allocate({ right: PORT_RIGHT.RECEIVE });
-      cl = { task, session: a.name, fds: new Map(), nextFd: 3 };
+      cl = { task, session: a.name, fds: new Map(), nextFd: 3, polls: [] };
       byTask.set(task, cl);
       bySession.set(a.name, cl);
       yield* sys.mach_port_set_qlimit({ name: a.name, qlimit: 16 });
@@ -499,7 +558,26 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
       case UX_MSG.CLOSE: {
         if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF);
         yield* closeSock(ctx, cl, s, t, false, SOCK_ERR.EBADF);
-        return yield* replyTo(r, 0);
+        yield* replyTo(r, 0);
+        if (cl.polls.length > 0) yield* servicePolls(cl, t); // a poll on the closed fd: NVAL now
+        return;
+      }
+      case UX_MSG.POLL: {
+        const timeoutUs = word(0);
+        const n = word(1);
+        if (n < 0 || n > POLL_ENTRIES_MAX || v.length !== 2 + 2 * n || timeoutUs < -1 || cl.polls.length >= POLLS_MAX) return yield* replyTo(r, SOCK_ERR.EINVAL);
+        const entries: { fd: number; events: number }[] = [];
+        for (let i = 0; i < n; i++) {
+          const events = word(3 + 2 * i);
+          if ((events & ~(POLL_IN | POLL_OUT | POLL_ERR | POLL_HUP)) !== 0) return yield* replyTo(r, SOCK_ERR.EINVAL);
+          entries.push({ fd: word(2 + 2 * i), events });
+        }
+        const a = pollAnswer(cl, entries);
+        if (a.n > 0 || timeoutUs === 0) return yield* replyTo(r, a.n, a.data);
+        const deadline = timeoutUs < 0 ? Number.POSITIVE_INFINITY : t + timeoutUs * 1000;
+        r.combine = false;
+        cl.polls.push({ reply: r, entries, deadline }); // parked: the network thread answers when one is ready or the deadline comes
+        return yield* kickIfEarlier(timeoutUs > 0 ? deadline : null);
       }
       default:
         stats.malformed++;
@@ -542,7 +620,10 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
 
   const earliestReadDeadline = (): number => {
     let d = Number.POSITIVE_INFINITY;
-    for (const cl of bySession.values()) for (const s of cl.fds.values()) if (s.read !== undefined && s.read.deadline < d) d = s.read.deadline;
+    for (const cl of bySession.values()) {
+      for (const s of cl.fds.values()) if (s.read !== undefined && s.read.deadline < d) d = s.read.deadline;
+      for (const pp of cl.polls) if (pp.deadline < d) d = pp.deadline;
+    }
     return d;
   };
 

@@ -17,7 +17,7 @@ import { MSG_TYPE, TASK_PORT, type MsgItem, type PortName } from '../../kernel/a
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { rpc } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
-import type { SocketApi } from '../netlib/socket-api.ts';
+import { POLL_FDS_MAX, type PollFd, type SocketApi } from '../netlib/socket-api.ts';
 import { SOCK_ERR } from '../netlib/tcp-lib.ts';
 import { UserClock } from '../netlib/user-clock.ts';
 import { uxCosts, type UxCostName } from './costs.ts';
@@ -111,6 +111,22 @@ export class UxSockets implements SocketApi {
   /** Close returns at once; the server finishes the FIN exchange (BSD: no linger by default). */
   *close(fd: number): G<number> {
     return (yield* this.call(UX_MSG.CLOSE, [fd])).res;
+  }
+  /** poll(2) as one POLL RPC (the server parks it until an entry is ready or the timeout, in µs, passes). */
+  *poll(fds: readonly PollFd[], timeoutNs = Number.POSITIVE_INFINITY): G<number[] | number> {
+    if (!Array.isArray(fds) || fds.length > POLL_FDS_MAX || typeof timeoutNs !== 'number' || !(timeoutNs >= 0)) return SOCK_ERR.EINVAL;
+    const words: number[] = [timeoutNs === Number.POSITIVE_INFINITY ? -1 : Math.min(0x7fff_ffff, Math.ceil(timeoutNs / 1000)), fds.length];
+    for (const f of fds as readonly unknown[]) {
+      if (typeof f !== 'object' || f === null) return SOCK_ERR.EINVAL;
+      const { fd, events } = f as { fd?: unknown; events?: unknown };
+      if (!Number.isSafeInteger(fd) || !Number.isSafeInteger(events) || Math.abs(fd as number) > 0x7fff_ffff || (events as number) < 0 || (events as number) > 0x7fff_ffff) return SOCK_ERR.EINVAL;
+      words.push(fd as number, events as number);
+    }
+    const r = yield* this.call(UX_MSG.POLL, words);
+    if (r.res < 0) return r.res;
+    const d = r.data ?? new Uint8Array(0);
+    if (d.length !== 4 * fds.length) return SOCK_ERR.EINVAL;
+    return fds.map((_, i) => (d[4 * i]! | (d[4 * i + 1]! << 8) | (d[4 * i + 2]! << 16) | (d[4 * i + 3]! << 24)) >>> 0);
   }
   *now(): G<number> {
     return yield* this.clock.now();

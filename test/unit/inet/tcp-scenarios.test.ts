@@ -487,6 +487,35 @@ describe('ESTABLISHED', () => {
     c.onSegment(p2 + MS, seg({ seq: RSEQ + 1, ack: ISS + 2, flags: ACK, window: 1000 }));
     expectSegs(c, [{ seq: ISS + 2, flags: ACK | PSH, len: 9 }]);
   });
+  it('zero window reopened: one full segment from SND.UNA, not the probe byte alone (4.3BSD-Reno; issue 17 item 5)', () => {
+    const c = established({ persistMinNs: 5 * S }, 2920); // Nagle on, as by default
+    const una0 = ISS + 1;
+    expect(c.write(10 * MS, new Uint8Array(10_000))).toBe(10_000);
+    expectSegs(c, [{ seq: una0, flags: ACK, len: 1460 }, { seq: una0 + 1460, flags: ACK, len: 1460 }]);
+    // The reader stalls: everything acknowledged, window closed.
+    const una = una0 + 2920;
+    c.onSegment(30 * MS, seg({ seq: RSEQ + 1, ack: una, flags: ACK, window: 0 }));
+    expectSegs(c, []);
+    const p1 = c.pollAt() as number;
+    c.onTimer(p1);
+    expectSegs(c, [{ seq: una, flags: ACK, len: 1 }]); // the probe
+    c.onSegment(p1 + MS, seg({ seq: RSEQ + 1, ack: una, flags: ACK, window: 0 })); // refused
+    expectSegs(c, []);
+    const p2 = c.pollAt() as number;
+    c.onTimer(p2);
+    expectSegs(c, [{ seq: una, flags: ACK, len: 1 }]); // probed again
+    c.onSegment(p2 + MS, seg({ seq: RSEQ + 1, ack: una, flags: ACK, window: 0 }));
+    expectSegs(c, []);
+    // The reader drains: a window update without the probe byte acknowledged (as Linux sends it).
+    c.onSegment(p2 + 2 * S, seg({ seq: RSEQ + 1, ack: una, flags: ACK, window: 8192 }));
+    // cwnd is one segment after the idle period; BSD sends one full segment from SND.UNA
+    // (probe byte included), timed by the retransmit timer.
+    expectSegs(c, [{ seq: una, flags: ACK, len: 1460 }]);
+    expect(c.pollAt()).toBe(p2 + 2 * S + c.currentRtoNs);
+    c.onSegment(p2 + 2 * S + 10 * MS, seg({ seq: RSEQ + 1, ack: una + 1460, flags: ACK, window: 8192 }));
+    expectSegs(c, [{ seq: una + 1460, flags: ACK, len: 1460 }, { seq: una + 2920, flags: ACK, len: 1460 }]);
+    expect(c.counters.bytesRetransmittedTotal).toBe(2); // the second probe and the byte resent in the full segment
+  });
   it('receiver SWS avoidance: a full buffer advertises 0 and reopens only by a useful amount', () => {
     const c = established({ rcvBufBytes: 4096, mss: 1000 });
     c.onSegment(10 * MS, seg({ seq: RSEQ + 1, ack: ISS + 1, flags: ACK, payload: new Uint8Array(1000) }));
