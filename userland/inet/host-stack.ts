@@ -593,6 +593,17 @@ export class HostStack {
     return s;
   }
 
+  /**
+   * The link address of an on-link host: from the cache, or null after sending an ARP request
+   * (the reply fills the cache). For a server that resolves on behalf of others (the registry).
+   */
+  resolve(now: Ns, ip: Ipv4Addr): MacAddr | null {
+    const m = this.arp.lookup(now, ip >>> 0);
+    if (m !== null) return m;
+    if (((ip >>> 0) & this.netmask) === (this.ip & this.netmask)) this.sendArpRequest(ip >>> 0);
+    return null;
+  }
+
   /** The UDP socket bound to `port`, or null. */
   findUdpSocket(port: number): UdpSocket | null {
     return this.udpSockets.get(port) ?? null;
@@ -618,7 +629,7 @@ export class HostStack {
       // RFC 1122 §3.2.2: never about a datagram from a broadcast, multicast or zero source.
       const src = ip.src;
       const bad = src === 0 || src === 0xffffffff || (src >>> 28) === 0xe || (src | this.netmask) >>> 0 === 0xffffffff;
-      if (!bad) this.sendIcmpUnreachable(now, ip, IcmpUnreachCode.PORT);
+      if (!bad) this.sendIcmpUnreachable(now, ip, IcmpUnreachCode.PORT, spare);
       return;
     }
     this.counters.udpIn += 1;
@@ -639,10 +650,11 @@ export class HostStack {
     s.error = m.code === IcmpUnreachCode.PORT || m.code === IcmpUnreachCode.PROTOCOL ? 'ECONNREFUSED' : 'EHOSTUNREACH';
   }
 
-  private sendIcmpUnreachable(now: Ns, offending: Ipv4View, code: number): void {
+  /** On AN1 the message goes to the BQI the offending datagram named in SPARE (its sender's: P §2.2 discovery). */
+  private sendIcmpUnreachable(now: Ns, offending: Ipv4View, code: number, spare: number): void {
     const msg = icmpUnreachableMessage(code, offending.buf.subarray(0, offending.totalLength));
     this.counters.icmpUnreachOut += 1;
-    this.sendDatagram(now, offending.src, IpProtocol.ICMP, msg.length, (f, at) => f.set(msg, at), 0, 0);
+    this.sendDatagram(now, offending.src, IpProtocol.ICMP, msg.length, (f, at) => f.set(msg, at), spare, 0);
   }
 
   /** @internal One UDP datagram out (the socket checked the size). */
