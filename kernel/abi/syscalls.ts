@@ -129,6 +129,9 @@ export const SYSCALL_TABLE = {
   recv: { module: 'inkernel', number: 86, args: { fd: 'i32', address: 'u32', length: 'count' }, doc: 'block until data, end of stream or error; copy out up to length bytes; n = bytes (0 = end of stream)' },
   shutdown: { module: 'inkernel', number: 87, args: { fd: 'i32' }, doc: 'no more sends (FIN)' },
   close: { module: 'inkernel', number: 88, args: { fd: 'i32' }, doc: 'close the descriptor (FIN, the kernel finishes the close; a listener drops its queue)' },
+  socket_dgram: { module: 'inkernel', number: 89, args: {}, doc: 'a new UDP socket (bind and connect work on it; close frees its port)' },
+  sendto: { module: 'inkernel', number: 90, args: { fd: 'i32', address: 'u32', length: 'count', ip: 'u32', port: 'u32' }, doc: 'UDP: copy in [address, address+length) and send it as one datagram to (ip, port), or to the connected peer when ip = 0; an unbound socket gets an ephemeral port; n = bytes sent' },
+  recvfrom: { module: 'inkernel', number: 91, args: { fd: 'i32', address: 'u32', length: 'count', timeoutNs: 'count' }, doc: 'UDP: block until a datagram (at most timeoutNs; 0 = no limit), copy out up to length bytes of it (the rest is discarded); n = bytes (−ETIMEDOUT on timeout), ip and port its source' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -232,6 +235,9 @@ export interface SyscallResults {
   recv: KrN;
   shutdown: KrN;
   close: KrN;
+  socket_dgram: KrN;
+  sendto: KrN;
+  recvfrom: { readonly kr: KernReturn; readonly n: number; readonly ip: number; readonly port: number };
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

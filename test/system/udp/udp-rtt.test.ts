@@ -16,16 +16,19 @@ describe('udp-rtt', () => {
   const run = (seed: number, sizes = [1, 100, 512, 1024, 1472]) =>
     runScenario(findScenario('udp-rtt')!, { seed, params: { rounds, warmup, messageSizes: sizes } });
 
-  it('library, Ethernet and AN1: a round trip per size, growing with the size; AN1 faster from 100 bytes on', () => {
+  it('library and monolithic, Ethernet and AN1: a round trip per size, growing with the size; AN1 faster than Ethernet', () => {
     const r = run(1);
-    const eth = (r.results['ethernet'] as { library: number[] }).library;
-    const an1 = (r.results['an1'] as { library: number[] }).library;
-    expect(eth).toHaveLength(5);
-    for (let i = 1; i < 5; i++) {
-      expect(eth[i]!).toBeGreaterThan(eth[i - 1]!);
-      expect(an1[i]!).toBeGreaterThan(an1[i - 1]!);
-      expect(an1[i]!).toBeLessThan(eth[i]!);
+    for (const org of ['library', 'monolithic'] as const) {
+      const eth = (r.results['ethernet'] as Record<string, number[]>)[org]!;
+      const an1 = (r.results['an1'] as Record<string, number[]>)[org]!;
+      expect(eth).toHaveLength(5);
+      for (let i = 1; i < 5; i++) {
+        expect(eth[i]!).toBeGreaterThan(eth[i - 1]!);
+        expect(an1[i]!).toBeGreaterThan(an1[i - 1]!);
+      }
+      for (let i = 0; i < 5; i++) expect(an1[i]!).toBeLessThan(eth[i]!);
     }
+    const eth = (r.results['ethernet'] as { library: number[] }).library;
     expect(r.results['retries']).toBe(0);
     expect(r.guestErrors).toBe(0);
     // Seeds do not change a loss-free run's timing.
@@ -53,5 +56,22 @@ describe('udp-rtt', () => {
       });
     }
     expect(checked).toBe(16);
+  });
+
+  it('monolithic: per datagram, udp_output and udp_input are MB93\'s UDP kernel-column rows (±2 %)', () => {
+    const r = run(1, [1, 1472]);
+    const rows = { udp_output: [70, 273], udp_input: [67, 279] } as const;
+    for (const link of ['ethernet', 'an1']) {
+      ([1, 1472] as const).forEach((size, i) => {
+        for (const h of ['a', 'b']) {
+          const cpu = r.cpuUs[`udpk-${link}-${size}-${h}`]!;
+          for (const [row, mb93] of Object.entries(rows)) {
+            const perDatagram = (cpu[row] ?? 0) / datagrams;
+            expect(perDatagram / mb93[i]!, `${link} ${size} B host ${h} ${row}: ${perDatagram} µs`).toBeGreaterThan(0.98);
+            expect(perDatagram / mb93[i]!).toBeLessThan(1.02);
+          }
+        }
+      });
+    }
   });
 });
