@@ -2,14 +2,16 @@
  * `udp-rtt` (issue 17): UDP request-response round trips at 1, 100, 512, 1024 and 1472 bytes on
  * Ethernet and AN1 (userland/apps/udp-ping.ts: a connected client against an echo server that
  * answers each datagram to its source — on AN1 to the BQI learned from the request's link header),
- * mean over `rounds` after `warmup`, for each organization that has datagram sockets: the library
- * (UdpLib over the registry and the network I/O module) and the monolithic kernel (kernel/inkernel's
- * datagram sockets); the single server's UDP is not implemented yet and is listed under `notModelled`.
+ * mean over `rounds` after `warmup`, for each organization: the library (UdpLib over the registry
+ * and the network I/O module), the monolithic kernel (kernel/inkernel's datagram sockets) and, on
+ * Ethernet only (as its TCP tables), the single server (userland/ux: one RPC per call).
  */
 import type { World } from '../world.ts';
 import { udpEchoServer, udpEchoWith, udpPingClient, udpPingWith } from '../../userland/apps/udp-ping.ts';
 import { kernelDatagrams } from '../../userland/netlib/datagram-api.ts';
 import { buildKernelPair } from './inkernel-hosts.ts';
+import { buildUxPair } from './ux-hosts.ts';
+import { uxDatagrams } from '../../userland/ux/ux-sockets.ts';
 import { logField } from './hosts.ts';
 import { buildLibPair, type LinkName } from './library-hosts.ts';
 import { pingNsMax, type PingOptions } from './paper-table3-library.ts';
@@ -50,6 +52,19 @@ export function runKernelUdpPing(world: World, link: LinkName, size: number, pre
   return { ms: Math.round(logField(cli, 'meanNs') / 1000) / 1000, retries: logField(cli, 'retries') };
 }
 
+const uxEcho = udpEchoWith(uxDatagrams);
+const uxPing = udpPingWith(uxDatagrams);
+
+/** One single-server ping-pong run (Ethernet: the single server has no AN1 driver path here). */
+export function runUxUdpPing(world: World, size: number, prefix: string, o: PingOptions): { ms: number; retries: number } {
+  const pair = buildUxPair(world, { prefix, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
+  pair.spawn(pair.b, 'udp-echo', uxEcho, { port: 7, count: o.rounds + o.warmup + 1_000 });
+  const cli = pair.spawn(pair.a, 'udp-ping', uxPing, { peerIp: pair.b.ip, port: 7, size, rounds: o.rounds, warmup: o.warmup, retryNs: 100_000_000 });
+  world.sched.runUntil(() => !cli.alive, { nsMax: pingNsMax(o) });
+  if (logField(cli, 'bad') !== 0) throw new Error(`udp-rtt: ${logField(cli, 'bad')} echoes differed from their request`);
+  return { ms: Math.round(logField(cli, 'meanNs') / 1000) / 1000, retries: logField(cli, 'retries') };
+}
+
 export const udpRoundTripScenario: Scenario = {
   name: 'udp-rtt',
   summary: 'UDP request-response round trip by datagram size, Ethernet and AN1, per organization (ms; issue 17)',
@@ -64,9 +79,10 @@ export const udpRoundTripScenario: Scenario = {
     for (const link of p.strs('links') as readonly LinkName[]) {
       const lib = sizes.map((s) => runLibUdpPing(world, link, s, `udp-${link}-${s}`, o));
       const mono = sizes.map((s) => runKernelUdpPing(world, link, s, `udpk-${link}-${s}`, o));
-      retries += [...lib, ...mono].reduce((a, r) => a + r.retries, 0);
-      out[link] = { library: lib.map((r) => r.ms), monolithic: mono.map((r) => r.ms) };
+      const ux = link === 'ethernet' ? sizes.map((s) => runUxUdpPing(world, s, `udpux-${s}`, o)) : [];
+      retries += [...lib, ...mono, ...ux].reduce((a, r) => a + r.retries, 0);
+      out[link] = { library: lib.map((r) => r.ms), monolithic: mono.map((r) => r.ms), ...(link === 'ethernet' ? { 'mach-ux': ux.map((r) => r.ms) } : {}) };
     }
-    return { sizes: [...sizes], ...out, retries, notModelled: ['single server (userland/ux): no datagram sockets yet'] };
+    return { sizes: [...sizes], ...out, retries };
   },
 };

@@ -19,6 +19,12 @@ export const UX_MSG = {
   READ: 3307,
   SHUTDOWN: 3308,
   CLOSE: 3309,
+  /** UDP (issue 17): a new datagram socket; BIND, CONNECT and CLOSE work on it. */
+  UDP_SOCKET: 3310,
+  /** [fd, ip (0: the connected peer), port] + the datagram inline; reply [bytes sent]. */
+  SENDTO: 3311,
+  /** [fd, max, timeoutUs (0: none)]; reply [bytes, source ip, source port] + the datagram inline (−ETIMEDOUT when the time ran out). */
+  RECVFROM: 3312,
 } as const;
 
 /** Most bytes one READ reply or one WRITE request carries inline (the emulation library splits larger writes). */
