@@ -11,7 +11,7 @@ import { buildLibPair, type LinkName } from '../../../studies/scenarios/library-
 import { World } from '../../../studies/world.ts';
 import { registryStatsFromLog } from '../../../userland/registry/registry-server.ts';
 import { UDP_ERR } from '../../../userland/netlib/udp-lib.ts';
-import { udpClient, udpEchoServer } from './programs.ts';
+import { udpBindThenConnect, udpClient, udpEchoServer } from './programs.ts';
 
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
 
@@ -64,5 +64,16 @@ describe.each(['ethernet', 'an1'] as const)('library UDP on %s', (link) => {
     expect(logField(cli, 'ok'), logs(cli, srv, pair.a.registry, pair.b.registry)).toBe(1);
     expect(logField(cli, 'err')).toBe(UDP_ERR.ECONNREFUSED);
     expect(logField(cli, 'bad')).toBe(0); // refused at once, no timeout
+  });
+
+  it('connect on a bound socket keeps its port (the registry re-grants it with a connected channel)', () => {
+    const { w, pair } = pairOf(link, 6);
+    const srv = pair.spawn(pair.b, 'srv', udpEchoServer, { port: 7, count: 1 });
+    const cli = pair.spawn(pair.a, 'cli', udpBindThenConnect, { peerIp: pair.b.ip, peerPort: 7, port: 5000 });
+    w.sched.runUntil(() => !srv.alive && !cli.alive, { nsMax: 5e9 });
+    expect(logField(cli, 'bind'), logs(cli, srv, pair.a.registry)).toBe(0);
+    expect(logField(cli, 'connect')).toBe(0);
+    expect(logField(cli, 'port')).toBe(5000);
+    expect(logField(cli, 'ok')).toBe(1);
   });
 });

@@ -48,3 +48,18 @@ export const udpClient: GuestProgram = function* (ctx) {
   yield* sys.debug_log({ text: `connect=${c} ok=${ok} bad=${bad} err=${err} port=${lib.localPort(fd)}` });
   yield* lib.close(fd);
 };
+
+/** Bind `port`, then connect the same socket to (peerIp, peerPort): the library re-grants the port with a connected channel. Logs bind=, connect=, port=, ok=. */
+export const udpBindThenConnect: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* UdpLib.init(ctx))!;
+  const fd = lib.socket();
+  const b = yield* lib.bind(fd, num(p, 'port', 5000));
+  const c = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'peerPort', 7));
+  const msg = fill(64, 9);
+  yield* lib.sendto(fd, msg);
+  const d = yield* lib.recvfrom(fd, 2048, 1e9);
+  const ok = d !== null && typeof d !== 'number' && d.data.every((x, k) => x === msg[k]) ? 1 : 0;
+  yield* sys.debug_log({ text: `bind=${b} connect=${c} port=${lib.localPort(fd)} ok=${ok}` });
+  yield* lib.close(fd);
+};
