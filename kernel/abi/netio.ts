@@ -93,13 +93,20 @@ export const NETIO_ERR = {
   NO_BQI: 2604,
   /** net_channel_create: the link named has no device on this host. */
   NO_DEVICE: 2605,
+  /**
+   * net_send on an AN1 channel with BQI discovery: the frame's (DST_UID, DST_BQI) is not one this
+   * channel has received a frame from (SRC_UID, SPARE), and not BQI 0 (nothing left the host).
+   */
+  BQI_UNDISCOVERED: 2607,
 } as const;
 
 /** How inbound frames find a channel: a TCP 4-tuple or a raw (EtherType, source MAC) key on Ethernet; AN1 channels get a BQI. */
 export type NetioDemuxSpec =
   | { readonly kind: 'none' }
   | { readonly kind: 'tcp'; readonly remoteIp: number; readonly localIp: number; readonly remotePort: number; readonly localPort: number }
-  | { readonly kind: 'raw'; readonly etherType: number; readonly srcMac: Uint8Array };
+  | { readonly kind: 'raw'; readonly etherType: number; readonly srcMac: Uint8Array }
+  /** UDP: a connected socket's 4-tuple, or (remoteIp 0, remotePort 0) a bound socket's (local IP, local port). */
+  | { readonly kind: 'udp'; readonly remoteIp: number; readonly localIp: number; readonly remotePort: number; readonly localPort: number };
 
 /** What net_channel_create binds (carried as bytes, encodeChannelSpec). */
 export interface NetioChannelSpec {
@@ -112,6 +119,12 @@ export interface NetioChannelSpec {
   readonly rate?: { readonly bytesPerSecond: number; readonly burstBytes: number };
   /** AN1: a BQI reserved earlier with net_bqi_reserve (the one offered to the peer); without it the module picks one. */
   readonly bqi?: number;
+  /**
+   * AN1, connectionless protocols (P §2.2): DST_BQI is not fixed by the template; a frame may name
+   * BQI 0 or a (DST_UID, DST_BQI) this channel has received a frame from (its SRC_UID, SPARE),
+   * learned by the module while the channel lives (docs/netio.md).
+   */
+  readonly discoverBqi?: boolean;
 }
 
 /** Limits on a spec (a limit on everything): fields, bytes per field, offset of a field's end. */
@@ -119,20 +132,22 @@ export const NETIO_TEMPLATE_FIELDS_MAX = 16;
 export const NETIO_TEMPLATE_FIELD_BYTES_MAX = 16;
 export const NETIO_TEMPLATE_END_MAX = 128;
 
-const DEMUX_KIND = { none: 0, tcp: 1, raw: 2 } as const;
+const DEMUX_KIND = { none: 0, tcp: 1, raw: 2, udp: 3 } as const;
+/** Spec flag: AN1 BQI discovery (the top bit, apart from the low bits other options take). */
+const SPEC_FLAG_DISCOVER_BQI = 0x80;
 
 /**
- * Spec wire format (big-endian): u8 version=1, u8 demux kind, u8 flags (bit0 default, bit1 rate),
+ * Spec wire format (big-endian): u8 version=1, u8 demux kind, u8 flags (bit0 default, bit1 rate, bit2 bqi, bit7 BQI discovery),
  * u8 field count; demux body (tcp: u32 remoteIp, u32 localIp, u16 remotePort, u16 localPort;
  * raw: u16 etherType, 6 bytes MAC); rate (u32 bytes/s, u32 burst) when flagged; fields
  * (u16 offset, u8 length, bytes).
  */
 export function encodeChannelSpec(s: NetioChannelSpec): Uint8Array {
-  const out: number[] = [1, DEMUX_KIND[s.demux.kind], (s.isDefault ? 1 : 0) | (s.rate !== undefined ? 2 : 0) | (s.bqi !== undefined ? 4 : 0), s.template.length];
+  const out: number[] = [1, DEMUX_KIND[s.demux.kind], (s.isDefault ? 1 : 0) | (s.rate !== undefined ? 2 : 0) | (s.bqi !== undefined ? 4 : 0) | (s.discoverBqi === true ? SPEC_FLAG_DISCOVER_BQI : 0), s.template.length];
   const u16 = (v: number): void => void out.push((v >>> 8) & 0xff, v & 0xff);
   const u32 = (v: number): void => void out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
   const d = s.demux;
-  if (d.kind === 'tcp') {
+  if (d.kind === 'tcp' || d.kind === 'udp') {
     u32(d.remoteIp);
     u32(d.localIp);
     u16(d.remotePort);
@@ -165,12 +180,16 @@ export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
   const kind = u8();
   const flags = u8();
   const nFields = u8();
-  if ((flags & ~7) !== 0 || nFields > NETIO_TEMPLATE_FIELDS_MAX) return undefined;
+  if ((flags & ~(7 | SPEC_FLAG_DISCOVER_BQI)) !== 0 || nFields > NETIO_TEMPLATE_FIELDS_MAX) return undefined;
   let demux: NetioDemuxSpec;
   if (kind === DEMUX_KIND.none) demux = { kind: 'none' };
   else if (kind === DEMUX_KIND.tcp) {
     if (!need(12)) return undefined;
     demux = { kind: 'tcp', remoteIp: u32(), localIp: u32(), remotePort: u16(), localPort: u16() };
+  } else if (kind === DEMUX_KIND.udp) {
+    if (!need(12)) return undefined;
+    demux = { kind: 'udp', remoteIp: u32(), localIp: u32(), remotePort: u16(), localPort: u16() };
+    if ((demux.remoteIp === 0) !== (demux.remotePort === 0)) return undefined; // bound: both 0; connected: neither
   } else if (kind === DEMUX_KIND.raw) {
     if (!need(8)) return undefined;
     const etherType = u16();
@@ -203,5 +222,5 @@ export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
     at += len;
   }
   if (at !== b.length) return undefined;
-  return { demux, isDefault: (flags & 1) !== 0, template, ...(rate !== undefined ? { rate } : {}), ...(bqi !== undefined ? { bqi } : {}) };
+  return { demux, isDefault: (flags & 1) !== 0, template, ...(rate !== undefined ? { rate } : {}), ...(bqi !== undefined ? { bqi } : {}), ...((flags & SPEC_FLAG_DISCOVER_BQI) !== 0 ? { discoverBqi: true } : {}) };
 }

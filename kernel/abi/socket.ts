@@ -17,5 +17,10 @@ export const SOCK_ERRNO = {
   ENOTCONN: -57,
   ETIMEDOUT: -60,
   ECONNREFUSED: -61,
+  /** UDP: a datagram larger than the link MTU less 28 bytes (never fragmented). */
+  EMSGSIZE: -40,
+  /** UDP: sendto without a destination on an unconnected socket. */
+  EDESTADDRREQ: -39,
+  EHOSTUNREACH: -65,
 } as const;
 export type SockErrno = (typeof SOCK_ERRNO)[keyof typeof SOCK_ERRNO];

@@ -136,10 +136,13 @@ export const SYSCALL_TABLE = {
   close: { module: 'inkernel', number: 88, args: { fd: 'i32' }, doc: 'close the descriptor (FIN, the kernel finishes the close; a listener drops its queue)' },
   poll: {
     module: 'inkernel',
-    number: 89,
+    number: 92,
     args: { fds: 'bytes', timed: 'bool', ns: 'count' },
     doc: 'poll(2): fds = up to 64 entries of (fd i32, events u32) little-endian; block until one has revents (POLLIN/OUT/ERR/HUP/NVAL) or ns passes (when timed); n = entries ready, revents = one word per entry',
   },
+  socket_dgram: { module: 'inkernel', number: 89, args: {}, doc: 'a new UDP socket (bind and connect work on it; close frees its port)' },
+  sendto: { module: 'inkernel', number: 90, args: { fd: 'i32', address: 'u32', length: 'count', ip: 'u32', port: 'u32' }, doc: 'UDP: copy in [address, address+length) and send it as one datagram to (ip, port), or to the connected peer when ip = 0; an unbound socket gets an ephemeral port; n = bytes sent' },
+  recvfrom: { module: 'inkernel', number: 91, args: { fd: 'i32', address: 'u32', length: 'count', timeoutNs: 'count' }, doc: 'UDP: block until a datagram (at most timeoutNs; 0 = no limit), copy out up to length bytes of it (the rest is discarded); n = bytes (−ETIMEDOUT on timeout), ip and port its source' },
 } as const satisfies Readonly<Record<string, SyscallSpec>>;
 
 export type SyscallName = keyof typeof SYSCALL_TABLE;
@@ -246,6 +249,9 @@ export interface SyscallResults {
   close: KrN;
   /** revents: one word per entry (empty on an error in n). */
   poll: { readonly kr: KernReturn; readonly n: number; readonly revents: readonly number[] };
+  socket_dgram: KrN;
+  sendto: KrN;
+  recvfrom: { readonly kr: KernReturn; readonly n: number; readonly ip: number; readonly port: number };
 }
 
 export type TrapRequest = { [K in SyscallName]: { readonly sys: K } & SyscallArgs<K> }[SyscallName];

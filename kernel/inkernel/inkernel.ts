@@ -29,11 +29,11 @@ import { WheelTimer } from '../../emulator/sim/timing-wheel.ts';
 import { KERN } from '../abi/errors.ts';
 import { VM_PROT } from '../abi/message.ts';
 import { SOCK_ERRNO } from '../abi/socket.ts';
-import type { SyscallArgs, TrapRequest } from '../abi/syscalls.ts';
+import type { SyscallArgs, SyscallResults, TrapRequest } from '../abi/syscalls.ts';
 import type { An1Driver } from '../dev/an1/an1-driver.ts';
 import type { LanceDriver } from '../dev/lance/lance-driver.ts';
 import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
-import type { InetListener, InetSocket, InetStack, InetStackFactory } from './protocol.ts';
+import type { InetListener, InetSocket, InetStack, InetStackFactory, InetUdpError, InetUdpSocket } from './protocol.ts';
 import type { Sync } from '../dev/sync.ts';
 
 /** poll event bits a caller may ask for: IN, OUT, ERR, HUP (POSIX values; kernel/abi has no poll constants, userland's socket-api.ts POLL mirrors them). */
@@ -65,7 +65,9 @@ export interface InKernelConfig {
 type KFile =
   | { kind: 'new'; port: number }
   | { kind: 'listen'; port: number; listener: InetListener }
-  | { kind: 'conn'; sock: InetSocket };
+  | { kind: 'conn'; sock: InetSocket }
+  /** UDP (issue 17): unbound until bind, connect or the first sendto. */
+  | { kind: 'dgram'; port: number; sock: InetUdpSocket | undefined };
 
 interface Waiter {
   readonly thread: Thread;
@@ -106,7 +108,10 @@ export class InKernelNet {
     send: number; sendPerByte: number; recv: number; recvPerByte: number; control: number; mbuf: number; netisr: number; callout: number; wakeup: number;
     tcpIn: number; tcpInPerByte: number; tcpOut: number; tcpOutPerByte: number; ipOut: number; ipintr: number; ipintrPerByte: number;
     link: number; memcpySetup: number; memcpyPerByte: number; clusterWrite: number;
+    udpSend: number; udpRecv: number; udpOut: number; udpOutPerByte: number; udpIn: number; udpInPerByte: number;
   };
+  /** recvfrom calls whose timeout fired (the restarted call returns ETIMEDOUT). */
+  private readonly timedOut = new Set<Thread>();
   private readonly linkHeaderBytes: number;
   /** AN1: free kernel transmit pages, pages in flight (oldest first), frames waiting for a page. */
   private readonly an1TxFree: number[] = [];
@@ -142,6 +147,12 @@ export class InKernelNet {
       clusterWrite: costs.get('inkernel.clusterWriteBytes'),
       memcpySetup: costs.get('cpu.memcpySetupCycles'),
       memcpyPerByte: costs.get('cpu.memcpyCyclesPerByte'),
+      udpSend: costs.get('inkernel.udpSendEntryCycles'),
+      udpRecv: costs.get('inkernel.udpRecvEntryCycles'),
+      udpOut: costs.get('inkernel.udpOutputCycles'),
+      udpOutPerByte: costs.get('inkernel.udpOutputCyclesPerByte'),
+      udpIn: costs.get('inkernel.udpInputCycles'),
+      udpInPerByte: costs.get('inkernel.udpInputCyclesPerByte'),
     };
     this.linkHeaderBytes = config.link === 'ethernet' ? 14 : 20;
     this.stack = config.stack({ link: config.link, mac: config.mac, ip: config.ip, random: kernel.host.rng.fork('inkernel.tcp'), ...(config.link === 'ethernet' ? { minFrameBytes: 60 } : {}) });
@@ -190,6 +201,9 @@ export class InKernelNet {
     kernel.registerService('shutdown', (t, r) => this.shutdown(t, r));
     kernel.registerService('close', (t, r) => this.close(t, r));
     kernel.registerService('poll', (t, r) => this.poll(t, r));
+    kernel.registerService('socket_dgram', (t) => this.socketDgram(t));
+    kernel.registerService('sendto', (t, r) => this.sendto(t, r));
+    kernel.registerService('recvfrom', (t, r) => this.recvfrom(t, r));
     kernel.onTaskDeath((task) => {
       const table = this.files.get(task);
       if (table === undefined) return;
@@ -243,6 +257,10 @@ export class InKernelNet {
       const data = tcpDataBytes(f, this.linkHeaderBytes);
       if (data >= -1) this.charge(Math.round(this.c.ipintr + this.c.ipintrPerByte * Math.max(0, data)), 'ipintr');
       if (data >= 0) this.charge(Math.round(this.c.tcpIn + this.c.tcpInPerByte * data), 'tcp_input');
+      else if (data === -1) {
+        const u = udpDataBytes(f, this.linkHeaderBytes);
+        if (u >= 0) this.charge(Math.round(this.c.udpIn + this.c.udpInPerByte * u), 'udp_input');
+      }
       const bad0 = k.linkErrors + k.ipBadHeader + k.tcpBadSegment;
       this.stack.receiveFrame(this.now(), f);
       this.stats.framesIn++;
@@ -290,6 +308,10 @@ export class InKernelNet {
       // only for writes of 1024 bytes or more).
       if (data > 0 && (this.lastWriteBytes.get(tcpSrcPort(f, this.linkHeaderBytes)) ?? Number.POSITIVE_INFINITY) < this.c.clusterWrite) {
         this.charge(this.c.memcpySetup + data * this.c.memcpyPerByte, 'tcp_output');
+      }
+      else if (data === -1) {
+        const u = udpDataBytes(f, this.linkHeaderBytes);
+        if (u >= 0) this.charge(Math.round(this.c.udpOut + this.c.udpOutPerByte * u), 'udp_output');
       }
       if (data >= -1) this.charge(this.c.ipOut, 'ip_output');
       this.charge(this.c.link, 'ether_output');
@@ -391,7 +413,7 @@ export class InKernelNet {
   }
 
   private portInUse(port: number): boolean {
-    for (const table of this.files.values()) for (const f of table.values()) if (f.kind !== 'conn' && f.port === port) return true;
+    for (const table of this.files.values()) for (const f of table.values()) if (f.kind !== 'conn' && f.kind !== 'dgram' && f.port === port) return true;
     return false;
   }
 
@@ -406,6 +428,10 @@ export class InKernelNet {
     this.charge(this.c.control, 'socket');
     const f = this.file(t, r.fd);
     if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind === 'dgram') {
+      if (f.sock !== undefined || r.port > 65535) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+      return { kr: KERN.SUCCESS, n: this.udpBind(f, r.port) };
+    }
     if (f.kind !== 'new' || f.port !== 0 || r.port === 0 || r.port > 65535) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
     if (this.portInUse(r.port)) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EADDRINUSE };
     f.port = r.port;
@@ -450,6 +476,14 @@ export class InKernelNet {
     const restarted = this.progress.get(t)?.req === r;
     this.progress.delete(t);
     if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind === 'dgram') {
+      this.charge(this.c.control, 'socket');
+      if (r.port === 0 || r.port > 65535 || r.ip === 0) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+      const b = f.sock === undefined ? this.udpBind(f, 0) : 0;
+      if (b < 0) return { kr: KERN.SUCCESS, n: b };
+      const e = f.sock!.connect(r.ip >>> 0, r.port);
+      return { kr: KERN.SUCCESS, n: e === null ? 0 : udpErrno(e) };
+    }
     if (!restarted) {
       this.charge(this.c.control, 'socket');
       if (f.kind === 'conn') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EISCONN };
@@ -589,6 +623,17 @@ export class InKernelNet {
     if (f === undefined) return 0x20;
     if (f.kind === 'new') return 0x10;
     if (f.kind === 'listen') return (events & 0x1) !== 0 && f.listener.pendingCount > 0 ? 0x1 : 0;
+    if (f.kind === 'dgram') {
+      // A datagram socket (4.3BSD soreadable/sowriteable for UDP): readable with a datagram or a
+      // pending error queued, always writable (no send buffer is held), ERR with so_error.
+      const u = f.sock;
+      const uerr = u !== undefined && u.error !== null;
+      let urv = 0;
+      if ((events & 0x1) !== 0 && (uerr || (u !== undefined && u.pendingCount > 0))) urv |= 0x1;
+      if ((events & 0x4) !== 0) urv |= 0x4;
+      if (uerr) urv |= 0x8;
+      return urv;
+    }
     const s = f.sock;
     const err = s.error !== null;
     const canSend = s.state === 'ESTABLISHED' || s.state === 'CLOSE-WAIT';
@@ -625,7 +670,8 @@ export class InKernelNet {
 
   private closeFile(f: KFile, graceful: boolean): void {
     const now = this.now();
-    if (f.kind === 'listen') f.listener.close(now);
+    if (f.kind === 'dgram') f.sock?.close();
+    else if (f.kind === 'listen') f.listener.close(now);
     else if (f.kind === 'conn') {
       const s = f.sock;
       if (s.state === 'CLOSED') return;
@@ -637,12 +683,106 @@ export class InKernelNet {
     }
   }
 
+  // ---- UDP (issue 17) ------------------------------------------------------------------------------
+
+  private socketDgram(t: Thread): SockResult {
+    this.charge(this.c.control, 'socket');
+    return { kr: KERN.SUCCESS, n: this.newFd(t.task, { kind: 'dgram', port: 0, sock: undefined }) };
+  }
+
+  /** in_pcbbind: the engine's UDP socket on `port` (0: ephemeral); 0 or a negative errno. */
+  private udpBind(f: KFile & { kind: 'dgram' }, port: number): number {
+    const s = this.stack.udpBind(port);
+    if (typeof s === 'string') return udpErrno(s);
+    f.sock = s;
+    f.port = s.localPort;
+    return 0;
+  }
+
+  /** sendto: one datagram, copied in and sent at once (UDP keeps no send buffer: 4.3BSD udp_output). */
+  private sendto(t: Thread, r: SyscallArgs<'sendto'>): SockResult {
+    this.charge(this.c.udpSend, 'sosend');
+    const f = this.file(t, r.fd);
+    if (f === undefined) return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EBADF };
+    if (f.kind !== 'dgram') return { kr: KERN.SUCCESS, n: SOCK_ERRNO.EINVAL };
+    if (f.sock === undefined) {
+      const b = this.udpBind(f, 0);
+      if (b < 0) return { kr: KERN.SUCCESS, n: b };
+    }
+    const s = f.sock!;
+    const c = this.kernel.copyin(t.task, r.address, r.length);
+    if (c.kr !== KERN.SUCCESS) {
+      this.stats.copyFaults++;
+      return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT };
+    }
+    const n = r.ip === 0 ? s.sendTo(this.now(), c.bytes) : s.sendTo(this.now(), c.bytes, r.ip >>> 0, r.port);
+    this.afterEngine();
+    return { kr: KERN.SUCCESS, n: typeof n === 'string' ? udpErrno(n) : n };
+  }
+
+  /** recvfrom: the next datagram (blocking, at most timeoutNs when > 0); its source in ip and port. */
+  private recvfrom(t: Thread, r: SyscallArgs<'recvfrom'>): SyscallResults['recvfrom'] | typeof BLOCKED {
+    const timedOut = this.timedOut.delete(t);
+    this.progress.delete(t);
+    const f = this.file(t, r.fd);
+    const res = (n: number, ip = 0, port = 0) => ({ kr: KERN.SUCCESS, n, ip, port });
+    if (f === undefined) return res(SOCK_ERRNO.EBADF);
+    if (f.kind !== 'dgram' || f.sock === undefined) return res(SOCK_ERRNO.EINVAL);
+    const s = f.sock;
+    if (s.pendingCount > 0 || s.error !== null) {
+      const d = s.recvFrom();
+      this.charge(this.c.udpRecv, 'soreceive');
+      if (d === null) return res(SOCK_ERRNO.EINVAL);
+      if (typeof d === 'string') return res(udpErrno(d));
+      const data = d.data.subarray(0, Math.min(d.data.length, r.length));
+      if (data.length > 0 && t.task.map.framesOf(r.address, data.length, VM_PROT.WRITE) === undefined) {
+        this.stats.copyFaults++;
+        return { kr: KERN.INVALID_ADDRESS, n: SOCK_ERRNO.EFAULT, ip: 0, port: 0 };
+      }
+      if (data.length > 0) this.kernel.copyout(t.task, r.address, data);
+      return res(data.length, d.srcIp, d.srcPort);
+    }
+    if (timedOut) return res(SOCK_ERRNO.ETIMEDOUT);
+    this.progress.set(t, { req: r, done: 0 });
+    const w = this.wait(t, r, () => s.pendingCount > 0 || s.error !== null || this.file(t, r.fd) !== f);
+    if (w === BLOCKED && r.timeoutNs > 0) {
+      t.onTimeout = () => {
+        this.timedOut.add(t);
+        this.kernel.wake(t, { kr: KERN.SUCCESS, n: 0 }); // the restart returns ETIMEDOUT
+      };
+      this.kernel.wheel.arm(t.timer, this.now() + r.timeoutNs);
+    }
+    return w as SyscallResults['recvfrom'] | typeof BLOCKED;
+  }
+
   /** A task died: its descriptors go; connections are reset (abnormal end) or closed (exit). */
   private releaseFiles(table: Map<number, KFile>, exited: boolean): void {
     for (const f of table.values()) this.closeFile(f, exited);
     table.clear();
     this.afterEngine();
   }
+}
+
+/** UDP call errors as errno values. */
+function udpErrno(e: InetUdpError): number {
+  switch (e) {
+    case 'EADDRINUSE': return SOCK_ERRNO.EADDRINUSE;
+    case 'EMSGSIZE': return SOCK_ERRNO.EMSGSIZE;
+    case 'EDESTADDRREQ': return SOCK_ERRNO.EDESTADDRREQ;
+    case 'ECONNREFUSED': return SOCK_ERRNO.ECONNREFUSED;
+    case 'EHOSTUNREACH': return SOCK_ERRNO.EHOSTUNREACH;
+    case 'ENOTCONN': return SOCK_ERRNO.ENOTCONN;
+    default: return SOCK_ERRNO.EINVAL;
+  }
+}
+
+/** The UDP data bytes of an IPv4 frame (−1: not UDP). */
+function udpDataBytes(f: Uint8Array, linkHeaderBytes: number): number {
+  const ip = linkHeaderBytes;
+  if (f.length < ip + 28 || f[ip + 9] !== 17) return -1;
+  const ihl = (f[ip]! & 0xf) * 4;
+  const total = Math.min((f[ip + 2]! << 8) | f[ip + 3]!, f.length - ip);
+  return total >= ihl + 8 ? total - ihl - 8 : -1;
 }
 
 /**

@@ -44,6 +44,21 @@ export interface InetCounters {
   readonly tcpBadSegment: number;
 }
 
+/** UDP socket errors (so_error and call errors). */
+export type InetUdpError = 'EINVAL' | 'EADDRINUSE' | 'EMSGSIZE' | 'EDESTADDRREQ' | 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENOTCONN';
+
+/** One UDP socket of the engine (issue 17). */
+export interface InetUdpSocket {
+  readonly localPort: number;
+  readonly remote: { readonly ip: number; readonly port: number } | null;
+  readonly pendingCount: number;
+  readonly error: InetUdpError | null;
+  connect(ip: number, port: number): InetUdpError | null;
+  sendTo(now: number, data: Uint8Array, ip?: number, port?: number): number | InetUdpError;
+  recvFrom(): { readonly srcIp: number; readonly srcPort: number; readonly data: Uint8Array } | InetUdpError | null;
+  close(): void;
+}
+
 /** A host's stack on one interface: link frames in and out, timers by deadline. */
 export interface InetStack {
   receiveFrame(now: number, frame: Uint8Array): void;
@@ -52,6 +67,8 @@ export interface InetStack {
   poll(now: number): void;
   listen(port: number, backlog?: number): InetListener | InetCallError;
   connect(now: number, remoteIp: number, remotePort: number, opts?: { localPort?: number }): InetSocket | InetCallError;
+  /** A UDP socket on `port` (0: ephemeral). */
+  udpBind(port?: number): InetUdpSocket | InetUdpError;
   readonly counters: InetCounters;
   readonly connectionCount: number;
 }

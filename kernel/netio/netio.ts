@@ -72,7 +72,7 @@ import { BLOCKED, type Kernel, type Task, type Thread } from '../kernel.ts';
 import type { Semaphore } from '../sync/semaphore.ts';
 import type { MemoryObject } from '../vm/memory-object.ts';
 import type { VmMap } from '../vm/vm-map.ts';
-import { classify, DemuxTable, rawKey, tcpKey } from './demux.ts';
+import { classify, DEMUX_ICMP_BYTES, DemuxTable, rawKey, tcpKey, udpBoundKey, udpKey } from './demux.ts';
 import { DeviceIpc } from './device-ipc.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { AN1_HEADER_BYTES, compileTemplate, ETHERNET_HEADER_BYTES, makeTemplate, type TemplateMatcher } from './template.ts';
@@ -102,6 +102,9 @@ const BQI_BOUND = 1;
 const AN1_RING_SLOTS_MAX = 64;
 /** Bytes the software demultiplexer reads first: Ethernet + IPv4 without options + TCP ports. */
 const DEMUX_FIRST_READ = ETHERNET_HEADER_BYTES + 20 + 4;
+/** AN1 BQI discovery: (UID, BQI) pairs a channel remembers at most; the least recently heard from is forgotten first. */
+export const NETIO_DISCOVERED_MAX = 64;
+const an1DiscoveryKey = (uid: number, bqi: number): string => `${uid}:${bqi}`;
 
 /** The privileged port's object: whoever holds a send right may create channels. */
 class NetioPriv implements KObject {
@@ -118,6 +121,8 @@ export interface ChannelCounters {
   refusedRate: number;
   refusedRange: number;
   refusedLength: number;
+  /** AN1 BQI discovery: frames naming a (UID, BQI) this channel has not received from. */
+  refusedBqi: number;
 }
 
 export class Channel implements KObject {
@@ -135,7 +140,15 @@ export class Channel implements KObject {
   semName = 0;
   readonly counters: ChannelCounters = {
     delivered: 0, ringFullDrops: 0, rxErrors: 0, signals: 0, sent: 0, refusedTemplate: 0, refusedRate: 0, refusedRange: 0, refusedLength: 0,
+    refusedBqi: 0,
   };
+  /**
+   * AN1 BQI discovery (P §2.2; spec.discoverBqi): DST_BQI is not in the template; a frame may name
+   * BQI 0 or a (DST_UID, DST_BQI) in `discovered` — the (SRC_UID, SPARE) of frames this channel
+   * received, learned by the module as they arrive. Per channel: it goes with the channel.
+   */
+  discoverBqi = false;
+  readonly discovered = new Map<string, true>();
 
   constructor(
     readonly id: number,
@@ -205,6 +218,8 @@ export interface NetIoStats {
   txRefusedRange: number;
   txRefusedLength: number;
   txRefusedRate: number;
+  /** AN1 BQI discovery: frames naming an undiscovered BQI. */
+  txRefusedBqi: number;
   txBlocked: number;
   channelsCreated: number;
   channelsClosed: number;
@@ -223,7 +238,7 @@ export class NetIo {
   readonly stats: NetIoStats = {
     rxArrived: 0, rxDelivered: 0, rxToDefault: 0, rxDropNoChannel: 0, rxDropRingFull: 0, rxDropError: 0, rxFragments: 0, rxDesync: 0,
     rxHeaderPioCycles: 0, rxCopyPioCycles: 0, rxKmsgCycles: 0, rxKmsgCopyCycles: 0, rxBatches: 0, txSent: 0, txRefusedRight: 0, txRefusedTemplate: 0, txRefusedRange: 0,
-    txRefusedLength: 0, txRefusedRate: 0, txBlocked: 0, channelsCreated: 0, channelsClosed: 0,
+    txRefusedLength: 0, txRefusedRate: 0, txRefusedBqi: 0, txBlocked: 0, channelsCreated: 0, channelsClosed: 0,
   };
   readonly channels = new Map<number, Channel>();
   private nextId = 1;
@@ -350,6 +365,7 @@ export class NetIo {
       const d = spec.demux;
       if (d.kind === 'tcp') key = tcpKey(d.remoteIp, d.localIp, d.remotePort, d.localPort);
       else if (d.kind === 'raw') key = rawKey(d.etherType, d.srcMac);
+      else if (d.kind === 'udp') key = d.remoteIp === 0 ? udpBoundKey(d.localIp, d.localPort) : udpKey(d.remoteIp, d.localIp, d.remotePort, d.localPort);
       if (key !== undefined && this.table.lookup(key) !== undefined) return fail(NETIO_ERR.KEY_IN_USE);
     }
     let bqi = 0;
@@ -392,6 +408,7 @@ export class NetIo {
       return fail([semRight, regionRight, right].find((x) => x.kr !== KERN.SUCCESS)!.kr);
     }
     ch.semName = semRight.name;
+    ch.discoverBqi = link === 'an1' && spec.discoverBqi === true;
     this.channels.set(ch.id, ch);
     this.stats.channelsCreated++;
     // Control page: the layout's constants (the library reads them; the kernel never trusts them back).
@@ -538,6 +555,19 @@ export class NetIo {
       this.ctlWrite(ch, NETIO_CTL.TX_REFUSED, ch.counters.refusedTemplate);
       if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.refused', ch.id, bad, ch.matcher.template.fields[bad]?.name ?? '?');
       return { kr: NETIO_ERR.TEMPLATE_MISMATCH };
+    }
+    if (ch.discoverBqi) {
+      // AN1 BQI discovery, on the checked kernel copy: BQI 0, or a (DST_UID, DST_BQI) this channel received from.
+      cpu.charge(this.c.lookup, 'netio');
+      const bqi = (hdr[2]! << 8) | hdr[3]!;
+      let uid = 0;
+      for (let i = 0; i < 6; i++) uid = uid * 256 + hdr[4 + i]!;
+      if (bqi !== 0 && !ch.discovered.has(an1DiscoveryKey(uid, bqi))) {
+        ch.counters.refusedBqi++;
+        this.stats.txRefusedBqi++;
+        if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.refused', ch.id, bqi, 'an1.dstBqi undiscovered');
+        return { kr: NETIO_ERR.BQI_UNDISCOVERED };
+      }
     }
     if (!this.deviceHasRoom(ch.link)) {
       if (this.waiters.length >= NETIO_SEND_WAITERS_MAX) return { kr: KERN.RESOURCE_SHORTAGE };
@@ -699,7 +729,8 @@ export class NetIo {
     let h = yield* f.readHeader(n, this.rxHeader.subarray(0, n));
     // IPv4 with options: read on to the TCP ports (at most 40 more bytes).
     if (n >= ETHERNET_HEADER_BYTES + 20 && h[12] === 0x08 && h[13] === 0x00) {
-      const want = Math.min(f.length, ETHERNET_HEADER_BYTES + (h[14]! & 0x0f) * 4 + 4);
+      // ICMP: on to the quoted datagram's ports (a destination unreachable about UDP: demux.ts).
+      const want = h[23] === 1 ? Math.min(f.length, Math.max(DEMUX_ICMP_BYTES, ETHERNET_HEADER_BYTES + (h[14]! & 0x0f) * 4 + 32)) : Math.min(f.length, ETHERNET_HEADER_BYTES + (h[14]! & 0x0f) * 4 + 4);
       if (want > n) {
         yield* f.copyTo(this.rxHeader, n, n, want - n);
         n = want;
@@ -711,6 +742,11 @@ export class NetIo {
     const k = classify(h, f.length);
     if (k.cls === 'ip-fragment') this.stats.rxFragments++;
     let ch = this.table.lookup(k.key);
+    if (ch === undefined && k.key2 !== undefined) {
+      // UDP: no connected socket's channel; a bound socket's (a second hash lookup).
+      cpu.charge(this.c.lookup, 'netio');
+      ch = this.table.lookup(k.key2);
+    }
     const toDefault = ch === undefined;
     const dev = toDefault ? this.deviceIpc.receiver('ethernet') : undefined;
     if (dev !== undefined) {
@@ -825,8 +861,29 @@ export class NetIo {
     if (ok) {
       ch.counters.delivered++;
       this.stats.rxDelivered++;
+      if (ch.discoverBqi) this.learnBqi(ch, addr, length);
     }
     if (!this.touched.includes(ch)) this.touched.push(ch);
+  }
+
+  /**
+   * AN1 BQI discovery: remember the (SRC_UID, SPARE) of a frame delivered to `ch` (at physical
+   * `addr`): the sender's UID and the BQI it receives on (its kernel's template checked both).
+   * SPARE 0 (kernel buffers) needs no discovery.
+   */
+  private learnBqi(ch: Channel, addr: number, length: number): void {
+    if (length < AN1_HEADER_BYTES) return;
+    const ram = this.ram;
+    const spare = (ram[addr + 18]! << 8) | ram[addr + 19]!;
+    if (spare === 0) return;
+    let uid = 0;
+    for (let i = 0; i < 6; i++) uid = uid * 256 + ram[addr + 10 + i]!;
+    this.cpu.charge(this.c.lookup, 'netio');
+    const k = an1DiscoveryKey(uid, spare);
+    const d = ch.discovered;
+    d.delete(k);
+    d.set(k, true);
+    if (d.size > NETIO_DISCOVERED_MAX) d.delete(d.keys().next().value!);
   }
 
   /** AN1 BQI 0 (kernel buffers): copy into the default channel, or drop; re-post the buffer. */

@@ -34,6 +34,7 @@ const SMALL: readonly [string, ParamValues, boolean][] = [
   ['tcp-throughput', { organization: 'ultrix', writeSizes: [1024], bytesEthernet: 16_384, bytesAn1: 16_384 }, true],
   ['tcp-round-trip', { organization: 'mach-ux', links: ['ethernet'], messageSizes: [64], rounds: 2, warmup: 0 }, true],
   ['tcp-setup', { opens: 1 }, true],
+  ['udp-rtt', { messageSizes: [64], rounds: 2, warmup: 0 }, false],
 ];
 
 describe('--pcap: captures of every interface, every scenario', () => {

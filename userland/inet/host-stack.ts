@@ -18,6 +18,8 @@ import { ArpCache, type ArpConfig, DEFAULT_ARP_CONFIG } from './arp-cache.ts';
 import { ARP_LEN, ArpOp, emitArp, parseArp } from './arp.ts';
 import { ETHERNET_HEADER_LEN, EtherType, emitEthernetHeader, parseEthernet } from './ethernet.ts';
 import { IPV4_HEADER_LEN, IpProtocol, Ipv4View, emitIpv4Header } from './ipv4.ts';
+import { IcmpType, IcmpUnreachCode, icmpUnreachableMessage, parseIcmpUnreachable } from './icmp.ts';
+import { UDP_HEADER_LEN, UdpView, emitUdp } from './udp-wire.ts';
 import { type Ipv4Addr, type MacAddr, MAC_BROADCAST, type Ns, type RandomSource, invariant, writeMac } from './result.ts';
 import {
   type TcpCallError, type TcpConfig, type TcpError, type TcpSnapshot, type TcpState,
@@ -71,8 +73,40 @@ export interface StackCounters {
   tcpListenOverflow: number;
   arpIn: number;
   arpBad: number;
+  udpIn: number;
+  udpOut: number;
+  udpBadDatagram: number;
+  /** Datagrams to a port no socket is bound to (each answered by an ICMP port unreachable, RFC 1122 §4.1.3.1). */
+  udpNoPort: number;
+  /** Datagrams to a connected socket from another peer (dropped, as 4.3BSD's in_pcblookup). */
+  udpWrongPeer: number;
+  /** Datagrams dropped because the socket's receive queue was full (4.3BSD sbappendaddr failing). */
+  udpQueueFull: number;
+  icmpIn: number;
+  icmpBad: number;
+  icmpUnreachIn: number;
+  icmpUnreachOut: number;
 }
 
+/** Errors of the UDP socket calls. */
+export type UdpCallError = 'EINVAL' | 'EADDRINUSE' | 'EMSGSIZE' | 'EDESTADDRREQ' | 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENOTCONN';
+
+/** One received datagram, with where it came from (and on AN1 the SPARE of its link header: the sender's BQI). */
+export interface UdpDatagram {
+  readonly srcIp: Ipv4Addr;
+  readonly srcPort: number;
+  readonly data: Uint8Array;
+  /** AN1: the SPARE field of the link header it arrived with (the BQI the sender receives on; 0 = none). */
+  readonly an1Spare: number;
+}
+
+/**
+ * 4.4BSD's udp_recvspace (40 × (1024 + sizeof(struct sockaddr_in)) = 41600 bytes, netinet/udp_usrreq.c):
+ * a socket's receive queue holds at most this many bytes of data; more is dropped and counted.
+ */
+export const UDP_RECV_SPACE = 41600;
+/** BQIs learned per UDP socket (AN1 discovery) at most; the oldest is forgotten first. */
+export const UDP_LEARNED_BQIS_MAX = 256;
 export interface An1SocketFields {
   /** DST_BQI written in every frame this connection sends (the peer's BQI; 0 = kernel default). */
   txDstBqi: number;
@@ -133,6 +167,108 @@ export class TcpSocket {
   }
 }
 
+/**
+ * A UDP socket (RFC 768) with the BSD calls: sendTo, recvFrom, connect (a default destination, and
+ * only its datagrams are received; an ICMP port unreachable for it becomes ECONNREFUSED on the next
+ * call, RFC 1122 §4.1.3.3), close. Datagrams are never fragmented (DF): a payload larger than the
+ * link MTU less 28 bytes is EMSGSIZE.
+ *
+ * AN1 (P §2.2: connectionless protocols "discover" the index value of their peer by examining the
+ * link-level headers of incoming messages): every datagram carries `an1.txSpare` (the BQI this
+ * socket receives on) in SPARE; the SPARE of each datagram received is learned for its source
+ * (ip, port), and a reply to that source goes to that BQI. Until a peer's BQI is known, datagrams
+ * to it go to DST_BQI 0 (the peer kernel's buffers).
+ */
+export class UdpSocket {
+  readonly an1: { txSpare: number; readonly learned: Map<string, number> } = { txSpare: 0, learned: new Map() };
+  /** The connected peer, or null. */
+  remote: { readonly ip: Ipv4Addr; readonly port: number } | null = null;
+  /** A pending asynchronous error (so_error): returned, and cleared, by the next call. */
+  error: UdpCallError | null = null;
+  closed = false;
+  private readonly queue: UdpDatagram[] = [];
+  private queuedBytes = 0;
+
+  constructor(private readonly stack: HostStack, readonly localPort: number) {}
+
+  get pendingCount(): number { return this.queue.length; }
+
+  /** Restrict to one peer and make it the default destination (ip 0: dissolve the association). */
+  connect(ip: Ipv4Addr, port: number): UdpCallError | null {
+    if (this.closed) return 'EINVAL';
+    if (ip === 0) { this.remote = null; return null; }
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) return 'EINVAL';
+    this.remote = { ip: ip >>> 0, port };
+    this.error = null;
+    return null;
+  }
+
+  /** The BQI datagrams to (ip, port) go to: the one learned from its datagrams, else 0. */
+  peerBqi(ip: Ipv4Addr, port: number): number {
+    return this.an1.learned.get(`${ip >>> 0}:${port}`) ?? 0;
+  }
+
+  /** One datagram to (ip, port), or to the connected peer when `ip` is undefined: bytes sent or an error. */
+  sendTo(now: Ns, data: Uint8Array, ip?: Ipv4Addr, port?: number, opts: { readonly an1DstBqi?: number } = {}): number | UdpCallError {
+    if (this.closed) return 'EINVAL';
+    const e = this.takeError();
+    if (e !== null) return e;
+    let dst: Ipv4Addr;
+    let dport: number;
+    if (ip === undefined) {
+      if (this.remote === null) return 'EDESTADDRREQ';
+      dst = this.remote.ip;
+      dport = this.remote.port;
+    } else {
+      dst = ip >>> 0;
+      dport = port ?? 0;
+    }
+    if (!Number.isInteger(dport) || dport <= 0 || dport > 65535 || dst === 0) return 'EINVAL';
+    if (data.length > this.stack.udpMaxPayload) return 'EMSGSIZE';
+    this.stack.sendUdp(now, this, dst, dport, data, opts.an1DstBqi ?? this.peerBqi(dst, dport));
+    return data.length;
+  }
+
+  /** The next datagram, or null when none is queued; a pending error first. */
+  recvFrom(): UdpDatagram | UdpCallError | null {
+    const e = this.takeError();
+    if (e !== null) return e;
+    const d = this.queue.shift();
+    if (d === undefined) return null;
+    this.queuedBytes -= d.data.length;
+    return d;
+  }
+
+  takeError(): UdpCallError | null {
+    const e = this.error;
+    this.error = null;
+    return e;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.stack.udpUnbind(this);
+  }
+
+  /** @internal A datagram for this socket's port. */
+  deliver(_now: Ns, d: UdpDatagram): void {
+    const r = this.remote;
+    if (r !== null && (d.srcIp !== r.ip || d.srcPort !== r.port)) { this.stack.counters.udpWrongPeer += 1; return; }
+    if (this.queuedBytes + d.data.length > UDP_RECV_SPACE) { this.stack.counters.udpQueueFull += 1; return; }
+    if (d.an1Spare !== 0) {
+      const k = `${d.srcIp >>> 0}:${d.srcPort}`;
+      const m = this.an1.learned;
+      m.delete(k);
+      m.set(k, d.an1Spare);
+      if (m.size > UDP_LEARNED_BQIS_MAX) m.delete(m.keys().next().value!);
+    }
+    this.queue.push(d);
+    this.queuedBytes += d.data.length;
+  }
+}
+
 export class TcpListener {
   /** @internal */ readonly acceptQueue: TcpSocket[] = [];
   /** @internal */ embryonic = 0;
@@ -166,7 +302,8 @@ export class HostStack {
     framesIn: 0, framesOut: 0, framesDroppedTxQueueFull: 0, linkErrors: 0, linkNotForUs: 0,
     ipIn: 0, ipOut: 0, ipBadHeader: 0, ipNotForUs: 0, ipFragmentsRefused: 0, ipUnknownProtocol: 0,
     ipNoRoute: 0, tcpIn: 0, tcpBadSegment: 0, tcpNoConnection: 0, tcpRstsForUnmatched: 0,
-    tcpListenOverflow: 0, arpIn: 0, arpBad: 0,
+    tcpListenOverflow: 0, arpIn: 0, arpBad: 0, udpIn: 0, udpOut: 0, udpBadDatagram: 0, udpNoPort: 0, udpWrongPeer: 0,
+    udpQueueFull: 0, icmpIn: 0, icmpBad: 0, icmpUnreachIn: 0, icmpUnreachOut: 0,
   };
 
   private readonly random: RandomSource;
@@ -176,6 +313,7 @@ export class HostStack {
   private readonly minFrameBytes: number;
   private readonly sockets = new Map<string, TcpSocket>();
   private readonly listeners = new Map<number, TcpListener>();
+  private readonly udpSockets = new Map<number, UdpSocket>();
   private txQueue: Uint8Array[] = [];
   private ipId = 0;
 
@@ -376,6 +514,8 @@ export class HostStack {
     const ip = r.value;
     if (ip.dst !== this.ip) { this.counters.ipNotForUs += 1; return; }
     if (ip.isFragment) { this.counters.ipFragmentsRefused += 1; return; }
+    if (ip.protocol === IpProtocol.UDP) { this.receiveUdp(now, ip, spare); return; }
+    if (ip.protocol === IpProtocol.ICMP) { this.receiveIcmp(ip); return; }
     if (ip.protocol !== IpProtocol.TCP) { this.counters.ipUnknownProtocol += 1; return; }
     const t = TcpView.check(ip.payload, ip.src, ip.dst);
     if (!t.ok) { this.counters.tcpBadSegment += 1; return; }
@@ -426,6 +566,123 @@ export class HostStack {
       this.counters.tcpRstsForUnmatched += 1;
       this.sendTcp(now, src, rst, null);
     }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // UDP (RFC 768) and the ICMP it needs
+  // ---------------------------------------------------------------------------------
+
+  /** A UDP socket bound to `port` (0: an ephemeral port), or an error. One socket per local port. */
+  udpBind(port = 0): UdpSocket | UdpCallError {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return 'EINVAL';
+    let p = port;
+    if (p === 0) {
+      const span = 65536 - 49152;
+      const start = this.random.nextU32() % span;
+      let found = 0;
+      for (let i = 0; i < span && found === 0; i++) {
+        const c = 49152 + ((start + i) % span);
+        if (!this.udpSockets.has(c)) found = c;
+      }
+      if (found === 0) return 'EADDRINUSE';
+      p = found;
+    }
+    if (this.udpSockets.has(p)) return 'EADDRINUSE';
+    const s = new UdpSocket(this, p);
+    this.udpSockets.set(p, s);
+    return s;
+  }
+
+  /**
+   * The link address of an on-link host: from the cache, or null after sending an ARP request
+   * (the reply fills the cache). For a server that resolves on behalf of others (the registry).
+   */
+  resolve(now: Ns, ip: Ipv4Addr): MacAddr | null {
+    const m = this.arp.lookup(now, ip >>> 0);
+    if (m !== null) return m;
+    if (((ip >>> 0) & this.netmask) === (this.ip & this.netmask)) this.sendArpRequest(ip >>> 0);
+    return null;
+  }
+
+  /** The UDP socket bound to `port`, or null. */
+  findUdpSocket(port: number): UdpSocket | null {
+    return this.udpSockets.get(port) ?? null;
+  }
+
+  /** @internal */
+  udpUnbind(s: UdpSocket): void {
+    if (this.udpSockets.get(s.localPort) === s) this.udpSockets.delete(s.localPort);
+  }
+
+  /** Largest datagram payload: DF is always set, so one link MTU less the IP and UDP headers. */
+  get udpMaxPayload(): number {
+    return this.mtu - IPV4_HEADER_LEN - UDP_HEADER_LEN;
+  }
+
+  private receiveUdp(now: Ns, ip: Ipv4View, spare: number): void {
+    const u = UdpView.check(ip.payload, ip.src, ip.dst);
+    if (!u.ok) { this.counters.udpBadDatagram += 1; return; }
+    const v = u.value;
+    const s = this.udpSockets.get(v.dstPort);
+    if (s === undefined) {
+      this.counters.udpNoPort += 1;
+      // RFC 1122 §3.2.2: never about a datagram from a broadcast, multicast or zero source.
+      const src = ip.src;
+      const bad = src === 0 || src === 0xffffffff || (src >>> 28) === 0xe || (src | this.netmask) >>> 0 === 0xffffffff;
+      if (!bad) this.sendIcmpUnreachable(now, ip, IcmpUnreachCode.PORT, spare);
+      return;
+    }
+    this.counters.udpIn += 1;
+    s.deliver(now, { srcIp: ip.src, srcPort: v.srcPort, data: v.payload.slice(), an1Spare: spare });
+  }
+
+  private receiveIcmp(ip: Ipv4View): void {
+    this.counters.icmpIn += 1;
+    if (ip.payload.length >= 1 && ip.payload[0] !== IcmpType.DEST_UNREACHABLE) return; // echo etc.: not answered
+    const r = parseIcmpUnreachable(ip.payload);
+    if (!r.ok) { this.counters.icmpBad += 1; return; }
+    const m = r.value;
+    this.counters.icmpUnreachIn += 1;
+    if (m.origProtocol !== IpProtocol.UDP || m.origSrc !== this.ip) return;
+    const s = this.udpSockets.get(m.origSrcPort);
+    // 4.3BSD udp_ctlinput: the error goes to the socket connected to the quoted destination only.
+    if (s === undefined || s.remote === null || s.remote.ip !== m.origDst || s.remote.port !== m.origDstPort) return;
+    s.error = m.code === IcmpUnreachCode.PORT || m.code === IcmpUnreachCode.PROTOCOL ? 'ECONNREFUSED' : 'EHOSTUNREACH';
+  }
+
+  /** On AN1 the message goes to the BQI the offending datagram named in SPARE (its sender's: P §2.2 discovery). */
+  private sendIcmpUnreachable(now: Ns, offending: Ipv4View, code: number, spare: number): void {
+    const msg = icmpUnreachableMessage(code, offending.buf.subarray(0, offending.totalLength));
+    this.counters.icmpUnreachOut += 1;
+    this.sendDatagram(now, offending.src, IpProtocol.ICMP, msg.length, (f, at) => f.set(msg, at), spare, 0);
+  }
+
+  /** @internal One UDP datagram out (the socket checked the size). */
+  sendUdp(now: Ns, s: UdpSocket, dst: Ipv4Addr, dstPort: number, data: Uint8Array, dstBqi: number): void {
+    this.counters.udpOut += 1;
+    const len = UDP_HEADER_LEN + data.length;
+    this.sendDatagram(now, dst, IpProtocol.UDP, len, (f, at) => emitUdp({ srcPort: s.localPort, dstPort, payload: data }, f, at, this.ip, dst), dstBqi, s.an1.txSpare);
+  }
+
+  /** An IP datagram of `protocol` whose `len`-byte payload `write` puts at its offset; routed and resolved as TCP's. */
+  private sendDatagram(now: Ns, dst: Ipv4Addr, protocol: number, len: number, write: (f: Uint8Array, at: number) => void, dstBqi: number, spare: number): void {
+    const frame = new Uint8Array(this.linkHeaderLen + IPV4_HEADER_LEN + len);
+    const ipOff = this.linkHeaderLen;
+    emitIpv4Header({
+      tos: 0, identification: this.ipId, dontFragment: true, moreFragments: false, fragmentOffset8: 0,
+      ttl: this.ttl, protocol, src: this.ip, dst,
+    }, len, frame, ipOff);
+    this.ipId = (this.ipId + 1) & 0xffff;
+    write(frame, ipOff + IPV4_HEADER_LEN);
+    this.writeLinkHeader(frame, 0, EtherType.IPV4, dstBqi, spare);
+    this.counters.ipOut += 1;
+    if ((dst & this.netmask) !== (this.ip & this.netmask)) { this.counters.ipNoRoute += 1; return; }
+    const mac = this.arp.lookup(now, dst);
+    if (mac !== null) {
+      this.transmitResolved(frame, mac);
+      return;
+    }
+    if (this.arp.enqueue(now, dst, frame)) this.sendArpRequest(dst);
   }
 
   // ---------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export {
 } from './tcp-wire.ts';
 export type { TcpRepr, TcpParseOptions } from './tcp-wire.ts';
 export * from './byte-ring.ts';
+export * from './udp-wire.ts';
+export * from './icmp.ts';
 export * from './arp-cache.ts';
 export * from './tcp.ts';
 export * from './host-stack.ts';

@@ -54,3 +54,53 @@ export function connSpec(e: ConnEndpoints): NetioChannelSpec {
 }
 
 export const encodeConnSpec = (e: ConnEndpoints): Uint8Array => encodeChannelSpec(connSpec(e));
+
+/** A UDP socket's endpoints (issue 17): peerIp/peerPort 0 for a bound, unconnected socket. */
+export interface UdpEndpoints {
+  readonly link: 'ethernet' | 'an1';
+  readonly localMac: number;
+  readonly localIp: number;
+  readonly localPort: number;
+  /** Connected: the peer (its MAC from the registry's ARP). */
+  readonly peerMac?: number;
+  readonly peerIp?: number;
+  readonly peerPort?: number;
+  /** AN1: our reserved BQI (pinned in SPARE: the return address every frame carries). */
+  readonly bqi?: number;
+  /** AN1, connected: the peer socket's BQI, as the peer's registry bound it (pinned in DST_BQI). */
+  readonly peerBqi?: number;
+}
+
+/**
+ * The channel spec of a UDP socket: the template pins what identifies the sender — link source,
+ * type, IPv4 version/IHL, protocol 17, source address and port — and for a connected socket the
+ * destination too (link address, IP, port). A bound socket may send to any host and port of the
+ * link, as a BSD UDP socket may. On AN1 DST_SHORT is pinned (0: the point-to-point link), SPARE is
+ * pinned to our own BQI; a connected socket's DST_BQI is pinned to the peer socket's (bound by the
+ * registries, as TCP's handshake binds it), a bound socket's is left to BQI discovery (the module
+ * allows 0 or a BQI the channel has received from). Inbound: the 4-tuple (connected) or (local IP, port) key.
+ */
+export function udpSpec(e: UdpEndpoints): NetioChannelSpec {
+  const connected = e.peerIp !== undefined && e.peerIp !== 0;
+  const l = e.link === 'ethernet' ? 14 : 20;
+  const link =
+    e.link === 'ethernet'
+      ? connected
+        ? [{ offset: 0, bytes: Uint8Array.of(...mac6(e.peerMac ?? 0), ...mac6(e.localMac), 0x08, 0x00) }]
+        : [{ offset: 6, bytes: Uint8Array.of(...mac6(e.localMac), 0x08, 0x00) }]
+      : [
+          connected ? { offset: 0, bytes: Uint8Array.of(0, 0, ...u16(e.peerBqi ?? 0)) } : { offset: 0, bytes: u16(0) },
+          connected
+            ? { offset: 4, bytes: Uint8Array.of(...mac6(e.peerMac ?? 0), ...mac6(e.localMac), 0x08, 0x00, ...u16(e.bqi ?? 0)) }
+            : { offset: 10, bytes: Uint8Array.of(...mac6(e.localMac), 0x08, 0x00, ...u16(e.bqi ?? 0)) },
+        ];
+  const ipPorts = connected
+    ? [{ offset: l + 12, bytes: Uint8Array.of(...u32(e.localIp), ...u32(e.peerIp ?? 0), ...u16(e.localPort), ...u16(e.peerPort ?? 0)) }]
+    : [{ offset: l + 12, bytes: u32(e.localIp) }, { offset: l + 20, bytes: u16(e.localPort) }];
+  return {
+    demux: { kind: 'udp', localIp: e.localIp, localPort: e.localPort, remoteIp: connected ? (e.peerIp ?? 0) : 0, remotePort: connected ? (e.peerPort ?? 0) : 0 },
+    isDefault: false,
+    template: [...link, { offset: l, bytes: Uint8Array.of(0x45) }, { offset: l + 9, bytes: Uint8Array.of(17) }, ...ipPorts],
+    ...(e.link === 'an1' && e.bqi !== undefined ? { bqi: e.bqi, ...(connected ? {} : { discoverBqi: true }) } : {}),
+  };
+}

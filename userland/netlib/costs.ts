@@ -23,6 +23,14 @@ export const LIB_COSTS = {
   tcpInputCycles: 6223,
   /** tcp_input per data byte (slope of the same row). */
   tcpInputCyclesPerByte: 1.988,
+  /** udp_output fixed part (MB93 UDP, server column, 229/398 µs at 1/1472 B). */
+  udpOutputCycles: 5722,
+  /** udp_output per data byte (slope of the same row). */
+  udpOutputCyclesPerByte: 2.872,
+  /** udp_input fixed part (MB93 UDP, server column, 61/273 µs). */
+  udpInputCycles: 1521,
+  /** udp_input per data byte (slope of the same row). */
+  udpInputCyclesPerByte: 3.603,
   /** User-level copy per byte between the application buffer and the socket buffer in the shared region (= cpu.memcpyCyclesPerByte). */
   copyCyclesPerByte: 1,
   /** Socket layer per read/write call (sosend/soreceive bookkeeping ≈ 130 instructions, as 4.3BSD's socket layer) → 200 cycles. */

@@ -30,7 +30,27 @@ export const REG_MSG = {
    * rights, all moved (MOVE_SEND). The receiver vm_maps the region (`regionBytes` long).
    */
   PASS: 0x5410,
+  /**
+   * UDP (issue 17): int32 [localPort (0 = ephemeral), remoteIp, remotePort] (remote 0/0: a bound,
+   * unconnected socket), task port. Reply: a UDP grant (udpGrantItems) or int32 [error]. The
+   * channel's template pins the local addresses and port (and for a connected socket the peer's);
+   * on AN1 SPARE is pinned to the channel's own BQI and DST_BQI is left to discovery. The port is
+   * freed when the channel dies (net_channel_close, or the owner's death).
+   */
+  UDP_BIND: 0x5420,
+  /** int32 [ip], task port: the link address of an on-link host (the registry's ARP). Reply int32 [kr, macHi, macLo]. */
+  RESOLVE: 0x5421,
 } as const;
+
+/**
+ * AN1: the UDP port of every registry's BQI binder (issue 17). A registry asked for a connected UDP
+ * socket asks the peer host's registry which BQI the peer's port receives on (an address-binding
+ * step, P §5: "after the address binding phase, the dedicated server can be bypassed"): query
+ * u32 'BQI?' + u16 port; answer u32 'BQI!' + u16 port + u16 bqi (0: no socket has the port).
+ */
+export const REGISTRY_BINDER_PORT = 111;
+export const BINDER_QUERY = 0x42514930; // 'BQI0'
+export const BINDER_ANSWER = 0x42514931; // 'BQI1'
 
 /** Library-side error codes in a reply's first int32 (besides KERN_*). */
 export const REG_ERR = {
@@ -89,6 +109,27 @@ export interface ParsedGrant {
   readonly channel: number;
   readonly w: GrantWords;
   readonly snap: TcpSnapshot;
+}
+
+/** A UDP grant: the channel right, the grant words (no TCB: UDP has no state to hand over), the local port. */
+export function udpGrantItems(channel: number, w: GrantWords, localPort: number): MsgItem[] {
+  return [
+    { type: 'port', name: channel, disposition: MSG_TYPE.COPY_SEND },
+    { type: 'int32', values: GRANT_KEYS.map((k) => w[k] | 0) },
+    { type: 'int32', values: [localPort] },
+  ];
+}
+
+export function parseUdpGrant(msg: ReceivedMsg | undefined): { readonly channel: number; readonly w: GrantWords; readonly localPort: number } | number {
+  const items = msg?.items ?? [];
+  const a = items[0];
+  const b = items[1];
+  const c = items[2];
+  if (a?.type === 'int32') return a.values[0] ?? -1;
+  if (a?.type !== 'port' || b?.type !== 'int32' || c?.type !== 'int32') return -1;
+  const w: Record<string, number> = {};
+  GRANT_KEYS.forEach((k, i) => (w[k] = b.values[i] ?? 0));
+  return { channel: a.name, w: w as unknown as GrantWords, localPort: c.values[0] ?? 0 };
 }
 
 /** A PASS message: the grant items with the region's and semaphore's rights moved after them. */

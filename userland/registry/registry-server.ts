@@ -37,15 +37,15 @@ import { MACH_MSG } from '../../kernel/abi/errors.ts';
 import { MACH_PORT_DEAD, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_ERR, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
-import { HostStack, TcpFlag, chargeInput, chargeOutput, type TcpListener, type TcpSnapshot, type TcpSocket } from '../inet/index.ts';
+import { HostStack, TcpFlag, chargeInput, chargeOutput, type TcpListener, type TcpSnapshot, type TcpSocket, type UdpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
 import { receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
-import { connSpec } from '../netlib/conn-spec.ts';
+import { connSpec, udpSpec } from '../netlib/conn-spec.ts';
 import { libCosts } from '../netlib/costs.ts';
 import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
 import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
-import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REG_QUOTA, REGISTRY_SERVICE, type GrantWords } from '../netlib/registry-proto.ts';
+import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REG_QUOTA, REGISTRY_SERVICE, BINDER_ANSWER, BINDER_QUERY, REGISTRY_BINDER_PORT, udpGrantItems, type GrantWords } from '../netlib/registry-proto.ts';
 import { registryLimits, validPort, validRemoteIp } from './limits.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
@@ -86,6 +86,19 @@ interface ConnRec {
   channel: PortName;
 }
 
+/** A UDP port granted to a task (issue 17): its channel, and the engine's socket that keeps the port (datagrams reaching the default channel for it are dropped, not answered by ICMP). */
+interface UdpRec {
+  readonly port: number;
+  readonly owner: PortName;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+  readonly channel: PortName;
+  readonly bqi: number;
+  readonly sock: UdpSocket | undefined;
+}
+/** ARP on behalf of a library (UDP_BIND connected, RESOLVE): tries, 1 ms apart, a request every 25. */
+const RESOLVE_TRIES = 100;
+
 interface ListenRec {
   readonly port: number;
   readonly owner: PortName;
@@ -110,6 +123,9 @@ export interface RegistryStats {
   bqisReleased: number;
   listenOverflows: number;
   rstsForUnmatched: number;
+  /** UDP ports granted (issue 17) and freed (their channel died). */
+  udpBinds?: number;
+  udpReleased?: number;
   /** Requests refused as malformed or out of range (REG_ERR.INVALID), and for a quota (REG_ERR.QUOTA). */
   invalid: number;
   quota: number;
@@ -177,6 +193,15 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const stack = new HostStack({ link, mac, ip, random: xorshift(num('seed', 1) ^ ip), tcp: { mslNs } });
 
   const conns = new Map<string, ConnRec>();
+  const udpBinds = new Map<number, UdpRec>();
+  let udpBound = 0;
+  let udpReleased = 0;
+  let nextUdpEphemeral = 49152 + ((num('seed', 1) >>> 10) % 1000);
+  /** AN1: the BQI binder (REGISTRY_BINDER_PORT), and the answers it got: `ip:port` → the peer port's BQI (0: nobody has it). */
+  const binderSock = link === 'an1' ? stack.udpBind(REGISTRY_BINDER_PORT) : undefined;
+  const binder = typeof binderSock === 'string' ? undefined : binderSock;
+  const binderAnswers = new Map<string, number>();
+  const u32be = (v: number): number[] => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
   const listeners = new Map<number, ListenRec>();
   /** Ports held in TIME-WAIT: key → until (ns). */
   const timeWait = new Map<string, number>();
@@ -328,6 +353,22 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       }
       stack.receiveFrame(t, f);
     }
+    // Datagrams for a granted UDP port that reached the default channel (before its key was installed): dropped.
+    for (const u of udpBinds.values()) while (u.sock !== undefined && u.sock.recvFrom() !== null);
+    // AN1 BQI binder: answer queries about our ports, keep the answers to ours.
+    let answered = false;
+    for (let d = binder?.recvFrom() ?? null; d !== null && typeof d !== 'string'; d = binder?.recvFrom() ?? null) {
+      const b = d.data;
+      if (b.length < 6) continue;
+      const magic = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      const port = (b[4]! << 8) | b[5]!;
+      if (magic === BINDER_QUERY) {
+        const bqi = udpBinds.get(port)?.bqi ?? 0;
+        binder!.sendTo(t, Uint8Array.of(...u32be(BINDER_ANSWER), port >>> 8, port & 0xff, bqi >>> 8, bqi & 0xff), d.srcIp, d.srcPort);
+        answered = true;
+      } else if (magic === BINDER_ANSWER && b.length >= 8) binderAnswers.set(`${d.srcIp}:${port}`, (b[6]! << 8) | b[7]!);
+    }
+    if (answered) yield* flushOut();
     if (n > 0 && link === 'an1' && ch !== undefined) yield* ch.rxDone();
     return n;
   }
@@ -364,6 +405,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.reply !== undefined) replies++;
     }
     for (const o of bqiHoldOwner.values()) if (o === owner) bqis++;
+    for (const u of udpBinds.values()) {
+      if (u.owner !== owner) continue;
+      channels++;
+      if (u.bqi !== 0) bqis++;
+    }
     let accepts = 0;
     let listens = 0;
     for (const l of listeners.values()) {
@@ -375,7 +421,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     return { pendingConnects, channels, bqis, accepts, listens, names: 1 + replies + accepts + channels };
   };
   /** The first quota `owner` would exceed by one more of `what`, or 0. */
-  const overQuota = (owner: PortName, what: 'connect' | 'accept' | 'listen'): number => {
+  const overQuota = (owner: PortName, what: 'connect' | 'accept' | 'listen' | 'udp'): number => {
     const u = usage(owner);
     if (u.names >= lim.namesPerTask) return REG_QUOTA.NAMES;
     if (what === 'connect' && u.pendingConnects >= lim.pendingConnectsPerTask) return REG_QUOTA.PENDING_CONNECTS;
@@ -384,6 +430,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     if (what === 'accept' && u.accepts >= lim.pendingAcceptsPerTask) return REG_QUOTA.PENDING_ACCEPTS;
     if (what === 'accept' && u.channels >= lim.channelsPerTask) return REG_QUOTA.CHANNELS;
     if (what === 'listen' && u.listens >= lim.listenPortsPerTask) return REG_QUOTA.LISTEN_PORTS;
+    if (what === 'udp' && u.channels >= lim.channelsPerTask) return REG_QUOTA.CHANNELS;
+    if (what === 'udp' && link === 'an1' && u.bqis >= lim.bqisPerTask) return REG_QUOTA.BQIS;
     return 0;
   };
 
@@ -564,6 +612,47 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     else yield* send(devKick, DEVICE_KICK_MSG, [], { timeoutMs: 0 });
   }
 
+  /** The link address of an on-link host by the engine's ARP (the network thread takes the reply in), or −1. */
+  function* resolveMac(ipAddr: number): G<number> {
+    for (let k = 0; k < RESOLVE_TRIES; k++) {
+      const t = yield* now();
+      const m = k % 25 === 0 ? stack.resolve(t, ipAddr) : stack.arp.lookup(t, ipAddr);
+      if (m !== null) return m;
+      if (k % 25 === 0) {
+        yield* flushOut();
+        yield* kickNetThread();
+      }
+      yield* sys.thread_sleep_ns({ ns: 1_000_000 });
+    }
+    return -1;
+  }
+
+  /** AN1: the BQI the peer host's `port` receives on, from its registry's binder (0: nobody has the port; −1: no answer). */
+  function* bindPeerBqi(peerIp: number, port: number): G<number> {
+    const k = `${peerIp}:${port}`;
+    binderAnswers.delete(k);
+    for (let i = 0; i < RESOLVE_TRIES && binder !== undefined; i++) {
+      if (i % 25 === 0) {
+        binder.sendTo(yield* now(), Uint8Array.of(...u32be(BINDER_QUERY), port >>> 8, port & 0xff), peerIp, REGISTRY_BINDER_PORT);
+        yield* flushOut();
+        yield* kickNetThread();
+      }
+      yield* sys.thread_sleep_ns({ ns: 1_000_000 });
+      const a = binderAnswers.get(k);
+      if (a !== undefined) return a;
+    }
+    return -1;
+  }
+
+  /** A UDP channel died (closed by its owner, or with it): the port is free, the BQI held as a TCP connection's. */
+  function* releaseUdp(u: UdpRec): G<void> {
+    udpBinds.delete(u.port);
+    udpReleased++;
+    u.sock?.close();
+    holdBqi(u.bqi, yield* now());
+    yield* sys.mach_port_destroy({ name: u.channel });
+  }
+
   function* handle(m: ReceivedMsg): G<void> {
     const taskItem = m.items.find((i) => i.type === 'port');
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
@@ -599,6 +688,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     switch (m.id) {
       case NOTIFY.DEAD_NAME: {
         // The dead name arrives as a PORT_NAME item: a connection's channel, or a client task.
+        const u = [...udpBinds.values()].find((x) => x.channel === owner);
+        if (u !== undefined) return yield* releaseUdp(u);
         const r = [...conns.values()].find((x) => x.channel === owner && x.channel !== 0);
         if (r !== undefined) {
           if (r.state === 'handed') yield* inheritConn(r);
@@ -750,6 +841,83 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
         return;
       }
+      case REG_MSG.UDP_BIND: {
+        let localPort = v[0] ?? 0;
+        const remoteIp = (v[1] ?? 0) >>> 0;
+        const remotePort = v[2] ?? 0;
+        const connected = remoteIp !== 0 || remotePort !== 0;
+        if (!shapeOk(3, 1, 0) || owner === 0 || (localPort !== 0 && !validPort(localPort)) || (connected && (!validRemoteIp(v[1] ?? 0) || !validPort(remotePort)))) return yield* invalid();
+        const q = overQuota(owner, 'udp');
+        if (q !== 0) return yield* quota(q);
+        if (localPort === 0) {
+          for (let i = 0; i < 16384 && udpBinds.has(nextUdpEphemeral); i++) nextUdpEphemeral = nextUdpEphemeral >= 65535 ? 49152 : nextUdpEphemeral + 1;
+          localPort = nextUdpEphemeral;
+          nextUdpEphemeral = nextUdpEphemeral >= 65535 ? 49152 : nextUdpEphemeral + 1;
+        }
+        if (udpBinds.has(localPort)) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, localPort] }]);
+          return;
+        }
+        const peerMac = connected ? yield* resolveMac(remoteIp) : 0;
+        if (peerMac < 0) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.TIMED_OUT] }]);
+          return;
+        }
+        if (udpBinds.has(localPort)) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, localPort] }]);
+          return;
+        }
+        // AN1, connected: the peer port's BQI from the peer's registry (the binding step).
+        const peerBqi = link === 'an1' && connected ? yield* bindPeerBqi(remoteIp, remotePort) : 0;
+        if (peerBqi <= 0 && link === 'an1' && connected) {
+          yield* sendReply(rep, [{ type: 'int32', values: [peerBqi < 0 ? REG_ERR.TIMED_OUT : REG_ERR.CONN_REFUSED] }]);
+          return;
+        }
+        if (udpBinds.has(localPort)) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, localPort] }]);
+          return;
+        }
+        let bqi = 0;
+        if (link === 'an1') {
+          const b = yield* sys.net_bqi_reserve({ priv });
+          if (b.kr !== KERN.SUCCESS) {
+            yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BQI] }]);
+            return;
+          }
+          bqi = b.bqi;
+          stats.bqisReserved++;
+        }
+        const spec = encodeChannelSpec(udpSpec({
+          link, localMac: mac, localIp: ip, localPort, ...(connected ? { peerMac, peerIp: remoteIp, peerPort: remotePort, peerBqi } : {}), ...(bqi !== 0 ? { bqi } : {}),
+        }));
+        const t0 = yield* now();
+        const cr = yield* sys.net_channel_create({ priv, task: owner, link: linkNo, rxSlots, txPages, spec });
+        if (cr.kr !== KERN.SUCCESS) {
+          if (bqi !== 0) yield* sys.net_bqi_release({ priv, bqi });
+          yield* sendReply(rep, [{ type: 'int32', values: [cr.kr] }]);
+          return;
+        }
+        stats.channelsCreated++;
+        udpBound++;
+        const placeholder = stack.udpBind(localPort);
+        udpBinds.set(localPort, { port: localPort, owner, remoteIp, remotePort, channel: cr.name, bqi, sock: typeof placeholder === 'string' ? undefined : placeholder });
+        yield* sys.mach_port_request_notification({ name: cr.name, variant: NOTIFY.DEAD_NAME, sync: 0, notify: reqPort, disposition: MSG_TYPE.MAKE_SEND_ONCE });
+        yield* watch(owner);
+        const t1 = yield* now();
+        const w: GrantWords = {
+          kr: KERN.SUCCESS, address: cr.address, sem: cr.sem, region: cr.region, regionBytes: (1 + rxSlots + txPages) * NETIO_PAGE_SIZE, bqi, peerBqi, localIp: ip,
+          localMacHi: macHi(mac), localMacLo: macLo(mac), peerMacHi: macHi(peerMac), peerMacLo: macLo(peerMac),
+          outboundUs: 0, peerRttUs: 0, channelUs: Math.round((t1 - t0) / 1000), tcbUs: 0, registryTotalUs: Math.round((t1 - t) / 1000),
+        };
+        yield* sendReply(rep, udpGrantItems(cr.name, w, localPort));
+        return;
+      }
+      case REG_MSG.RESOLVE: {
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validRemoteIp(v[0] ?? 0)) return yield* invalid();
+        const m = yield* resolveMac((v[0] ?? 0) >>> 0);
+        yield* sendReply(rep, [{ type: 'int32', values: m < 0 ? [REG_ERR.TIMED_OUT, 0, 0] : [KERN.SUCCESS, macHi(m), macLo(m)] }]);
+        return;
+      }
       default: {
         // An unknown request: its rights are not kept (a reply right is answered, any other given up).
         for (const x of m.items) if (x.type === 'port' && x.name !== 0 && x.name !== owner) yield* sys.mach_port_deallocate({ name: x.name });
@@ -804,6 +972,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     }
     stats.listenOverflows = stack.counters.tcpListenOverflow;
     stats.rstsForUnmatched = stack.counters.tcpRstsForUnmatched;
+    if (udpBound > 0) {
+      stats.udpBinds = udpBound;
+      stats.udpReleased = udpReleased;
+    }
     if (p['logStats'] === true) {
       // Two lines: one debug_log string is short (kernel/abi STRING_ARG_MAX).
       const { invalid, quota, repliesDropped, ...rest } = stats;

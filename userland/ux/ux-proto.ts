@@ -23,7 +23,13 @@ export const UX_MSG = {
    * poll(2) (issue 17 item 2): words `[timeoutUs, n, fd0, events0, …]` (timeoutUs −1: no limit, 0:
    * just look); reply `[ready]` + one u32 revents per entry inline (little-endian), or `[error]`.
    */
-  POLL: 3310,
+  POLL: 3313,
+  /** UDP (issue 17): a new datagram socket; BIND, CONNECT and CLOSE work on it. */
+  UDP_SOCKET: 3310,
+  /** [fd, ip (0: the connected peer), port] + the datagram inline; reply [bytes sent]. */
+  SENDTO: 3311,
+  /** [fd, max, timeoutUs (0: none)]; reply [bytes, source ip, source port] + the datagram inline (−ETIMEDOUT when the time ran out). */
+  RECVFROM: 3312,
 } as const;
 
 /** Most bytes one READ reply or one WRITE request carries inline (the emulation library splits larger writes). */

@@ -36,7 +36,7 @@ import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MACH_MSG_OPTION, MACH_PORT_DEAD, MACH_PORT_NULL, MSG_SIZE_MAX, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type MachMsg, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import { encodeChannelSpec } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
-import { HostStack, chargeInput, chargeOutput, type TcpListener, type TcpSocket } from '../inet/index.ts';
+import { HostStack, chargeInput, chargeOutput, type TcpListener, type TcpSocket, type UdpCallError, type UdpSocket } from '../inet/index.ts';
 import { buildMsg, receive, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts } from '../netlib/costs.ts';
@@ -86,8 +86,10 @@ interface Reply {
 
 interface UxSock {
   readonly fd: number;
-  kind: 'new' | 'listen' | 'conn';
+  kind: 'new' | 'listen' | 'conn' | 'dgram';
   port: number;
+  /** UDP (issue 17): the engine's socket once bound. */
+  udp?: UdpSocket;
   listener: TcpListener | undefined;
   sock: TcpSocket | undefined;
   readonly accepts: Reply[];
@@ -119,6 +121,9 @@ export interface UxStats {
   framesIn: number;
   framesOut: number;
 }
+
+const udpErrOf = (e: UdpCallError): number =>
+  e === 'ECONNREFUSED' ? SOCK_ERR.ECONNREFUSED : e === 'EADDRINUSE' ? SOCK_ERR.EADDRINUSE : e === 'EMSGSIZE' ? -40 : e === 'EDESTADDRREQ' ? -39 : e === 'EHOSTUNREACH' ? -65 : SOCK_ERR.EINVAL;
 
 const sockErrOf = (e: string | null): number =>
   e === 'ECONNRESET' ? SOCK_ERR.ECONNRESET : e === 'ETIMEDOUT' ? SOCK_ERR.ETIMEDOUT : e === 'ECONNREFUSED' ? SOCK_ERR.ECONNREFUSED : SOCK_ERR.ENOTCONN;
@@ -196,9 +201,9 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     }
   }
 
-  function* replyTo(r: Reply, result: number, data?: Uint8Array): G<void> {
+  function* replyTo(r: Reply, result: number, data?: Uint8Array, extra: readonly number[] = []): G<void> {
     if (result < 0) stats.errorReplies++;
-    const items: MsgItem[] = [{ type: 'int32', values: [result] }];
+    const items: MsgItem[] = [{ type: 'int32', values: [result, ...extra] }];
     if (data !== undefined) items.push({ type: 'inline', data });
     if (r.combine && combined === undefined) {
       r.combine = false;
@@ -230,7 +235,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
   }
 
   const portTaken = (port: number): boolean => {
-    for (const cl of bySession.values()) for (const s of cl.fds.values()) if (s.port === port && s.kind !== 'conn') return true;
+    for (const cl of bySession.values()) for (const s of cl.fds.values()) if (s.port === port && s.kind !== 'conn' && s.kind !== 'dgram') return true;
     return false;
   };
 
@@ -292,12 +297,34 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     }
   }
 
+  /** UDP: one datagram into a reply — soreceive (the TCP-calibrated ux.soreceive* constants), the copy into the reply. */
+  function* datagramReply(x: GuestContext, s: UxSock, r: Reply, max: number): G<void> {
+    const d = s.udp!.recvFrom();
+    if (d === null) return yield* replyTo(r, SOCK_ERR.EINVAL, new Uint8Array(0), [0, 0]);
+    if (typeof d === 'string') return yield* replyTo(r, udpErrOf(d), new Uint8Array(0), [0, 0]);
+    const data = d.data.subarray(0, Math.min(d.data.length, max, UX_IO_MAX));
+    x.spend(Math.round(u.soreceiveCycles + (u.soreceiveCyclesPerByte + u.copyCyclesPerByte) * data.length), 'soreceive');
+    yield* replyTo(r, data.length, data, [d.srcIp | 0, d.srcPort]);
+  }
+
   /** Answer every parked call whose condition now holds (network thread, after input and timers). */
   function* serviceParked(x: GuestContext, t: number): G<void> {
     for (const cl of [...bySession.values()]) {
       if (cl.polls.length > 0) yield* servicePolls(cl, t);
       for (const s of [...cl.fds.values()]) {
         if (cl.fds.get(s.fd) !== s) continue;
+        if (s.kind === 'dgram' && s.read !== undefined && s.udp !== undefined) {
+          const rd = s.read;
+          if (s.udp.pendingCount > 0 || s.udp.error !== null) {
+            s.read = undefined;
+            x.spend(u.sorwakeupCycles, 'sorwakeup');
+            yield* datagramReply(x, s, rd.reply, rd.max);
+          } else if (t >= rd.deadline) {
+            s.read = undefined;
+            yield* replyTo(rd.reply, SOCK_ERR.ETIMEDOUT, new Uint8Array(0), [0, 0]);
+          }
+          continue;
+        }
         const sock = s.sock;
         if (s.connect !== undefined && sock !== undefined) {
           const st = sock.state;
@@ -365,6 +392,7 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
     s.read = undefined;
     s.write = undefined;
     if (s.listener !== undefined) s.listener.close(t);
+    s.udp?.close();
     const sock = s.sock;
     if (sock !== undefined && sock.state !== 'CLOSED') {
       if (abort) {
@@ -471,9 +499,51 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
         cl.fds.set(fd, newSock(fd, 'new', 0));
         return yield* replyTo(r, fd);
       }
+      case UX_MSG.UDP_SOCKET: {
+        if (cl.fds.size >= FDS_MAX) return yield* replyTo(r, SOCK_ERR.EINVAL);
+        const fd = cl.nextFd++;
+        cl.fds.set(fd, newSock(fd, 'dgram', 0));
+        return yield* replyTo(r, fd);
+      }
+      case UX_MSG.SENDTO: {
+        const data = inl?.type === 'inline' ? inl.data : new Uint8Array(0);
+        if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF);
+        if (s.kind !== 'dgram' || data.length > UX_IO_MAX) return yield* replyTo(r, SOCK_ERR.EINVAL);
+        // sosend with the TCP-calibrated ux.sosend* constants (MB93's server entry row; docs/udp.md).
+        ctx.spend(Math.round(u.sosendCycles + (u.sosendCyclesPerByte + u.copyCyclesPerByte) * data.length), 'sosend');
+        if (s.udp === undefined) {
+          const b = stack.udpBind(0);
+          if (typeof b === 'string') return yield* replyTo(r, udpErrOf(b));
+          s.udp = b;
+          s.port = b.localPort;
+        }
+        const ip = word(1) >>> 0;
+        const n = ip === 0 ? s.udp.sendTo(t, data) : s.udp.sendTo(t, data, ip, word(2));
+        yield* flushOut(ctx);
+        return yield* replyTo(r, typeof n === 'string' ? udpErrOf(n) : n);
+      }
+      case UX_MSG.RECVFROM: {
+        if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF, new Uint8Array(0), [0, 0]);
+        const max = word(1);
+        if (s.kind !== 'dgram' || s.udp === undefined || s.read !== undefined || max <= 0) return yield* replyTo(r, SOCK_ERR.EINVAL, new Uint8Array(0), [0, 0]);
+        if (s.udp.pendingCount > 0 || s.udp.error !== null) return yield* datagramReply(ctx, s, r, max);
+        const timeoutUs = word(2);
+        const deadline = timeoutUs > 0 ? t + timeoutUs * 1000 : Number.POSITIVE_INFINITY;
+        r.combine = false;
+        s.read = { reply: r, max, deadline }; // parked: answered when a datagram, an error or the deadline comes
+        return yield* kickIfEarlier(timeoutUs > 0 ? deadline : null);
+      }
       case UX_MSG.BIND: {
         const port = word(1);
         if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF);
+        if (s.kind === 'dgram') {
+          if (s.udp !== undefined || port < 0 || port > 65535) return yield* replyTo(r, SOCK_ERR.EINVAL);
+          const b = stack.udpBind(port);
+          if (typeof b === 'string') return yield* replyTo(r, udpErrOf(b));
+          s.udp = b;
+          s.port = b.localPort;
+          return yield* replyTo(r, 0);
+        }
         if (s.kind !== 'new' || port <= 0 || port > 65535) return yield* replyTo(r, SOCK_ERR.EINVAL);
         if (portTaken(port)) return yield* replyTo(r, SOCK_ERR.EADDRINUSE);
         s.port = port;
@@ -504,6 +574,17 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
       case UX_MSG.CONNECT: {
         if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF);
         const rport = word(2);
+        if (s.kind === 'dgram') {
+          if (rport <= 0 || rport > 65535 || word(1) === 0) return yield* replyTo(r, SOCK_ERR.EINVAL);
+          if (s.udp === undefined) {
+            const b = stack.udpBind(0);
+            if (typeof b === 'string') return yield* replyTo(r, udpErrOf(b));
+            s.udp = b;
+            s.port = b.localPort;
+          }
+          const e = s.udp.connect(word(1) >>> 0, rport);
+          return yield* replyTo(r, e === null ? 0 : udpErrOf(e));
+        }
         if (s.kind !== 'new' || rport <= 0 || rport > 65535) return yield* replyTo(r, SOCK_ERR.EINVAL);
         const sock = stack.connect(t, word(1) >>> 0, rport, s.port !== 0 ? { localPort: s.port } : {});
         if (typeof sock === 'string') return yield* replyTo(r, sock === 'EISCONN' ? SOCK_ERR.EADDRINUSE : SOCK_ERR.EINVAL);

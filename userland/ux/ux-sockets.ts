@@ -17,6 +17,7 @@ import { MSG_TYPE, TASK_PORT, type MsgItem, type PortName } from '../../kernel/a
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { rpc } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
+import type { DatagramApi } from '../netlib/datagram-api.ts';
 import { POLL_FDS_MAX, type PollFd, type SocketApi } from '../netlib/socket-api.ts';
 import { SOCK_ERR } from '../netlib/tcp-lib.ts';
 import { UserClock } from '../netlib/user-clock.ts';
@@ -58,7 +59,7 @@ export class UxSockets implements SocketApi {
   }
 
   /** One emulated system call: the redirected trap, the library's work, the RPC; result and reply data. */
-  private *call(id: number, words: readonly number[], data?: Uint8Array): G<{ res: number; data: Uint8Array | undefined }> {
+  private *call(id: number, words: readonly number[], data?: Uint8Array): G<{ res: number; data: Uint8Array | undefined; words: readonly number[] }> {
     yield* sys.null_trap({});
     this.ctx.spend(this.c.emulatorCallCycles + (data === undefined ? 0 : this.c.copyCyclesPerByte * data.length));
     const items: MsgItem[] = [{ type: 'int32', values: words }];
@@ -66,11 +67,11 @@ export class UxSockets implements SocketApi {
     this.calls++;
     const r = yield* rpc(this.session, this.replyPort, id, items);
     const w = r.msg?.items.find((i) => i.type === 'int32');
-    if (r.kr !== KERN.SUCCESS || w?.type !== 'int32') return { res: SOCK_ERR.ECONNRESET, data: undefined };
+    if (r.kr !== KERN.SUCCESS || w?.type !== 'int32') return { res: SOCK_ERR.ECONNRESET, data: undefined, words: [] };
     const d = r.msg!.items.find((i) => i.type === 'inline');
     const out = d?.type === 'inline' ? d.data : undefined;
     if (out !== undefined) this.ctx.spend(this.c.copyCyclesPerByte * out.length, 'copyout');
-    return { res: (w.values[0] ?? SOCK_ERR.EINVAL) | 0, data: out }; // int32 words arrive as unsigned 32-bit values
+    return { res: (w.values[0] ?? SOCK_ERR.EINVAL) | 0, data: out, words: w.values }; // int32 words arrive as unsigned 32-bit values
   }
 
   *socket(): G<number> {
@@ -134,6 +135,38 @@ export class UxSockets implements SocketApi {
   logFields(): string {
     return `calls=${this.calls}`;
   }
+
+  // ---- UDP (issue 17): one RPC a call, the datagram inline --------------------------------------
+
+  *udpSocket(): G<number> {
+    return (yield* this.call(UX_MSG.UDP_SOCKET, [])).res;
+  }
+  *sendto(fd: number, data: Uint8Array, ip?: number, port?: number): G<number> {
+    if (data.length > UX_IO_MAX) return -40; // EMSGSIZE
+    return (yield* this.call(UX_MSG.SENDTO, [fd, ip === undefined ? 0 : ip | 0, port ?? 0], data)).res;
+  }
+  *recvfrom(fd: number, max: number, timeoutNs = Number.POSITIVE_INFINITY): G<{ readonly data: Uint8Array; readonly ip: number; readonly port: number } | number | null> {
+    const timeoutUs = timeoutNs === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(timeoutNs / 1000));
+    const r = yield* this.call(UX_MSG.RECVFROM, [fd, Math.min(max, UX_IO_MAX), timeoutUs]);
+    if (r.res === SOCK_ERR.ETIMEDOUT) return null;
+    if (r.res < 0) return r.res;
+    return { data: r.data ?? new Uint8Array(0), ip: (r.words[1] ?? 0) >>> 0, port: r.words[2] ?? 0 };
+  }
+}
+
+/** The single server's datagram sockets as a DatagramApi (userland/netlib/datagram-api.ts). */
+export function* uxDatagrams(ctx: GuestContext): G<DatagramApi | undefined> {
+  const s = yield* UxSockets.init(ctx);
+  if (s === undefined) return undefined;
+  return {
+    socket: () => s.udpSocket(),
+    bind: (fd, port) => s.bind(fd, port),
+    connect: (fd, ip, port) => s.connect(fd, ip, port),
+    sendto: (fd, data, ip, port) => s.sendto(fd, data, ip, port),
+    recvfrom: (fd, max, timeoutNs) => s.recvfrom(fd, max, timeoutNs),
+    close: (fd) => s.close(fd),
+    now: () => s.now(),
+  };
 }
 
 /** SocketOpener for the single server. */

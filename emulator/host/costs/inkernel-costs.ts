@@ -13,8 +13,45 @@
 import type { CostGroup } from './cost-table.ts';
 
 const MB93K = 'MB93 Table 4, TCP, kernel column (Mach 2.5, 4.3BSD TCP in the kernel, DECstation 5000/200)';
+const MB93KU = 'MB93 Table 4, UDP, kernel column (Mach 2.5, 4.3BSD UDP in the kernel, DECstation 5000/200)';
 
 export const INKERNEL_COSTS = {
+  'inkernel.udpSendEntryCycles': {
+    value: 1454,
+    unit: 'cycles',
+    source: `${MB93KU}, entry/copyin 65/104 µs (1 B / 1472 B): at 1 B, 65 µs = 1625 cycles less the trap and the copyin's set-up and byte charged apart (171, as inkernel.sendEntryCycles) = 1454. No per-byte part: the row's slope (0.0265 µs = 0.66 cycles a byte) is below the copyin's own 1 cycle a byte, so the row at 1472 B is reported, not forced (docs/udp.md)`,
+    what: 'socket layer fixed path of a UDP sendto (sosend → udp_usrreq), once per call (charged as sosend)',
+  },
+  'inkernel.udpRecvEntryCycles': {
+    value: 654,
+    unit: 'cycles',
+    source: `${MB93KU}, copyout/exit 27/75 µs: at 1 B, 27 µs = 675 cycles less the copyout's set-up and byte charged apart (21) = 654. No per-byte part: the row's slope (0.0326 µs = 0.82 cycles a byte) is below the copyout's 1 cycle a byte (reported at 1472 B, docs/udp.md)`,
+    what: 'socket layer fixed path of a UDP recvfrom (soreceive, sockaddr copyout), once per datagram received (charged as soreceive)',
+  },
+  'inkernel.udpOutputCycles': {
+    value: 1747,
+    unit: 'cycles',
+    source: `${MB93KU}, udp_output 70/273 µs: fixed part 70 − 0.138 = 69.9 µs`,
+    what: 'udp_output per datagram, fixed part (charged as udp_output)',
+  },
+  'inkernel.udpOutputCyclesPerByte': {
+    value: 3.45,
+    unit: 'cycles/byte',
+    source: `${MB93KU}, udp_output 70/273 µs: slope (273 − 70) / 1471 B = 0.138 µs a data byte (the checksum over the mbuf chain)`,
+    what: 'udp_output per UDP data byte',
+  },
+  'inkernel.udpInputCycles': {
+    value: 1672,
+    unit: 'cycles',
+    source: `${MB93KU}, udp_input 67/279 µs: fixed part 67 − 0.1441 = 66.9 µs`,
+    what: 'udp_input per datagram, fixed part (charged as udp_input)',
+  },
+  'inkernel.udpInputCyclesPerByte': {
+    value: 3.603,
+    unit: 'cycles/byte',
+    source: `${MB93KU}, udp_input 67/279 µs: slope (279 − 67) / 1471 B = 0.1441 µs a data byte (checksum, sbappendaddr)`,
+    what: 'udp_input per UDP data byte',
+  },
   'inkernel.sendEntryCycles': {
     value: 1078,
     unit: 'cycles',

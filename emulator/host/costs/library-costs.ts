@@ -18,6 +18,7 @@
 import type { CostGroup } from './cost-table.ts';
 
 const MB93S = 'MB93 Table 4, TCP, server column (Mach 3.0 + UX, DECstation 5000/200)';
+const MB93U = 'MB93 Table 4, UDP, server column (Mach 3.0 + UX, DECstation 5000/200)';
 
 export const LIBRARY_COSTS = {
   'lib.tcpOutputCycles': { value: 5596, unit: 'cycles', source: `${MB93S}, tcp_output 224/447 µs (1 B / 1460 B): fixed part 224 − 0.1528 = 223.8 µs`, what: 'tcp_output per segment, fixed part (charged as tcp_output)' },
@@ -28,6 +29,10 @@ export const LIBRARY_COSTS = {
   'lib.ipintrCycles': { value: 2746, unit: 'cycles', source: `${MB93S}, ipintr 127/95 µs: the row falls with size, so one value, the geometric mean 109.8 µs (ratios 0.86 and 1.16: reported, not forced; docs/calibration.md)`, what: 'ipintr per received datagram: dequeue, header checks, protocol dispatch (charged as ipintr)' },
   'lib.tcpInputCycles': { value: 6223, unit: 'cycles', source: `${MB93S}, tcp_input 249/365 µs: fixed part 249 − 0.0795 = 248.9 µs`, what: 'tcp_input per segment, fixed part (charged as tcp_input)' },
   'lib.tcpInputCyclesPerByte': { value: 1.988, unit: 'cycles/byte', source: `${MB93S}, tcp_input 249/365 µs: slope (365 − 249) / 1459 B = 0.0795 µs a data byte (checksum, sbappend)`, what: 'tcp_input per TCP data byte' },
+  'lib.udpOutputCycles': { value: 5722, unit: 'cycles', source: `${MB93U}, udp_output 229/398 µs (1 B / 1472 B): fixed part 229 − 0.1149 = 228.9 µs`, what: 'udp_output per datagram, fixed part (charged as udp_output)' },
+  'lib.udpOutputCyclesPerByte': { value: 2.872, unit: 'cycles/byte', source: `${MB93U}, udp_output 229/398 µs: slope (398 − 229) / 1471 B = 0.1149 µs a data byte (checksum, mbuf copy)`, what: 'udp_output per UDP data byte' },
+  'lib.udpInputCycles': { value: 1521, unit: 'cycles', source: `${MB93U}, udp_input 61/273 µs: fixed part 61 − 0.1441 = 60.9 µs`, what: 'udp_input per datagram, fixed part (charged as udp_input)' },
+  'lib.udpInputCyclesPerByte': { value: 3.603, unit: 'cycles/byte', source: `${MB93U}, udp_input 61/273 µs: slope (273 − 61) / 1471 B = 0.1441 µs a data byte (checksum, sbappendaddr)`, what: 'udp_input per UDP data byte' },
   'lib.copyCyclesPerByte': { value: 1, unit: 'cycles/byte', source: 'cpu.memcpyCyclesPerByte (the same memory system)', what: 'user copy between the application buffer and the region socket buffer' },
   'lib.socketCallCycles': { value: 200, unit: 'cycles', source: 'derived: 4.3BSD sosend/soreceive bookkeeping ≈ 130 instructions', what: 'socket layer per read/write' },
   'lib.upcallCycles': { value: 50, unit: 'cycles', source: 'cthreads.switchCycles (one C-thread switch to the connection thread, MB92 §2.3)', what: 'dispatch on a packet-arrival wake-up' },

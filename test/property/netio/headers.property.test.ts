@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KERN } from '../../../kernel/abi/errors.ts';
 import { NETIO_ERR } from '../../../kernel/abi/netio.ts';
-import { classify, tcpKey } from '../../../kernel/netio/demux.ts';
+import { classify, tcpKey, udpBoundKey, udpKey } from '../../../kernel/netio/demux.ts';
 import { compileTemplate, makeTemplate, type TemplateField } from '../../../kernel/netio/template.ts';
 import { createVia, ethWorld, MAC_A, MAC_B, rawEthSpec, registry } from '../../netio/netio-hosts.ts';
 
@@ -105,7 +105,7 @@ describe('demultiplexing with IP options', () => {
           const k = classify(f, f.length);
           const fragmented = (frag & 0x3fff) !== 0;
           if (fragmented) expect(k.cls).toBe('ip-fragment');
-          else if (proto !== 6) expect(k.cls).toBe('ip-other');
+          else if (proto === 17) expect(k).toEqual({ cls: 'udp', key: udpKey(src, dst, sport, dport), key2: udpBoundKey(dst, dport) });
           else expect(k).toEqual({ cls: 'tcp', key: tcpKey(src, dst, sport, dport) });
         },
       ),
