@@ -52,9 +52,11 @@ import {
   NETIO_CTL,
   NETIO_ERR,
   NETIO_LINK,
+  NETIO_LINK_BYTES_PER_SECOND,
   NETIO_MAGIC,
   NETIO_PAGE_SIZE,
   NETIO_RX_SLOTS_MAX,
+  netioWireBytes,
   txAreaOffset,
   type NetioChannelSpec,
 } from '../abi/netio.ts';
@@ -114,6 +116,9 @@ export interface ChannelCounters {
   refusedRate: number;
   refusedRange: number;
   refusedLength: number;
+  /** Sends that waited for the channel's token bucket (rate control), and wire bytes it let through. */
+  rateBlocked: number;
+  wireBytesSent: number;
 }
 
 export class Channel implements KObject {
@@ -131,7 +136,11 @@ export class Channel implements KObject {
   semName = 0;
   readonly counters: ChannelCounters = {
     delivered: 0, ringFullDrops: 0, rxErrors: 0, signals: 0, sent: 0, refusedTemplate: 0, refusedRate: 0, refusedRange: 0, refusedLength: 0,
+    rateBlocked: 0, wireBytesSent: 0,
   };
+  /** Senders waiting for the token bucket (FIFO), and the event that runs them when it will hold the first one's frame. */
+  readonly rateWaiters: SendWaiter[] = [];
+  rateEvent: SimEvent | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -146,6 +155,8 @@ export class Channel implements KObject {
     readonly isDefault: boolean,
     readonly sem: Semaphore,
     readonly bucket: TokenBucket | undefined,
+    /** Rate control: a reservation (its bytes/s, fixed), 'share' (best effort: the link's unreserved capacity shared), or none. */
+    readonly rateClass: number | 'share' | undefined,
     private readonly onLastRight: (c: Channel) => void,
     /**
      * AN1: the BQI came from net_bqi_reserve (the registry offered it to a peer, whose templates
@@ -199,6 +210,8 @@ export interface NetIoStats {
   txRefusedLength: number;
   txRefusedRate: number;
   txBlocked: number;
+  /** Sends that blocked in a channel's token bucket (rate control). */
+  txRateBlocked: number;
   channelsCreated: number;
   channelsClosed: number;
 }
@@ -216,7 +229,7 @@ export class NetIo {
   readonly stats: NetIoStats = {
     rxArrived: 0, rxDelivered: 0, rxToDefault: 0, rxDropNoChannel: 0, rxDropRingFull: 0, rxDropError: 0, rxFragments: 0, rxDesync: 0,
     rxHeaderPioCycles: 0, rxCopyPioCycles: 0, rxBatches: 0, txSent: 0, txRefusedRight: 0, txRefusedTemplate: 0, txRefusedRange: 0,
-    txRefusedLength: 0, txRefusedRate: 0, txBlocked: 0, channelsCreated: 0, channelsClosed: 0,
+    txRefusedLength: 0, txRefusedRate: 0, txBlocked: 0, txRateBlocked: 0, channelsCreated: 0, channelsClosed: 0,
   };
   readonly channels = new Map<number, Channel>();
   private nextId = 1;
@@ -368,8 +381,10 @@ export class NetIo {
       return fail(mapped.kr);
     }
     const sem = this.kernel.createSemaphore(0);
-    const bucket = spec.rate === undefined ? undefined : new TokenBucket(spec.rate, this.cpu.localNow());
-    const ch = new Channel(this.nextId++, link, object, phys, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, (c) =>
+    const rateClass = spec.rate === undefined ? undefined : spec.rate.bytesPerSecond === 0 ? 'share' : spec.rate.bytesPerSecond;
+    // A best-effort bucket starts at the link's whole capacity; reshare() below sets its share.
+    const bucket = spec.rate === undefined ? undefined : new TokenBucket({ bytesPerSecond: spec.rate.bytesPerSecond || NETIO_LINK_BYTES_PER_SECOND[link], burstBytes: spec.rate.burstBytes }, this.cpu.localNow());
+    const ch = new Channel(this.nextId++, link, object, phys, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, rateClass, (c) =>
       this.close(c, 'no senders'), bqiReserved,
     );
     const semRight = this.kernel.insertSendRight(owner, sem.port!);
@@ -394,6 +409,7 @@ export class NetIo {
     this.ctlWrite(ch, NETIO_CTL.LINK, NETIO_LINK[link]);
     if (spec.isDefault) this.defaults[link] = ch;
     if (key !== undefined) this.table.install(key, ch);
+    if (rateClass !== undefined) this.reshare(link);
     if (link === 'an1' && bqi !== 0) {
       const an1 = this.devices.an1!;
       this.bqiInUse[bqi] = BQI_BOUND;
@@ -416,6 +432,11 @@ export class NetIo {
     const i = this.touched.indexOf(ch);
     if (i >= 0) this.touched.splice(i, 1);
     for (const w of this.waiters.filter((x) => this.channelOfWaiter(x) === ch)) this.dropWaiter(w, KERN.INVALID_CAPABILITY);
+    for (const w of ch.rateWaiters.splice(0)) {
+      w.thread.waitCancel = undefined;
+      this.kernel.wake(w.thread, { kr: KERN.INVALID_CAPABILITY });
+    }
+    if (ch.rateEvent?.scheduled === true) this.kernel.host.sched.cancel(ch.rateEvent);
     this.kernel.revokeObject(ch.object);
     ch.object.onLastSender = undefined;
     if (ch.object.port !== undefined && !ch.object.port.dead) this.kernel.destroyPort(ch.object.port);
@@ -435,6 +456,7 @@ export class NetIo {
     ch.sem.destroy();
     if (ch.port !== undefined && !ch.port.dead) this.kernel.destroyPort(ch.port);
     this.channels.delete(ch.id);
+    if (ch.rateClass !== undefined) this.reshare(ch.link);
     assert(ch.key === undefined || this.table.lookup(ch.key) !== ch, 'netio: a closed channel still holds its key');
     if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.close', ch.id, ch.bqi, reason);
   }
@@ -543,11 +565,23 @@ export class NetIo {
       this.stats.txBlocked++;
       return this.kernel.block(t, 'net_send');
     }
-    if (ch.bucket !== undefined && !ch.bucket.take(length, cpu.localNow())) {
-      ch.counters.refusedRate++;
-      this.stats.txRefusedRate++;
-      return { kr: NETIO_ERR.RATE_LIMITED };
+    const wire = netioWireBytes(ch.link, length);
+    if (ch.bucket !== undefined && ((!retry && ch.rateWaiters.length > 0) || !ch.bucket.take(wire, cpu.localNow()))) {
+      // Rate control: wait in the kernel until the bucket holds the frame (FIFO per channel).
+      const w: SendWaiter = { thread: t, req, link: ch.link };
+      if (retry) ch.rateWaiters.unshift(w);
+      else ch.rateWaiters.push(w);
+      t.waitCancel = () => {
+        const i = ch.rateWaiters.indexOf(w);
+        if (i >= 0) ch.rateWaiters.splice(i, 1);
+        if (ch.rateWaiters.length === 0 && ch.rateEvent?.scheduled === true) this.kernel.host.sched.cancel(ch.rateEvent);
+      };
+      ch.counters.rateBlocked++;
+      this.stats.txRateBlocked++;
+      this.scheduleRate(ch);
+      return this.kernel.block(t, 'net_send');
     }
+    ch.counters.wireBytesSent += wire;
     const ok = ch.link === 'ethernet' ? this.lanceSend(ch, offset, length, hdr) : this.an1Send(ch, offset, length, hdr);
     if (!ok) return { kr: KERN.FAILURE };
     ch.counters.sent++;
@@ -563,6 +597,58 @@ export class NetIo {
   private txCompleted(ch: Channel): void {
     ch.txDone++;
     if (!ch.closed) this.ctlWrite(ch, NETIO_CTL.TX_DONE, ch.txDone);
+  }
+
+  /**
+   * Rate control: a link's best-effort channels each get an equal share of the capacity the open
+   * reservations leave (at least 1 byte/s: the registry admits reservations only up to a part of
+   * the capacity, userland/registry/limits.ts). Run when a rated channel opens or closes; each
+   * bucket settles what it earned at the old rate, and its waiting sender is rescheduled.
+   */
+  private reshare(link: NetLink): void {
+    let reserved = 0;
+    const sharing: Channel[] = [];
+    for (const c of this.channels.values()) {
+      if (c.link !== link || c.closed) continue;
+      if (c.rateClass === 'share') sharing.push(c);
+      else if (c.rateClass !== undefined) reserved += c.rateClass;
+    }
+    if (sharing.length === 0) return;
+    const share = Math.max(1, Math.floor((NETIO_LINK_BYTES_PER_SECOND[link] - reserved) / sharing.length));
+    const now = this.cpu.localNow();
+    for (const c of sharing) {
+      if (c.bucket!.bytesPerSecond === share) continue;
+      c.bucket!.setRate(share, now);
+      if (c.rateWaiters.length > 0) this.scheduleRate(c);
+    }
+  }
+
+  /** (Re)schedule the run of `ch`'s first rate waiter for when its frame's bytes will be in the bucket. */
+  private scheduleRate(ch: Channel): void {
+    const w = ch.rateWaiters[0];
+    if (w === undefined) return;
+    const sched = this.kernel.host.sched;
+    ch.rateEvent ??= sched.createEvent(`${this.source}.rate${ch.id}`, Priority.timer, () => this.kernel.postKernelWork(() => this.retryRate(ch)));
+    const at = Math.max(sched.now, ch.bucket!.readyAt(netioWireBytes(ch.link, w.req.length), this.cpu.localNow()));
+    if (ch.rateEvent.scheduled) sched.reschedule(ch.rateEvent, at);
+    else sched.schedule(ch.rateEvent, at);
+  }
+
+  /** The bucket now holds the first waiter's frame: run its send again (same checks); it may block on the device or the bucket again. */
+  private retryRate(ch: Channel): void {
+    const w = ch.rateWaiters.shift();
+    if (w === undefined || ch.closed) return;
+    const t = w.thread;
+    t.waitCancel = undefined;
+    if (t.state.kind === 'blocked') {
+      t.state = { kind: 'runnable' }; // the retry runs in the kernel on its behalf
+      const r = this.send(t, w.req, true);
+      if (r !== BLOCKED) {
+        t.state = { kind: 'blocked', on: 'net_send' };
+        this.kernel.wake(t, r);
+      }
+    }
+    this.scheduleRate(ch);
   }
 
   private deviceHasRoom(link: NetLink): boolean {
