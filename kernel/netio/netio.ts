@@ -742,7 +742,10 @@ export class NetIo {
       if (t.state.kind !== 'blocked') continue;
       t.state = { kind: 'runnable' }; // the retry runs in the kernel on its behalf
       const r = this.send(t, w!.req, true);
-      if (r === BLOCKED) return; // queued again at the front
+      if (r === BLOCKED) {
+        if (this.waiters[0]?.thread === t) return; // the device is full again: queued again at the front
+        continue; // waiting for its channel's token bucket now: the next device waiter may go
+      }
       t.state = { kind: 'blocked', on: 'net_send' };
       this.kernel.wake(t, r);
     }
