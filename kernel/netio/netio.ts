@@ -29,7 +29,10 @@
  * returned, so the header must not come from the user's page; the body is the sender's own
  * business); a body that crosses a physical page falls back to copying the frame into a kernel
  * transmit page (docs/netio.md). When the device has no room the sender blocks until a transmit
- * completes; a closed channel's pages are not reused while a DMA from them is queued.
+ * completes; a closed channel's pages are not reused while a DMA from them is queued. Rate control
+ * (P §3.5; rate-limit.ts): a channel created with a rate has a token bucket of wire bytes — a
+ * reservation's fixed rate, or best effort's equal share of what the link's reservations leave
+ * (reshare) — and a send it cannot cover waits, blocked, until the exact time it can.
  *
  * Inbound, Ethernet: in the LANCE receive upcall the header is read by PIO, classified, looked up
  * once, and the frame PIO-copied straight into the channel's next slot; RX_HEAD bumps; at the end
@@ -516,8 +519,9 @@ export class NetIo {
 
   /**
    * net_send. Order: right, length, range, header copy + template check, device room, rate,
-   * transmit. Refusals are counted per reason; nothing leaves on any refusal. `retry` marks a
-   * run from the transmit-done path for a blocked sender (no new trap, same checks).
+   * transmit. Refusals are counted per reason; nothing leaves on any refusal. A full device or
+   * an empty bucket blocks the sender instead. `retry` marks a run for a blocked sender from the
+   * transmit-done path or the bucket's event (no new trap, same checks).
    */
   private send(t: Thread, req: SyscallArgs<'net_send'>, retry = false): SendResult {
     const cpu = this.cpu;

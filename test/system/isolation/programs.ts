@@ -297,8 +297,8 @@ export const fieldSweep: GuestProgram = function* (ctx) {
 
 /**
  * The F8 flooder: connect to `peerIp:port` (with a rate reservation `rate`, wire bytes/s; 0 best
- * effort), then send frames valid for its template (its own connection, `frameBytes` long)
- * through its channel as fast as net_send takes them, for `floodNs`. Logs `flood start t0=` and
+ * effort), then (at `startAtNs` on the clock, if later) send frames valid for its template (its
+ * own connection, `frameBytes` long) through its channel as fast as net_send takes them, for `floodNs`. Logs `flood start t0=` and
  * then `flooded=<frames accepted> refused=<frames refused> t0= tLast=<ns of the last accepted
  * send's return> len=<frame bytes>`.
  */
@@ -312,6 +312,9 @@ export const flooder: GuestProgram = function* (ctx) {
   const f = templateFrame(lib, conn, { flags: 0x10, window: 0, payload: new Uint8Array(Math.max(0, num(p, 'frameBytes', 1514) - hdr - 40)) });
   const pages = conn.ch.txPages;
   for (let k = 0; k < pages; k++) ctx.mem.writeBytes(conn.ch.grant.address + conn.ch.txOffset + k * 4096, f);
+  const startAt = num(p, 'startAtNs', 0); // flooders that should start together wait for the same instant
+  const now0 = (yield* sys.clock_get_ns({})).ns;
+  if (startAt > now0) yield* sys.thread_sleep_ns({ ns: startAt - now0 });
   const t0 = (yield* sys.clock_get_ns({})).ns;
   yield* sys.debug_log({ text: `flood start t0=${t0}` });
   let sent = 0;

@@ -7,20 +7,41 @@ import { buildLibPair, type LinkName } from '../../../studies/scenarios/library-
 import { World } from '../../../studies/world.ts';
 import { flooder, holdServer, rateVictim } from './programs.ts';
 
+export interface FloodResult {
+  readonly kr: number;
+  readonly frames: number;
+  readonly refused: number;
+  /** Wire bytes of one frame. */
+  readonly wire: number;
+  /** The flood's start and its last accepted send (ns, simulated). */
+  readonly t0: number;
+  readonly tLast: number;
+  readonly wireBytesPerSecond: number;
+  /** Host a's CPU busy ns from the flood's start to its end. */
+  readonly busyNs: number;
+}
+
 export interface RateRun {
   /** Victim: its connect's result, bytes written, ns from first write to close done (undefined: no victim). */
   readonly victim?: { readonly kr: number; readonly bytes: number; readonly ns: number; readonly bytesPerSecond: number; readonly rto: number; readonly fast: number };
-  /** Flooder: frames accepted, wire bytes of one, the flood's start and last accepted send (ns), its rate over them, host a's CPU busy ns during the flood. */
-  readonly flood?: { readonly kr: number; readonly frames: number; readonly refused: number; readonly wire: number; readonly t0: number; readonly tLast: number; readonly wireBytesPerSecond: number; readonly busyNs: number };
+  /** Each flooder, in order. */
+  readonly floods: readonly FloodResult[];
   /** Rate (bytes/s) of each of host a's connection channels once every client has connected, in creation order (−1: none). */
   readonly ratesDuring: readonly number[];
   /** LANCE transmit-watchdog resets on either host (Ethernet): a pre-existing transmit stall, reported in docs/netio.md. */
   readonly lanceResets: number;
 }
 
+export interface FloodSpec {
+  readonly rate: number;
+  readonly floodNs: number;
+  readonly frameBytes?: number;
+}
+
 export interface RateRunOptions {
   readonly victim?: { readonly rate: number; readonly bytes: number };
-  readonly flood?: { readonly rate: number; readonly floodNs: number; readonly frameBytes?: number };
+  /** Flooders on host a, each to its own server task on b; with more than one they start together. */
+  readonly floods?: readonly FloodSpec[];
   readonly seed?: number;
   readonly registryParams?: Record<string, number>;
 }
@@ -35,50 +56,55 @@ export function rateRun(link: LinkName, o: RateRunOptions): RateRun {
   const w = new World({ seed: o.seed ?? 81, traceOn: false });
   const pair = buildLibPair(w, link, { logStats: false, ...(o.registryParams !== undefined ? { registryParams: o.registryParams } : {}) });
   const { a, b } = pair;
+  const floods = o.floods ?? [];
   // One server task per client (a library task waits on one channel's semaphore at a time: docs/netio.md).
   if (o.victim !== undefined) pair.spawn(b, 'srv', holdServer, { port: 82, conns: 1, holdNs: 100e9 });
-  if (o.flood !== undefined) pair.spawn(b, 'srv-f', holdServer, { port: 83, conns: 1, holdNs: 100e9 });
+  floods.forEach((_, i) => pair.spawn(b, `srv-f${i}`, holdServer, { port: 83 + i, conns: 1, holdNs: 100e9 }));
   w.sched.runFor(1_000_000);
   const v = o.victim === undefined ? undefined : pair.spawn(a, 'victim', rateVictim, { peerIp: b.ip, port: 82, rate: o.victim.rate, bytes: o.victim.bytes });
-  // The flooder connects once the victim has its connection (so a reservation is in force before it).
+  // Flooders connect once the victim has its connection (so a reservation is in force before them).
   if (v !== undefined) w.sched.runUntil(() => v.log.some((l) => l.startsWith('victim connected=')) || !v.alive, { nsMax: 1e9 });
-  const f = o.flood === undefined ? undefined : pair.spawn(a, 'flooder', flooder, { peerIp: b.ip, port: 83, rate: o.flood.rate, floodNs: o.flood.floodNs, frameBytes: o.flood.frameBytes ?? 1514 });
-  let busyStart = 0;
+  const startAtNs = floods.length > 1 ? w.sched.now + 50_000_000 : 0; // every flooder connected by then
+  const fs = floods.map((f, i) => pair.spawn(a, `flooder${i}`, flooder, { peerIp: b.ip, port: 83 + i, rate: f.rate, floodNs: f.floodNs, frameBytes: f.frameBytes ?? 1514, startAtNs }));
   const chRates = (): number[] => [...a.netio.channels.values()].filter((c) => !c.isDefault).sort((x, y) => x.id - y.id).map((c) => c.bucket?.bytesPerSecond ?? -1);
   let ratesDuring: number[] = chRates();
-  if (f !== undefined) {
-    w.sched.runUntil(() => f.log.some((l) => l.startsWith('flood start') || l.startsWith('connect failed')) || !f.alive, { nsMax: 1e9 });
+  let busyStart = 0;
+  if (fs.length > 0) {
+    w.sched.runUntil(() => fs.every((f) => f.log.some((l) => l.startsWith('flood start') || l.startsWith('connect failed')) || !f.alive), { nsMax: 1e9 });
     busyStart = a.hostCpu.busyNsTotal;
     ratesDuring = chRates();
   }
   let busyNs = 0;
   w.sched.runUntil(
     () => {
-      const fDone = f === undefined || !f.alive || f.log.some((l) => l.startsWith('flooded='));
-      if (fDone && f !== undefined && busyNs === 0) busyNs = a.hostCpu.busyNsTotal - busyStart;
+      const fDone = fs.every((f) => !f.alive || f.log.some((l) => l.startsWith('flooded=')));
+      if (fDone && fs.length > 0 && busyNs === 0) busyNs = a.hostCpu.busyNsTotal - busyStart;
       const vDone = v === undefined || !v.alive || v.log.some((l) => l.startsWith('victim wrote='));
       return fDone && vDone;
     },
     { nsMax: 60e9 },
   );
   const lanceResets = [a, b].reduce((n, h) => n + (h.netio.devices.lance?.counters.watchdogResets ?? 0), 0);
-  const out: { -readonly [K in keyof RateRun]: RateRun[K] } = { ratesDuring, lanceResets };
+  let victim: RateRun['victim'];
   if (v !== undefined) {
     const bytes = field(v.log, 'victim wrote=', 'wrote');
     const ns = field(v.log, 'victim wrote=', 'ns');
-    out.victim = { kr: field(v.log, 'victim connected=', 'connected'), bytes, ns, bytesPerSecond: (bytes * 1e9) / ns, rto: field(v.log, 'victim wrote=', 'rto'), fast: field(v.log, 'victim wrote=', 'fast') };
+    victim = {
+      kr: field(v.log, 'victim connected=', 'connected'), bytes, ns, bytesPerSecond: (bytes * 1e9) / ns,
+      rto: field(v.log, 'victim wrote=', 'rto'), fast: field(v.log, 'victim wrote=', 'fast'),
+    };
   }
-  if (f !== undefined) {
+  const floodResults = fs.map((f): FloodResult => {
     const frames = field(f.log, 'flooded=', 'flooded');
     const len = field(f.log, 'flooded=', 'len');
     const t0 = field(f.log, 'flooded=', 't0');
     const tLast = field(f.log, 'flooded=', 'tLast');
     const wire = Number.isNaN(len) ? NaN : netioWireBytes(link, len);
     const cf = f.log.find((l) => l.startsWith('connect failed'));
-    out.flood = {
+    return {
       kr: cf === undefined ? 0 : Number(cf.slice('connect failed '.length)),
       frames, refused: field(f.log, 'flooded=', 'refused'), wire, t0, tLast, wireBytesPerSecond: (frames * wire * 1e9) / (tLast - t0), busyNs,
     };
-  }
-  return out;
+  });
+  return { ...(victim !== undefined ? { victim } : {}), floods: floodResults, ratesDuring, lanceResets };
 }
