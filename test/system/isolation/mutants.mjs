@@ -74,6 +74,7 @@ const MUTANTS = [
   ['rate: best effort not re-shared when a channel opens', NETIO, 'if (rateClass !== undefined) this.reshare(link);', '', [T.rate, T.channel]],
   ['rate: registry sets no rate on the channel', REG, 'template: [...dstShort, ...base.template], rate });', 'template: [...dstShort, ...base.template] });', [T.rate]],
   ['rate: CONNECT reservation not admitted against the capacity', REG, "        if (!rateFits(rate)) {\n          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BANDWIDTH] }]);\n          return;\n        }\n        if (localPort === 0)", '        if (localPort === 0)', [T.rate]],
+  ['rate: ACCEPT reservation ignored', REG, 'r.rate = l.accepts[0]?.rate ?? 0;', 'r.rate = 0;', [T.rate]],
   // Latent.
   ['vm_protect(setMax) raises a maximum', 'kernel/vm/vm-map.ts', 'if ((prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', 'if (!setMax && (prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', [T.latent]],
   ['endTask does not check ownership', 'kernel/kernel.ts', 'assert(this.tasks.get(task.id) === task,', 'assert(true,', [T.latent]],

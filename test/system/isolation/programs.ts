@@ -113,7 +113,11 @@ export const idleClient: GuestProgram = function* (ctx) {
   yield* lib.close(fd);
 };
 
-/** A server that accepts `conns` connections on `port` and keeps each open (reading) until the peer closes. */
+/**
+ * A server that accepts `conns` connections on `port` (each ACCEPT asking for a rate reservation
+ * of `rate` wire bytes/s, 0 best effort) and keeps each open (reading) until the peer closes.
+ * A refused ACCEPT is logged (`accept failed <code>`) and ends the accepting.
+ */
 export const holdServer: GuestProgram = function* (ctx) {
   const p = ctx.params;
   const lib = (yield* TcpLib.init(ctx))!;
@@ -121,7 +125,11 @@ export const holdServer: GuestProgram = function* (ctx) {
   lib.bind(ls, num(p, 'port', 82));
   yield* lib.listen(ls, 16);
   for (let i = 0; i < num(p, 'conns', 1); i++) {
-    const fd = yield* lib.accept(ls);
+    const fd = yield* lib.accept(ls, num(p, 'rate', 0));
+    if (fd < 0) {
+      yield* sys.debug_log({ text: `accept failed ${fd}` });
+      break;
+    }
     yield* sys.thread_create({
       program: function* () {
         for (;;) {

@@ -82,4 +82,20 @@ describe.each(['ethernet', 'an1'] as const)('rate control on %s', (link) => {
       'victim connected=0', `victim connected=${SOCK_ERR.ENOBANDWIDTH}`, 'victim connected=0',
     ]);
   });
+
+  it('ACCEPT carries a reservation too: the accepted connection\'s channel gets it; beyond the capacity NO_BANDWIDTH', () => {
+    const w = new World({ seed: 84, traceOn: false });
+    const pair = buildLibPair(w, link, { logStats: false });
+    const { a, b } = pair;
+    const reservable = Math.floor((cap * REGISTRY_LIMITS.reservablePercent) / 100);
+    const over = pair.spawn(b, 'srv-over', holdServer, { port: 81, conns: 1, rate: reservable + 1 });
+    pair.spawn(b, 'srv', holdServer, { port: 82, conns: 1, rate: cap / 4, holdNs: 100e9 });
+    w.sched.runUntil(() => over.log.some((l) => l.startsWith('accept failed')) || !over.alive, { nsMax: 1e9 });
+    expect(over.log).toContain(`accept failed ${SOCK_ERR.ENOBANDWIDTH}`);
+    const t = pair.spawn(a, 'cli', rateVictim, { peerIp: b.ip, port: 82, rate: 0, bytes: 4096 });
+    w.sched.runUntil(() => t.log.some((l) => l.startsWith('victim connected=')) || !t.alive, { nsMax: 2e9 });
+    expect(t.log).toContain('victim connected=0');
+    const rates = [...b.netio.channels.values()].filter((c) => !c.isDefault).map((c) => c.bucket?.bytesPerSecond);
+    expect(rates).toEqual([cap / 4]);
+  });
 });
