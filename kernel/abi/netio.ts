@@ -115,7 +115,12 @@ export interface NetioChannelSpec {
   readonly isDefault: boolean;
   /** Header template: each field's frame offset and the exact bytes every sent frame must carry there. */
   readonly template: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
-  /** Optional token bucket on sent bytes (beyond the paper, §3.5). */
+  /**
+   * Rate control (P §3.5): a token bucket on the channel's sent WIRE bytes (`netioWireBytes`);
+   * a send it cannot cover blocks until it can. `bytesPerSecond` > 0: a reservation, that fixed
+   * rate; 0: best effort, an equal share of the link's capacity left unreserved by the open
+   * channels (re-shared as channels come and go). Without `rate` the channel is not limited.
+   */
   readonly rate?: { readonly bytesPerSecond: number; readonly burstBytes: number };
   /** AN1: a BQI reserved earlier with net_bqi_reserve (the one offered to the peer); without it the module picks one. */
   readonly bqi?: number;
@@ -125,6 +130,24 @@ export interface NetioChannelSpec {
    * learned by the module while the channel lives (docs/netio.md).
    */
   readonly discoverBqi?: boolean;
+}
+
+/**
+ * A link's capacity in wire bytes per second (the link models: a 10 Mb/s Ethernet segment, 100 ns
+ * a bit, emulator/net/ethernet-segment.ts; a 100 Mb/s AN1 link, emulator/net/an1-link.ts), what
+ * rate control shares out among a host's channels.
+ */
+export const NETIO_LINK_BYTES_PER_SECOND = { ethernet: 1_250_000, an1: 12_500_000 } as const;
+
+/**
+ * Wire bytes a frame of `length` bytes (destination address .. end of data, as net_send takes it)
+ * occupies on its link. Ethernet: padded to 60, + FCS 4 + preamble/SFD 8 + the 96-bit
+ * interframe gap 12 (IEEE 802.3; the segment model's PREAMBLE_SFD_BITS and IFG_BITS). AN1: + CRC
+ * 4 + the link's per-frame framing, 1 µs = 12.5 byte times at 100 Mb/s, rounded up to 13
+ * (an1.wireFramingNs, hw/an1-autonet.md §8.6).
+ */
+export function netioWireBytes(link: 'ethernet' | 'an1', length: number): number {
+  return link === 'ethernet' ? Math.max(length, 60) + 24 : length + 17;
 }
 
 /** Limits on a spec (a limit on everything): fields, bytes per field, offset of a field's end. */
@@ -139,7 +162,7 @@ const SPEC_FLAG_DISCOVER_BQI = 0x80;
 /**
  * Spec wire format (big-endian): u8 version=1, u8 demux kind, u8 flags (bit0 default, bit1 rate, bit2 bqi, bit7 BQI discovery),
  * u8 field count; demux body (tcp: u32 remoteIp, u32 localIp, u16 remotePort, u16 localPort;
- * raw: u16 etherType, 6 bytes MAC); rate (u32 bytes/s, u32 burst) when flagged; fields
+ * raw: u16 etherType, 6 bytes MAC); rate (u32 bytes/s, 0 = best effort; u32 burst) when flagged; fields
  * (u16 offset, u8 length, bytes).
  */
 export function encodeChannelSpec(s: NetioChannelSpec): Uint8Array {
@@ -200,7 +223,7 @@ export function decodeChannelSpec(b: Uint8Array): NetioChannelSpec | undefined {
   if ((flags & 2) !== 0) {
     if (!need(8)) return undefined;
     rate = { bytesPerSecond: u32(), burstBytes: u32() };
-    if (rate.bytesPerSecond === 0 || rate.burstBytes === 0) return undefined;
+    if (rate.burstBytes === 0) return undefined;
   }
   let bqi: number | undefined;
   if ((flags & 4) !== 0) {

@@ -29,7 +29,10 @@
  * returned, so the header must not come from the user's page; the body is the sender's own
  * business); a body that crosses a physical page falls back to copying the frame into a kernel
  * transmit page (docs/netio.md). When the device has no room the sender blocks until a transmit
- * completes; a closed channel's pages are not reused while a DMA from them is queued.
+ * completes; a closed channel's pages are not reused while a DMA from them is queued. Rate control
+ * (P §3.5; rate-limit.ts): a channel created with a rate has a token bucket of wire bytes — a
+ * reservation's fixed rate, or best effort's equal share of what the link's reservations leave
+ * (reshare) — and a send it cannot cover waits, blocked, until the exact time it can.
  *
  * Inbound, Ethernet: in the LANCE receive upcall the header is read by PIO, classified, looked up
  * once, and the frame PIO-copied into the stock Mach 3.0 driver's net_kmsg (its hand-off charged,
@@ -56,9 +59,11 @@ import {
   NETIO_CTL,
   NETIO_ERR,
   NETIO_LINK,
+  NETIO_LINK_BYTES_PER_SECOND,
   NETIO_MAGIC,
   NETIO_PAGE_SIZE,
   NETIO_RX_SLOTS_MAX,
+  netioWireBytes,
   txAreaOffset,
   type NetioChannelSpec,
 } from '../abi/netio.ts';
@@ -123,6 +128,9 @@ export interface ChannelCounters {
   refusedLength: number;
   /** AN1 BQI discovery: frames naming a (UID, BQI) this channel has not received from. */
   refusedBqi: number;
+  /** Sends that waited for the channel's token bucket (rate control), and wire bytes it let through. */
+  rateBlocked: number;
+  wireBytesSent: number;
 }
 
 export class Channel implements KObject {
@@ -141,6 +149,7 @@ export class Channel implements KObject {
   readonly counters: ChannelCounters = {
     delivered: 0, ringFullDrops: 0, rxErrors: 0, signals: 0, sent: 0, refusedTemplate: 0, refusedRate: 0, refusedRange: 0, refusedLength: 0,
     refusedBqi: 0,
+    rateBlocked: 0, wireBytesSent: 0,
   };
   /**
    * AN1 BQI discovery (P §2.2; spec.discoverBqi): DST_BQI is not in the template; a frame may name
@@ -149,6 +158,9 @@ export class Channel implements KObject {
    */
   discoverBqi = false;
   readonly discovered = new Map<string, true>();
+  /** Senders waiting for the token bucket (FIFO), and the event that runs them when it will hold the first one's frame. */
+  readonly rateWaiters: SendWaiter[] = [];
+  rateEvent: SimEvent | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -163,6 +175,8 @@ export class Channel implements KObject {
     readonly isDefault: boolean,
     readonly sem: Semaphore,
     readonly bucket: TokenBucket | undefined,
+    /** Rate control: a reservation (its bytes/s, fixed), 'share' (best effort: the link's unreserved capacity shared), or none. */
+    readonly rateClass: number | 'share' | undefined,
     private readonly onLastRight: (c: Channel) => void,
     /**
      * AN1: the BQI came from net_bqi_reserve (the registry offered it to a peer, whose templates
@@ -221,6 +235,8 @@ export interface NetIoStats {
   /** AN1 BQI discovery: frames naming an undiscovered BQI. */
   txRefusedBqi: number;
   txBlocked: number;
+  /** Sends that blocked in a channel's token bucket (rate control). */
+  txRateBlocked: number;
   channelsCreated: number;
   channelsClosed: number;
 }
@@ -238,7 +254,7 @@ export class NetIo {
   readonly stats: NetIoStats = {
     rxArrived: 0, rxDelivered: 0, rxToDefault: 0, rxDropNoChannel: 0, rxDropRingFull: 0, rxDropError: 0, rxFragments: 0, rxDesync: 0,
     rxHeaderPioCycles: 0, rxCopyPioCycles: 0, rxKmsgCycles: 0, rxKmsgCopyCycles: 0, rxBatches: 0, txSent: 0, txRefusedRight: 0, txRefusedTemplate: 0, txRefusedRange: 0,
-    txRefusedLength: 0, txRefusedRate: 0, txRefusedBqi: 0, txBlocked: 0, channelsCreated: 0, channelsClosed: 0,
+    txRefusedLength: 0, txRefusedRate: 0, txRefusedBqi: 0, txBlocked: 0, txRateBlocked: 0, channelsCreated: 0, channelsClosed: 0,
   };
   readonly channels = new Map<number, Channel>();
   private nextId = 1;
@@ -392,8 +408,10 @@ export class NetIo {
       return fail(mapped.kr);
     }
     const sem = this.kernel.createSemaphore(0);
-    const bucket = spec.rate === undefined ? undefined : new TokenBucket(spec.rate, this.cpu.localNow());
-    const ch = new Channel(this.nextId++, link, object, phys, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, (c) =>
+    const rateClass = spec.rate === undefined ? undefined : spec.rate.bytesPerSecond === 0 ? 'share' : spec.rate.bytesPerSecond;
+    // A best-effort bucket starts at the link's whole capacity; reshare() below sets its share.
+    const bucket = spec.rate === undefined ? undefined : new TokenBucket({ bytesPerSecond: spec.rate.bytesPerSecond || NETIO_LINK_BYTES_PER_SECOND[link], burstBytes: spec.rate.burstBytes }, this.cpu.localNow());
+    const ch = new Channel(this.nextId++, link, object, phys, rxSlots, matcher, key, bqi, spec.isDefault, sem, bucket, rateClass, (c) =>
       this.close(c, 'no senders'), bqiReserved,
     );
     const semRight = this.kernel.insertSendRight(owner, sem.port!);
@@ -419,6 +437,7 @@ export class NetIo {
     this.ctlWrite(ch, NETIO_CTL.LINK, NETIO_LINK[link]);
     if (spec.isDefault) this.defaults[link] = ch;
     if (key !== undefined) this.table.install(key, ch);
+    if (rateClass !== undefined) this.reshare(link);
     if (link === 'an1' && bqi !== 0) {
       const an1 = this.devices.an1!;
       this.bqiInUse[bqi] = BQI_BOUND;
@@ -441,6 +460,11 @@ export class NetIo {
     const i = this.touched.indexOf(ch);
     if (i >= 0) this.touched.splice(i, 1);
     for (const w of this.waiters.filter((x) => this.channelOfWaiter(x) === ch)) this.dropWaiter(w, KERN.INVALID_CAPABILITY);
+    for (const w of ch.rateWaiters.splice(0)) {
+      w.thread.waitCancel = undefined;
+      this.kernel.wake(w.thread, { kr: KERN.INVALID_CAPABILITY });
+    }
+    if (ch.rateEvent?.scheduled === true) this.kernel.host.sched.cancel(ch.rateEvent);
     this.kernel.revokeObject(ch.object);
     ch.object.onLastSender = undefined;
     if (ch.object.port !== undefined && !ch.object.port.dead) this.kernel.destroyPort(ch.object.port);
@@ -460,6 +484,7 @@ export class NetIo {
     ch.sem.destroy();
     if (ch.port !== undefined && !ch.port.dead) this.kernel.destroyPort(ch.port);
     this.channels.delete(ch.id);
+    if (ch.rateClass !== undefined) this.reshare(ch.link);
     assert(ch.key === undefined || this.table.lookup(ch.key) !== ch, 'netio: a closed channel still holds its key');
     if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.close', ch.id, ch.bqi, reason);
   }
@@ -519,8 +544,9 @@ export class NetIo {
 
   /**
    * net_send. Order: right, length, range, header copy + template check, device room, rate,
-   * transmit. Refusals are counted per reason; nothing leaves on any refusal. `retry` marks a
-   * run from the transmit-done path for a blocked sender (no new trap, same checks).
+   * transmit. Refusals are counted per reason; nothing leaves on any refusal. A full device or
+   * an empty bucket blocks the sender instead. `retry` marks a run for a blocked sender from the
+   * transmit-done path or the bucket's event (no new trap, same checks).
    */
   private send(t: Thread, req: SyscallArgs<'net_send'>, retry = false): SendResult {
     const cpu = this.cpu;
@@ -581,11 +607,23 @@ export class NetIo {
       this.stats.txBlocked++;
       return this.kernel.block(t, 'net_send');
     }
-    if (ch.bucket !== undefined && !ch.bucket.take(length, cpu.localNow())) {
-      ch.counters.refusedRate++;
-      this.stats.txRefusedRate++;
-      return { kr: NETIO_ERR.RATE_LIMITED };
+    const wire = netioWireBytes(ch.link, length);
+    if (ch.bucket !== undefined && ((!retry && ch.rateWaiters.length > 0) || !ch.bucket.take(wire, cpu.localNow()))) {
+      // Rate control: wait in the kernel until the bucket holds the frame (FIFO per channel).
+      const w: SendWaiter = { thread: t, req, link: ch.link };
+      if (retry) ch.rateWaiters.unshift(w);
+      else ch.rateWaiters.push(w);
+      t.waitCancel = () => {
+        const i = ch.rateWaiters.indexOf(w);
+        if (i >= 0) ch.rateWaiters.splice(i, 1);
+        if (ch.rateWaiters.length === 0 && ch.rateEvent?.scheduled === true) this.kernel.host.sched.cancel(ch.rateEvent);
+      };
+      ch.counters.rateBlocked++;
+      this.stats.txRateBlocked++;
+      this.scheduleRate(ch);
+      return this.kernel.block(t, 'net_send');
     }
+    ch.counters.wireBytesSent += wire;
     const ok = ch.link === 'ethernet' ? this.lanceSend(ch, offset, length, hdr) : this.an1Send(ch, offset, length, hdr);
     if (!ok) return { kr: KERN.FAILURE };
     ch.counters.sent++;
@@ -601,6 +639,58 @@ export class NetIo {
   private txCompleted(ch: Channel): void {
     ch.txDone++;
     if (!ch.closed) this.ctlWrite(ch, NETIO_CTL.TX_DONE, ch.txDone);
+  }
+
+  /**
+   * Rate control: a link's best-effort channels each get an equal share of the capacity the open
+   * reservations leave (at least 1 byte/s: the registry admits reservations only up to a part of
+   * the capacity, userland/registry/limits.ts). Run when a rated channel opens or closes; each
+   * bucket settles what it earned at the old rate, and its waiting sender is rescheduled.
+   */
+  private reshare(link: NetLink): void {
+    let reserved = 0;
+    const sharing: Channel[] = [];
+    for (const c of this.channels.values()) {
+      if (c.link !== link || c.closed) continue;
+      if (c.rateClass === 'share') sharing.push(c);
+      else if (c.rateClass !== undefined) reserved += c.rateClass;
+    }
+    if (sharing.length === 0) return;
+    const share = Math.max(1, Math.floor((NETIO_LINK_BYTES_PER_SECOND[link] - reserved) / sharing.length));
+    const now = this.cpu.localNow();
+    for (const c of sharing) {
+      if (c.bucket!.bytesPerSecond === share) continue;
+      c.bucket!.setRate(share, now);
+      if (c.rateWaiters.length > 0) this.scheduleRate(c);
+    }
+  }
+
+  /** (Re)schedule the run of `ch`'s first rate waiter for when its frame's bytes will be in the bucket. */
+  private scheduleRate(ch: Channel): void {
+    const w = ch.rateWaiters[0];
+    if (w === undefined) return;
+    const sched = this.kernel.host.sched;
+    ch.rateEvent ??= sched.createEvent(`${this.source}.rate${ch.id}`, Priority.timer, () => this.kernel.postKernelWork(() => this.retryRate(ch)));
+    const at = Math.max(sched.now, ch.bucket!.readyAt(netioWireBytes(ch.link, w.req.length), this.cpu.localNow()));
+    if (ch.rateEvent.scheduled) sched.reschedule(ch.rateEvent, at);
+    else sched.schedule(ch.rateEvent, at);
+  }
+
+  /** The bucket now holds the first waiter's frame: run its send again (same checks); it may block on the device or the bucket again. */
+  private retryRate(ch: Channel): void {
+    const w = ch.rateWaiters.shift();
+    if (w === undefined || ch.closed) return;
+    const t = w.thread;
+    t.waitCancel = undefined;
+    if (t.state.kind === 'blocked') {
+      t.state = { kind: 'runnable' }; // the retry runs in the kernel on its behalf
+      const r = this.send(t, w.req, true);
+      if (r !== BLOCKED) {
+        t.state = { kind: 'blocked', on: 'net_send' };
+        this.kernel.wake(t, r);
+      }
+    }
+    this.scheduleRate(ch);
   }
 
   private deviceHasRoom(link: NetLink): boolean {
@@ -694,7 +784,10 @@ export class NetIo {
       if (t.state.kind !== 'blocked') continue;
       t.state = { kind: 'runnable' }; // the retry runs in the kernel on its behalf
       const r = this.send(t, w!.req, true);
-      if (r === BLOCKED) return; // queued again at the front
+      if (r === BLOCKED) {
+        if (this.waiters[0]?.thread === t) return; // the device is full again: queued again at the front
+        continue; // waiting for its channel's token bucket now: the next device waiter may go
+      }
       t.state = { kind: 'blocked', on: 'net_send' };
       this.kernel.wake(t, r);
     }

@@ -26,7 +26,7 @@ function* libConnect(ctx: Parameters<GuestProgram>[0], defaultPort: number, sett
   const lib = (yield* TcpLib.init(ctx))!;
   if (settleNs > 0) yield* sys.thread_sleep_ns({ ns: settleNs });
   const fd = lib.socket();
-  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', defaultPort));
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', defaultPort), num(p, 'rate', 0));
   const conn = lib.conn(fd);
   if (kr !== 0 || conn === undefined) {
     yield* sys.debug_log({ text: `connect failed ${kr}` });
@@ -114,7 +114,11 @@ export const idleClient: GuestProgram = function* (ctx) {
   yield* lib.close(fd);
 };
 
-/** A server that accepts `conns` connections on `port` and keeps each open (reading) until the peer closes. */
+/**
+ * A server that accepts `conns` connections on `port` (each ACCEPT asking for a rate reservation
+ * of `rate` wire bytes/s, 0 best effort) and keeps each open (reading) until the peer closes.
+ * A refused ACCEPT is logged (`accept failed <code>`) and ends the accepting.
+ */
 export const holdServer: GuestProgram = function* (ctx) {
   const p = ctx.params;
   const lib = (yield* TcpLib.init(ctx))!;
@@ -122,7 +126,11 @@ export const holdServer: GuestProgram = function* (ctx) {
   lib.bind(ls, num(p, 'port', 82));
   yield* lib.listen(ls, 16);
   for (let i = 0; i < num(p, 'conns', 1); i++) {
-    const fd = yield* lib.accept(ls);
+    const fd = yield* lib.accept(ls, num(p, 'rate', 0));
+    if (fd < 0) {
+      yield* sys.debug_log({ text: `accept failed ${fd}` });
+      break;
+    }
     yield* sys.thread_create({
       program: function* () {
         for (;;) {
@@ -297,30 +305,63 @@ export const fieldSweep: GuestProgram = function* (ctx) {
 };
 
 /**
- * The F8 flooder: connect to `peerIp:port`, then send frames valid for its template (its own
- * connection, `frameBytes` long) through its channel as fast as net_send takes them, for `floodNs`.
- * Logs `flooded=<frames accepted> refused=<frames refused>`.
+ * The F8 flooder: connect to `peerIp:port` (with a rate reservation `rate`, wire bytes/s; 0 best
+ * effort), then (at `startAtNs` on the clock, if later) send frames valid for its template (its
+ * own connection, `frameBytes` long) through its channel as fast as net_send takes them, for `floodNs`. Logs `flood start t0=` and
+ * then `flooded=<frames accepted> refused=<frames refused> t0= tLast=<ns of the last accepted
+ * send's return> len=<frame bytes>`.
  */
 export const flooder: GuestProgram = function* (ctx) {
   const p = ctx.params;
   const c = yield* libConnect(ctx, 82, 0);
   if (c === undefined) return;
-  const { lib, fd, conn } = c;
+  const { lib, conn } = c;
   yield* conn.stop(); // the library's network thread gets out of the way: the channel is ours
   const hdr = lib.link === 'an1' ? 20 : 14;
   const f = templateFrame(lib, conn, { flags: 0x10, window: 0, payload: new Uint8Array(Math.max(0, num(p, 'frameBytes', 1514) - hdr - 40)) });
   const pages = conn.ch.txPages;
   for (let k = 0; k < pages; k++) ctx.mem.writeBytes(conn.ch.grant.address + conn.ch.txOffset + k * 4096, f);
+  const startAt = num(p, 'startAtNs', 0); // flooders that should start together wait for the same instant
+  const now0 = (yield* sys.clock_get_ns({})).ns;
+  if (startAt > now0) yield* sys.thread_sleep_ns({ ns: startAt - now0 });
   const t0 = (yield* sys.clock_get_ns({})).ns;
+  yield* sys.debug_log({ text: `flood start t0=${t0}` });
   let sent = 0;
   let refused = 0;
+  let tLast = t0;
   for (let i = 0; ; i++) {
-    if ((i & 63) === 0 && (yield* sys.clock_get_ns({})).ns - t0 > num(p, 'floodNs', 1e9)) break;
+    const now = (yield* sys.clock_get_ns({})).ns;
+    if (now - t0 > num(p, 'floodNs', 1e9)) break;
     const r = yield* sys.net_send({ channel: conn.ch.grant.channel, offset: conn.ch.txOffset + (i % pages) * 4096, length: f.length });
-    if (r.kr === 0) sent++;
-    else refused++;
+    if (r.kr === 0) {
+      sent++;
+      tLast = (yield* sys.clock_get_ns({})).ns;
+    } else refused++;
   }
-  yield* sys.debug_log({ text: `flooded=${sent} refused=${refused}` });
+  yield* sys.debug_log({ text: `flooded=${sent} refused=${refused} t0=${t0} tLast=${tLast} len=${f.length}` });
+};
+
+/**
+ * The F8 victim: connect to `peerIp:port` (with a rate reservation `rate`, wire bytes/s; 0 best
+ * effort), after `startDelayNs`; write `bytes`; close (waiting for the peer's acknowledgement of
+ * everything). Logs `victim connected=<kr>` and then `victim wrote=<bytes> closed=<kr> ns=<first
+ * write to close done>`.
+ */
+export const rateVictim: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  yield* sys.thread_sleep_ns({ ns: num(p, 'startDelayNs', 0) + 1000 });
+  const fd = lib.socket();
+  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 82), num(p, 'rate', 0));
+  yield* sys.debug_log({ text: `victim connected=${kr}` });
+  if (kr !== 0) return;
+  const t0 = yield* lib.now();
+  const n = yield* lib.write(fd, new Uint8Array(num(p, 'bytes', 1 << 20)).fill(7));
+  const k = lib.conn(fd)!.sock.conn.counters;
+  const rto = k.retransmitTimeouts;
+  const fast = k.fastRetransmits;
+  const closed = yield* lib.close(fd, 20_000_000_000);
+  yield* sys.debug_log({ text: `victim wrote=${n} closed=${closed} ns=${(yield* lib.now()) - t0} rto=${rto} fast=${fast}` });
 };
 
 /** Pages of `h`'s connection channels (not the default channel) whose receive slots hold INJECT_MARK, per channel BQI. */

@@ -107,19 +107,51 @@ describe('net_send', () => {
     expect(a.netio.stats.txBlocked).toBeGreaterThan(0);
   });
 
-  it('enforces a token-bucket rate limit in the same check', () => {
+  it('rate control: a send the token bucket cannot cover blocks until it can, at the exact refill time (wire bytes)', () => {
     const { world, a, sent } = ethWorld();
     const reg = registry(world, a);
+    // 100 kB/s, depth 1000 wire bytes; a 600-byte frame is 624 wire bytes (FCS, preamble, gap).
     const g = createVia(reg, rawEthSpec(MAC_A, MAC_B, { rate: { bytesPerSecond: 100_000, burstBytes: 1000 } }), { rxSlots: 1 });
     const at = txOffset(1);
     reg.p.mem((ctx) => ctx.mem.writeBytes(g.address + at, rawFrame(MAC_B, MAC_A, 600)));
+    const t0 = world.sched.now;
     expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 600 })).kr).toBe(KERN.SUCCESS);
-    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 600 })).kr).toBe(NETIO_ERR.RATE_LIMITED);
-    world.sched.runFor(10_000_000); // 10 ms at 100 kB/s refills the bucket
-    expect(ok(reg.p.call('net_send', { channel: g.name, offset: at, length: 600 })).kr).toBe(KERN.SUCCESS);
+    const t1 = world.sched.now; // the first frame's tokens were taken between t0 and t1
+    // 376 tokens left: the second frame waits for 248 more, 2.48 ms at 100 kB/s, blocked (no CPU).
+    reg.p.start('net_send', { channel: g.name, offset: at, length: 600 });
+    expect(reg.p.thread.state).toMatchObject({ kind: 'blocked', on: 'net_send' });
+    world.sched.runUntil(() => world.sched.now >= t1 + 1_000_000, { nsMax: 2_000_000 }); // the first frame's transmit-done is over
+    const busy0 = a.host.cpu.busyNsTotal;
+    world.sched.runUntil(() => world.sched.now >= t1 + 2_150_000, { nsMax: 2_000_000 });
+    expect(reg.p.thread.state).toMatchObject({ kind: 'blocked', on: 'net_send' });
+    expect(a.host.cpu.busyNsTotal - busy0).toBe(0); // the wait itself costs no CPU
+    world.sched.runUntil(() => reg.p.thread.state.kind !== 'blocked', { nsMax: 10_000_000 });
+    expect(world.sched.now - t0).toBeGreaterThanOrEqual(2_480_000);
+    expect(world.sched.now - t1).toBeLessThan(2_480_000 + 100_000);
     world.sched.runFor(5_000_000);
     expect(sent.get('A')!.length).toBe(2);
-    expect(a.netio.stats.txRefusedRate).toBe(1);
+    expect(a.netio.stats.txRateBlocked).toBe(1);
+    expect(a.netio.stats.txRefusedRate).toBe(0);
+    const ch = [...a.netio.channels.values()].find((c) => c.bucket !== undefined)!;
+    expect(ch.counters.wireBytesSent).toBe(2 * 624);
+  });
+
+  it('rate control: best-effort channels share what the reservations leave, re-shared as channels come and go', () => {
+    const { world, a } = ethWorld();
+    const reg = registry(world, a);
+    const burst = 4000;
+    const r1 = createVia(reg, rawEthSpec(MAC_A, MAC_B, { rate: { bytesPerSecond: 1_000_000, burstBytes: burst } }), { rxSlots: 1 });
+    const s1 = createVia(reg, rawEthSpec(MAC_A, MAC_C, { rate: { bytesPerSecond: 0, burstBytes: burst } }), { rxSlots: 1 });
+    const rate = (name: number): number => [...a.netio.channels.values()].find((c) => c.port !== undefined && reg.p.task.space.entries.get(name)?.port === c.port)!.bucket!.bytesPerSecond;
+    expect(rate(r1.name)).toBe(1_000_000);
+    expect(rate(s1.name)).toBe(250_000);
+    const s2 = createVia(reg, rawEthSpec(MAC_C, MAC_A, { rate: { bytesPerSecond: 0, burstBytes: burst } }), { rxSlots: 1 });
+    expect(rate(s1.name)).toBe(125_000);
+    expect(rate(s2.name)).toBe(125_000);
+    expect(ok(reg.p.call('net_channel_close', { channel: r1.name })).kr).toBe(KERN.SUCCESS);
+    expect(rate(s1.name)).toBe(625_000);
+    expect(ok(reg.p.call('net_channel_close', { channel: s2.name })).kr).toBe(KERN.SUCCESS);
+    expect(rate(s1.name)).toBe(1_250_000);
   });
 });
 

@@ -11,9 +11,13 @@ export const REGISTRY_SERVICE = 'tcp-registry';
 export const REG_MSG = {
   /** int32 [port, backlog], port: the caller's task port (COPY_SEND). Reply int32 [kr, port]. */
   LISTEN: 0x5400,
-  /** int32 [remoteIp, remotePort, localPort(0 = ephemeral)], task port. Reply: a grant. */
+  /**
+   * int32 [remoteIp, remotePort, localPort(0 = ephemeral), rate?], task port. Reply: a grant.
+   * rate (optional): a reservation for the connection's channel in wire bytes/s (P §3.5: a
+   * pre-arranged rate); absent or 0: best effort. Beyond what the link has left: REG_ERR.NO_BANDWIDTH.
+   */
   CONNECT: 0x5401,
-  /** int32 [port], task port. Reply: a grant once a connection is established. */
+  /** int32 [port, rate?], task port. Reply: a grant once a connection is established (rate: as CONNECT's, for that connection). */
   ACCEPT: 0x5402,
   /**
    * int32 [localPort, remoteIp, remotePort, timeWait 0/1], task port, channel right (the proof):
@@ -65,6 +69,8 @@ export const REG_ERR = {
   QUOTA: 2706,
   /** AN1: no BQI is free on this host (every one is bound, reserved or held after its connection: BQI lifetime). */
   NO_BQI: 2707,
+  /** A rate reservation (CONNECT/ACCEPT) the link's reservable capacity cannot admit besides the reservations in force (limits.ts reservablePercent). */
+  NO_BANDWIDTH: 2710,
 } as const;
 
 /** Which quota a REG_ERR.QUOTA reply names (its second word). */

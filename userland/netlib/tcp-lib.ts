@@ -40,7 +40,7 @@ import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
-export const SOCK_ERR = { EBADF: -9, EINVAL: -22, ENOTCONN: -57, EPIPE: -32, ECONNRESET: -54, ETIMEDOUT: -60, ECONNREFUSED: -61, EADDRINUSE: -48 } as const;
+export const SOCK_ERR = { EBADF: -9, EINVAL: -22, ENOTCONN: -57, EPIPE: -32, ECONNRESET: -54, ETIMEDOUT: -60, ECONNREFUSED: -61, EADDRINUSE: -48, ENOBANDWIDTH: -2710 } as const;
 
 /** One established connection in this task. */
 export class LibConn {
@@ -338,7 +338,7 @@ export class TcpLib {
   private *adopt(t0: number, r: { kr: number; msg: ReceivedMsg | undefined }): G<number> {
     const g = parseGrant(r.msg);
     if (typeof g === 'number') {
-      return g === REG_ERR.ADDR_IN_USE ? SOCK_ERR.EADDRINUSE : g === REG_ERR.TIMED_OUT ? SOCK_ERR.ETIMEDOUT : g === REG_ERR.CONN_REFUSED ? SOCK_ERR.ECONNREFUSED : SOCK_ERR.EINVAL;
+      return g === REG_ERR.ADDR_IN_USE ? SOCK_ERR.EADDRINUSE : g === REG_ERR.TIMED_OUT ? SOCK_ERR.ETIMEDOUT : g === REG_ERR.CONN_REFUSED ? SOCK_ERR.ECONNREFUSED : g === REG_ERR.NO_BANDWIDTH ? SOCK_ERR.ENOBANDWIDTH : SOCK_ERR.EINVAL;
     }
     const t1 = yield* this.now();
     const conn = new LibConn(this, g, t1, g.snap);
@@ -392,8 +392,11 @@ export class TcpLib {
     return fd;
   }
 
-  /** Accept one connection on a listening socket: a new fd (or a negative error). */
-  *accept(fd: number): G<number> {
+  /**
+   * Accept one connection on a listening socket: a new fd (or a negative error). `rate`: a
+   * reservation for the connection in wire bytes/s (0: best effort), as for connect.
+   */
+  *accept(fd: number, rate = 0): G<number> {
     const e = this.fds.get(fd);
     if (e === undefined || e.kind !== 'listen') return SOCK_ERR.EINVAL;
     this.ctx.spend(this.c.socketCallCycles);
@@ -405,16 +408,20 @@ export class TcpLib {
       if (r !== undefined) return r;
     }
     const t0 = yield* this.now();
-    return yield* this.adopt(t0, yield* this.request(REG_MSG.ACCEPT, [e.port]));
+    return yield* this.adopt(t0, yield* this.request(REG_MSG.ACCEPT, rate !== 0 ? [e.port, rate] : [e.port]));
   }
 
-  /** Active open: fd becomes connected (returns 0) or a negative error. */
-  *connect(fd: number, ip: number, port: number): G<number> {
+  /**
+   * Active open: fd becomes connected (returns 0) or a negative error. `rate`: a reservation for
+   * the connection's channel in wire bytes/s (P §3.5; the registry admits it against the link's
+   * reservable capacity, else REG_ERR.NO_BANDWIDTH); 0: best effort, a share of what is unreserved.
+   */
+  *connect(fd: number, ip: number, port: number, rate = 0): G<number> {
     const e = this.fds.get(fd);
     if (e === undefined || e.kind !== 'new') return SOCK_ERR.EINVAL;
     this.ctx.spend(this.c.socketCallCycles);
     const t0 = yield* this.now();
-    const r = yield* this.request(REG_MSG.CONNECT, [ip >>> 0, port, e.port]);
+    const r = yield* this.request(REG_MSG.CONNECT, rate !== 0 ? [ip >>> 0, port, e.port, rate] : [ip >>> 0, port, e.port]);
     const nfd = yield* this.adopt(t0, r);
     if (nfd < 0) return nfd;
     const ent = this.fds.get(nfd)!;

@@ -36,6 +36,23 @@ export const REGISTRY_LIMITS = {
   namesPerTask: 193,
   /** Listen backlog (connections completed before the application accepts): SOMAXCONN in 4.3BSD is 5; the engine allows up to 64. */
   backlogMax: 64,
+  /**
+   * Rate control (P §3.5, issue 13 F8): the part of a link's capacity (kernel/abi/netio.ts
+   * NETIO_LINK_BYTES_PER_SECOND, wire bytes/s) that CONNECT and ACCEPT may reserve, in percent.
+   * The rest is never reserved, so connections without a reservation (best effort: the network
+   * I/O module shares the unreserved capacity equally among them) always get at least 20 % of
+   * the link between them, and the peer's acknowledgements have room on a shared Ethernet.
+   */
+  reservablePercent: 80,
+  /**
+   * Token-bucket depth of a connection's channel, wire bytes: what the device's transmit queue
+   * holds (Ethernet: the LANCE's 16 transmit buffers × 1538 wire bytes of a maximum frame;
+   * AN1: the module's 32 transmit pages × 1537). A connection whose rate is the whole link is
+   * then never held by its bucket, only by the device, exactly as without rate control (the
+   * wire drains the bucket's refill rate at most, and at most a full queue is outstanding).
+   */
+  rateBurstEthernet: 16 * 1538,
+  rateBurstAn1: 32 * 1537,
   /** Bytes of a TCB handed over with RELEASE: the engine's snapshot of a connection (send and receive buffers up to 64 KB each, as JSON numbers). */
   tcbBytesMax: 1 << 20,
 } as const;

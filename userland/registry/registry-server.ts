@@ -35,7 +35,7 @@ import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext, GuestProgram } from '../../kernel/abi/guest.ts';
 import { MACH_MSG } from '../../kernel/abi/errors.ts';
 import { MACH_PORT_DEAD, MSG_TYPE, NOTIFY, PORT_RIGHT, TASK_PORT, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
-import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_ERR, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
+import { encodeChannelSpec, NETIO_DEVICE_MSG, NETIO_ERR, NETIO_LINK_BYTES_PER_SECOND, NETIO_PAGE_SIZE } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, TcpFlag, chargeInput, chargeOutput, type TcpListener, type TcpSnapshot, type TcpSocket, type UdpSocket } from '../inet/index.ts';
 import type { Seq32 } from '../inet/seq32.ts';
@@ -62,6 +62,8 @@ const AN1_DST_SHORT_P2P = 0;
 interface Reply {
   readonly name: PortName;
   readonly id: number;
+  /** ACCEPT: the rate reservation asked for the connection it will get (wire bytes/s, 0 = best effort). */
+  readonly rate?: number;
 }
 
 interface ConnRec {
@@ -84,6 +86,8 @@ interface ConnRec {
   peerMac: number;
   /** The registry's own send right to the connection's channel (0 before hand-off): its death is the connection's end. */
   channel: PortName;
+  /** Rate reservation of the connection's channel, wire bytes/s (0: best effort). Counted against the link while the connection lives. */
+  rate: number;
 }
 
 /** A UDP port granted to a task (issue 17): its channel, and the engine's socket that keeps the port (datagrams reaching the default channel for it are dropped, not answered by ICMP). */
@@ -344,7 +348,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           if (b.kr === KERN.SUCCESS) stats.bqisReserved++;
           conns.set(k, {
             key: k, owner: l.owner, active: false, localPort: tu.dstPort, remoteIp: tu.srcIp, remotePort: tu.srcPort, sock: undefined,
-            state: 'handshake', reply: undefined, bqi: b.kr === KERN.SUCCESS ? b.bqi : 0, peerBqi: tu.spare, tRequest: t, tSynSent: t, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0,
+            state: 'handshake', reply: undefined, bqi: b.kr === KERN.SUCCESS ? b.bqi : 0, peerBqi: tu.spare, tRequest: t, tSynSent: t, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0, rate: 0,
           });
         }
       } else if (link === 'an1' && tu !== undefined && (tu.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
@@ -446,8 +450,25 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       ...(link === 'an1' ? { bqi: r.bqi, peerBqi: r.peerBqi } : {}),
     });
     const dstShort = link === 'an1' ? [{ offset: 0, bytes: Uint8Array.of(AN1_DST_SHORT_P2P >>> 8, AN1_DST_SHORT_P2P & 0xff) }] : [];
-    return encodeChannelSpec({ ...base, template: [...dstShort, ...base.template] });
+    // Rate control: the reservation, or best effort (0: the module shares what is unreserved).
+    const rate = { bytesPerSecond: r.rate, burstBytes: link === 'an1' ? lim.rateBurstAn1 : lim.rateBurstEthernet };
+    return encodeChannelSpec({ ...base, template: [...dstShort, ...base.template], rate });
   };
+
+  /**
+   * Rate admission (P §3.5: pre-arranged rates): a reservation of `rate` wire bytes/s fits if the
+   * reservations of live connections (set-up, handed) and of waiting ACCEPTs leave it room within
+   * the link's reservable capacity. 0 (best effort) always fits.
+   */
+  const rateFits = (rate: number): boolean => {
+    if (rate === 0) return true;
+    let held = 0;
+    for (const r of conns.values()) if (r.state === 'handshake' || r.state === 'completing' || r.state === 'handed') held += r.rate;
+    for (const l of listeners.values()) for (const a of l.accepts) held += a.rate ?? 0;
+    return held + rate <= Math.floor((NETIO_LINK_BYTES_PER_SECOND[link] * lim.reservablePercent) / 100);
+  };
+  /** A rate word as a request carries it: absent = 0; an integer ≥ 0, else undefined (invalid). */
+  const rateWord = (x: number | undefined): number | undefined => (x === undefined ? 0 : Number.isInteger(x) && x >= 0 ? x : undefined);
 
   /** A connection reached ESTABLISHED in the engine: channel, TCB export, hand-off. */
   function* complete(r: ConnRec, s: TcpSocket): G<void> {
@@ -524,10 +545,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (r === undefined || r.state !== 'handshake') {
           r = {
             key: k, owner: l.owner, active: false, localPort: s.localPort, remoteIp: s.remoteIp, remotePort: s.remotePort, sock: s,
-            state: 'handshake', reply: undefined, bqi: 0, peerBqi: 0, tRequest: 0, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0,
+            state: 'handshake', reply: undefined, bqi: 0, peerBqi: 0, tRequest: 0, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0, rate: 0,
           };
           conns.set(k, r);
         }
+        r.rate = l.accepts[0]?.rate ?? 0; // the ACCEPT this connection answers (complete() hands it over)
         stats.accepts++;
         yield* complete(r, s);
       }
@@ -735,7 +757,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         return;
       }
       case REG_MSG.ACCEPT: {
-        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(v[0] ?? 0)) return yield* invalid();
+        const rate = rateWord(v[1]);
+        if (!shapeOk(1, 1, 0) || owner === 0 || !validPort(v[0] ?? 0) || rate === undefined) return yield* invalid();
         const l = listeners.get(v[0] ?? 0);
         if (l === undefined || l.owner !== owner) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);
@@ -746,7 +769,11 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         else {
           const q = overQuota(owner, 'accept');
           if (q !== 0) return yield* quota(q);
-          l.accepts.push(rep);
+          if (!rateFits(rate)) {
+            yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BANDWIDTH] }]);
+            return;
+          }
+          l.accepts.push(rate !== 0 ? { ...rep, rate } : rep);
         }
         return;
       }
@@ -755,10 +782,15 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const remoteIp = (v[0] ?? 0) >>> 0;
         const remotePort = v[1] ?? 0;
         let localPort = v[2] ?? 0;
+        const rate = rateWord(v[3]);
         // F3: a local port outside 1..65535 (65536 + P would become P, a live connection's port) is refused, not wrapped.
-        if (!shapeOk(3, 1, 0) || owner === 0 || !validRemoteIp(v[0] ?? 0) || !validPort(remotePort) || (localPort !== 0 && !validPort(localPort))) return yield* invalid();
+        if (!shapeOk(3, 1, 0) || owner === 0 || !validRemoteIp(v[0] ?? 0) || !validPort(remotePort) || (localPort !== 0 && !validPort(localPort)) || rate === undefined) return yield* invalid();
         const q = overQuota(owner, 'connect');
         if (q !== 0) return yield* quota(q);
+        if (!rateFits(rate)) {
+          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BANDWIDTH] }]);
+          return;
+        }
         if (localPort === 0) {
           for (let i = 0; i < 16384 && portBusy(nextEphemeral, t); i++) nextEphemeral = nextEphemeral >= 65535 ? 49152 : nextEphemeral + 1;
           localPort = nextEphemeral;
@@ -787,7 +819,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         }
         const r: ConnRec = {
           key: k, owner, active: true, localPort, remoteIp, remotePort, sock: s, state: 'handshake', reply: rep, bqi, peerBqi: 0,
-          tRequest: t, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0,
+          tRequest: t, tSynSent: 0, tEstablished: 0, snap: undefined, peerMac: 0, channel: 0, rate,
         };
         conns.set(k, r);
         yield* flushOut(); // the SYN (or the ARP request before it) leaves first

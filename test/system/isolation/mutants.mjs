@@ -23,6 +23,8 @@ const T = {
   headers: 'test/property/netio/headers.property.test.ts',
   histories: `${ISO}/histories.property.test.ts`,
   requestsProperty: `${ISO}/requests.property.test.ts`,
+  rate: `${ISO}/rate-control.test.ts`,
+  channel: 'test/netio/channel.test.ts',
 };
 const REG = 'userland/registry/registry-server.ts';
 const SPEC = 'userland/netlib/conn-spec.ts';
@@ -65,6 +67,14 @@ const MUTANTS = [
   ['kernel-object rights leaked on task death', 'kernel/ipc/ipc.ts', '    if (port !== undefined) {\n      this.dropSend(e);', '    if (port !== undefined) {\n      if (port.kobject === undefined) this.dropSend(e);', [T.kills]],
   ['RELEASE leaves the channel open', REG, '          yield* sys.net_channel_close({ channel: r.channel });\n          holdBqi(r.bqi, t, r.owner);', '          holdBqi(r.bqi, t, r.owner);', [T.templates]],
   ['a request from a task dead in transit acted on', REG, 'if (m.id !== NOTIFY.DEAD_NAME && owner === MACH_PORT_DEAD) return yield* invalid();', '', [T.requests, T.requestsProperty]],
+  // Rate control (F8).
+  ['rate: token bucket not consulted', NETIO, 'if (ch.bucket !== undefined && ((!retry', 'if (false && ch.bucket !== undefined && ((!retry', [T.rate, T.channel]],
+  ['rate: a sender the bucket cannot cover is refused, not blocked', NETIO, "      this.scheduleRate(ch);\n      return this.kernel.block(t, 'net_send');", '      ch.rateWaiters.splice(ch.rateWaiters.indexOf(w), 1);\n      t.waitCancel = undefined;\n      return { kr: NETIO_ERR.RATE_LIMITED };', [T.rate, T.channel]],
+  ['rate: refill twice too fast', 'kernel/netio/rate-limit.ts', 'this.tokensScaled + dt * this.rate;', 'this.tokensScaled + 2 * dt * this.rate;', [T.rate, T.channel]],
+  ['rate: best effort not re-shared when a channel opens', NETIO, 'if (rateClass !== undefined) this.reshare(link);', '', [T.rate, T.channel]],
+  ['rate: registry sets no rate on the channel', REG, 'template: [...dstShort, ...base.template], rate });', 'template: [...dstShort, ...base.template] });', [T.rate]],
+  ['rate: CONNECT reservation not admitted against the capacity', REG, "        if (!rateFits(rate)) {\n          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BANDWIDTH] }]);\n          return;\n        }\n        if (localPort === 0)", '        if (localPort === 0)', [T.rate]],
+  ['rate: ACCEPT reservation ignored', REG, 'r.rate = l.accepts[0]?.rate ?? 0;', 'r.rate = 0;', [T.rate]],
   // Latent.
   ['vm_protect(setMax) raises a maximum', 'kernel/vm/vm-map.ts', 'if ((prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', 'if (!setMax && (prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', [T.latent]],
   ['endTask does not check ownership', 'kernel/kernel.ts', 'assert(this.tasks.get(task.id) === task,', 'assert(true,', [T.latent]],
