@@ -346,7 +346,7 @@ describe('ulp run FILE with --set, --cost, --seed and --pcap', () => {
     expect(ra.scenario).toBe('topology-three-hosts-two-orgs');
     expect(ra.scenarioFile).toBe(path);
     expect(ra.params).toMatchObject({ 'bulk.bytes': 32768, 'ping.rounds': 5, 'ping.peer': 'gamma' });
-    expect(readdirSync(pcap).sort()).toEqual(['alpha', 'beta', 'gamma'].map((h) => `topology-three-hosts-two-orgs-01-${h}-ln0.pcap`));
+    expect(readdirSync(pcap).sort()).toEqual(['alpha', 'beta', 'gamma'].map((h) => `${h}-ln0.pcapng`));
     const b = JSON.parse(ulp('run', path, ...set, '--json', '--cost', 'kernel.trapCycles=300', '--seed', '3').out) as RunReport;
     expect(b.seed).toBe(3);
     expect(b.costOverrides).toEqual({ 'kernel.trapCycles': 300 });
