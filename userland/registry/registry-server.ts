@@ -675,6 +675,18 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* sys.mach_port_destroy({ name: u.channel });
   }
 
+  /** On AN1, reserve a BQI for a new endpoint (0 on Ethernet); undefined after answering NO_BQI. */
+  function* reserveBqi(rep: Reply): G<number | undefined> {
+    if (link !== 'an1') return 0;
+    const b = yield* sys.net_bqi_reserve({ priv });
+    if (b.kr !== KERN.SUCCESS) {
+      yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BQI] }]);
+      return undefined;
+    }
+    stats.bqisReserved++;
+    return b.bqi;
+  }
+
   function* handle(m: ReceivedMsg): G<void> {
     const taskItem = m.items.find((i) => i.type === 'port');
     const owner = taskItem?.type === 'port' ? taskItem.name : 0;
@@ -801,16 +813,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE] }]);
           return;
         }
-        let bqi = 0;
-        if (link === 'an1') {
-          const b = yield* sys.net_bqi_reserve({ priv });
-          if (b.kr !== KERN.SUCCESS) {
-            yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BQI] }]);
-            return;
-          }
-          bqi = b.bqi;
-          stats.bqisReserved++;
-        }
+        const bqi = yield* reserveBqi(rep);
+        if (bqi === undefined) return;
         const s = stack.connect(t, remoteIp, remotePort, { localPort, ...(bqi !== 0 ? { an1TxSpare: bqi } : {}) });
         if (typeof s === 'string') {
           if (bqi !== 0) yield* sys.net_bqi_release({ priv, bqi });
@@ -909,16 +913,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
           yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.ADDR_IN_USE, localPort] }]);
           return;
         }
-        let bqi = 0;
-        if (link === 'an1') {
-          const b = yield* sys.net_bqi_reserve({ priv });
-          if (b.kr !== KERN.SUCCESS) {
-            yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BQI] }]);
-            return;
-          }
-          bqi = b.bqi;
-          stats.bqisReserved++;
-        }
+        const bqi = yield* reserveBqi(rep);
+        if (bqi === undefined) return;
         const spec = encodeChannelSpec(udpSpec({
           link, localMac: mac, localIp: ip, localPort, ...(connected ? { peerMac, peerIp: remoteIp, peerPort: remotePort, peerBqi } : {}), ...(bqi !== 0 ? { bqi } : {}),
         }));
