@@ -119,6 +119,10 @@ export interface CpuPort extends CycleSink {
   hardwareIrqHandler: () => unknown;
   /** True when the running body's local clock is ahead of the global one (a read must sync first). */
   readonly isAhead: boolean;
+  /** Enter a masked section (splimp): interrupts due in it are taken at its end (nests). */
+  splRaise(): void;
+  /** Leave it (splx). */
+  splLower(): void;
   dispatcher: () => void;
   readonly cyclesByCategory: ReadonlyMap<string, number>;
 }

@@ -28,6 +28,13 @@
  * A handler that runs while the burst's JavaScript is already past the interrupt's time sees the
  * burst's kernel-state effects early (temporal decoupling); it never sees the burst's device
  * effects early, because those are timed.
+ *
+ * Masked sections (`splRaise`/`splLower`, a driver's splimp…splx): an interrupt due while the
+ * burst's own body is inside one is taken at the section's end, at that CPU-local time, as on
+ * the real machine. Because the body's code runs ahead of the clock, an interrupt due *before* a
+ * section the body has already executed (same segment) would see the section's kernel state
+ * without its timed device writes; it is taken at the end of the last such section instead
+ * (docs/kernel.md "Masked sections": the departure and its bound).
  */
 import { assert } from '../sim/assert.ts';
 import { Priority, type Scheduler, type SimEvent } from '../sim/scheduler.ts';
@@ -125,6 +132,17 @@ export class Cpu implements CycleSink {
   private handler: Frame | undefined = undefined;
   private handlerAtNs = 0;
   private heldWrites: unknown = undefined;
+  /** The frame whose code is running now (undefined between segments). */
+  private running: Frame | undefined = undefined;
+  /** Nesting depth of masked sections (splRaise without its splLower yet). */
+  private splDepth = 0;
+  /**
+   * End (local time) of the last masked section the burst's own body has executed; +Infinity
+   * while one is open. Interrupts sampled before it wait for it (`onSample`).
+   */
+  private maskedUntilNs = 0;
+  /** An interrupt sampled while a section was open across a sync point: sample at its end. */
+  private sampleAtUnmask = false;
 
   private readonly burstEndEvent: SimEvent;
   private readonly sampleEvent: SimEvent;
@@ -148,6 +166,8 @@ export class Cpu implements CycleSink {
   untimedCycles = 0;
   burstsTotal = 0;
   interruptsTotal = 0;
+  /** Interrupt samples that found a masked section and were deferred to its end. */
+  interruptsDeferredTotal = 0;
   /** Times a body was suspended at a sync point to let the clock catch up. */
   syncSuspendsTotal = 0;
   /** Timeline observer (studies/trace); undefined in ordinary runs. */
@@ -234,6 +254,36 @@ export class Cpu implements CycleSink {
     this.requestSample(this.localNow());
   }
 
+  /**
+   * Enter a masked section (splimp): interrupts due from here (and, for code already run ahead of
+   * the clock, from before here in this segment) wait for the matching splLower. Nests.
+   * Outside a body (boot-time set-up, tests poking the driver) there is nothing to mask.
+   */
+  splRaise(): void {
+    if (!this.inBody) return;
+    this.splDepth++;
+    if (this.splDepth === 1 && this.inOwnBody()) this.maskedUntilNs = Infinity;
+  }
+
+  /** Leave a masked section (splx): interrupts that waited are taken at this CPU-local time. */
+  splLower(): void {
+    if (!this.inBody) return;
+    if (this.splDepth <= 0) assert(false, `${this.name}: splLower without splRaise`);
+    this.splDepth--;
+    if (this.splDepth > 0 || !this.inOwnBody()) return;
+    const at = this.localNow();
+    this.maskedUntilNs = at;
+    if (this.sampleAtUnmask) {
+      this.sampleAtUnmask = false;
+      this.requestSample(at);
+    }
+  }
+
+  /** The running code is the burst's own body of an interruptible burst (the only code masking changes). */
+  private inOwnBody(): boolean {
+    return this.running !== undefined && this.running === this.base && this.handler === undefined && this.interruptible;
+  }
+
   private requestSample(at: Ns): void {
     if (this.sampleEvent.scheduled && this.sampleEvent.time <= at) return;
     this.sched.reschedule(this.sampleEvent, Math.max(at, this.sched.now));
@@ -247,6 +297,7 @@ export class Cpu implements CycleSink {
     if (this.inBody) assert(false, `${this.name}: nested body`);
     const savedCategory = this.category;
     this.inBody = true;
+    this.running = f;
     this.segStart = this.sched.now;
     this.segCycles = 0;
     this.category = f.category;
@@ -273,6 +324,7 @@ export class Cpu implements CycleSink {
       }
     } finally {
       this.inBody = false;
+      this.running = undefined;
       this.category = savedCategory;
     }
     f.cycles += this.segCycles;
@@ -334,6 +386,13 @@ export class Cpu implements CycleSink {
       return;
     }
     if (!this.interruptible || this.handler !== undefined) return; // taken at the burst's (handler's) end
+    if (this.sched.now < this.maskedUntilNs) {
+      // Masked: taken at the section's end (requested by splLower if the section is still open).
+      this.interruptsDeferredTotal++;
+      if (this.maskedUntilNs === Infinity) this.sampleAtUnmask = true;
+      else this.requestSample(this.maskedUntilNs as Ns);
+      return;
+    }
     const irq = this.takeInterrupt()!;
     this.interruptsTotal++;
     // The burst stops here: hold back its writes stamped later, and its resumption if suspended.
@@ -363,6 +422,9 @@ export class Cpu implements CycleSink {
 
   private onBurstEnd(): void {
     if (!this.busy) assert(false, 'burst end while idle');
+    if (this.splDepth !== 0) assert(false, `${this.name}: burst ended inside a masked section`);
+    this.maskedUntilNs = 0;
+    this.sampleAtUnmask = false;
     if (this.observer !== undefined) this.observer.burstEnd(this.sched.now);
     this.busy = false;
     this.base = undefined;

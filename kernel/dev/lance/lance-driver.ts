@@ -418,6 +418,16 @@ export class LanceDriver {
    * 60). Returns false when the frame is refused (bad size, or the send queue is full).
    */
   transmit(frame: Uint8Array): boolean {
+    const cpu = this.env.host.cpu;
+    cpu.splRaise();
+    try {
+      return this.transmitMasked(frame);
+    } finally {
+      cpu.splLower();
+    }
+  }
+
+  private transmitMasked(frame: Uint8Array): boolean {
     if (frame.length < 14 || frame.length > ETHER_MAX_DATA) {
       this.counters.txErrors++;
       return false;
@@ -444,7 +454,13 @@ export class LanceDriver {
   transmitFrom(length: number, fill: (w: LanceTxWriter) => void): boolean {
     // Frames already queued go first: a direct write never overtakes them.
     if (!this.running || this.txOutstanding >= this.nTx || this.txQueue.length > 0 || length < 14 || length > ETHER_MAX_DATA) return false;
-    this.put(length, fill);
+    const cpu = this.env.host.cpu;
+    cpu.splRaise();
+    try {
+      this.put(length, fill);
+    } finally {
+      cpu.splLower();
+    }
     return true;
   }
 

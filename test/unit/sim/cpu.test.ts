@@ -42,6 +42,56 @@ describe('Cpu bursts', () => {
     expect(log).toEqual(['irq@400', 'done@6000']);
   });
 
+  it('masked sections (splimp…splx): an interrupt due inside, or before one the body already ran, is taken at its end; after it, at its time', () => {
+    const run = (irqAt: number) => {
+      const { sched, cpu, log, setIrq } = setup();
+      cpu.hardwareIrqHandler = () => {
+        log.push(`irq@${sched.now}`);
+        cpu.charge(50);
+        setIrq(false);
+      };
+      sched.schedule(sched.createEvent('device', 10, () => setIrq(true)), irqAt);
+      // 0..400 ns unmasked, 400..2400 masked, 2400..4000 unmasked.
+      cpu.execute('user', () => {
+        cpu.charge(10);
+        cpu.splRaise();
+        cpu.charge(25);
+        cpu.splRaise(); // nests
+        cpu.charge(25);
+        cpu.splLower();
+        cpu.splLower();
+        cpu.charge(40);
+      }, { onDone: () => log.push(`done@${sched.now}`) });
+      sched.runFor(100_000);
+      return { log, deferred: cpu.interruptsDeferredTotal };
+    };
+    expect(run(1000)).toEqual({ log: ['irq@2400', 'done@6000'], deferred: 1 });
+    // Before the section, but the body's code has already run it: its end too (docs/kernel.md).
+    expect(run(200)).toEqual({ log: ['irq@2400', 'done@6000'], deferred: 1 });
+    expect(run(3000)).toEqual({ log: ['irq@3000', 'done@6000'], deferred: 0 });
+  });
+
+  it('a masked section open across a sync point: the interrupt waits for splLower in the later segment', () => {
+    const { sched, cpu, log, setIrq } = setup();
+    cpu.hardwareIrqHandler = () => {
+      log.push(`irq@${sched.now}`);
+      cpu.charge(10);
+      setIrq(false);
+    };
+    sched.schedule(sched.createEvent('device', 10, () => setIrq(true)), 600);
+    cpu.execute('user', function* () {
+      cpu.charge(10);
+      cpu.splRaise();
+      cpu.charge(10);
+      yield 'sync'; // suspended until 800 with the section open
+      cpu.charge(30);
+      cpu.splLower(); // 2000
+      cpu.charge(10);
+    }, { onDone: () => log.push(`done@${sched.now}`) });
+    sched.runFor(100_000);
+    expect(log).toEqual(['irq@2000', 'done@2800']);
+  });
+
   it('a non-interruptible burst takes its interrupt at its end, before dispatch', () => {
     const { sched, cpu, log, setIrq } = setup();
     cpu.hardwareIrqHandler = () => {
