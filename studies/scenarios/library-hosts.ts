@@ -39,6 +39,8 @@ export interface LibPair {
   readonly link: LinkName;
   readonly a: LibHost;
   readonly b: LibHost;
+  /** A third host on the same segment (Ethernet with `thirdHost`), else undefined. */
+  readonly c: LibHost | undefined;
   /** Parameters every library task on this pair gets (link, MSL, costs from the cost table). */
   readonly params: GuestParams;
   spawn(h: LibHost, name: string, program: GuestProgram, params?: GuestParams): Task;
@@ -51,6 +53,8 @@ export interface LibPairOptions {
   readonly logStats?: boolean;
   /** Extra registry parameters (connRxSlots, connTxPages, ...). */
   readonly registryParams?: GuestParams;
+  /** Ethernet only: a third host (c, 10.0.0.3) on the segment, e.g. a destination that is neither a nor b. */
+  readonly thirdHost?: boolean;
 }
 
 /** The library's cost constants as the cost table has them (a what-if override reaches the guests). */
@@ -81,13 +85,14 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   const mslNs = o.mslNs ?? 30_000_000_000;
   const params: Record<string, number | string | boolean> = { link, mslNs, ...libCostParams(world) };
   const hosts: LibHost[] = [];
-  const macs = [0x08002b_000020 + (link === 'an1' ? 0x100 : 0), 0x08002b_000021 + (link === 'an1' ? 0x100 : 0)];
+  const macs = [0x08002b_000020 + (link === 'an1' ? 0x100 : 0), 0x08002b_000021 + (link === 'an1' ? 0x100 : 0), 0x08002b_000022];
+  if (o.thirdHost === true && link !== 'ethernet') throw new Error('buildLibPair: a third host needs the Ethernet segment (the AN1 link is point to point)');
   if (link === 'ethernet') {
     const seg = new EthernetSegment(world, { name: `${pre}-seg`, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < (o.thirdHost === true ? 3 : 2); i++) {
       const m = macs[i]!;
       const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
-      const h = addNetioEthernetHost(world, seg, `${pre}-${'ab'[i]}`, bytes);
+      const h = addNetioEthernetHost(world, seg, `${pre}-${'abc'[i]}`, bytes);
       const clockPhys = addClockAn1(world, h.host, h.name, m);
       hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 0, 1 + i), mac: m, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys });
     }
@@ -99,7 +104,8 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
     );
   }
   const [a, b] = hosts as [LibHost, LibHost];
-  world.sched.runUntil(() => a.isUp() && b.isUp(), { nsMax: msToNs(20) });
+  const c = hosts[2];
+  world.sched.runUntil(() => hosts.every((h) => h.isUp()), { nsMax: msToNs(20) });
   for (const h of hosts) {
     h.registry = h.kernel.spawn('registry', registryServer, {
       privileged: true,
@@ -109,7 +115,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   // The registries are up once they have registered with the bootstrap service (and logged it).
   world.sched.runUntil(() => hosts.every((h) => h.registry!.log.some((l) => l.startsWith('registry: up'))), { nsMax: msToNs(50) });
   return {
-    link, a, b, params,
+    link, a, b, c, params,
     spawn(h, name, program, extra = {}) {
       const p: Record<string, number | string | boolean> = { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra };
       const task = h.kernel.spawn(name, libMain(program), { params: p });

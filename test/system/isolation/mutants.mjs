@@ -72,6 +72,7 @@ const MUTANTS = [
   ['rate: a sender the bucket cannot cover is refused, not blocked', NETIO, "      this.scheduleRate(ch);\n      return this.kernel.block(t, 'net_send');", '      ch.rateWaiters.splice(ch.rateWaiters.indexOf(w), 1);\n      t.waitCancel = undefined;\n      return { kr: NETIO_ERR.RATE_LIMITED };', [T.rate, T.channel]],
   ['rate: refill twice too fast', 'kernel/netio/rate-limit.ts', 'this.tokensScaled + dt * this.rate;', 'this.tokensScaled + 2 * dt * this.rate;', [T.rate, T.channel]],
   ['rate: best effort not re-shared when a channel opens', NETIO, 'if (rateClass !== undefined) this.reshare(link);', '', [T.rate, T.channel]],
+  ['rate: best effort shares the whole link, ignoring reservations', NETIO, 'Math.floor((NETIO_LINK_BYTES_PER_SECOND[link] - reserved) / sharing.length)', 'Math.floor(NETIO_LINK_BYTES_PER_SECOND[link] / sharing.length)', [T.rate]],
   ['rate: registry sets no rate on the channel', REG, 'template: [...dstShort, ...base.template], rate });', 'template: [...dstShort, ...base.template] });', [T.rate]],
   ['rate: CONNECT reservation not admitted against the capacity', REG, "        if (!rateFits(rate)) {\n          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BANDWIDTH] }]);\n          return;\n        }\n        if (localPort === 0)", '        if (localPort === 0)', [T.rate]],
   ['rate: ACCEPT reservation ignored', REG, 'r.rate = l.accepts[0]?.rate ?? 0;', 'r.rate = 0;', [T.rate]],

@@ -99,3 +99,45 @@ describe.each(['ethernet', 'an1'] as const)('rate control on %s', (link) => {
     expect(rates).toEqual([cap / 4]);
   });
 });
+
+/**
+ * Issue 13 item 3: with a flooding library and a victim transfer on the same host, the victim
+ * keeps at least 80 % of its solo throughput. The victim (1 MB from a to a server on b) reserves
+ * what the registry admits; the flooder (1514-byte frames valid for its own connection to a
+ * second server on b, best effort) gets the rest. The registry's reservable part is raised from
+ * its default 80 % so that the rest is 10 % of the Ethernet and 2 % of the AN1 wire: the shares
+ * at which the victim keeps 80 % (docs/netio.md "What it achieves" measures why a 20 % share does
+ * not suffice: on Ethernet each flood frame's 1.23 ms on the wire stalls the victim's
+ * window-limited pipeline; on AN1 both hosts' CPUs, not the wire, are the bottleneck).
+ * Simulated time is deterministic: the ratios are exact on these seeds.
+ */
+describe('the victim keeps ≥ 80 % of its solo throughput next to a flooder (issue 13 item 3)', () => {
+  const MB = 1 << 20;
+  const cases = [
+    { link: 'ethernet', reservablePercent: 90, floodNs: 2.5e9, seeds: { 81: 0.852, 82: 0.852, 83: 0.837 } },
+    { link: 'an1', reservablePercent: 98, floodNs: 1.5e9, seeds: { 81: 0.832, 82: 0.832, 83: 0.832 } },
+  ] as const;
+  for (const c of cases) {
+    for (const [seedS, want] of Object.entries(c.seeds)) {
+      const seed = Number(seedS);
+      it(`${c.link}, seed ${seed}: the flooder held to ${100 - c.reservablePercent} % of the wire, the victim keeps ${want}`, () => {
+        const cap = NETIO_LINK_BYTES_PER_SECOND[c.link];
+        const reserve = (cap * c.reservablePercent) / 100;
+        const solo = rateRun(c.link, { seed, victim: { rate: 0, bytes: MB } });
+        const r = rateRun(c.link, {
+          seed, victim: { rate: reserve, bytes: MB }, floods: [{ rate: 0, floodNs: c.floodNs }],
+          registryParams: { reservablePercent: c.reservablePercent },
+        });
+        expect(solo.victim!.bytes).toBe(MB);
+        expect(r.victim!.bytes).toBe(MB);
+        expect(r.ratesDuring).toEqual([reserve, cap - reserve]);
+        // The flood outlasts the victim's transfer, and the flooder sent all along.
+        expect(r.floods[0]!.tLast).toBeGreaterThan(r.floods[0]!.t0 + r.victim!.ns);
+        const ratio = r.victim!.bytesPerSecond / solo.victim!.bytesPerSecond;
+        expect(Math.round(ratio * 1000) / 1000).toBe(want);
+        expect(ratio).toBeGreaterThanOrEqual(0.8);
+        expect(r.lanceResets).toBe(0);
+      }, 180_000);
+    }
+  }
+});

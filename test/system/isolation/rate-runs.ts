@@ -28,6 +28,8 @@ export interface RateRun {
   readonly floods: readonly FloodResult[];
   /** Rate (bytes/s) of each of host a's connection channels once every client has connected, in creation order (−1: none). */
   readonly ratesDuring: readonly number[];
+  /** CPU busy fraction of hosts a and b (and c) from the victim's connect to its close done (NaN without a victim). */
+  readonly victimWindowBusy: { readonly a: number; readonly b: number; readonly c?: number };
   /** LANCE transmit-watchdog resets on either host (Ethernet): a pre-existing transmit stall, reported in docs/netio.md. */
   readonly lanceResets: number;
 }
@@ -44,6 +46,11 @@ export interface RateRunOptions {
   readonly floods?: readonly FloodSpec[];
   readonly seed?: number;
   readonly registryParams?: Record<string, number>;
+  /**
+   * Where the flooders' servers run: 'b' (the victim's receiver, the default) or 'c', a third
+   * Ethernet host, so that only host a, its LANCE and the wire are shared with the victim.
+   */
+  readonly floodTo?: 'b' | 'c';
 }
 
 const field = (log: readonly string[], prefix: string, name: string): number => {
@@ -54,18 +61,19 @@ const field = (log: readonly string[], prefix: string, name: string): number => 
 
 export function rateRun(link: LinkName, o: RateRunOptions): RateRun {
   const w = new World({ seed: o.seed ?? 81, traceOn: false });
-  const pair = buildLibPair(w, link, { logStats: false, ...(o.registryParams !== undefined ? { registryParams: o.registryParams } : {}) });
+  const pair = buildLibPair(w, link, { logStats: false, thirdHost: o.floodTo === 'c', ...(o.registryParams !== undefined ? { registryParams: o.registryParams } : {}) });
   const { a, b } = pair;
+  const ft = o.floodTo === 'c' ? pair.c! : b;
   const floods = o.floods ?? [];
   // One server task per client (a library task waits on one channel's semaphore at a time: docs/netio.md).
   if (o.victim !== undefined) pair.spawn(b, 'srv', holdServer, { port: 82, conns: 1, holdNs: 100e9 });
-  floods.forEach((_, i) => pair.spawn(b, `srv-f${i}`, holdServer, { port: 83 + i, conns: 1, holdNs: 100e9 }));
+  floods.forEach((_, i) => pair.spawn(ft, `srv-f${i}`, holdServer, { port: 83 + i, conns: 1, holdNs: 100e9 }));
   w.sched.runFor(1_000_000);
   const v = o.victim === undefined ? undefined : pair.spawn(a, 'victim', rateVictim, { peerIp: b.ip, port: 82, rate: o.victim.rate, bytes: o.victim.bytes });
   // Flooders connect once the victim has its connection (so a reservation is in force before them).
   if (v !== undefined) w.sched.runUntil(() => v.log.some((l) => l.startsWith('victim connected=')) || !v.alive, { nsMax: 1e9 });
   const startAtNs = floods.length > 1 ? w.sched.now + 50_000_000 : 0; // every flooder connected by then
-  const fs = floods.map((f, i) => pair.spawn(a, `flooder${i}`, flooder, { peerIp: b.ip, port: 83 + i, rate: f.rate, floodNs: f.floodNs, frameBytes: f.frameBytes ?? 1514, startAtNs }));
+  const fs = floods.map((f, i) => pair.spawn(a, `flooder${i}`, flooder, { peerIp: ft.ip, port: 83 + i, rate: f.rate, floodNs: f.floodNs, frameBytes: f.frameBytes ?? 1514, startAtNs }));
   const chRates = (): number[] => [...a.netio.channels.values()].filter((c) => !c.isDefault).sort((x, y) => x.id - y.id).map((c) => c.bucket?.bytesPerSecond ?? -1);
   let ratesDuring: number[] = chRates();
   let busyStart = 0;
@@ -75,8 +83,12 @@ export function rateRun(link: LinkName, o: RateRunOptions): RateRun {
     ratesDuring = chRates();
   }
   let busyNs = 0;
+  const hostsAll = [a, b, ...(pair.c !== undefined ? [pair.c] : [])];
+  const vStart = { t: w.sched.now, busy: hostsAll.map((h) => h.hostCpu.busyNsTotal) };
+  let vEnd: { t: number; busy: number[] } | undefined;
   w.sched.runUntil(
     () => {
+      if (vEnd === undefined && v !== undefined && (!v.alive || v.log.some((l) => l.startsWith('victim wrote=')))) vEnd = { t: w.sched.now, busy: hostsAll.map((h) => h.hostCpu.busyNsTotal) };
       const fDone = fs.every((f) => !f.alive || f.log.some((l) => l.startsWith('flooded=')));
       if (fDone && fs.length > 0 && busyNs === 0) busyNs = a.hostCpu.busyNsTotal - busyStart;
       const vDone = v === undefined || !v.alive || v.log.some((l) => l.startsWith('victim wrote='));
@@ -84,7 +96,7 @@ export function rateRun(link: LinkName, o: RateRunOptions): RateRun {
     },
     { nsMax: 60e9 },
   );
-  const lanceResets = [a, b].reduce((n, h) => n + (h.netio.devices.lance?.counters.watchdogResets ?? 0), 0);
+  const lanceResets = [a, b, ...(pair.c !== undefined ? [pair.c] : [])].reduce((n, h) => n + (h.netio.devices.lance?.counters.watchdogResets ?? 0), 0);
   let victim: RateRun['victim'];
   if (v !== undefined) {
     const bytes = field(v.log, 'victim wrote=', 'wrote');
@@ -106,5 +118,7 @@ export function rateRun(link: LinkName, o: RateRunOptions): RateRun {
       frames, refused: field(f.log, 'flooded=', 'refused'), wire, t0, tLast, wireBytesPerSecond: (frames * wire * 1e9) / (tLast - t0), busyNs,
     };
   });
-  return { ...(victim !== undefined ? { victim } : {}), floods: floodResults, ratesDuring, lanceResets };
+  const frac = (i: number): number => (vEnd === undefined ? NaN : (vEnd.busy[i]! - vStart.busy[i]!) / (vEnd.t - vStart.t));
+  const victimWindowBusy = { a: frac(0), b: frac(1), ...(pair.c !== undefined ? { c: frac(2) } : {}) };
+  return { ...(victim !== undefined ? { victim } : {}), floods: floodResults, ratesDuring, lanceResets, victimWindowBusy };
 }
