@@ -444,6 +444,19 @@ export class CthreadPool {
   *beforeBlocking(): G<void> {
     this.stats.blockingOutsideTotal++;
     this.blockedOutside++;
+    yield* this.provide();
+  }
+
+  /**
+   * A kernel thread that is not the application's (a pre-accept thread) made work for the pool
+   * and leaves: while the application's thread is blocked outside, give it a kernel thread now.
+   */
+  *leaving(): G<void> {
+    if (this.blockedOutside > 0) yield* this.provide();
+  }
+
+  /** Give work without a kernel thread one: a parked wired thread, else the upcall kernel thread. */
+  private *provide(): G<void> {
     if (this.ready.length + this.unclaimedKwaits() === 0) return;
     if (this.parked.length > 0) {
       yield* this.handOff();

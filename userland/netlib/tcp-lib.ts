@@ -544,6 +544,7 @@ export class TcpLib {
         pre.inflight = false;
         yield* lib.pool.broadcast(pre.cond);
         for (const wc of [...pre.watchers]) yield* lib.pool.broadcast(wc);
+        yield* lib.pool.leaving(); // its network C-thread, if the application's thread is away
         yield* sys.thread_exit({});
       },
     });

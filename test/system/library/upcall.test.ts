@@ -13,6 +13,7 @@ import { buildLibPair, type LinkName } from '../../../studies/scenarios/library-
 import { World } from '../../../studies/world.ts';
 import { sys } from '../../../userland/mach/syscalls.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
+import { POLL } from '../../../userland/netlib/socket-api.ts';
 
 const PORT = 7100;
 const MS = 1_000_000;
@@ -89,6 +90,43 @@ const peer: GuestProgram = function* (ctx) {
     yield* sys.debug_log({ text: `peer accepted=${t0} read=${t1} n=${typeof d === 'number' ? d : d.length}` });
   }
   yield* lib.read(fd, 100, 10_000 * MS);
+  yield* lib.close(fd);
+};
+
+/**
+ * A listener polled once (timeout 0: a pre-accept thread is started and blocks in ACCEPT), then a
+ * sleep in the kernel; the connection the pre-accept thread adopts during the sleep gets the upcall
+ * kernel thread from it (CthreadPool.leaving).
+ */
+const sleepingAcceptor: GuestProgram = function* (ctx) {
+  const lib = (yield* TcpLib.init(ctx))!;
+  const ls = lib.socket();
+  lib.bind(ls, PORT);
+  yield* lib.listen(ls, 4);
+  yield* lib.poll([{ fd: ls, events: POLL.IN }], 0);
+  const t0 = yield* lib.now();
+  yield* sys.debug_log({ text: `asleep at=${t0}` });
+  yield* sys.thread_sleep_ns({ ns: SLEEP_NS });
+  const t1 = yield* lib.now();
+  yield* sys.debug_log({ text: `awake at=${t1} created=${lib.pool.stats.upcallThreadsCreated} received=${lib.framesReceived}` });
+  const fd = yield* lib.accept(ls);
+  for (;;) {
+    const d = yield* lib.read(fd, 1 << 16);
+    if (typeof d === 'number' || d.length === 0) break;
+  }
+  yield* lib.close(fd);
+};
+
+/** Connect to the acceptor, write 16 KB and then one byte more (room once an ACK arrives), close. */
+const writerClient: GuestProgram = function* (ctx) {
+  const lib = (yield* TcpLib.init(ctx))!;
+  const fd = lib.socket();
+  if ((yield* lib.connect(fd, Number(ctx.params['peerIp']), PORT)) !== 0) return;
+  const t0 = yield* lib.now();
+  yield* lib.write(fd, new Uint8Array(16 * 1024).fill(3));
+  yield* lib.write(fd, Uint8Array.of(1));
+  const t1 = yield* lib.now();
+  yield* sys.debug_log({ text: `writer connected=${t0} room=${t1}` });
   yield* lib.close(fd);
 };
 
@@ -183,6 +221,25 @@ describe.each(['ethernet', 'an1'] as const)('upcall kernel thread, %s', (link) =
     }
     expect(field(a, 'received', 'awake ')).toBe(1); // the peer's ACK of the byte, during the sleep
     expect(field(a, 'created', 'awake ')).toBe(1);
+  });
+
+  it('a connection a pre-accept thread adopts while the application sleeps gets the upcall kernel thread from it', () => {
+    const w = new World({ seed: 5, traceOn: false });
+    const pair = buildLibPair(w, link);
+    const a = pair.spawn(pair.a, 'acceptor', sleepingAcceptor);
+    w.sched.runUntil(() => a.log.some((l) => l.startsWith('asleep')), { nsMax: 1000 * MS });
+    const b = pair.spawn(pair.b, 'writer', writerClient, { peerIp: pair.a.ip });
+    w.sched.runUntil(() => !a.alive && !b.alive, { nsMax: 20_000 * MS });
+    const asleep = field(a, 'at', 'asleep ');
+    const awake = field(a, 'at', 'awake ');
+    // Connected and ACKed during the sleep: the writer's 16 KB fill the window, its next byte finds
+    // room within milliseconds. Without the hand-off the new network C-thread waited, ready, for
+    // the acceptor's next library call: room came after the wake-up.
+    expect(field(b, 'connected', 'writer ')).toBeGreaterThan(asleep);
+    expect(field(b, 'room', 'writer ')).toBeLessThan(field(b, 'connected', 'writer ') + 30 * MS);
+    expect(field(b, 'room', 'writer ')).toBeLessThan(awake);
+    expect(field(a, 'created', 'awake ')).toBe(1);
+    expect(field(a, 'received', 'awake ')).toBeGreaterThanOrEqual(11);
   });
 
   it('back in the library, the upcall kernel thread gives the semaphore back: a round trip is again one kernel wait of the application\'s thread', () => {
