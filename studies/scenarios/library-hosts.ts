@@ -41,6 +41,8 @@ export interface LibPair {
   readonly b: LibHost;
   /** A third host on the same segment (Ethernet with `thirdHost`), else undefined. */
   readonly c: LibHost | undefined;
+  /** The Ethernet segment (Ethernet pairs): taps and per-direction faults for tests. */
+  readonly segment: EthernetSegment | undefined;
   /** Parameters every library task on this pair gets (link, MSL, costs from the cost table). */
   readonly params: GuestParams;
   spawn(h: LibHost, name: string, program: GuestProgram, params?: GuestParams): Task;
@@ -85,10 +87,12 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   const mslNs = o.mslNs ?? 30_000_000_000;
   const params: Record<string, number | string | boolean> = { link, mslNs, ...libCostParams(world) };
   const hosts: LibHost[] = [];
+  let segment: EthernetSegment | undefined = undefined;
   const macs = [0x08002b_000020 + (link === 'an1' ? 0x100 : 0), 0x08002b_000021 + (link === 'an1' ? 0x100 : 0), 0x08002b_000022];
   if (o.thirdHost === true && link !== 'ethernet') throw new Error('buildLibPair: a third host needs the Ethernet segment (the AN1 link is point to point)');
   if (link === 'ethernet') {
     const seg = new EthernetSegment(world, { name: `${pre}-seg`, ...(o.faults !== undefined ? { faults: o.faults } : {}) });
+    segment = seg;
     for (let i = 0; i < (o.thirdHost === true ? 3 : 2); i++) {
       const m = macs[i]!;
       const bytes = Uint8Array.of(0x08, 0x00, 0x2b, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
@@ -115,7 +119,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
   // The registries are up once they have registered with the bootstrap service (and logged it).
   world.sched.runUntil(() => hosts.every((h) => h.registry!.log.some((l) => l.startsWith('registry: up'))), { nsMax: msToNs(50) });
   return {
-    link, a, b, c, params,
+    link, a, b, c, params, segment,
     spawn(h, name, program, extra = {}) {
       const p: Record<string, number | string | boolean> = { ...params, seed: world.rng.fork(`${h.name}.${name}`).nextU32(), ...extra };
       const task = h.kernel.spawn(name, libMain(program), { params: p });

@@ -27,14 +27,27 @@
  * charges the uncontended lock + unlock pair (Bershad, Redell & Ellis 1992: 0.91 µs with
  * restartable atomic sequences) and counts contention, which would be a library bug.
  *
+ * The upcall kernel thread: when a wired kernel thread blocks in the kernel outside the pool (the
+ * application asleep, waiting on a port of its own, an RPC; `cthreadAware` wraps the application's
+ * main and calls `beforeBlocking`) while pool C-threads have no kernel thread — a ready C-thread, a
+ * kwait nobody traps for — a second kernel thread of the task takes them for that time, as under
+ * C-Threads on Mach 3.0 a cthread blocked in the kernel holds its own kernel thread (cprocs.c:
+ * `cthread_fork` makes one per cthread unless a kernel limit is set). It is created at the first
+ * need (`thread_create`), parks on a semaphore of its own when the application's thread is back,
+ * and is woken (`semaphore_signal`) at the next such block; every cost is the kernel's own (traps,
+ * wake-ups, context switches). An application call that waits in the pool still takes the kwait
+ * itself, so a round trip's path has no trap more.
+ *
  * Not modelled: preemption between pool C-threads (none in C-Threads either: a C-thread runs until
- * it blocks); a pool C-thread that is ready while no kernel thread is inside the pool waits until
- * one enters (an application that never calls the library starves its connections' threads, as
- * with a single kernel thread under C-Threads).
+ * it blocks); a pool C-thread that is ready while the application computes outside the pool (no
+ * trap) waits until the application's next trap or library call: on the one CPU an equal-priority
+ * kernel thread would get the CPU only at the quantum's end, and a computing application does not
+ * tell the pool it is away.
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { MACH_MSG_OPTION } from '../../kernel/abi/message.ts';
+import type { SyscallArgs, SyscallName, SyscallResults, TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { sys } from '../mach/syscalls.ts';
 import { CTHREAD_SWITCH_CYCLES, CTHREAD_SYNC_OP_CYCLES } from './cthreads.ts';
 
@@ -106,6 +119,14 @@ export interface PoolStats {
   /** Kernel waits on several kwaits at once (semaphore_wait_any; select/poll), also counted in kernelWaitsTotal. */
   kernelWaitAnyTotal: number;
   mutexPairsTotal: number;
+  /** Blocking traps a wired kernel thread made outside the pool's own waits (the application asleep in the kernel, an RPC). */
+  blockingOutsideTotal: number;
+  /** The upcall kernel thread: created (thread_create, at most once), woken to take the pool's work, and its kernel waits. */
+  upcallThreadsCreated: number;
+  upcallWakesTotal: number;
+  upcallKernelWaitsTotal: number;
+  /** Pool C-threads the upcall kernel thread ran (network passes: input, timers). */
+  upcallRunsTotal: number;
   /** A lock found the mutex held: never, by construction (see the file comment). */
   mutexContendedTotal: number;
 }
@@ -116,9 +137,18 @@ export class CthreadPool {
   private readonly parked: Waiter[] = [];
   private readonly freeParkSems: number[] = [];
   private nextId = 1;
+  /** The pool's own kernel waits (kwait, park, wait_any), by request: not the application blocking outside the library. */
+  private readonly ownRequests = new WeakSet<object>();
+  /** Wired kernel threads now blocked in the kernel outside the pool's own waits (beforeBlocking .. afterBlocking). */
+  private blockedOutside = 0;
+  /** The upcall kernel thread's waiter, once it runs; creating: its thread_create was made. */
+  private upcall: Waiter | undefined = undefined;
+  private upcallCreating = false;
+  /** The pool of each task, by the task's memory (every kernel thread of a task sees the same). */
+  private static readonly byTask = new WeakMap<object, CthreadPool>();
   readonly switchCycles: number;
   readonly mutexCycles: number;
-  readonly stats: PoolStats = { switchesTotal: 0, kernelWaitsTotal: 0, parksTotal: 0, unparksTotal: 0, kwaitKicksTotal: 0, kernelWaitAnyTotal: 0, mutexPairsTotal: 0, mutexContendedTotal: 0 };
+  readonly stats: PoolStats = { switchesTotal: 0, kernelWaitsTotal: 0, parksTotal: 0, unparksTotal: 0, kwaitKicksTotal: 0, kernelWaitAnyTotal: 0, mutexPairsTotal: 0, blockingOutsideTotal: 0, upcallThreadsCreated: 0, upcallWakesTotal: 0, upcallKernelWaitsTotal: 0, upcallRunsTotal: 0, mutexContendedTotal: 0 };
 
   /** `now`: the clock kwait deadlines and timed waits are on (ns). */
   constructor(
@@ -130,6 +160,25 @@ export class CthreadPool {
     const mu = p['cthreadMutexCycles'];
     this.switchCycles = typeof sw === 'number' && sw >= 0 ? sw : CTHREAD_SWITCH_CYCLES;
     this.mutexCycles = typeof mu === 'number' && mu >= 0 ? mu : CTHREAD_MUTEX_CYCLES;
+    CthreadPool.byTask.set(ctx.mem, this);
+  }
+
+  /** The pool of the task whose context this is, if its library made one. */
+  static of(ctx: GuestContext): CthreadPool | undefined {
+    return CthreadPool.byTask.get(ctx.mem);
+  }
+
+  /** A trap of the pool's own: marked so that `cthreadAware` does not take it for the application blocking. */
+  private *own<K extends SyscallName>(name: K, args: SyscallArgs<K>): G<SyscallResults[K]> {
+    const req = { sys: name, ...args } as unknown as TrapRequest;
+    this.ownRequests.add(req);
+    const r: TrapResult = yield req;
+    return r as SyscallResults[K];
+  }
+
+  /** Whether `req` is one of the pool's own kernel waits. */
+  isOwn(req: TrapRequest): boolean {
+    return this.ownRequests.has(req);
   }
 
   /** cthread_fork: a new ready pool C-thread. No trap. */
@@ -278,7 +327,7 @@ export class CthreadPool {
         w.sem = k.sem;
         w.kicked = false;
         this.stats.kernelWaitsTotal++;
-        const r = until === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem: k.sem }) : yield* sys.semaphore_timedwait({ sem: k.sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) });
+        const r = until === Number.POSITIVE_INFINITY ? yield* this.own('semaphore_wait', { sem: k.sem }) : yield* this.own('semaphore_timedwait', { sem: k.sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) });
         w.state = 'running';
         k.claimedBy = undefined;
         if (k.state !== 'kwait') continue;
@@ -302,7 +351,7 @@ export class CthreadPool {
       w.kicked = false;
       this.parked.push(w);
       this.stats.parksTotal++;
-      const r = deadlineNs === Number.POSITIVE_INFINITY ? yield* sys.semaphore_wait({ sem }) : yield* sys.semaphore_timedwait({ sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(deadlineNs - now)) });
+      const r = deadlineNs === Number.POSITIVE_INFINITY ? yield* this.own('semaphore_wait', { sem }) : yield* this.own('semaphore_timedwait', { sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(deadlineNs - now)) });
       this.unlist(this.parked, w);
       w.state = 'running';
       // A kick that raced with our timeout leaves a count behind: that semaphore is spent.
@@ -354,7 +403,7 @@ export class CthreadPool {
     this.stats.kernelWaitsTotal++;
     this.stats.kernelWaitAnyTotal++;
     const timed = until !== Number.POSITIVE_INFINITY;
-    const r = yield* sys.semaphore_wait_any({ sems, timed, ns: timed ? Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) : 0 });
+    const r = yield* this.own('semaphore_wait_any', { sems, timed, ns: timed ? Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) : 0 });
     w.state = 'running';
     for (const k of group) k.claimedBy = undefined;
     if (r.kr === KERN.OPERATION_TIMED_OUT) {
@@ -376,6 +425,141 @@ export class CthreadPool {
     k.resume = { kr: r.kr };
     yield* this.run(k);
     return 'ran';
+  }
+
+  /**
+   * A wired kernel thread is about to block in the kernel outside the pool's own waits (the
+   * application asleep in `thread_sleep`, waiting for a message on a port of its own, an RPC).
+   * Work it leaves behind — a ready C-thread, a kwait no kernel thread traps for: a connection's
+   * arriving segments and timers — needs a kernel thread of its own meanwhile, as under C-Threads
+   * on Mach 3.0 a cthread blocked in the kernel holds its kernel thread and `cthread_fork` gives
+   * each cthread one (cprocs.c: `cproc_create` makes a kernel thread unless
+   * `cthread_set_kernel_limit` was reached; the default is no limit). So: a parked kernel thread
+   * of the task takes it (one `semaphore_signal`), else the task's **upcall kernel thread** —
+   * created at the first need (`thread_create`, one trap, once), then woken from its park
+   * (`semaphore_signal`); it traps on the channel semaphore(s) and runs the network C-threads as
+   * the semaphore or their timers wake it. Nothing is charged when nothing is left behind (an
+   * application call waiting in the library keeps its one kernel wait). Pair with afterBlocking.
+   */
+  *beforeBlocking(): G<void> {
+    this.stats.blockingOutsideTotal++;
+    this.blockedOutside++;
+    yield* this.provide();
+  }
+
+  /**
+   * A kernel thread that is not the application's (a pre-accept thread) made work for the pool
+   * and leaves: while the application's thread is blocked outside, give it a kernel thread now.
+   */
+  *leaving(): G<void> {
+    if (this.blockedOutside > 0) yield* this.provide();
+  }
+
+  /** Give work without a kernel thread one: a parked wired thread, else the upcall kernel thread. */
+  private *provide(): G<void> {
+    if (this.ready.length + this.unclaimedKwaits() === 0) return;
+    if (this.parked.length > 0) {
+      yield* this.handOff();
+      return;
+    }
+    const u = this.upcall;
+    if (u === undefined) {
+      if (this.upcallCreating) return; // made, not yet run: it looks when it first runs
+      this.upcallCreating = true;
+      this.stats.upcallThreadsCreated++;
+      const r = yield* sys.thread_create({ program: () => this.upcallLoop(), priority: -1 });
+      if (r.kr !== KERN.SUCCESS) this.upcallCreating = false;
+      return;
+    }
+    if (u.kicked || u.state === 'running') return; // awake: it looks again before it next waits
+    // Parked, or trapped on one kwait while another now has no kernel thread: wake it to take them all.
+    u.kicked = true;
+    this.stats.upcallWakesTotal++;
+    yield* sys.semaphore_signal({ sem: u.sem });
+  }
+
+  /** The blocking trap of beforeBlocking returned. The upcall kernel thread keeps what it holds until its next wake-up, then parks. */
+  afterBlocking(): void {
+    if (this.blockedOutside > 0) this.blockedOutside--;
+  }
+
+  /**
+   * The upcall kernel thread (P §3.2: "separate threads per connection that are upcalled"; the
+   * notification is "a lightweight semaphore that a library thread is waiting on"). While a wired
+   * kernel thread is blocked outside the pool it takes the pool's work: runs ready C-threads, traps
+   * on an unclaimed kwait's semaphore until it is signalled or the C-thread's deadline (on several
+   * at once with `semaphore_wait_any`, as a poll does), and runs the C-thread that woke — the
+   * connection's input pass (segments in, ACKs and window updates out) or its timers
+   * (retransmission, delayed ACK). Otherwise it gives back what it holds (a parked wired thread is
+   * woken for work left unclaimed) and parks on a semaphore of its own. Its traps, wake-ups and
+   * context switches are the kernel's own charges, on this thread.
+   */
+  private *upcallLoop(): G<void> {
+    const w: Waiter = { signalled: false, state: 'running', sem: 0, kicked: false };
+    const made = yield* sys.semaphore_create({ value: 0 });
+    if (made.kr !== KERN.SUCCESS) {
+      this.upcallCreating = false;
+      return;
+    }
+    const park = made.name;
+    this.upcall = w;
+    for (;;) {
+      if (this.blockedOutside > 0) {
+        const t = this.ready.shift();
+        if (t !== undefined) {
+          this.ctx.spend(this.switchCycles);
+          this.stats.switchesTotal++;
+          this.stats.upcallRunsTotal++;
+          yield* this.run(t);
+          continue;
+        }
+        const group = this.kwaiting.filter((k) => k.claimedBy === undefined);
+        if (group.length >= 2) {
+          this.stats.upcallKernelWaitsTotal++;
+          const r = yield* this.waitAny(w, group, Number.POSITIVE_INFINITY);
+          if (r === 'ran') this.stats.upcallRunsTotal++;
+          if (r !== 'error') continue;
+        } else if (group.length === 1) {
+          const k = group[0]!;
+          const timed = k.deadlineNs !== Number.POSITIVE_INFINITY;
+          const now = timed ? yield* this.now() : 0;
+          if (k.state !== 'kwait' || k.claimedBy !== undefined) continue; // taken while we read the clock
+          if (timed && k.deadlineNs <= now) {
+            this.unlist(this.kwaiting, k);
+            k.resume = { kr: KERN.OPERATION_TIMED_OUT };
+            this.stats.upcallRunsTotal++;
+            yield* this.run(k);
+            continue;
+          }
+          const until = k.deadlineNs;
+          k.claimedBy = w;
+          w.state = 'kernel';
+          w.sem = k.sem;
+          w.kicked = false;
+          this.stats.upcallKernelWaitsTotal++;
+          const r = timed ? yield* sys.semaphore_timedwait({ sem: k.sem, ns: Math.max(KWAIT_MIN_NS, Math.ceil(until - now)) }) : yield* sys.semaphore_wait({ sem: k.sem });
+          w.state = 'running';
+          k.claimedBy = undefined;
+          if (k.state !== 'kwait') continue;
+          if (r.kr === KERN.OPERATION_TIMED_OUT && k.deadlineNs > until) continue; // its deadline moved later meanwhile
+          this.unlist(this.kwaiting, k);
+          k.resume = { kr: r.kr };
+          this.stats.upcallRunsTotal++;
+          yield* this.run(k);
+          continue;
+        }
+      }
+      // Nothing to take, or the application's kernel thread is back: work left unclaimed goes to a
+      // parked wired kernel thread; then park until the next blocking call outside the pool.
+      yield* this.handOff();
+      if (this.blockedOutside > 0 && (this.ready.length > 0 || this.unclaimedKwaits() > 0)) continue;
+      w.state = 'parked';
+      w.sem = park;
+      w.kicked = false;
+      const r = yield* sys.semaphore_wait({ sem: park });
+      w.state = 'running';
+      if (r.kr !== KERN.SUCCESS) return; // the semaphore is gone: the task is going away
+    }
   }
 
   /** Pool C-threads blocked in kwait with no kernel thread trapped for them. */
@@ -447,5 +631,47 @@ export class CthreadPool {
   private unlist<T>(list: T[], x: T): void {
     const i = list.indexOf(x);
     if (i >= 0) list.splice(i, 1);
+  }
+}
+
+/** Whether a trap may block the calling kernel thread (a sleep, a semaphore wait, a message receive). */
+export function mayBlock(req: TrapRequest): boolean {
+  switch (req.sys) {
+    case 'thread_sleep_ns':
+    case 'semaphore_wait':
+    case 'semaphore_timedwait':
+    case 'semaphore_wait_any':
+      return true;
+    case 'mach_msg':
+      return (req.option & MACH_MSG_OPTION.RCV_MSG) !== 0;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Run a wired kernel thread's program (an application's main) C-Threads-aware: before each trap
+ * that may block, other than the pool's own waits, the task's pool hands the work it would leave
+ * behind to another kernel thread (CthreadPool.beforeBlocking) — as cprocs' `cthread_mach_msg`
+ * manages the kernel threads a blocking receive ties up. Without a pool (no library yet) it only
+ * passes the traps through.
+ */
+export function* cthreadAware<T>(ctx: GuestContext, g: Generator<TrapRequest, T, TrapResult>): Generator<TrapRequest, T, TrapResult> {
+  let v: TrapResult | undefined = undefined;
+  for (;;) {
+    const step = g.next(v as TrapResult);
+    if (step.done === true) return step.value;
+    const req = step.value;
+    const pool = CthreadPool.of(ctx);
+    if (pool === undefined || pool.isOwn(req) || !mayBlock(req)) {
+      v = yield req;
+      continue;
+    }
+    yield* pool.beforeBlocking();
+    try {
+      v = yield req;
+    } finally {
+      pool.afterBlocking();
+    }
   }
 }

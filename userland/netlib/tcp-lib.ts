@@ -16,7 +16,9 @@
  * Application calls (write, read, close) run the engine's output side themselves and wait on the
  * condition; the engine is touched under a C-Threads mutex. No kernel semaphore between the
  * library's own threads: a task's kernel thread traps only when none of its C-threads can run,
- * and then on the channel's semaphore (the network I/O module's notification). See docs/library.md.
+ * and then on the channel's semaphore (the network I/O module's notification). While the
+ * application's kernel thread is blocked in the kernel outside the library, the task's upcall
+ * kernel thread waits on that semaphore instead (CthreadPool.beforeBlocking). See docs/library.md.
  *
  * Costs: every protocol step is charged with ctx.spend from LIB_COSTS (userland/netlib/costs.ts,
  * mirrored in the cost table as lib.*): socket call, user copy, TCP/IP/link per segment, checksum
@@ -33,7 +35,7 @@ import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
-import { CthreadPool, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
+import { CthreadPool, cthreadAware, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
 import { UserClock } from './user-clock.ts';
 import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
 import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
@@ -542,6 +544,7 @@ export class TcpLib {
         pre.inflight = false;
         yield* lib.pool.broadcast(pre.cond);
         for (const wc of [...pre.watchers]) yield* lib.pool.broadcast(wc);
+        yield* lib.pool.leaving(); // its network C-thread, if the application's thread is away
         yield* sys.thread_exit({});
       },
     });
@@ -674,10 +677,12 @@ export class TcpLib {
 /**
  * A library application's program: main, then task_exit (as C's exit after main returns), so the
  * connections' network threads end with the task and the registry inherits anything left open.
+ * Main runs C-Threads-aware (`cthreadAware`): while it blocks in the kernel outside the library,
+ * its connections' network C-threads run on the task's upcall kernel thread (docs/library.md).
  */
 export function libMain(main: (ctx: GuestContext) => Generator<TrapRequest, void, TrapResult>): (ctx: GuestContext) => Generator<TrapRequest, void, TrapResult> {
   return function* (ctx) {
-    yield* main(ctx);
+    yield* cthreadAware(ctx, main(ctx));
     yield* sys.task_exit({ code: 0 });
   };
 }

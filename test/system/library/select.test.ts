@@ -63,7 +63,10 @@ describe.each(LINKS)('select/poll over library sockets on %s', (link) => {
       // not the next timer of another connection, nor never.
       expect(woke - sent, `conn ${i}: ${all}`).toBeLessThan(3_000_000);
     }
-    expect(logField(srv, 'waitAny'), all).toBeGreaterThanOrEqual(3);
+    // semaphore_wait_any at least twice: the server's accept() RPCs blocked in the kernel with
+    // connections live, so the task's upcall kernel thread took their semaphores (docs/library.md)
+    // and handled the first of them; the poll thread waits on the others together afterwards.
+    expect(logField(srv, 'waitAny'), all).toBeGreaterThanOrEqual(2);
   });
 
   it('timeouts are exact in simulated time; a writable socket is reported at once; bad arguments get EINVAL / EBADF', () => {
