@@ -174,7 +174,7 @@ function gcIfExposed(): void {
 }
 
 function runOnce(w: Workload, size: number): OneRun {
-  gcIfExposed(); // the previous run's garbage is not this run's cost
+  gcIfExposed(); // only when the caller asked for it (node --expose-gc): see benchInChild
   const world = new World({ seed: 1 });
   const counter = new FrameCounter();
   world.trace.observer = counter;
@@ -245,11 +245,17 @@ export function benchSchedulerRates(quick = false): SchedulerRow[] {
   return [benchScheduler(n, 1000), benchScheduler(n, 16), benchWheel(n / 2)];
 }
 
-/** Run one workload in a child process (its own heap and peak RSS), with GC between runs. */
+/**
+ * Run one workload in a child process (its own heap and peak RSS). Not with `--expose-gc`: with
+ * a forced full collection before each run V8 deoptimized and re-optimized the code run after run
+ * (library TCP on Ethernet: 1,305 deoptimizations against 62), so every run started half cold and
+ * the steady state by difference came out 4-6x what a long run costs (docs/speed.md). A run now
+ * inherits its predecessor's heap, as any long simulation does.
+ */
 function benchInChild(name: string, quick: boolean): WorkloadRow {
   const script = process.argv[1];
   if (script === undefined) throw new Error('bench: no script path to start a child with');
-  const args = [...process.execArgv, '--expose-gc', script, 'bench', '--child', name, '--json', ...(quick ? ['--quick'] : [])];
+  const args = [...process.execArgv, script, 'bench', '--child', name, '--json', ...(quick ? ['--quick'] : [])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`bench ${name}: child exited ${r.status}: ${(r.stderr ?? '').split('\n').slice(0, 5).join(' | ')}`);
   return JSON.parse(r.stdout) as WorkloadRow;

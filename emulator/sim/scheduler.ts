@@ -6,6 +6,15 @@
  * Components create their events once (`createEvent`) and reschedule them; nothing allocates per
  * firing. The pending set is a binary heap whose entries know their index, so cancel and
  * reschedule are O(log n).
+ *
+ * A *parked* event (`park`) is one whose owner knows that each firing until further notice does
+ * nothing but fire again `period` later (an idle device's poll). It stays out of the heap and the
+ * scheduler fires it virtually at its place in the order: the clock, `eventsFired`, the
+ * fingerprint (`onFire`) and the insertion sequence it would have taken all advance exactly as if
+ * it fired and rescheduled itself, without running its callback. `scheduled`, `time`, `cancel`
+ * and `reschedule` see it as an ordinary pending event; `unpark` puts it back into the heap
+ * (with the time and sequence it has), and the owner must call it before anything that could
+ * make the next firing do something.
  */
 import { assert, bug, EmulatorBug } from './assert.ts';
 import type { Ns } from './time.ts';
@@ -40,8 +49,10 @@ export class SimEvent {
   time = 0 as Ns;
   /** Insertion sequence of the current scheduling; breaks ties FIFO. */
   seq = 0;
-  /** Position in the heap, or -1 when not scheduled. */
+  /** Position in the heap, -1 when not scheduled, PARKED while parked. */
   heapIndex = -1;
+  /** While parked: the interval between its virtual firings. */
+  period = 0;
 
   /** FNV-1a of the name, computed once: what the fingerprint folds for this event. */
   readonly nameHash: number;
@@ -57,9 +68,12 @@ export class SimEvent {
   }
 
   get scheduled(): boolean {
-    return this.heapIndex >= 0;
+    return this.heapIndex !== -1;
   }
 }
+
+/** `SimEvent.heapIndex` of a parked event. */
+const PARKED = -2;
 
 export type RunOutcome = 'done' | 'limit' | 'idle';
 
@@ -78,6 +92,8 @@ export class Scheduler {
   private nowNs = 0 as Ns;
   private nextSeq = 0;
   private readonly heap: SimEvent[] = [];
+  /** Parked events (few: one per idle device at most), fired virtually (see the header). */
+  private readonly parked: SimEvent[] = [];
   /** Events fired since the start of the run. */
   eventsFired = 0;
   /** Called as each event fires with its time and name hash (the trace folds them into the fingerprint). */
@@ -87,7 +103,7 @@ export class Scheduler {
     return this.nowNs;
   }
   get pendingCount(): number {
-    return this.heap.length;
+    return this.heap.length + this.parked.length;
   }
 
   createEvent(name: string, priority: Priority, callback: EventCallback): SimEvent {
@@ -118,27 +134,65 @@ export class Scheduler {
 
   cancel(ev: SimEvent): void {
     const i = ev.heapIndex;
-    if (i < 0) return;
-    const last = this.heap.pop();
-    assert(last !== undefined, 'heap underflow');
-    ev.heapIndex = -1;
-    if (last !== ev) {
-      this.heap[i] = last;
-      last.heapIndex = i;
-      this.siftUp(i);
-      this.siftDown(last.heapIndex);
+    if (i === PARKED) {
+      this.dropParked(ev);
+      return;
     }
+    if (i >= 0) this.removeFromHeap(ev);
+  }
+
+  /**
+   * Park `ev` (not scheduled) at `at`: it takes an insertion sequence as `schedule` gives, and
+   * from then on fires virtually every `periodNs` (see the header) until `unpark` or `cancel`.
+   */
+  park(ev: SimEvent, at: number, periodNs: number): void {
+    if (ev.scheduled) bug(`event ${ev.name} is already scheduled`);
+    if (!(at >= this.nowNs)) throw new EmulatorBug(`event ${ev.name} parked in the past: ${at} < ${this.nowNs}`);
+    if (!(Number.isSafeInteger(at))) bug(`event ${ev.name}: time ${at} is not an integer ns`);
+    if (!(periodNs > 0 && Number.isSafeInteger(periodNs))) bug(`event ${ev.name}: park period ${periodNs} is not a positive integer ns`);
+    ev.time = at as Ns;
+    ev.seq = this.nextSeq++;
+    ev.heapIndex = PARKED;
+    ev.period = periodNs;
+    this.parked.push(ev);
+  }
+
+  /** Put a parked event back into the heap at its next firing, with its sequence; else nothing. */
+  unpark(ev: SimEvent): void {
+    if (ev.heapIndex !== PARKED) return;
+    this.dropParked(ev);
+    ev.heapIndex = this.heap.length;
+    this.heap.push(ev);
+    this.siftUp(ev.heapIndex);
   }
 
   /** Time of the earliest pending event, or undefined when idle. */
   peekTime(): Ns | undefined {
-    return this.heap[0]?.time;
+    return this.next()?.time;
+  }
+
+  /** The earliest pending event, heap or parked. */
+  private next(): SimEvent | undefined {
+    const top = this.heap[0];
+    if (this.parked.length === 0) return top;
+    let best = top;
+    for (const p of this.parked) if (best === undefined || before(p, best)) best = p;
+    return best;
   }
 
   /** Fire the earliest event. Returns false when nothing is pending. */
   step(): boolean {
-    const ev = this.heap[0];
+    const ev = this.parked.length === 0 ? this.heap[0] : this.next();
     if (ev === undefined) return false;
+    if (ev.heapIndex === PARKED) {
+      // A virtual firing: everything an idle firing changes, and nothing else.
+      this.nowNs = ev.time;
+      this.eventsFired++;
+      if (this.onFire !== undefined && ev.priority !== Priority.observer) this.onFire(ev.time, ev.nameHash);
+      ev.time = (ev.time + ev.period) as Ns;
+      ev.seq = this.nextSeq++;
+      return true;
+    }
     this.cancel(ev);
     assert(ev.time >= this.nowNs, 'time went backwards');
     this.nowNs = ev.time;
@@ -158,7 +212,7 @@ export class Scheduler {
     const deadline = this.nowNs + limit.nsMax;
     for (;;) {
       if (pred()) return 'done';
-      const next = this.heap[0];
+      const next = this.parked.length === 0 ? this.heap[0] : this.next();
       if (next === undefined) return 'idle';
       if (next.time > deadline) {
         this.nowNs = deadline as Ns;
@@ -172,11 +226,32 @@ export class Scheduler {
   runFor(durationNs: number): void {
     const deadline = this.nowNs + durationNs;
     for (;;) {
-      const next = this.heap[0];
+      const next = this.parked.length === 0 ? this.heap[0] : this.next();
       if (next === undefined || next.time > deadline) break;
       this.step();
     }
     this.nowNs = deadline as Ns;
+  }
+
+  private dropParked(ev: SimEvent): void {
+    const k = this.parked.indexOf(ev);
+    if (k < 0) bug(`event ${ev.name} is marked parked but is not`);
+    this.parked.splice(k, 1);
+    ev.heapIndex = -1;
+  }
+
+  /** Take a heap event out (as cancel does for one in the heap). */
+  private removeFromHeap(ev: SimEvent): void {
+    const i = ev.heapIndex;
+    const last = this.heap.pop();
+    assert(last !== undefined, 'heap underflow');
+    ev.heapIndex = -1;
+    if (last !== ev) {
+      this.heap[i] = last;
+      last.heapIndex = i;
+      this.siftUp(i);
+      this.siftDown(last.heapIndex);
+    }
   }
 
   private siftUp(i: number): void {

@@ -90,6 +90,11 @@ export interface LanceMemory {
   write16(addr: number, value: number): void;
   read(addr: number, dst: Uint8Array): void;
   write(addr: number, src: Uint8Array): void;
+  /**
+   * True when the board calls `Am7990.memoryWritten` on every write to this memory that does not
+   * come from the chip: then an idle transmit poll can be parked (see `pollRing`).
+   */
+  readonly reportsHostWrites?: boolean;
 }
 
 export interface LanceTiming {
@@ -254,6 +259,7 @@ export class Am7990 implements EthernetMac {
   }
 
   writeRap(value: number): void {
+    this.wake();
     if ((value & ~0x3) !== 0) this.guestError(`RAP write 0x${hex(value)} sets reserved bits 15:2 (kept: ${value & 3})`, value);
     this.rapReg.writeIndex(0, value);
   }
@@ -271,6 +277,7 @@ export class Am7990 implements EthernetMac {
   }
 
   writeRdp(value: number, atNs: Ns): void {
+    this.wake();
     this.catchUp(atNs);
     const n = this.rapReg.raw[0]! & 3;
     const v = value & 0xffff;
@@ -382,6 +389,7 @@ export class Am7990 implements EthernetMac {
   }
 
   private completeInit(atNs: number = this.sched.now): void {
+    this.wake();
     const base = this.iadr();
     const p = this.params;
     try {
@@ -455,6 +463,7 @@ export class Am7990 implements EthernetMac {
     return this.mem.read16(a);
   }
   private wr16(addr: number, v: number): void {
+    this.wake();
     const a = addr & 0xffffff;
     if (a + 2 > this.mem.size) throw new MemoryError(a);
     this.mem.write16(a, v & 0xffff);
@@ -465,6 +474,7 @@ export class Am7990 implements EthernetMac {
     if ((this.csr.get('CSR3') & CSR3.BSWP) !== 0) swapPairs(dst, addr);
   }
   private wrData(addr: number, src: Uint8Array): void {
+    this.wake();
     if (addr + src.length > this.mem.size) throw new MemoryError(addr);
     if ((this.csr.get('CSR3') & CSR3.BSWP) !== 0) {
       const s = src.slice();
@@ -510,7 +520,13 @@ export class Am7990 implements EthernetMac {
       const d = this.tmd(this.txIndex);
       const flags = this.rd16(d + DESC.FLAGS);
       if ((flags & TMD1.OWN) === 0) {
-        this.sched.reschedule(this.pollEvent, this.sched.now + this.timing.txPollPeriodNs);
+        // Until something writes this chip's memory or registers or the chip itself acts, every
+        // later poll finds the same descriptor without OWN and only polls again: park the poll
+        // (the scheduler fires it virtually, at the same times and places in the order, with the
+        // same fingerprint), and `wake` puts it back before anything that could change that.
+        const period = this.timing.txPollPeriodNs;
+        if (this.mem.reportsHostWrites === true) this.sched.park(this.pollEvent, this.sched.now + period, period);
+        else this.sched.reschedule(this.pollEvent, this.sched.now + period);
         return;
       }
       if ((flags & TMD1.STP) !== 0) {
@@ -641,6 +657,7 @@ export class Am7990 implements EthernetMac {
   }
 
   private completeLoopback(): void {
+    this.wake();
     const outcome = this.loopOutcome;
     const frame = this.loopFrame;
     this.loopOutcome = undefined;
@@ -652,6 +669,7 @@ export class Am7990 implements EthernetMac {
 
   /** The medium's verdict on the frame in flight (EthernetMac). */
   transmitDone(o: TransmitOutcome): void {
+    this.wake();
     const tx = this.txInFlight;
     // STOP withdraws the request from the medium, so no verdict can arrive for a stopped frame.
     if (!(tx !== undefined)) bug(`${this.name}: transmit outcome with no frame in flight`);
@@ -820,6 +838,19 @@ export class Am7990 implements EthernetMac {
    */
   get rxOwnWatchAddr(): number {
     return this.rmd(this.rxIndex) + DESC.FLAGS;
+  }
+
+  /**
+   * Something other than the chip wrote its memory (the board's write hook, on every host or
+   * functional write): a parked transmit poll must look again.
+   */
+  memoryWritten(): void {
+    this.wake();
+  }
+
+  /** Unpark the transmit poll (a no-op unless it is parked): the chip's state may change. */
+  private wake(): void {
+    this.sched.unpark(this.pollEvent);
   }
 
   /** The host set OWN in the current receive descriptor at `atNs` (the board's write hook). */

@@ -67,7 +67,7 @@ export function buildEsar(mac: Uint8Array): Uint8Array {
 
 export class PmadAa implements BusTarget {
   readonly name: string;
-  readonly sram = new Uint8Array(PMAD_SRAM_BYTES);
+  private readonly sram = new Uint8Array(PMAD_SRAM_BYTES);
   readonly chip: Am7990;
   private readonly sramView = new DataView(this.sram.buffer);
   private readonly rom: Uint8Array;
@@ -107,6 +107,7 @@ export class PmadAa implements BusTarget {
       write16: (a, v) => view.setUint16(a, v, true),
       read: (a, dst) => dst.set(sram.subarray(a, a + dst.length)),
       write: (a, src) => sram.set(src, a),
+      reportsHostWrites: true,
     };
     this.chip = new Am7990({
       name: `${options.name}.lance`,
@@ -166,6 +167,7 @@ export class PmadAa implements BusTarget {
 
   write(offset: number, size: AccessSize, value: number, atNs: Ns): void {
     if (offset + size <= PMAD_SRAM_BYTES) {
+      this.chip.memoryWritten();
       const w = this.chip.rxOwnWatchAddr;
       if (offset < w + 2 && offset + size > w) {
         const before = this.sramView.getUint16(w, true);
@@ -199,7 +201,10 @@ export class PmadAa implements BusTarget {
 
   /** Functional write: SRAM only (registers have side effects; ROM is read-only). */
   poke(offset: number, size: AccessSize, value: number): void {
-    if (offset + size <= PMAD_SRAM_BYTES) this.sramWrite(offset, size, value);
+    if (offset + size <= PMAD_SRAM_BYTES) {
+      this.chip.memoryWritten();
+      this.sramWrite(offset, size, value);
+    }
   }
 
   readBlock(offset: number, dst: Uint8Array, atNs: Ns): void {
@@ -212,6 +217,7 @@ export class PmadAa implements BusTarget {
 
   writeBlock(offset: number, src: Uint8Array, atNs: Ns): void {
     if (offset + src.length <= PMAD_SRAM_BYTES) {
+      this.chip.memoryWritten();
       const w = this.chip.rxOwnWatchAddr;
       if (offset < w + 2 && offset + src.length > w) {
         const before = this.sramView.getUint16(w, true);

@@ -7,7 +7,7 @@ import { DUT_MAC, PEER_MAC, makeRig, testFrame, type Rig } from './rig.ts';
 import {
   BABL, BUF, CERR, CRC, D_ERR, ENP, ERR, IB, IDON, INEA, INIT, INTR, LCAR, MERR, MISS, M_COLL, M_DTCR, M_INTL, M_LOOP, M_PROM,
   OFLO, OWN, RINT, RTRY, RXON, RX_BUF, R_BUFF, STOP, STP, STRT, T3_BUFF, TDMD, TINT, TXON, TX_BUF, UFLO, T_DEF, T_ONE, T_MORE,
-  bringUp, buildInit, fcsOf, queueTx, rmd, tmd, wireNs,
+  bcnt, bringUp, buildInit, fcsOf, queueTx, rmd, tmd, wireNs,
 } from './layout.ts';
 
 const INIT_NS = 7_200;
@@ -249,6 +249,26 @@ describe('LANCE behaviours naive emulators get wrong', () => {
     expect(r.rdp() & TDMD).toBe(TDMD);
     r.step(TDMD_NS);
     expect(r.rdp() & TDMD).toBe(0);
+  });
+
+  it('#15b an idle ring stays polled exactly: OWN handed over by one 16-bit write long after it went idle goes out at the next 1.6 ms poll', () => {
+    // While the ring is idle the chip's poll is parked (fired virtually); a host write to its
+    // memory must wake it, so the frame leaves at the poll it would have left at, not later.
+    const r = makeRig();
+    bringUp(r);
+    const frame = testFrame(PEER_MAC, DUT_MAC, 60);
+    r.wbytes(TX_BUF, frame);
+    r.w16(tmd(0) + 4, bcnt(frame.length));
+    r.w16(tmd(0) + 6, 0);
+    r.w16(tmd(0) + 2, STP | ENP); // not yet owned
+    r.step(TDMD_NS + 3 * POLL_NS + 1_000); // four idle polls: at TDMD_NS + k * POLL_NS
+    r.w16(tmd(0) + 2, OWN | STP | ENP);
+    r.step(POLL_NS - 1_000 - 1);
+    expect(r.rdp() & TINT).toBe(0);
+    r.step(1 + wireNs(64));
+    expect(r.rdp() & TINT).toBe(TINT);
+    expect(r.r16(tmd(0) + 2) & OWN).toBe(0);
+    expect(r.guestErrors()).toBe(0);
   });
 
   it('#16 a chain without ENP before an unowned descriptor: BUFF|UFLO, TINT, TXON off; RXON stays', () => {
