@@ -1,6 +1,6 @@
 /**
- * Programs for mb93-layers (studies/scenarios/mb93-layers.ts): one-way TCP messages timed layer by
- * layer, as MB93 Table 4 timed them — one message at a time on idle hosts. The sender connects,
+ * Programs for mb93-layers (studies/scenarios/mb93-layers.ts): one-way TCP messages (and UDP
+ * datagrams, below) timed layer by layer, as MB93 Table 4 timed them — one message at a time on idle hosts. The sender connects,
  * then for each size in `sizes` writes `rounds` messages, one every `gapNs` (longer than the
  * 200 ms delayed-ACK timer, so each message's ACK goes out long after its receive path is done and
  * no reverse traffic falls inside a measured message). The receiver reads each message whole.
@@ -10,6 +10,7 @@
  */
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
 import { sys } from '../mach/syscalls.ts';
+import type { DatagramOpener } from '../netlib/datagram-api.ts';
 import type { SocketOpener } from '../netlib/socket-api.ts';
 import { acceptOne, connectTo } from './connect.ts';
 import { num } from './params.ts';
@@ -71,5 +72,72 @@ export const layersReceiverWith = (open: SocketOpener): GuestProgram => function
   }
   if (clock) yield* sys.debug_log({ text: `t ${times.join(' ')}` });
   yield* sys.debug_log({ text: `received=${received} split=${short}` });
+  yield* api.close(fd);
+};
+
+/** The warm-up datagram's length (neither measured size): it carries the ARP exchange and opens the first window. */
+export const LAYERS_WARMUP_BYTES = 3;
+
+/**
+ * UDP (MB93's UDP rows): after `startDelayNs` (the receiver binds), connect to (peerIp, port), send
+ * one warm-up datagram at once (its ARP exchange stays out of the windows), then `rounds`
+ * datagrams of each size in `sizes`, one every `gapNs`, reading the clock before each sendto.
+ */
+export const layersDatagramSenderWith = (open: DatagramOpener): GuestProgram => function* (ctx) {
+  const p = ctx.params;
+  const api = yield* open(ctx);
+  if (api === undefined) return;
+  yield* sys.thread_sleep_ns({ ns: num(p, 'startDelayNs', 100_000_000) });
+  const fd = yield* api.socket();
+  const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 9));
+  if (kr < 0) {
+    yield* sys.debug_log({ text: `connect failed ${kr}` });
+    return;
+  }
+  yield* api.sendto(fd, new Uint8Array(LAYERS_WARMUP_BYTES));
+  const gap = num(p, 'gapNs', 250_000_000);
+  const rounds = Math.min(num(p, 'rounds', 10), LAYERS_MESSAGES_MAX / 2);
+  const times: number[] = [];
+  let sent = 0;
+  for (const size of sizesOf(p)) {
+    const msg = new Uint8Array(size).fill(0x5a);
+    for (let i = 0; i < rounds; i++) {
+      yield* sys.thread_sleep_ns({ ns: gap });
+      times.push(yield* api.now());
+      if ((yield* api.sendto(fd, msg)) === size) sent++;
+    }
+  }
+  yield* sys.thread_sleep_ns({ ns: gap });
+  yield* sys.debug_log({ text: `t ${times.join(' ')}` });
+  yield* api.close(fd);
+  yield* sys.debug_log({ text: `sent=${sent}` });
+};
+
+/** Bound to `port`: the warm-up datagram, then `rounds` datagrams of each size, reading the clock as each recvfrom returns. */
+export const layersDatagramReceiverWith = (open: DatagramOpener): GuestProgram => function* (ctx) {
+  const p = ctx.params;
+  const api = yield* open(ctx);
+  if (api === undefined) return;
+  const fd = yield* api.socket();
+  if ((yield* api.bind(fd, num(p, 'port', 9))) < 0) {
+    yield* sys.debug_log({ text: 'bind failed' });
+    return;
+  }
+  const rounds = Math.min(num(p, 'rounds', 10), LAYERS_MESSAGES_MAX / 2);
+  const times: number[] = [];
+  let received = 0;
+  let wrong = 0;
+  const warm = yield* api.recvfrom(fd, 65536, 5_000_000_000);
+  if (warm === null || typeof warm === 'number' || warm.data.length !== LAYERS_WARMUP_BYTES) wrong++;
+  for (const size of sizesOf(p)) {
+    for (let i = 0; i < rounds; i++) {
+      const d = yield* api.recvfrom(fd, 65536, 5_000_000_000);
+      times.push(yield* api.now());
+      if (d !== null && typeof d !== 'number' && d.data.length === size) received++;
+      else wrong++;
+    }
+  }
+  yield* sys.debug_log({ text: `t ${times.join(' ')}` });
+  yield* sys.debug_log({ text: `received=${received} wrong=${wrong}` });
   yield* api.close(fd);
 };
