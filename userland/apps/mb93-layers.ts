@@ -9,6 +9,7 @@
  * (`t <ns> <ns> ...`). Written against SocketApi, so the same programs run on every organization.
  */
 import type { GuestProgram } from '../../kernel/abi/guest.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { DatagramOpener } from '../netlib/datagram-api.ts';
 import type { SocketOpener } from '../netlib/socket-api.ts';
@@ -20,12 +21,14 @@ export const LAYERS_MESSAGES_MAX = 200;
 
 const sizesOf = (p: Readonly<Record<string, unknown>>): number[] => [num(p, 'size0', 1), num(p, 'size1', 1460)].filter((s) => s > 0);
 
-export const layersSenderWith = (open: SocketOpener): GuestProgram => function* (ctx) {
-  const p = ctx.params;
-  const c = yield* connectTo(open, ctx, 9);
-  if (c === undefined) return;
-  const { api, fd } = c;
-  const clock = p['clock'] === true;
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+/**
+ * The sender's loop: `rounds` messages of each size, one every `gapNs` (reading the clock just
+ * before each `send` when `clock`), then one more gap; logs the readings (`t ...`) when `clock`.
+ * Returns how many went whole.
+ */
+function* sendSpaced(p: Readonly<Record<string, unknown>>, clock: boolean, now: () => G<number>, send: (msg: Uint8Array) => G<number>): G<number> {
   const gap = num(p, 'gapNs', 250_000_000);
   const rounds = Math.min(num(p, 'rounds', 10), LAYERS_MESSAGES_MAX / 2);
   const times: number[] = [];
@@ -34,13 +37,20 @@ export const layersSenderWith = (open: SocketOpener): GuestProgram => function* 
     const msg = new Uint8Array(size).fill(0x5a);
     for (let i = 0; i < rounds; i++) {
       yield* sys.thread_sleep_ns({ ns: gap });
-      if (clock) times.push(yield* api.now());
-      const w = yield* api.write(fd, msg);
-      if (w === size) sent++;
+      if (clock) times.push(yield* now());
+      if ((yield* send(msg)) === size) sent++;
     }
   }
   yield* sys.thread_sleep_ns({ ns: gap });
   if (clock) yield* sys.debug_log({ text: `t ${times.join(' ')}` });
+  return sent;
+}
+
+export const layersSenderWith = (open: SocketOpener): GuestProgram => function* (ctx) {
+  const c = yield* connectTo(open, ctx, 9);
+  if (c === undefined) return;
+  const { api, fd } = c;
+  const sent = yield* sendSpaced(ctx.params, ctx.params['clock'] === true, () => api.now(), (msg) => api.write(fd, msg));
   yield* api.close(fd);
   yield* sys.debug_log({ text: `sent=${sent}` });
 };
@@ -95,20 +105,7 @@ export const layersDatagramSenderWith = (open: DatagramOpener): GuestProgram => 
     return;
   }
   yield* api.sendto(fd, new Uint8Array(LAYERS_WARMUP_BYTES));
-  const gap = num(p, 'gapNs', 250_000_000);
-  const rounds = Math.min(num(p, 'rounds', 10), LAYERS_MESSAGES_MAX / 2);
-  const times: number[] = [];
-  let sent = 0;
-  for (const size of sizesOf(p)) {
-    const msg = new Uint8Array(size).fill(0x5a);
-    for (let i = 0; i < rounds; i++) {
-      yield* sys.thread_sleep_ns({ ns: gap });
-      times.push(yield* api.now());
-      if ((yield* api.sendto(fd, msg)) === size) sent++;
-    }
-  }
-  yield* sys.thread_sleep_ns({ ns: gap });
-  yield* sys.debug_log({ text: `t ${times.join(' ')}` });
+  const sent = yield* sendSpaced(p, true, () => api.now(), (msg) => api.sendto(fd, msg));
   yield* api.close(fd);
   yield* sys.debug_log({ text: `sent=${sent}` });
 };
