@@ -35,7 +35,7 @@ import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
 import { CthreadPool, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
 import { UserClock } from './user-clock.ts';
-import { openRegistryLink, registryRequest } from './registry-link.ts';
+import { openRegistryLink, serviceRequest } from './service-link.ts';
 import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, type GrantWords } from './registry-proto.ts';
 import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
 
@@ -279,7 +279,7 @@ export class TcpLib {
   /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
   static *init(ctx: GuestContext): G<TcpLib | undefined> {
     const l = yield* openRegistryLink();
-    return l === undefined ? undefined : new TcpLib(ctx, l.registry, l.replyPort, l.taskPort);
+    return l === undefined ? undefined : new TcpLib(ctx, l.server, l.replyPort, l.taskPort);
   }
 
   /** The user-level clock (userland/netlib/user-clock.ts: the AN1 clock page, else a trap). */
@@ -311,7 +311,7 @@ export class TcpLib {
   }
 
   private *request(id: number, values: number[]) {
-    return yield* registryRequest({ registry: this.registry, replyPort: this.replyPort, taskPort: this.taskPort }, id, values);
+    return yield* serviceRequest({ server: this.registry, replyPort: this.replyPort, taskPort: this.taskPort }, id, values);
   }
 
   *listen(fd: number, backlog = 5): G<number> {

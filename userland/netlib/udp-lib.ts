@@ -37,7 +37,7 @@ import { RawChannel } from './raw-channel.ts';
 import { macJoin, parseUdpGrant, REG_ERR, REG_MSG } from './registry-proto.ts';
 import { SOCK_ERR } from './tcp-lib.ts';
 import { UserClock } from './user-clock.ts';
-import { openRegistryLink, registryRequest } from './registry-link.ts';
+import { openRegistryLink, serviceRequest } from './service-link.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -147,7 +147,7 @@ export class UdpLib {
   /** Find the registry server; undefined if there is none. */
   static *init(ctx: GuestContext): G<UdpLib | undefined> {
     const l = yield* openRegistryLink();
-    return l === undefined ? undefined : new UdpLib(ctx, l.registry, l.replyPort, l.taskPort);
+    return l === undefined ? undefined : new UdpLib(ctx, l.server, l.replyPort, l.taskPort);
   }
 
   *now(): G<number> {
@@ -167,7 +167,7 @@ export class UdpLib {
   }
 
   private *request(id: number, values: number[]) {
-    return yield* registryRequest({ registry: this.registry, replyPort: this.replyPort, taskPort: this.taskPort }, id, values);
+    return yield* serviceRequest({ server: this.registry, replyPort: this.replyPort, taskPort: this.taskPort }, id, values);
   }
 
   private *grant(fd: number, port: number, remote: { ip: number; port: number } | undefined): G<number> {
