@@ -1,6 +1,7 @@
-// A worker thread of `ulp sweep --jobs N` and `ulp paper --jobs N` (studies/pool.ts, started by tinypool): loads the CLI
-// module the main thread runs — the precompiled bundle, or the sources through tsx's loader —
-// and runs each task it is sent with that module's `poolTask`.
+// The worker thread of every pool — `ulp sweep --jobs N`, `ulp paper --jobs N` (studies/pool.ts) and
+// `ulp fuzz --jobs N` (studies/campaign/run.ts), started by tinypool: loads the CLI module the main
+// thread runs — the precompiled bundle, or the sources through tsx's loader — and runs each task
+// it is sent with that module's `poolTask`.
 import { workerData } from 'node:worker_threads';
 
 // tinypool's workerData is [its own data, ours].

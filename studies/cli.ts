@@ -25,6 +25,7 @@ import type { World } from './world.ts';
 import { runBench, WORKLOADS } from './bench.ts';
 import { availableParallelism } from 'node:os';
 import { runOnPool, type Settled } from './pool.ts';
+import { campaignChunk, type ChunkResult, type ChunkTask } from './campaign/run.ts';
 import { compare, formatComparison } from './paper/compare.ts';
 import { fmt } from './report/format.ts';
 import { PAPER_TABLES, paperJson } from './paper/reproduce.ts';
@@ -36,8 +37,6 @@ import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
 import { registerLogText, traceRegisters, TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
 import { AccessLog } from '../emulator/devkit/access-log.ts';
 import { cmdFuzz, FUZZ_USAGE } from './campaign/cli.ts';
-/** A `ulp fuzz` worker thread's entry (bin/campaign-worker.js). */
-export { campaignChunk } from './campaign/run.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_RUN_FAILED = 3;
@@ -703,8 +702,9 @@ function workerFailure(error: string): SweepRun {
 
 const poolScenarios = new Map<string, Scenario>();
 
-/** In a worker thread of `ulp sweep --jobs` or `ulp paper --jobs` (bin/pool-worker.js): run one task. */
-export function poolTask(task: SweepTask | PaperTask): SweepRun | Outcome {
+/** In a worker thread of `ulp sweep --jobs`, `ulp paper --jobs` or `ulp fuzz --jobs` (bin/pool-worker.js): run one task. */
+export function poolTask(task: SweepTask | PaperTask | ChunkTask): SweepRun | Outcome | ChunkResult {
+  if (task.kind === 'campaign') return campaignChunk(task);
   if (task.kind === 'paper') return runChecked(findScenario(task.scenario), { seed: task.seed, costOverrides: new Map(task.costOverrides) });
   if (task.kind !== 'sweep') throw new Error(`unknown pool task '${String((task as { kind?: unknown }).kind)}'`);
   let scenario = poolScenarios.get(task.scenarioArg);

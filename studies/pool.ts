@@ -11,6 +11,9 @@
  */
 import { Tinypool } from 'tinypool';
 
+/** The worker script of every pool (sweep, paper, the campaign): it loads the CLI and runs its poolTask. */
+export const POOL_WORKER = new URL('../bin/pool-worker.js', import.meta.url).href;
+
 /** Where bin/ulp.js records which CLI module it loaded: `{ href, tsx }`. */
 export const CLI_NOTE = Symbol.for('ulp-emu.cli');
 
@@ -38,7 +41,7 @@ export type Settled<R> = { readonly ok: true; readonly value: R } | { readonly o
 export async function runOnPool<T, R>(tasks: readonly T[], jobs: number, onSettled: (index: number, s: Settled<R>) => void): Promise<Settled<R>[]> {
   const threads = Math.max(1, Math.min(jobs, tasks.length));
   const pool = new Tinypool({
-    filename: new URL('../bin/pool-worker.js', import.meta.url).href,
+    filename: POOL_WORKER,
     minThreads: threads,
     maxThreads: threads,
     workerData: poolWorkerData(),

@@ -7,6 +7,8 @@ export class Checks {
   readonly byName = new Map<string, number>();
   count = 0;
   readonly violations: string[] = [];
+  /** What a scenario reached, by name (not invariants: the property tests' coverage checks). */
+  readonly tallies = new Map<string, number>();
 
   /** Check one invariant `name`; `what` describes a failure (called only when `ok` is false). */
   check(name: string, ok: boolean, what?: () => string): boolean {
@@ -14,6 +16,11 @@ export class Checks {
     this.byName.set(name, (this.byName.get(name) ?? 0) + 1);
     if (!ok) this.violations.push(`${name}: ${what === undefined ? 'violated' : what()}`);
     return ok;
+  }
+
+  /** Count one occurrence of `name` (e.g. which side of an oracle a generated call reached). */
+  tally(name: string): void {
+    this.tallies.set(name, (this.tallies.get(name) ?? 0) + 1);
   }
 
   /** `a` must equal `b` (numbers or strings). */

@@ -1,6 +1,7 @@
 /**
  * Campaign family `netio`: the network I/O module's protection properties with generated
- * adversarial tasks (after test/netio/protection.property.test.ts, issue 6). Three scenarios in
+ * adversarial tasks (issue 6; test/netio/protection.property.test.ts runs these scenarios as
+ * fast-check properties, with longer programs). Three scenarios in
  * four: two tasks on Ethernet host A, each holding two channels (task 1 one with another
  * station's identity), run generated programs of real traps and memory accesses — header writes
  * (own template, another's, random, one bit flipped), sends with own, foreign, random and
@@ -127,8 +128,18 @@ interface SendRecord {
   readonly expectOk: boolean;
 }
 
-function ethernetScenario(d: Draw, c: Checks): void {
-  const progs = [d.array(5, 30, () => drawOp(d)), d.array(5, 30, () => drawOp(d))];
+/** Sizes of a scenario (the campaign's by default; the property tests draw longer programs). */
+export interface NetioOptions {
+  /** Only this link (default: Ethernet in three scenarios of four, AN1 in one). */
+  readonly link?: 'ethernet' | 'an1';
+  /** How many operations each Ethernet adversary's program has: [min, max]. */
+  readonly ops?: readonly [number, number];
+  /** How many frames the AN1 adversary sends: [min, max]. */
+  readonly frames?: readonly [number, number];
+}
+
+function ethernetScenario(d: Draw, c: Checks, [lo, hi]: readonly [number, number]): void {
+  const progs = [d.array(lo, hi, () => drawOp(d)), d.array(lo, hi, () => drawOp(d))];
   const world = new World({ seed: d.int(1, 1000), traceOn: false, ramBytes: CAMPAIGN_RAM_BYTES });
   const segment = new EthernetSegment(world, { name: 'e0' });
   const a = addNetioEthernetHost(world, segment, 'A', MAC_A);
@@ -272,6 +283,7 @@ function ethernetScenario(d: Draw, c: Checks): void {
   });
   records.forEach((r, i) => c.check('netio.send-oracle', (r.kr === KERN.SUCCESS) === r.expectOk, () => `send ${i} of task ${r.task} returned ${r.kr}, the oracle says ${r.expectOk ? 'success' : 'refusal'}`));
   c.equal('netio.frames-out', sentA.length, okSenders.length, 'frames on the wire vs successful sends');
+  for (const r of mapRecords) c.tally(r.kr === KERN.SUCCESS ? 'netio.map-ok' : 'netio.map-refused');
   mapRecords.forEach((r, i) => c.check('netio.map-oracle', (r.kr === KERN.SUCCESS) === r.expectOk, () => `vm_map ${i} of task ${r.task} returned ${r.kr}, the oracle says ${r.expectOk ? 'success' : 'refusal'}`));
   // Isolation: no task maps a page of a region it does not own.
   const ownerOf = new Map<Channel, unknown>([...bCh, bDefault].map((ch) => [ch, sinkB]));
@@ -297,8 +309,8 @@ function ethernetScenario(d: Draw, c: Checks): void {
   c.equal('netio.accounting-driver', s.rxArrived, b.driver.counters.framesReceived, 'B frames arrived vs the driver count');
 }
 
-function an1Scenario(d: Draw, c: Checks): void {
-  const lengths = d.array(3, 15, () => d.int(20, 1520));
+function an1Scenario(d: Draw, c: Checks, [lo, hi]: readonly [number, number]): void {
+  const lengths = d.array(lo, hi, () => d.int(20, 1520));
   const garbage = d.array(1, 8, () => d.bytes(20));
   const world = new World({ seed: d.int(1, 1000), traceOn: false, ramBytes: CAMPAIGN_RAM_BYTES });
   const a = addNetioAn1Host(world, 'A', 0x08002b_00000a);
@@ -348,7 +360,8 @@ function an1Scenario(d: Draw, c: Checks): void {
   c.equal('netio.an1-tx-paths', a.netio.an1TxTwoPart + a.netio.an1TxCopied, a.netio.stats.txSent, 'AN1 two-part + copied vs sent');
 }
 
-export function netioScenario(d: Draw, c: Checks): void {
-  if (d.bool(0.75)) ethernetScenario(d, c);
-  else an1Scenario(d, c);
+export function netioScenario(d: Draw, c: Checks, o: NetioOptions = {}): void {
+  const link = o.link ?? (d.bool(0.75) ? 'ethernet' : 'an1');
+  if (link === 'ethernet') ethernetScenario(d, c, o.ops ?? [5, 30]);
+  else an1Scenario(d, c, o.frames ?? [3, 15]);
 }

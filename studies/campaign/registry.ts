@@ -1,6 +1,7 @@
 /**
- * Campaign family `registry`: forged and malformed registry requests (after
- * test/system/isolation/requests.property.test.ts, issue 13 item 5). 1–3 tasks on host A each send
+ * Campaign family `registry`: forged and malformed registry requests (issue 13 item 5;
+ * test/system/isolation/requests.property.test.ts runs these scenarios as fast-check properties,
+ * with larger batches). 1–3 tasks on host A each send
  * a batch of requests (CONNECT, LISTEN, ACCEPT, UNLISTEN, RELEASE or an unknown id) valid in
  * every field but at most one (a port out of range, zero or negative, a multicast address, a
  * missing word), to a real or an unreachable peer, and live on or die right after sending; on
@@ -23,17 +24,52 @@ import { holdServer, idleClient, regRequests } from './programs.ts';
 const MSL_NS = 20_000_000;
 const CODES = new Set<number>([KERN.SUCCESS, ...Object.values(REG_ERR)]);
 
-export function registryScenario(d: Draw, c: Checks): void {
-  const link = d.pick(['ethernet', 'an1'] as const);
-  const batches = d.array(1, 3, () => ({
+/** One attacker task's batch of requests. */
+export interface RegistryBatch {
+  readonly msgId: number;
+  readonly n: number;
+  readonly bad: 'none' | 'port-high' | 'port-zero' | 'port-negative' | 'multicast' | 'short';
+  readonly unreachable: boolean;
+  readonly dieAfterSend: boolean;
+  readonly vary: boolean;
+}
+
+/** A whole scenario: the link, the world's seed and the attackers' batches. */
+export interface RegistryAttack {
+  readonly link: 'ethernet' | 'an1';
+  readonly seed: number;
+  readonly batches: readonly RegistryBatch[];
+}
+
+/** Sizes of a scenario (the campaign's by default; the property tests send larger batches). */
+export interface RegistryOptions {
+  /** The links to pick from. */
+  readonly links?: readonly ('ethernet' | 'an1')[];
+  /** The most requests in one batch. */
+  readonly requestsMax?: number;
+}
+
+/** Draw a scenario. */
+export function drawRegistryAttack(d: Draw, o: RegistryOptions = {}): RegistryAttack {
+  const link = d.pick(o.links ?? (['ethernet', 'an1'] as const));
+  const batches = d.array(1, 3, (): RegistryBatch => ({
     msgId: d.pick([REG_MSG.CONNECT, REG_MSG.CONNECT, REG_MSG.LISTEN, REG_MSG.ACCEPT, REG_MSG.UNLISTEN, REG_MSG.RELEASE, 0x54ff]),
-    n: d.int(1, 40),
+    n: d.int(1, o.requestsMax ?? 40),
     bad: d.pick(['none', 'none', 'port-high', 'port-zero', 'port-negative', 'multicast', 'short'] as const),
     unreachable: d.bool(),
     dieAfterSend: d.bool(),
     vary: d.bool(),
   }));
-  const w = new World({ seed: d.int(1, 1 << 20), traceOn: false, ramBytes: CAMPAIGN_RAM_BYTES });
+  return { link, batches, seed: d.int(1, 1 << 20) };
+}
+
+export function registryScenario(d: Draw, c: Checks, o: RegistryOptions = {}): void {
+  runRegistryAttack(drawRegistryAttack(d, o), c);
+}
+
+/** Run one scenario and check its invariants. */
+export function runRegistryAttack({ link, seed, batches }: RegistryAttack, c: Checks): void {
+  const w = new World({ seed, traceOn: false, ramBytes: CAMPAIGN_RAM_BYTES });
   const pair = buildLibPair(w, link, { mslNs: MSL_NS, logStats: false });
   const { a, b } = pair;
   pair.spawn(b, 'srv', holdServer, { port: 82, conns: 4, holdNs: 100e9 });

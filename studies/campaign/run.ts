@@ -1,15 +1,18 @@
 /**
  * Running a campaign: scenarios are cut into chunks of consecutive indices; a chunk runs in this
- * thread (`--jobs 1`) or on a worker thread of a tinypool pool (bin/campaign-worker.js loads the
- * CLI's code as bin/ulp.js does and calls `campaignChunk`). Where a scenario runs cannot change
+ * thread (`--jobs 1`) or on a worker thread of a tinypool pool (bin/pool-worker.js, the worker of
+ * every pool, loads the CLI module bin/ulp.js loaded and calls its `poolTask`, which runs
+ * `campaignChunk`). Where a scenario runs cannot change
  * it: it depends on (family, seed, index) alone.
  */
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { POOL_WORKER, poolWorkerData } from '../pool.ts';
 import { familyOf, replayCommand, runScenario, type ScenarioResult } from './campaign.ts';
 import { applyMutant } from './mutants.ts';
 
 export interface ChunkTask {
+  /** A pool task's kind (bin/pool-worker.js runs every pool's tasks through the CLI's poolTask). */
+  readonly kind: 'campaign';
   readonly families: readonly string[];
   readonly seed: number;
   readonly from: number;
@@ -113,7 +116,7 @@ function chunksOf(o: CampaignOptions): ChunkTask[] {
   const size = o.jobs <= 1 ? 10 : Math.max(1, Math.min(100, Math.ceil(o.runs / (o.jobs * 40))));
   const out: ChunkTask[] = [];
   for (let from = 0; from < o.runs; from += size) {
-    out.push({ families: o.families, seed: o.seed, from, to: Math.min(o.runs, from + size), failuresMax: o.failuresMax ?? 20, ...(o.mutant !== undefined ? { mutant: o.mutant } : {}) });
+    out.push({ kind: 'campaign', families: o.families, seed: o.seed, from, to: Math.min(o.runs, from + size), failuresMax: o.failuresMax ?? 20, ...(o.mutant !== undefined ? { mutant: o.mutant } : {}) });
   }
   return out;
 }
@@ -157,9 +160,6 @@ export function runCampaignHere(o: CampaignOptions): CampaignSummary {
   return summarize(o, results, performance.now() - t0);
 }
 
-/** The worker script (beside the CLI's entry point). */
-export const WORKER_SCRIPT = fileURLToPath(new URL('../../bin/campaign-worker.js', import.meta.url));
-
 /**
  * Run a campaign on `o.jobs` worker threads (tinypool). SIGINT or SIGTERM ends it early: the
  * summary then covers the chunks finished (`interrupted`).
@@ -167,7 +167,7 @@ export const WORKER_SCRIPT = fileURLToPath(new URL('../../bin/campaign-worker.js
 export async function runCampaignPool(o: CampaignOptions): Promise<CampaignSummary> {
   const { Tinypool } = await import('tinypool');
   const t0 = performance.now();
-  const pool = new Tinypool({ filename: WORKER_SCRIPT, minThreads: o.jobs, maxThreads: o.jobs, isolateWorkers: false });
+  const pool = new Tinypool({ filename: POOL_WORKER, minThreads: o.jobs, maxThreads: o.jobs, isolateWorkers: false, workerData: poolWorkerData() });
   const results: ChunkResult[] = [];
   let done = 0;
   let bad = 0;

@@ -1,6 +1,7 @@
 /**
- * Campaign family `syscall`: generated adversaries against the whole system-call table (after
- * test/property/kernel/syscall-fuzz.property.test.ts; xv6 usertests' "ridiculous arguments"):
+ * Campaign family `syscall`: generated adversaries against the whole system-call table (xv6
+ * usertests' "ridiculous arguments"; test/property/kernel/syscall-fuzz.property.test.ts runs these
+ * scenarios as fast-check properties, with more and longer adversaries):
  * 1–2 tasks run random sequences of every trap the ABI declares with adversarial arguments of
  * the right kinds (names that exist and names that do not, 0, 2^32 − 1, huge sizes, random
  * messages with random rights and out-of-line regions, threads doing the same), plus requests
@@ -117,9 +118,25 @@ const adversary = (traps: readonly unknown[], prelude: boolean, answers: Answer[
 
 const books = (k: Kernel): Record<string, number> => ({ freeFrames: k.frames.freeCount, ports: k.ipc.portsLive, kmsgs: k.ipc.kmsgsLive });
 
-export function syscallScenario(d: Draw, c: Checks): void {
-  const org = d.pick(['library', 'kernel-ethernet', 'kernel-an1'] as const);
-  const programs = d.array(1, 2, () => ({ traps: d.array(5, 25, () => trap(d, 0)), prelude: d.bool() }));
+export type SyscallOrg = 'library' | 'kernel-ethernet' | 'kernel-an1';
+
+/** Sizes of a scenario (the campaign's by default; the property tests run more and longer adversaries). */
+export interface SyscallOptions {
+  /** The organizations to pick from. */
+  readonly orgs?: readonly SyscallOrg[];
+  /** How many adversaries: [min, max]. */
+  readonly adversaries?: readonly [number, number];
+  /** How many random traps each runs: [min, max]. */
+  readonly traps?: readonly [number, number];
+  /** How long they run before what is left of them is killed (ns). */
+  readonly runNs?: number;
+}
+
+export function syscallScenario(d: Draw, c: Checks, o: SyscallOptions = {}): void {
+  const org = d.pick(o.orgs ?? (['library', 'kernel-ethernet', 'kernel-an1'] as const));
+  const [aLo, aHi] = o.adversaries ?? [1, 2];
+  const [tLo, tHi] = o.traps ?? [5, 25];
+  const programs = d.array(aLo, aHi, () => ({ traps: d.array(tLo, tHi, () => trap(d, 0)), prelude: d.bool() }));
   const world = new World({ seed: d.int(1, 1000), traceOn: false, ramBytes: CAMPAIGN_RAM_BYTES });
   let k: Kernel;
   let extra: () => Record<string, number> = () => ({});
@@ -139,13 +156,14 @@ export function syscallScenario(d: Draw, c: Checks): void {
   const before = { ...books(k), ...extra() };
   const answers: Answer[] = [];
   const tasks = programs.map((p, i) => k.spawn(`adversary${i}`, adversary(p.traps, p.prelude, answers)));
-  world.sched.runFor(50_000_000);
+  world.sched.runFor(o.runNs ?? 50_000_000);
   for (const t of tasks) if (t.alive) k.endTask(t, { kind: 'killed', by: 'campaign' });
   world.sched.runFor(4 * MSL_NS + 50_000_000); // TIME-WAIT (2·MSL), AN1 quarantines, closes in flight
   c.check('syscall.adversaries-end', tasks.every((t) => !t.alive), () => 'an adversary is alive after being killed');
   for (const a of answers) {
     const r = a.result as { kr?: unknown; n?: unknown } | null;
     const kr = typeof r === 'object' && r !== null ? r.kr : undefined;
+    if (kr === KERN.SUCCESS) c.tally(`syscall.ok.${a.sys}`);
     c.check('syscall.kern-return', typeof kr === 'number' && knownKr(kr), () => `${a.sys} answered ${JSON.stringify(r)?.slice(0, 80) ?? String(r)} (no kern_return the ABI defines)`);
     if (typeof r === 'object' && r !== null && typeof r.n === 'number' && r.n < 0) c.check('syscall.errno', ERRNOS.has(r.n), () => `${a.sys} answered n=${String(r.n)} (no SOCK_ERRNO)`);
   }

@@ -1,5 +1,5 @@
 /**
- * mb93-layers: MB93 Table 4's TCP rows measured on the emulator (a calibration target on
+ * mb93-layers: MB93 Table 4's TCP and UDP rows measured on the emulator (a calibration target on
  * primitives: the per-layer costs are sourced from these rows). Every modelled row of the kernel
  * and server columns is within ±15 % at both sizes; rows of other mechanisms are reported with a
  * reason, never silently dropped. The rows are read from the CPU's per-layer accounting, so a
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../emulator/sim/trace.ts';
 import { findScenario, runFailures, runScenario } from '../../studies/run.ts';
 import { buildLibPair } from '../../studies/scenarios/library-hosts.ts';
-import { isTarget, MB93_TCP, measureOrg, ORGS, ROWS, REPORTED_WHY, rowStatus, type Org, type OrgMeasurement } from '../../studies/scenarios/mb93-layers.ts';
+import { isTarget, isUdpTarget, MB93_TCP, MB93_UDP, measureOrg, measureOrgUdp, ORGS, ROWS, REPORTED_WHY, rowStatus, UDP_REPORTED_WHY, UDP_ROWS, udpRowStatus, type Org, type OrgMeasurement, type UdpRow } from '../../studies/scenarios/mb93-layers.ts';
 import { World } from '../../studies/world.ts';
 import { layersReceiverWith, layersSenderWith } from '../../userland/apps/mb93-layers.ts';
 import { librarySockets } from '../../userland/netlib/lib-sockets.ts';
@@ -20,6 +20,16 @@ const get = (org: Org): OrgMeasurement => {
   if (m === undefined) {
     m = measureOrg(new World({ seed: 1 }), org);
     measured.set(org, m);
+  }
+  return m;
+};
+
+const measuredUdp = new Map<Org, OrgMeasurement<UdpRow>>();
+const getUdp = (org: Org): OrgMeasurement<UdpRow> => {
+  let m = measuredUdp.get(org);
+  if (m === undefined) {
+    m = measureOrgUdp(new World({ seed: 1 }), org);
+    measuredUdp.set(org, m);
   }
   return m;
 };
@@ -134,7 +144,57 @@ describe('mb93-layers', () => {
     expect(s.rows.tcp_input).toEqual(get('server').rows.tcp_input);
   });
 
-  it('runs as a scenario: published vs emulator vs ratio per row and column, UDP listed as not modelled', () => {
+  it.each(ORGS)('UDP, %s: one clean window per datagram, every datagram delivered whole', (org) => {
+    const m = getUdp(org);
+    expect(m.outcome).toBe('done');
+    expect(m.messagesReceived).toBe(16);
+    expect(m.windows[0]).toBeGreaterThanOrEqual(6);
+    expect(m.windows[1]).toBeGreaterThanOrEqual(6);
+    expect(m.windows[0] + m.windows[1] + m.windowsDropped).toBe(16);
+  });
+
+  it.each(ORGS)('UDP, %s: every modelled row within ±15 % of MB93 (the library\'s protocol layers against the server column) at 1 B and 1472 B', (org) => {
+    const m = getUdp(org);
+    const col: Org = org === 'library' ? 'server' : org;
+    let targets = 0;
+    for (const r of UDP_ROWS) {
+      for (const i of [0, 1]) {
+        if (!isUdpTarget(org, r, i)) continue;
+        targets++;
+        const pub = MB93_UDP[r][col][i]!;
+        const emu = m.rows[r][i]!;
+        expect(emu / pub, `${org} ${r} at ${i === 0 ? 1 : 1472} B: ${emu} vs ${pub}`).toBeGreaterThan(0.85);
+        expect(emu / pub, `${org} ${r} at ${i === 0 ? 1 : 1472} B: ${emu} vs ${pub}`).toBeLessThan(1.15);
+      }
+    }
+    expect(targets).toBeGreaterThanOrEqual({ kernel: 17, server: 13, library: 9 }[org]);
+  });
+
+  it('UDP: the library\'s protocol layers cost what the server column\'s do; every row not held says why', () => {
+    const lib = getUdp('library');
+    const srv = getUdp('server');
+    for (const r of ['udp_output', 'ip_output', 'mbuf_queue', 'ipintr', 'udp_input'] as const) expect(lib.rows[r], r).toEqual(srv.rows[r]);
+    for (const org of ORGS) {
+      const col = org === 'library' ? 'server' : org;
+      for (const r of UDP_ROWS) {
+        const st = udpRowStatus(org, r);
+        if (st === 'reported') expect(UDP_REPORTED_WHY[`${col}.${r}`], `${org}.${r}`).toBeDefined();
+        if (st === 'absent') expect(MB93_UDP[r][org]).toEqual([0, 0]);
+        if (st === 'target') for (const [i, z] of [1, 1472].entries()) if (!isUdpTarget(org, r, i)) expect(UDP_REPORTED_WHY[`${col}.${r}@${z}`], `${org}.${r}@${z}`).toBeDefined();
+      }
+    }
+  });
+
+  it('UDP: a layer priced at zero leaves its own row off and the others where they were', () => {
+    const w = new World({ seed: 1 });
+    w.costs.override('inkernel.udpInputCycles', 0);
+    w.costs.override('inkernel.udpInputCyclesPerByte', 0);
+    const m = measureOrgUdp(w, 'kernel');
+    expect(m.rows.udp_input).toEqual([0, 0]);
+    for (const r of ['udp_output', 'ip_output', 'ipintr', 'netisr_packet_filter', 'entry_copyin'] as const) expect(m.rows[r]).toEqual(getUdp('kernel').rows[r]);
+  });
+
+  it('runs as a scenario: published vs emulator vs ratio per row and column, TCP and UDP', () => {
     const a = runScenario(findScenario('mb93-layers'), { seed: 2 });
     const r = a.results as Record<string, unknown>;
     expect(r['outcome']).toBe('done');
@@ -145,6 +205,12 @@ describe('mb93-layers', () => {
     const k = (r['kernel'] as { rows: Record<string, { published: number[]; emulator: number[]; ratio: (number | null)[] }> }).rows;
     expect(k['tcp_input']!.published).toEqual([76, 270]);
     expect(k['tcp_input']!.ratio[0]).toBeCloseTo(k['tcp_input']!.emulator[0]! / 76, 2);
-    expect(String((r['udp'] as Record<string, unknown>)['status'])).toMatch(/not modelled/);
+    const u = r['udp'] as Record<string, unknown>;
+    const [uIn, uAll] = String(u['targetsWithin15']).split('/').map(Number);
+    expect(uAll).toBeGreaterThanOrEqual(39);
+    expect(uIn).toBe(uAll);
+    const ku = (u['kernel'] as { rows: Record<string, { published: number[]; status: string }> }).rows;
+    expect(ku['udp_input']!.published).toEqual([67, 279]);
+    expect(ku['wakeup_user_thread']!.status).toBe('reported');
   });
 });

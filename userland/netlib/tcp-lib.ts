@@ -27,7 +27,7 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MSG_TYPE, PORT_RIGHT, TASK_PORT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
+import { MSG_TYPE, PORT_RIGHT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, chargeInput, chargeOutput, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { receive, rpc, send } from '../mach/ipc.ts';
@@ -37,7 +37,8 @@ import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
 import { CthreadPool, cthreadAware, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
 import { UserClock } from './user-clock.ts';
-import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, REGISTRY_SERVICE, type GrantWords } from './registry-proto.ts';
+import { openRegistryLink, serviceRequest } from './service-link.ts';
+import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, type GrantWords } from './registry-proto.ts';
 import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
@@ -279,15 +280,8 @@ export class TcpLib {
 
   /** Find the registry server (bootstrap) and set up the library; undefined if there is none. */
   static *init(ctx: GuestContext): G<TcpLib | undefined> {
-    let look = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
-    for (let i = 0; look.kr !== KERN.SUCCESS && i < 200; i++) {
-      yield* sys.thread_sleep_ns({ ns: 100_000 });
-      look = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
-    }
-    if (look.kr !== KERN.SUCCESS) return undefined;
-    const rp = yield* sys.mach_reply_port({});
-    const tp = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
-    return new TcpLib(ctx, look.name, rp.name, tp.name);
+    const l = yield* openRegistryLink();
+    return l === undefined ? undefined : new TcpLib(ctx, l.server, l.replyPort, l.taskPort);
   }
 
   /** The user-level clock (userland/netlib/user-clock.ts: the AN1 clock page, else a trap). */
@@ -319,10 +313,7 @@ export class TcpLib {
   }
 
   private *request(id: number, values: number[]) {
-    return yield* rpc(this.registry, this.replyPort, id, [
-      { type: 'int32', values },
-      { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
-    ]);
+    return yield* serviceRequest({ server: this.registry, replyPort: this.replyPort, taskPort: this.taskPort }, id, values);
   }
 
   *listen(fd: number, backlog = 5): G<number> {

@@ -26,18 +26,18 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MSG_TYPE, TASK_PORT, type PortName } from '../../kernel/abi/message.ts';
+import type { PortName } from '../../kernel/abi/message.ts';
 import { NETIO_ERR } from '../../kernel/abi/netio.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { HostStack, chargeInput, chargeOutput, readMac, readU32, type UdpCallError, type UdpSocket } from '../inet/index.ts';
-import { rpc } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import { libCosts, type LibCostName } from './costs.ts';
 import { xorshift } from './frames.ts';
 import { RawChannel } from './raw-channel.ts';
-import { macJoin, parseUdpGrant, REG_ERR, REG_MSG, REGISTRY_SERVICE } from './registry-proto.ts';
+import { macJoin, parseUdpGrant, REG_ERR, REG_MSG } from './registry-proto.ts';
 import { SOCK_ERR } from './tcp-lib.ts';
 import { UserClock } from './user-clock.ts';
+import { openRegistryLink, serviceRequest } from './service-link.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -146,15 +146,8 @@ export class UdpLib {
 
   /** Find the registry server; undefined if there is none. */
   static *init(ctx: GuestContext): G<UdpLib | undefined> {
-    let look = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
-    for (let i = 0; look.kr !== KERN.SUCCESS && i < 200; i++) {
-      yield* sys.thread_sleep_ns({ ns: 100_000 });
-      look = yield* sys.bootstrap_look_up({ service: REGISTRY_SERVICE });
-    }
-    if (look.kr !== KERN.SUCCESS) return undefined;
-    const rp = yield* sys.mach_reply_port({});
-    const tp = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
-    return new UdpLib(ctx, look.name, rp.name, tp.name);
+    const l = yield* openRegistryLink();
+    return l === undefined ? undefined : new UdpLib(ctx, l.server, l.replyPort, l.taskPort);
   }
 
   *now(): G<number> {
@@ -174,10 +167,7 @@ export class UdpLib {
   }
 
   private *request(id: number, values: number[]) {
-    return yield* rpc(this.registry, this.replyPort, id, [
-      { type: 'int32', values },
-      { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
-    ]);
+    return yield* serviceRequest({ server: this.registry, replyPort: this.replyPort, taskPort: this.taskPort }, id, values);
   }
 
   private *grant(fd: number, port: number, remote: { ip: number; port: number } | undefined): G<number> {

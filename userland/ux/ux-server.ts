@@ -318,7 +318,9 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
           if (s.udp.pendingCount > 0 || s.udp.error !== null) {
             s.read = undefined;
             x.spend(u.sorwakeupCycles, 'sorwakeup');
+            const tp = probe ? yield* now() : 0;
             yield* datagramReply(x, s, rd.reply, rd.max);
+            if (probe) yield* sys.debug_log({ text: `ux: probe readReadyAt=${tp}` });
           } else if (t >= rd.deadline) {
             s.read = undefined;
             yield* replyTo(rd.reply, SOCK_ERR.ETIMEDOUT, new Uint8Array(0), [0, 0]);
@@ -517,10 +519,13 @@ export const uxServer: GuestProgram = function* (ctx: GuestContext) {
           s.udp = b;
           s.port = b.localPort;
         }
+        const tp = probe ? yield* now() : 0;
         const ip = word(1) >>> 0;
         const n = ip === 0 ? s.udp.sendTo(t, data) : s.udp.sendTo(t, data, ip, word(2));
         yield* flushOut(ctx);
-        return yield* replyTo(r, typeof n === 'string' ? udpErrOf(n) : n);
+        yield* replyTo(r, typeof n === 'string' ? udpErrOf(n) : n);
+        if (probe) yield* sys.debug_log({ text: `ux: probe udpOutputAt=${tp}` });
+        return;
       }
       case UX_MSG.RECVFROM: {
         if (s === undefined) return yield* replyTo(r, SOCK_ERR.EBADF, new Uint8Array(0), [0, 0]);

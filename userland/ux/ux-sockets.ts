@@ -13,12 +13,13 @@
  */
 import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
-import { MSG_TYPE, TASK_PORT, type MsgItem, type PortName } from '../../kernel/abi/message.ts';
+import type { MsgItem, PortName } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
 import { rpc } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { DatagramApi } from '../netlib/datagram-api.ts';
 import { POLL_FDS_MAX, type PollFd, type SocketApi } from '../netlib/socket-api.ts';
+import { openServiceLink, serviceRequest } from '../netlib/service-link.ts';
 import { SOCK_ERR } from '../netlib/tcp-lib.ts';
 import { UserClock } from '../netlib/user-clock.ts';
 import { uxCosts, type UxCostName } from './costs.ts';
@@ -43,19 +44,13 @@ export class UxSockets implements SocketApi {
 
   /** Find the server (bootstrap `ux-server`), say HELLO with this task's port, get the session port. */
   static *init(ctx: GuestContext): G<UxSockets | undefined> {
-    let look = yield* sys.bootstrap_look_up({ service: UX_SERVICE });
-    for (let i = 0; look.kr !== KERN.SUCCESS && i < 200; i++) {
-      yield* sys.thread_sleep_ns({ ns: 100_000 });
-      look = yield* sys.bootstrap_look_up({ service: UX_SERVICE });
-    }
-    if (look.kr !== KERN.SUCCESS) return undefined;
-    const rp = yield* sys.mach_reply_port({});
-    const tp = yield* sys.task_get_special_port({ which: TASK_PORT.KERNEL });
-    const r = yield* rpc(look.name, rp.name, UX_MSG.HELLO, [{ type: 'int32', values: [] }, { type: 'port', name: tp.name, disposition: MSG_TYPE.COPY_SEND }]);
+    const l = yield* openServiceLink(UX_SERVICE);
+    if (l === undefined) return undefined;
+    const r = yield* serviceRequest(l, UX_MSG.HELLO, []);
     const w = r.msg?.items.find((i) => i.type === 'int32');
     const port = r.msg?.items.find((i) => i.type === 'port');
     if (r.kr !== KERN.SUCCESS || w?.type !== 'int32' || w.values[0] !== 0 || port?.type !== 'port') return undefined;
-    return new UxSockets(ctx, port.name, rp.name, uxCosts(ctx.params));
+    return new UxSockets(ctx, port.name, l.replyPort, uxCosts(ctx.params));
   }
 
   /** One emulated system call: the redirected trap, the library's work, the RPC; result and reply data. */

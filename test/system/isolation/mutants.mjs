@@ -25,6 +25,8 @@ const T = {
   requestsProperty: `${ISO}/requests.property.test.ts`,
   rate: `${ISO}/rate-control.test.ts`,
   channel: 'test/netio/channel.test.ts',
+  protection: 'test/netio/protection.property.test.ts',
+  syscalls: 'test/property/kernel/syscall-fuzz.property.test.ts',
 };
 const REG = 'userland/registry/registry-server.ts';
 const SPEC = 'userland/netlib/conn-spec.ts';
@@ -41,10 +43,11 @@ const MUTANTS = [
   ['template: IP protocol unchecked', SPEC, '      { offset: l + 9, bytes: Uint8Array.of(6) },\n', '', [T.templates]],
   ['template: TCP ports unchecked', SPEC, '...u32(e.localIp), ...u32(e.peerIp), ...u16(e.localPort), ...u16(e.peerPort))', '...u32(e.localIp), ...u32(e.peerIp))', [T.templates]],
   ['template: all IP/TCP fields unchecked', SPEC, '      { offset: l + 12, bytes: Uint8Array.of(...u32(e.localIp), ...u32(e.peerIp), ...u16(e.localPort), ...u16(e.peerPort)) },\n', '', [T.templates]],
-  ['matcher: top byte of each word unchecked', 'kernel/netio/template.ts', 'entry.mask = (entry.mask | (0xff << shift)) >>> 0;', 'entry.mask = ((entry.mask | (0xff << shift)) & 0xffffff) >>> 0;', [T.headers, T.templates]],
-  ['matcher: last word skipped', 'kernel/netio/template.ts', 'for (let i = 0; i < n; i++) {', 'for (let i = 0; i < n - 1; i++) {', [T.headers, T.templates]],
+  ['matcher: top byte of each word unchecked', 'kernel/netio/template.ts', 'entry.mask = (entry.mask | (0xff << shift)) >>> 0;', 'entry.mask = ((entry.mask | (0xff << shift)) & 0xffffff) >>> 0;', [T.headers, T.templates, T.protection]],
+  ['matcher: last word skipped', 'kernel/netio/template.ts', 'for (let i = 0; i < n; i++) {', 'for (let i = 0; i < n - 1; i++) {', [T.headers, T.templates, T.protection]],
   // Demultiplexing and range checks.
   ['demux ignores IP options', 'kernel/netio/demux.ts', 'const tcp = ip + ihl;', 'const tcp = ip + 20;', [T.headers]],
+  ['netio: a frame committed to a channel closed during its copy-out (no re-check)', NETIO, '    if (ch.closed) {\n      this.stats.rxDropNoChannel++;\n      return;\n    }\n    const slot = this.claimSlot(ch);', '    const slot = this.claimSlot(ch);', [T.protection]],
   ['net_send range check on the offset only', NETIO, 'if (offset + length > ch.regionBytes) {', 'if (offset > ch.regionBytes) {', [T.headers]],
   ['CONNECT local port not range-checked (F3)', REG, '!validPort(remotePort) || (localPort !== 0 && !validPort(localPort))', '!validPort(remotePort) || false', [T.requests]],
   ['CONNECT remote port not range-checked', REG, 'validRemoteIp(v[0] ?? 0) || !validPort(remotePort)', 'validRemoteIp(v[0] ?? 0) || false', [T.requests]],
@@ -64,7 +67,7 @@ const MUTANTS = [
   ['accept replies of a dead listener kept (F5)', REG, '      for (const a of l.accepts.splice(0)) yield* dropReply(a);\n', '', [T.requests]],
   ['UNLISTEN leaves the pending ACCEPTs unanswered', REG, "        for (const a of l.accepts.splice(0)) yield* sendReply(a, [{ type: 'int32', values: [REG_ERR.NO_LISTENER] }]);\n", '', [T.requests]],
   ['a reply right whose port died kept', REG, '      stats.repliesDropped++;\n      yield* sys.mach_port_destroy({ name: r.name });\n    }\n    return kr;', '    }\n    return kr;', [T.kills, T.requests]],
-  ['kernel-object rights leaked on task death', 'kernel/ipc/ipc.ts', '    if (port !== undefined) {\n      this.dropSend(e);', '    if (port !== undefined) {\n      if (port.kobject === undefined) this.dropSend(e);', [T.kills]],
+  ['kernel-object rights leaked on task death', 'kernel/ipc/ipc.ts', '    if (port !== undefined) {\n      this.dropSend(e);', '    if (port !== undefined) {\n      if (port.kobject === undefined) this.dropSend(e);', [T.kills, T.syscalls]],
   ['RELEASE leaves the channel open', REG, '          yield* sys.net_channel_close({ channel: r.channel });\n          holdBqi(r.bqi, t, r.owner);', '          holdBqi(r.bqi, t, r.owner);', [T.templates]],
   ['a request from a task dead in transit acted on', REG, 'if (m.id !== NOTIFY.DEAD_NAME && owner === MACH_PORT_DEAD) return yield* invalid();', '', [T.requests, T.requestsProperty]],
   // Rate control (F8).

@@ -2,29 +2,42 @@
 import type { GuestProgram } from '../../../kernel/abi/guest.ts';
 import { sys } from '../../../userland/mach/syscalls.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
-import { POLL, selectOver, type PollFd, type SocketOpener } from '../../../userland/netlib/socket-api.ts';
+import { POLL, selectOver, type PollFd, type SocketApi, type SocketOpener } from '../../../userland/netlib/socket-api.ts';
+import type { TrapRequest, TrapResult } from '../../../kernel/abi/syscalls.ts';
 import { libSocketApi } from '../../../userland/netlib/lib-sockets.ts';
 import { num } from '../../../userland/apps/params.ts';
 import { byteAt } from './programs.ts';
 
 const countBytes = (n: number): Uint8Array => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+type Ctx = Parameters<GuestProgram>[0];
+
+/** Over `api`: a socket bound to `port` (default 80) and listening with `backlog`. */
+function* listening(api: SocketApi, ctx: Ctx, backlog: number): G<number> {
+  const ls = yield* api.socket();
+  yield* api.bind(ls, num(ctx.params, 'port', 80));
+  yield* api.listen(ls, backlog);
+  return ls;
+}
+
+/** Over `api`: a socket connected to (peerIp, port), or undefined after logging `connect failed <kr>`. */
+function* connected(api: SocketApi, ctx: Ctx): G<number | undefined> {
+  const fd = yield* api.socket();
+  const kr = yield* api.connect(fd, num(ctx.params, 'peerIp', 0), num(ctx.params, 'port', 80));
+  if (kr === 0) return fd;
+  yield* sys.debug_log({ text: `connect failed ${kr}` });
+  return undefined;
+}
+
 /**
- * One application thread serves `conns` connections with select: the listener is in the read set,
- * each accepted connection too; every byte is checked against byteAt (salt = its first byte); at a
- * connection's end of stream its count is written back and it is closed. Logs `served= bad=
- * total= selects= waitAny= preAccepts= threads=` (threads: the task's kernel threads besides the
- * pre-accept ones, from thread_create: none).
+ * One application thread serves `conns` connections of listener `ls` with select: the listener is
+ * in the read set until all are accepted, each accepted connection too; every byte is checked
+ * against byteAt (salt = its first byte); at a connection's end of stream its count is written back
+ * and it is closed. Reads pass `readTimeoutNs` (a ready socket never blocks). Logs `served= bad=
+ * total= selects=` and `extra()` (or `select error <code>`).
  */
-export const selectServer: GuestProgram = function* (ctx) {
-  const p = ctx.params;
-  const lib = (yield* TcpLib.init(ctx))!;
-  const api = libSocketApi(lib);
-  const ls = lib.socket();
-  lib.bind(ls, num(p, 'port', 80));
-  yield* lib.listen(ls, num(p, 'backlog', 16));
-  yield* sys.debug_log({ text: 'listening' });
-  const conns = num(p, 'conns', 3);
+function* selectServe(api: SocketApi, ls: number, conns: number, readTimeoutNs: number | undefined, extra: () => string): G<void> {
   const open = new Map<number, { got: number; salt: number }>();
   let accepted = 0;
   let served = 0;
@@ -32,8 +45,7 @@ export const selectServer: GuestProgram = function* (ctx) {
   let total = 0;
   let selects = 0;
   while (served < conns) {
-    const readSet = [...(accepted < conns ? [ls] : []), ...open.keys()];
-    const r = yield* selectOver(api, readSet, [], [...open.keys()]);
+    const r = yield* selectOver(api, [...(accepted < conns ? [ls] : []), ...open.keys()], [], [...open.keys()]);
     selects++;
     if (typeof r === 'number') {
       yield* sys.debug_log({ text: `select error ${r}` });
@@ -41,7 +53,7 @@ export const selectServer: GuestProgram = function* (ctx) {
     }
     for (const fd of r.read) {
       if (fd === ls) {
-        const c = yield* lib.accept(ls);
+        const c = yield* api.accept(ls);
         if (c >= 0) {
           open.set(c, { got: 0, salt: -1 });
           accepted++;
@@ -49,10 +61,10 @@ export const selectServer: GuestProgram = function* (ctx) {
         continue;
       }
       const st = open.get(fd)!;
-      const d = yield* lib.read(fd, 1 << 16, 0); // ready: never blocks
+      const d = yield* api.read(fd, 1 << 16, readTimeoutNs);
       if (typeof d === 'number' || d.length === 0) {
-        if (typeof d !== 'number') yield* lib.write(fd, countBytes(st.got));
-        yield* lib.close(fd);
+        if (typeof d !== 'number') yield* api.write(fd, countBytes(st.got));
+        yield* api.close(fd);
         open.delete(fd);
         total += st.got;
         served++;
@@ -65,16 +77,27 @@ export const selectServer: GuestProgram = function* (ctx) {
       st.got += d.length;
     }
   }
-  yield* sys.debug_log({ text: `served=${served} bad=${bad} total=${total} selects=${selects} waitAny=${lib.pool.stats.kernelWaitAnyTotal} preAccepts=${lib.preAcceptsTotal}` });
+  yield* sys.debug_log({ text: `served=${served} bad=${bad} total=${total} selects=${selects}${extra()}` });
+}
+
+/**
+ * selectServe over the library (backlog 16, non-blocking reads); also logs `waitAny=` and
+ * `preAccepts=` (threads: the task's kernel threads besides the pre-accept ones, from
+ * thread_create: none).
+ */
+export const selectServer: GuestProgram = function* (ctx) {
+  const lib = (yield* TcpLib.init(ctx))!;
+  const api = libSocketApi(lib);
+  const ls = yield* listening(api, ctx, num(ctx.params, 'backlog', 16));
+  yield* sys.debug_log({ text: 'listening' });
+  yield* selectServe(api, ls, num(ctx.params, 'conns', 3), 0, () => ` waitAny=${lib.pool.stats.kernelWaitAnyTotal} preAccepts=${lib.preAcceptsTotal}`);
 };
 
 /** Accept one connection and hold it: sleep `holdNs`, then (mode) close it, or exit without closing (the registry resets it). */
 export const holdServer: GuestProgram = function* (ctx) {
   const p = ctx.params;
   const lib = (yield* TcpLib.init(ctx))!;
-  const ls = lib.socket();
-  lib.bind(ls, num(p, 'port', 80));
-  yield* lib.listen(ls, 4);
+  const ls = yield* listening(libSocketApi(lib), ctx, 4);
   const fd = yield* lib.accept(ls);
   yield* sys.debug_log({ text: `accepted=${fd}` });
   yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 1_000_000_000) });
@@ -93,14 +116,9 @@ export const holdServer: GuestProgram = function* (ctx) {
  * on a closed fd `nval=<revents>`.
  */
 export const pollClient: GuestProgram = function* (ctx) {
-  const p = ctx.params;
   const lib = (yield* TcpLib.init(ctx))!;
-  const fd = lib.socket();
-  const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 80));
-  if (kr !== 0) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
-    return;
-  }
+  const fd = yield* connected(libSocketApi(lib), ctx);
+  if (fd === undefined) return;
   const waits = [0, 1_000, 1_000_000, 7_500_000, 250_000_000];
   for (const t of waits) {
     const t0 = yield* lib.now();
@@ -149,12 +167,9 @@ export const pollClient: GuestProgram = function* (ctx) {
 
 /** Accept `conns` connections, then poll them all `conns` times, logging when each became readable (`woke<i>=<kernel clock>`). */
 export const latencyServer: GuestProgram = function* (ctx) {
-  const p = ctx.params;
   const lib = (yield* TcpLib.init(ctx))!;
-  const ls = lib.socket();
-  lib.bind(ls, num(p, 'port', 80));
-  yield* lib.listen(ls, 8);
-  const n = num(p, 'conns', 3);
+  const ls = yield* listening(libSocketApi(lib), ctx, 8);
+  const n = num(ctx.params, 'conns', 3);
   const fds: number[] = [];
   for (let i = 0; i < n; i++) fds.push(yield* lib.accept(ls));
   for (let round = 0; round < n; round++) {
@@ -193,54 +208,11 @@ export const latencyClient: GuestProgram = function* (ctx) {
   for (const fd of fds) yield* lib.close(fd);
 };
 
-/** selectServer over any organization's SocketApi (the monolithic kernel's `poll` trap here). */
+/** selectServe over any organization's SocketApi (the monolithic kernel's `poll` trap here; backlog 5). */
 export const selectServerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
-  const p = ctx.params;
   const api = (yield* open(ctx))!;
-  const ls = yield* api.socket();
-  yield* api.bind(ls, num(p, 'port', 80));
-  yield* api.listen(ls, num(p, 'backlog', 5));
-  const conns = num(p, 'conns', 3);
-  const open_ = new Map<number, { got: number; salt: number }>();
-  let accepted = 0;
-  let served = 0;
-  let bad = 0;
-  let total = 0;
-  let selects = 0;
-  while (served < conns) {
-    const r = yield* selectOver(api, [...(accepted < conns ? [ls] : []), ...open_.keys()], [], [...open_.keys()]);
-    selects++;
-    if (typeof r === 'number') {
-      yield* sys.debug_log({ text: `select error ${r}` });
-      return;
-    }
-    for (const fd of r.read) {
-      if (fd === ls) {
-        const c = yield* api.accept(ls);
-        if (c >= 0) {
-          open_.set(c, { got: 0, salt: -1 });
-          accepted++;
-        }
-        continue;
-      }
-      const st = open_.get(fd)!;
-      const d = yield* api.read(fd, 1 << 16);
-      if (typeof d === 'number' || d.length === 0) {
-        if (typeof d !== 'number') yield* api.write(fd, countBytes(st.got));
-        yield* api.close(fd);
-        open_.delete(fd);
-        total += st.got;
-        served++;
-        continue;
-      }
-      for (let k = 0; k < d.length; k++) {
-        if (st.salt < 0) st.salt = d[0]!;
-        if (d[k] !== byteAt(st.got + k, st.salt)) bad++;
-      }
-      st.got += d.length;
-    }
-  }
-  yield* sys.debug_log({ text: `served=${served} bad=${bad} total=${total} selects=${selects}` });
+  const ls = yield* listening(api, ctx, num(ctx.params, 'backlog', 5));
+  yield* selectServe(api, ls, num(ctx.params, 'conns', 3), undefined, () => '');
 };
 
 /** `threads` threads, each its own connection over `open`: send `bytes` (salt = index + 1), half-close, read the count back. */
@@ -252,9 +224,8 @@ export const multiClientWith = (open: SocketOpener): GuestProgram => function* (
   let finished = 0;
   const body = (i: number): GuestProgram => function* () {
     const api = (yield* open(ctx))!;
-    const fd = yield* api.socket();
-    const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 80));
-    if (kr === 0) {
+    const fd = yield* connected(api, ctx);
+    if (fd !== undefined) {
       const salt = i + 1;
       const buf = new Uint8Array(bytes);
       buf.forEach((_, k) => (buf[k] = byteAt(k, salt)));
@@ -282,12 +253,11 @@ export const multiClientWith = (open: SocketOpener): GuestProgram => function* (
 
 /** Over `open`: connect, timed polls on the idle connection (`wait<T>=`), bad calls (`bad=`), then the peer's close (`end=`). */
 export const pollClientWith = (open: SocketOpener): GuestProgram => function* (ctx) {
-  const p = ctx.params;
   const api = (yield* open(ctx))!;
-  const fd = yield* api.socket();
-  const kr = yield* api.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 80));
-  if (kr !== 0 || api.poll === undefined) {
-    yield* sys.debug_log({ text: `connect failed ${kr}` });
+  const fd = yield* connected(api, ctx);
+  if (fd === undefined) return;
+  if (api.poll === undefined) {
+    yield* sys.debug_log({ text: 'no poll' });
     return;
   }
   for (const t of [0, 1_000_000, 7_500_000, 250_000_000]) {
@@ -315,12 +285,9 @@ export const pollClientWith = (open: SocketOpener): GuestProgram => function* (c
 
 /** Accept one connection over `open`, hold it `holdNs`, close it. */
 export const holdServerWith = (open: SocketOpener): GuestProgram => function* (ctx) {
-  const p = ctx.params;
   const api = (yield* open(ctx))!;
-  const ls = yield* api.socket();
-  yield* api.bind(ls, num(p, 'port', 80));
-  yield* api.listen(ls, 4);
+  const ls = yield* listening(api, ctx, 4);
   const fd = yield* api.accept(ls);
-  yield* sys.thread_sleep_ns({ ns: num(p, 'holdNs', 600_000_000) });
+  yield* sys.thread_sleep_ns({ ns: num(ctx.params, 'holdNs', 600_000_000) });
   yield* api.close(fd);
 };
