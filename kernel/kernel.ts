@@ -680,6 +680,25 @@ export class Kernel {
     for (const hook of this.taskDeathHooks) hook(task);
   }
 
+  /**
+   * End `task` and every task it created with task_create, transitively (a harness's kill of a
+   * process group: Mach's children are independent tasks, and a child blocked for ever would
+   * otherwise outlive an adversary that was killed). Children of a task already dead are ended too.
+   */
+  endTaskTree(task: Task, reason: TaskExit): void {
+    const ids = new Set([task.id]);
+    this.endTask(task, reason);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const t of this.tasks.values()) {
+        if (t.parentId === undefined || !ids.has(t.parentId) || ids.has(t.id)) continue;
+        ids.add(t.id);
+        this.endTask(t, reason);
+        grew = true;
+      }
+    }
+  }
+
   private readonly taskDeathHooks: ((task: Task) => void)[] = [];
   /** Kernel modules learn of task death here (e.g. the network I/O module closes its channels). */
   onTaskDeath(hook: (task: Task) => void): void {

@@ -132,7 +132,7 @@ function attack(world: World, k: Kernel, programs: readonly { readonly traps: re
   const before = { ...books(k), ...extra() };
   const tasks = programs.map((p, i) => spawn(`adversary${i}`, adversary(p.traps, p.prelude)));
   world.sched.runFor(200_000_000);
-  for (const t of tasks) if (t.alive) k.endTask(t, { kind: 'killed', by: 'test' });
+  for (const t of tasks) k.endTaskTree(t, { kind: 'killed', by: 'test' }); // with the tasks they created (task_create)
   world.sched.runFor(1_500_000_000); // TIME-WAIT (2 × 0.5 s MSL), AN1 quarantines, closes in flight
   expect(tasks.every((t) => !t.alive)).toBe(true);
   expect({ ...books(k), ...extra() }).toEqual(before);

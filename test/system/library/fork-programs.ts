@@ -44,12 +44,14 @@ export interface ForkCollector {
   /** Records each writer got written (write returned). */
   wrote: { P: number; C: number };
   forkKr: number | undefined;
+  /** Simulated ns forkShared took in the parent (SHARE, FORK ticket, task_create). */
+  forkNs: number;
   forked: boolean;
   /** Simulated ns (the task's clock) of each holder's close. */
   closedAt: { P: number; C: number };
   errors: string[];
 }
-export const newCollector = (): ForkCollector => ({ P: [], C: [], wrote: { P: 0, C: 0 }, forkKr: undefined, forked: false, closedAt: { P: -1, C: -1 }, errors: [] });
+export const newCollector = (): ForkCollector => ({ P: [], C: [], wrote: { P: 0, C: 0 }, forkKr: undefined, forkNs: 0, forked: false, closedAt: { P: -1, C: -1 }, errors: [] });
 
 /**
  * The peer (the other host): accept one connection; one thread writes `bytes` of the stream then
@@ -171,12 +173,14 @@ export function forker(col: ForkCollector): GuestProgram {
     const now = function* (): G<number> {
       return (yield* sys.clock_get_ns({})).ns;
     };
+    const t0 = yield* now();
     const r = yield* forkShared(lib, function* (_cctx, clib) {
       yield* writeRecords(clib, fd, TAG.C, n, len, col, 'C');
       if (childMode === 'rw') yield* readAll(clib, fd, col.C, col, 'C');
       col.closedAt.C = yield* now();
       yield* clib.close(fd);
     });
+    col.forkNs = (yield* now()) - t0;
     col.forkKr = r.kr;
     col.forked = true;
     if (r.kr !== KERN.SUCCESS || r.shared.length !== 1) {
