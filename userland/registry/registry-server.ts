@@ -631,7 +631,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
 
   /** Connections shared across fork (issue 17 item 2; shared-conns.ts): the registry runs them for their holders. */
   const shared = sharedConnections({
-    ctx, c, link, mslNs, stack, conns, timeWait, deadPeerBqi, flushOut, kickNetThread, sendReply, now, logStats: p['logStats'] === true,
+    ctx, c, link, mslNs, stack, conns, timeWait, deadPeerBqi, flushOut, kickNetThread, sendReply, now, logStats: p['logStats'] === true, sharedPerTask: lim.channelsPerTask,
     holdBqiUntil: (bqi, until) => {
       if (bqi === 0) return;
       holdsChanged = true;

@@ -39,11 +39,14 @@ import type { HostStack, TcpSocket } from '../inet/index.ts';
 import { receive } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
 import type { LibCostName } from '../netlib/costs.ts';
-import { decodeSnapshot, REG_ERR } from '../netlib/registry-proto.ts';
+import { decodeSnapshot, REG_ERR, REG_QUOTA } from '../netlib/registry-proto.ts';
 import { SHARED_FORK_MAX, SHARED_IO_MAX, SHARED_MSG } from '../netlib/shared-proto.ts';
 import { validPort, validRemoteIp } from './limits.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+/** Live fork tickets one connection may be named by (forks not yet adopted; each is a port of the registry's). */
+export const SHARED_TICKETS_PER_CONN = 16;
 
 /** Socket errors in READ/WRITE replies (the library's SOCK_ERR values). */
 const E = { EBADF: -9, ENOTCONN: -57, EPIPE: -32, ECONNRESET: -54, ETIMEDOUT: -60, ECONNREFUSED: -61 } as const;
@@ -68,6 +71,8 @@ interface ReplyTo {
 
 interface Shared {
   readonly id: number;
+  /** The task port name (in the registry's space) of the task that SHAREd it (its quota). */
+  readonly sharer: PortName;
   readonly key: string;
   readonly sock: TcpSocket;
   readonly port: PortName;
@@ -110,6 +115,8 @@ export interface SharedDeps {
   readonly now: () => G<number>;
   /** Log the counters (`shared: {...}`) after every message the service handles. */
   readonly logStats: boolean;
+  /** Live shared connections one task may have SHAREd (limits.ts channelsPerTask: NOFILE). */
+  readonly sharedPerTask: number;
 }
 
 /** Counters (the registry logs them as `shared: {...}` once anything was shared). */
@@ -272,6 +279,13 @@ export function sharedConnections(d: SharedDeps) {
     if (r === undefined || r.state !== 'handed' || chName === 0 || chName !== r.channel) return yield* refuse(REG_ERR.NOT_OWNER);
     const snap = decodeSnapshot(tcb.data);
     if (snap === undefined) return yield* refuse(REG_ERR.INVALID);
+    const owner = rights[0]?.type === 'port' ? rights[0].name : 0;
+    if ([...byId.values()].filter((x) => x.sharer === owner).length >= d.sharedPerTask) {
+      stats.refused++;
+      if (chName !== 0) yield* sys.mach_port_deallocate({ name: chName });
+      yield* d.sendReply(rep, [{ type: 'int32', values: [REG_ERR.QUOTA, REG_QUOTA.CHANNELS] }]);
+      return;
+    }
     if (!(yield* start())) return yield* refuse(KERN.RESOURCE_SHORTAGE);
     ctx.spend(c.tcbTransferCycles);
     const sock = d.stack.importConnection(t, snap);
@@ -289,7 +303,7 @@ export function sharedConnections(d: SharedDeps) {
     yield* sys.net_channel_close({ channel: r.channel });
     yield* sys.mach_port_destroy({ name: r.channel });
     const port = yield* newMember();
-    const s: Shared = { id, key, sock, port, bqi: r.bqi, makeCount: 1, noSenders: false, tickets: 0, closed: false, reads: [], writes: [], returned: [], busy: false };
+    const s: Shared = { id, sharer: owner, key, sock, port, bqi: r.bqi, makeCount: 1, noSenders: false, tickets: 0, closed: false, reads: [], writes: [], returned: [], busy: false };
     byId.set(id, s);
     byPort.set(port, s);
     yield* d.flushOut();
@@ -397,6 +411,11 @@ export function sharedConnections(d: SharedDeps) {
             return yield* answer([REG_ERR.NOT_OWNER]);
           }
           list.push(s);
+        }
+        // Tickets are ports of ours a holder can keep alive: a bounded number per connection.
+        if (list.some((s) => s.tickets >= SHARED_TICKETS_PER_CONN)) {
+          stats.refused++;
+          return yield* answer([REG_ERR.QUOTA, REG_QUOTA.NAMES]);
         }
         yield* release();
         const port = yield* newMember();
