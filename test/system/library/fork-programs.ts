@@ -47,11 +47,13 @@ export interface ForkCollector {
   /** Simulated ns forkShared took in the parent (SHARE, FORK ticket, task_create). */
   forkNs: number;
   forked: boolean;
+  /** The child is about to make its first read. */
+  childReading: boolean;
   /** Simulated ns (the task's clock) of each holder's close. */
   closedAt: { P: number; C: number };
   errors: string[];
 }
-export const newCollector = (): ForkCollector => ({ P: [], C: [], wrote: { P: 0, C: 0 }, forkKr: undefined, forkNs: 0, forked: false, closedAt: { P: -1, C: -1 }, errors: [] });
+export const newCollector = (): ForkCollector => ({ P: [], C: [], wrote: { P: 0, C: 0 }, forkKr: undefined, forkNs: 0, forked: false, childReading: false, closedAt: { P: -1, C: -1 }, errors: [] });
 
 /**
  * The peer (the other host): accept one connection; one thread writes `bytes` of the stream then
@@ -154,7 +156,7 @@ function* readAll(lib: TcpLib, fd: number, into: Uint8Array[], col: ForkCollecto
 
 /**
  * The forked application (params: peerIp, port, records, recordLen; parent: 'rw' | 'close' (closes at
- * once after the fork); child: 'rw' | 'w'): connect, fork, and both parent and child use the one socket.
+ * once after the fork); child: 'rw' | 'w' (writes only) | 'r' (reads only)): connect, fork, and both parent and child use the one socket.
  */
 export function forker(col: ForkCollector): GuestProgram {
   return function* (ctx: GuestContext) {
@@ -168,15 +170,16 @@ export function forker(col: ForkCollector): GuestProgram {
     }
     const n = num(p, 'records', 40);
     const len = num(p, 'recordLen', 1200);
-    const childMode = p['child'] === 'w' ? 'w' : 'rw';
+    const childMode = p['child'] === 'w' ? 'w' : p['child'] === 'r' ? 'r' : 'rw';
     const parentMode = p['parent'] === 'close' ? 'close' : 'rw';
     const now = function* (): G<number> {
       return (yield* sys.clock_get_ns({})).ns;
     };
     const t0 = yield* now();
     const r = yield* forkShared(lib, function* (_cctx, clib) {
-      yield* writeRecords(clib, fd, TAG.C, n, len, col, 'C');
-      if (childMode === 'rw') yield* readAll(clib, fd, col.C, col, 'C');
+      if (childMode !== 'r') yield* writeRecords(clib, fd, TAG.C, n, len, col, 'C');
+      col.childReading = true;
+      if (childMode !== 'w') yield* readAll(clib, fd, col.C, col, 'C');
       col.closedAt.C = yield* now();
       yield* clib.close(fd);
     });

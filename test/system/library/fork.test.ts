@@ -64,12 +64,12 @@ export function interleaves(stream: Uint8Array, a: readonly Uint8Array[], b: rea
 
 const streamOf = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => streamByte(i));
 
-function forkRun(link: LinkName, seed: number, o: { loss?: number; parent?: 'rw' | 'close'; child?: 'rw' | 'w'; records?: number; bytes?: number } = {}) {
+function forkRun(link: LinkName, seed: number, o: { loss?: number; parent?: 'rw' | 'close'; child?: 'rw' | 'w' | 'r'; records?: number; bytes?: number; peerWriteDelayNs?: number } = {}) {
   const { w, pair } = pairOf(link, seed, o.loss ?? 0);
   const col = newCollector();
   const bytes = o.bytes ?? 100_000;
   const records = o.records ?? 40;
-  const peer = pair.spawn(pair.b, 'peer', forkPeer, { port: 7000, bytes, recordLen: 1200 });
+  const peer = pair.spawn(pair.b, 'peer', forkPeer, { port: 7000, bytes, recordLen: 1200, writeDelayNs: o.peerWriteDelayNs ?? 0 });
   const app = pair.spawn(pair.a, 'forker', forker(col), { peerIp: pair.b.ip, port: 7000, records, recordLen: 1200, parent: o.parent ?? 'rw', child: o.child ?? 'rw' });
   const child = (): Task | undefined => [...pair.a.kernel.tasks.values()].find((t) => t.name === 'forker.child');
   return { w, pair, col, peer, app, child, bytes, records };
@@ -133,6 +133,21 @@ describe.each(LINKS)('connections shared across fork on %s', (link) => {
     expect(interleaves(streamOf(r.bytes), r.col.P, [])).toBe(true);
     r.w.sched.runFor(10_000_000);
     expect(sharedStatsFromLog(r.pair.a.registry!.log)).toMatchObject({ shared: 1, closed: 1 });
+  });
+
+  it('a reader killed while its READ waits in the registry loses nothing: the data goes back to the stream, the parent reads it all', () => {
+    const r = forkRun(link, 31, { child: 'r', peerWriteDelayNs: 100_000_000 });
+    run(r.w, () => r.col.childReading || !r.app.alive, 60e9);
+    r.w.sched.runFor(5_000_000); // its READ is parked: the peer writes nothing for 100 ms
+    const ch = r.child()!;
+    expect(ch.alive).toBe(true);
+    expect(ch.threads.some((t) => t.state.kind === 'blocked'), logs(ch)).toBe(true);
+    r.pair.a.kernel.endTask(ch, { kind: 'killed', by: 'test' });
+    run(r.w, () => !r.peer.alive && !r.app.alive, 300e9);
+    expect(r.col.errors, logs(r.app, r.peer)).toEqual([]);
+    expect(r.col.C).toEqual([]);
+    expect([field(r.peer, 'recP'), field(r.peer, 'recC'), field(r.peer, 'bad')], logs(r.peer, r.app)).toEqual([r.records, 0, 0]);
+    expect(interleaves(streamOf(r.bytes), r.col.P, [])).toBe(true);
   });
 
   it('an outsider that holds a capability of its own is refused on the victim\'s connection; the victim is byte-exact', () => {
