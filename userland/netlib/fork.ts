@@ -189,7 +189,11 @@ export function* forkShared(lib: TcpLib, childMain: (ctx: GuestContext, lib: Tcp
   const inherited = entries.map(([fd, e]) => ({ fd, id: e.id }));
   const nextFd = lib.nextFd;
   const reg = new Uint8Array(ticket === 0 ? 0 : 8);
-  if (ticket !== 0) new DataView(reg.buffer).setUint32(0, table.svc, true), new DataView(reg.buffer).setUint32(4, ticket, true);
+  if (ticket !== 0) {
+    const dv = new DataView(reg.buffer);
+    dv.setUint32(0, table.svc, true);
+    dv.setUint32(4, ticket, true);
+  }
   const rr = yield* sys.mach_ports_register({ ports: reg });
   if (rr.kr !== KERN.SUCCESS) return { kr: rr.kr, task: 0, shared, lost };
   const tc = yield* sys.task_create({

@@ -411,6 +411,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.reply !== undefined) replies++;
     }
     for (const o of bqiHoldOwner.values()) if (o === owner) bqis++;
+    bqis += shared.bqisOf(owner); // connections it shared across fork keep their BQI
     for (const u of udpBinds.values()) {
       if (u.owner !== owner) continue;
       channels++;

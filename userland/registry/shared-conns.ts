@@ -482,6 +482,12 @@ export function sharedConnections(d: SharedDeps) {
     share,
     progress,
     stats,
+    /** BQIs of live shared connections SHAREd by `owner` (still charged to it: registry usage()). */
+    bqisOf(owner: PortName): number {
+      let n = 0;
+      for (const x of byId.values()) if (x.sharer === owner && x.bqi !== 0) n++;
+      return n;
+    },
     /** Connections the registry runs for their holders (not yet closed by the last one). */
     get live(): number {
       return byId.size;
