@@ -11,6 +11,7 @@ import { num } from '../../../userland/apps/params.ts';
 import { rpc } from '../../../userland/mach/ipc.ts';
 import { sys } from '../../../userland/mach/syscalls.ts';
 import { forkShared } from '../../../userland/netlib/fork.ts';
+import { encodeSnapshot } from '../../../userland/netlib/registry-proto.ts';
 import { SHARED_MSG } from '../../../userland/netlib/shared-proto.ts';
 import { TcpLib } from '../../../userland/netlib/tcp-lib.ts';
 
@@ -246,3 +247,40 @@ export function outsider(victim: ForkCollector): GuestProgram {
     yield* lib.close(fd);
   };
 }
+
+/**
+ * A forger of SHARE requests: it holds a connection of its own (so a valid channel right and a valid
+ * TCB) and sends SHARE (a) naming the victim's connection with its own channel right, (b) its own
+ * without the TCB, (c) its own with a TCB that does not decode, (d) its own, well formed. Logs
+ * `forger a= b= c= d=` (each reply's first word).
+ */
+export const shareForger: GuestProgram = function* (ctx) {
+  const p = ctx.params;
+  const lib = (yield* TcpLib.init(ctx))!;
+  const fd = lib.socket();
+  const c = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 7001));
+  yield* sys.thread_sleep_ns({ ns: num(p, 'delayNs', 20_000_000) });
+  const d = c === 0 ? yield* lib.detach(fd) : undefined;
+  if (d === undefined) {
+    yield* sys.debug_log({ text: `forger setup failed ${c}` });
+    return;
+  }
+  const s = d.conn.sock;
+  const tcb = encodeSnapshot(d.snap);
+  const share = function* (values: number[], extra: MsgItem[]): G<number> {
+    const r = yield* rpc(lib.registry, lib.replyPort, SHARED_MSG.SHARE, [
+      { type: 'int32', values },
+      { type: 'port', name: lib.taskPort, disposition: MSG_TYPE.COPY_SEND },
+      { type: 'port', name: d.conn.ch.grant.channel, disposition: MSG_TYPE.COPY_SEND },
+      ...extra,
+    ]);
+    const it = r.msg?.items.find((i) => i.type === 'int32');
+    return it?.type === 'int32' ? (it.values[0] ?? -1) : r.kr;
+  };
+  const own = [s.localPort, s.remoteIp >>> 0, s.remotePort];
+  const a = yield* share([num(p, 'victimPort', 0), num(p, 'peerIp', 0) >>> 0, num(p, 'victimPeerPort', 0)], [{ type: 'inline', data: tcb }]);
+  const b = yield* share(own, []);
+  const cc = yield* share(own, [{ type: 'inline', data: Uint8Array.of(1, 2, 3, 4) }]);
+  const dd = yield* share(own, [{ type: 'inline', data: tcb }]);
+  yield* sys.debug_log({ text: `forger a=${a} b=${b} c=${cc} d=${dd}` });
+};

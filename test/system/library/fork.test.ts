@@ -15,7 +15,10 @@ import { World } from '../../../studies/world.ts';
 import { ttcpReceiver } from '../../../userland/apps/ttcp.ts';
 import { registryStatsFromLog } from '../../../userland/registry/registry-server.ts';
 import { sharedStatsFromLog } from '../../../userland/registry/shared-conns.ts';
-import { forker, forkPeer, newCollector, outsider, streamByte, type ForkCollector } from './fork-programs.ts';
+import { forker, forkPeer, newCollector, outsider, shareForger, streamByte } from './fork-programs.ts';
+import { ttcpSender } from '../../../userland/apps/ttcp.ts';
+import { KERN } from '../../../kernel/abi/errors.ts';
+import { REG_ERR } from '../../../userland/netlib/registry-proto.ts';
 
 const LINKS = ['ethernet', 'an1'] as const;
 const logs = (...ts: (Task | undefined)[]): string => ts.map((t) => `${t?.name}: ${t?.log.slice(-6).join(' | ')} exit=${JSON.stringify(t?.exit)}`).join('\n');
@@ -148,6 +151,20 @@ describe.each(LINKS)('connections shared across fork on %s', (link) => {
     expect(r.col.C).toEqual([]);
     expect([field(r.peer, 'recP'), field(r.peer, 'recC'), field(r.peer, 'bad')], logs(r.peer, r.app)).toEqual([r.records, 0, 0]);
     expect(interleaves(streamOf(r.bytes), r.col.P, [])).toBe(true);
+  });
+
+  it('SHARE is refused without the connection\'s channel right, without a TCB or with one that does not decode; the victim is byte-exact', () => {
+    const { w, pair } = pairOf(link, 33);
+    const rv = pair.spawn(pair.b, 'victim-rx', ttcpReceiver, { port: 5001 });
+    const sink = pair.spawn(pair.b, 'sink', ttcpReceiver, { port: 7001 });
+    const tv = pair.spawn(pair.a, 'victim-tx', ttcpSender, { peerIp: pair.b.ip, port: 5001, bytes: 256 * 1024, writeSize: 1024, localPort: 4300, startDelayNs: 1_000_000 });
+    const fg = pair.spawn(pair.a, 'forger', shareForger, { peerIp: pair.b.ip, port: 7001, victimPort: 4300, victimPeerPort: 5001, delayNs: 20_000_000 });
+    run(w, () => !rv.alive && !tv.alive && !fg.alive, 300e9);
+    expect([field(fg, 'a'), field(fg, 'b'), field(fg, 'c'), field(fg, 'd')], logs(fg)).toEqual([REG_ERR.NOT_OWNER, REG_ERR.INVALID, REG_ERR.INVALID, KERN.SUCCESS]);
+    expect([field(rv, 'received'), field(rv, 'bad')], logs(rv, tv)).toEqual([256 * 1024, 0]);
+    w.sched.runFor(10_000_000);
+    expect(sharedStatsFromLog(pair.a.registry!.log)).toMatchObject({ shared: 1, refused: 3 });
+    void sink;
   });
 
   it('an outsider that holds a capability of its own is refused on the victim\'s connection; the victim is byte-exact', () => {
