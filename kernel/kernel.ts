@@ -21,8 +21,8 @@ import { assert, bug } from '../emulator/sim/assert.ts';
 import { TimingWheel } from '../emulator/sim/timing-wheel.ts';
 import { R3000_25MHZ } from '../emulator/sim/time.ts';
 import { BOOTSTRAP, KERN, MACH_MSG } from './abi/errors.ts';
-import { MemoryFault, type GuestContext, type GuestProgram, type TaskExit } from './abi/guest.ts';
-import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MACH_PORT_NULL, NOTIFY, PORT_RIGHT, TASK_PORT, VM_PROT } from './abi/message.ts';
+import { MemoryFault, type GuestContext, type GuestParams, type GuestProgram, type TaskExit } from './abi/guest.ts';
+import { EXC, EXC_MSG_ID, MACH_MSG_OPTION, MACH_PORT_NULL, NOTIFY, PORT_RIGHT, TASK_PORT, TASK_PORT_REGISTER_MAX, VM_PROT, type PortName } from './abi/message.ts';
 import {
   decodeTrap,
   SYSCALL_TABLE,
@@ -273,9 +273,17 @@ export class Kernel {
   /** Create a task with one thread running `program` (undefined when the host's task limit is reached). */
   spawn(name: string, program: GuestProgram, options: SpawnOptions = {}): Task {
     if (!(this.liveTasks() < TASKS_MAX)) bug(`more than ${TASKS_MAX} tasks on ${this.host.name}`);
+    const task = this.newTask(name, options.privileged ?? false, options.params ?? {});
+    this.addThread(task, program, options.priority ?? PRIORITY_DEFAULT);
+    this.host.trace.record(this.source, 'task.spawn', task.id, 0, name);
+    return task;
+  }
+
+  /** A task with an empty map and name space, its guest-memory view and its task port; no thread yet. */
+  private newTask(name: string, privileged: boolean, params: GuestParams): Task {
     const space = new Space(undefined);
     const map = new VmMap(this.frames);
-    const task = new Task(this.nextTaskId++, name, options.privileged ?? false, options.params ?? {}, space, map);
+    const task = new Task(this.nextTaskId++, name, privileged, params, space, map);
     space.task = task;
     task.mem = createGuestMemory(map, this.host.ram, this.host.bus, {
       fault: (f) => {
@@ -297,9 +305,63 @@ export class Kernel {
     });
     task.selfPort = this.createKernelPort(new TaskObject(task));
     this.tasks.set(task.id, task);
-    this.addThread(task, program, options.priority ?? PRIORITY_DEFAULT);
-    this.host.trace.record(this.source, 'task.spawn', task.id, 0, name);
     return task;
+  }
+
+  /**
+   * task_create (Mach KP ch.3; mach-semantics.md §tasks): a child of `parent` with an empty name
+   * space; its map empty, or (inheritMemory) inherited page by page per vm_inherit; the parent's
+   * exception port and registered ports inherited as kernel-held send rights. Not privileged:
+   * privilege stands for holding the host-privileged port, and the child's name space is empty.
+   * Mach's task_create starts no thread (thread_create on the child's task port does); a guest
+   * thread is a generator that cannot be cloned at a trap, so here the child's first thread runs
+   * `program` at once — the continuation a fork's child returns into. Returns a send right to the
+   * child's task port in the parent, or RESOURCE_SHORTAGE (task limit, no frames for a copy).
+   */
+  private taskCreate(t: Thread, inheritMemory: boolean, program: GuestProgram, priority: number): SyscallResults['task_create'] {
+    const c = this.costs;
+    const cpu = this.host.cpu;
+    cpu.charge(c.threadCreateCycles + c.vmOpCycles, 'task');
+    const parent = t.task;
+    if (!(this.liveTasks() < TASKS_MAX)) return { kr: KERN.RESOURCE_SHORTAGE, task: 0 };
+    const child = this.newTask(`${parent.name}.child`, false, parent.params);
+    child.parentId = parent.id;
+    if (inheritMemory) {
+      const ram = this.host.ram;
+      const r = parent.map.inheritInto(child.map, (from, to) => ram.copyWithin(to * PAGE_SIZE, from * PAGE_SIZE, (from + 1) * PAGE_SIZE));
+      cpu.charge((r.shared + r.copied) * c.vmPageCycles + r.copied * (c.memcpySetupCycles + PAGE_SIZE * c.memcpyCyclesPerByte), 'vm');
+      if (r.kr !== KERN.SUCCESS) {
+        this.endTask(child, { kind: 'killed', by: 'task_create: no frames for the inherited map' });
+        return { kr: r.kr, task: 0 };
+      }
+    }
+    if (parent.exceptionPort !== undefined && !parent.exceptionPort.dead) {
+      this.ipc.copySend(parent.exceptionPort);
+      child.exceptionPort = parent.exceptionPort;
+    }
+    for (const p of parent.registeredPorts) {
+      if (p !== undefined && !p.dead) this.ipc.copySend(p);
+      child.registeredPorts.push(p !== undefined && !p.dead ? p : undefined);
+    }
+    this.host.trace.record(this.source, 'task.create', child.id, parent.id, child.name);
+    const th = this.addThread(child, program, priority < 0 ? t.priority : priority);
+    if (th === undefined) {
+      this.endTask(child, { kind: 'killed', by: 'task_create: no thread' });
+      return { kr: KERN.RESOURCE_SHORTAGE, task: 0 };
+    }
+    const r = this.insertSendRight(parent, child.selfPort!);
+    if (r.kr !== KERN.SUCCESS) {
+      this.endTask(child, { kind: 'killed', by: 'task_create: no name for the task port' });
+      return { kr: r.kr, task: 0 };
+    }
+    return { kr: KERN.SUCCESS, task: r.name };
+  }
+
+  /** The registered-port array of a task, released (task death, mach_ports_register). */
+  private releaseRegistered(task: Task): void {
+    const old = task.registeredPorts;
+    task.registeredPorts = [];
+    for (const p of old) if (p !== undefined) this.ipc.releaseSend(p);
   }
 
   private liveTasks(): number {
@@ -613,8 +675,28 @@ export class Kernel {
       task.exceptionPort = undefined;
       this.ipc.releaseSend(p);
     }
+    this.releaseRegistered(task);
     if (task.selfPort !== undefined) this.ipc.destroyKernelPort(task.selfPort);
     for (const hook of this.taskDeathHooks) hook(task);
+  }
+
+  /**
+   * End `task` and every task it created with task_create, transitively (a harness's kill of a
+   * process group: Mach's children are independent tasks, and a child blocked for ever would
+   * otherwise outlive an adversary that was killed). Children of a task already dead are ended too.
+   */
+  endTaskTree(task: Task, reason: TaskExit): void {
+    const ids = new Set([task.id]);
+    this.endTask(task, reason);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const t of this.tasks.values()) {
+        if (t.parentId === undefined || !ids.has(t.parentId) || ids.has(t.id)) continue;
+        ids.add(t.id);
+        this.endTask(t, reason);
+        grew = true;
+      }
+    }
   }
 
   private readonly taskDeathHooks: ((task: Task) => void)[] = [];
@@ -1046,6 +1128,42 @@ export class Kernel {
         this.endTask(r.object.task, { kind: 'killed', by: `task ${t.task.id} (${t.task.name})` });
         return t.task.alive ? ok : BLOCKED;
       },
+      task_create: (t, req) => this.taskCreate(t, req.inheritMemory, req.program, req.priority),
+      mach_ports_register: (t, req) => {
+        portOp();
+        const b = req.ports;
+        if (b.length % 4 !== 0 || b.length / 4 > TASK_PORT_REGISTER_MAX) return { kr: KERN.INVALID_ARGUMENT };
+        const ports: (Port | undefined)[] = [];
+        for (let i = 0; i < b.length; i += 4) {
+          const name = (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+          if (name === MACH_PORT_NULL) {
+            ports.push(undefined);
+            continue;
+          }
+          const e = t.task.space.entries.get(name);
+          if (e === undefined) return { kr: KERN.INVALID_NAME };
+          if (e.sendRefs === 0 || e.port === undefined) return { kr: KERN.INVALID_RIGHT };
+          ports.push(e.port);
+        }
+        for (const p of ports) if (p !== undefined) ipc.copySend(p);
+        this.releaseRegistered(t.task);
+        t.task.registeredPorts = ports;
+        return ok;
+      },
+      mach_ports_lookup: (t) => {
+        portOp();
+        const names: PortName[] = [];
+        for (const p of t.task.registeredPorts) {
+          if (p === undefined || p.dead) {
+            names.push(MACH_PORT_NULL);
+            continue;
+          }
+          const r = this.insertSendRight(t.task, p);
+          if (r.kr !== KERN.SUCCESS) return { kr: r.kr, ports: [] };
+          names.push(r.name);
+        }
+        return { kr: KERN.SUCCESS, ports: names };
+      },
       mach_reply_port: (t) => {
         portOp();
         return ipc.allocateReceive(t.task.space);
@@ -1129,6 +1247,10 @@ export class Kernel {
       vm_protect: (t, req) => {
         cpu.charge(c.vmOpCycles, 'vm');
         return { kr: t.task.map.protect(req.address, req.size, req.setMax, req.prot) };
+      },
+      vm_inherit: (t, req) => {
+        cpu.charge(c.vmOpCycles, 'vm');
+        return { kr: t.task.map.setInheritance(req.address, req.size, req.inheritance) };
       },
       vm_wire: (t, req) => {
         cpu.charge(c.vmOpCycles, 'vm');

@@ -96,6 +96,10 @@ export class Task {
   selfPort: Port | undefined = undefined;
   /** Kernel-held send right to the exception port, or undefined. */
   exceptionPort: Port | undefined = undefined;
+  /** Kernel-held send rights of the registered-port array (mach_ports_register; inherited by task_create). */
+  registeredPorts: (Port | undefined)[] = [];
+  /** The task that created this one with task_create (undefined for spawned tasks). */
+  parentId: number | undefined = undefined;
 
   constructor(
     readonly id: number,

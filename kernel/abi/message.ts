@@ -152,3 +152,7 @@ export function messageSize(items: readonly (MsgItem | ReceivedItem)[]): number 
 /** VM protections and the page size exported to tasks. */
 export const VM_PROT = { NONE: 0, READ: 1, WRITE: 2, EXECUTE: 4, DEFAULT: 3, ALL: 7 } as const;
 export const VM_PAGE_SIZE = 4096;
+/** vm_inherit values (Mach vm_inherit.h): what task_create gives the child of each page. COPY is every page's default. */
+export const VM_INHERIT = { SHARE: 0, COPY: 1, NONE: 2 } as const;
+/** Registered ports a task may hold (Mach TASK_PORT_REGISTER_MAX). */
+export const TASK_PORT_REGISTER_MAX = 3;

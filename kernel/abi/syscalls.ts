@@ -58,6 +58,13 @@ export const SYSCALL_TABLE = {
   task_get_special_port: { number: 14, args: { which: 'u32' }, doc: 'a send right to one of the task\'s special ports (TASK_PORT.*)' },
   task_set_special_port: { number: 15, args: { which: 'u32', name: 'u32' }, doc: 'set the task\'s exception port (a send right or MACH_PORT_NULL)' },
   task_terminate: { number: 16, args: { task: 'u32' }, doc: 'end the task whose task port (send right) is named' },
+  task_create: {
+    number: 17,
+    args: { inheritMemory: 'bool', program: 'program', priority: 'i32' },
+    doc: 'a child task: its map empty or inherited page by page per vm_inherit (SHARE / COPY / NONE), its name space empty, its exception port and registered ports inherited; its first thread runs program (priority < 0: the caller\'s); task = a send right to the child\'s task port',
+  },
+  mach_ports_register: { number: 18, args: { ports: 'bytes' }, doc: 'set the calling task\'s registered ports: 0..TASK_PORT_REGISTER_MAX send-right names (u32 little-endian each, MACH_PORT_NULL allowed), inherited by task_create' },
+  mach_ports_lookup: { number: 19, args: {}, doc: 'send rights to the calling task\'s registered ports (MACH_PORT_NULL where none)' },
   // Ports
   mach_reply_port: { number: 26, args: {}, doc: 'allocate a receive right (a reply port)' },
   mach_port_allocate: { number: 30, args: { right: 'u32' }, doc: 'allocate a RECEIVE right, PORT_SET or DEAD_NAME' },
@@ -93,6 +100,7 @@ export const SYSCALL_TABLE = {
     args: { object: 'u32', offset: 'count', size: 'count', address: 'u32', anywhere: 'bool', prot: 'u32' },
     doc: 'map (part of) a memory object, shared with every other mapping of it',
   },
+  vm_inherit: { number: 56, args: { address: 'u32', size: 'count', inheritance: 'u32' }, doc: 'set the inheritance (VM_INHERIT.SHARE / COPY / NONE) task_create applies to every page of the range' },
   // Semaphores
   semaphore_create: { number: 60, args: { value: 'count' }, doc: 'a counting semaphore (send right)' },
   semaphore_destroy: { number: 61, args: { sem: 'u32' }, doc: 'destroy a semaphore: waiters return KERN_TERMINATED' },
@@ -201,6 +209,9 @@ export interface SyscallResults {
   task_get_special_port: KrName;
   task_set_special_port: KrOnly;
   task_terminate: KrOnly;
+  task_create: { readonly kr: KernReturn; readonly task: PortName };
+  mach_ports_register: KrOnly;
+  mach_ports_lookup: { readonly kr: KernReturn; readonly ports: readonly PortName[] };
   mach_reply_port: KrName;
   mach_port_allocate: KrName;
   mach_port_deallocate: KrOnly;
@@ -222,6 +233,7 @@ export interface SyscallResults {
   vm_wire: KrOnly;
   memory_object_create: KrName;
   vm_map: KrAddress;
+  vm_inherit: KrOnly;
   semaphore_create: KrName;
   semaphore_destroy: KrOnly;
   semaphore_signal: KrOnly;

@@ -9,7 +9,7 @@
  */
 import { assert } from '../../emulator/sim/assert.ts';
 import { KERN } from '../abi/errors.ts';
-import { VM_PROT } from '../abi/message.ts';
+import { VM_INHERIT, VM_PROT } from '../abi/message.ts';
 import { PAGE_SHIFT, PAGE_SIZE, type FrameAllocator } from './frames.ts';
 
 /** The first 64 KB stay unmapped (null-pointer guard); KUSEG ends at 2 GB. */
@@ -28,6 +28,8 @@ export class PageMapping {
     public prot: number,
     public maxProt: number,
     public wired = 0,
+    /** What task_create gives a child of this page (VM_INHERIT; Mach's default is COPY). */
+    public inheritance: number = VM_INHERIT.COPY,
   ) {}
   get isDevice(): boolean {
     return this.frame < 0;
@@ -222,6 +224,50 @@ export class VmMap {
     }
     for (let p = r.firstPage; p < r.firstPage + r.pages; p++) this.pages.get(p)!.wired += wire ? 1 : -1;
     return KERN.SUCCESS;
+  }
+
+  /** vm_inherit: set the inheritance of every page of the range (all mapped). */
+  setInheritance(address: number, size: number, inheritance: number): number {
+    if (inheritance !== VM_INHERIT.SHARE && inheritance !== VM_INHERIT.COPY && inheritance !== VM_INHERIT.NONE) return KERN.INVALID_ARGUMENT;
+    const r = pageRange(address, size);
+    if (r === undefined || !this.allMapped(r)) return KERN.INVALID_ADDRESS;
+    for (let p = r.firstPage; p < r.firstPage + r.pages; p++) this.pages.get(p)!.inheritance = inheritance;
+    return KERN.SUCCESS;
+  }
+
+  /**
+   * task_create(inherit_memory): give `child` (an empty map) this map's pages per their
+   * inheritance. SHARE: the same frame (both maps see every store); COPY: a fresh frame with the
+   * page's bytes (Mach defers the copy by copy-on-write; it is made at once here and charged as a
+   * copy); NONE: nothing. Device pages (read-only I/O pages) are mapped to the same physical page
+   * unless NONE. A wired page is never shared (its frames belong to a kernel object whose
+   * revocation reaches only the maps that mapped it): SHARE degrades to COPY for it, and the
+   * child's page is not wired (wiring is not inherited). Protections are kept. Returns the pages
+   * shared and copied, or RESOURCE_SHORTAGE (the child is then left to be destroyed).
+   */
+  inheritInto(child: VmMap, copyPage: (fromFrame: number, toFrame: number) => void): { kr: number; shared: number; copied: number } {
+    let shared = 0;
+    let copied = 0;
+    for (const [p, m] of this.pages) {
+      if (m.inheritance === VM_INHERIT.NONE) continue;
+      if (m.isDevice) {
+        child.pages.set(p, new PageMapping(-1, m.phys, m.prot, m.maxProt, 0, m.inheritance));
+        shared++;
+        continue;
+      }
+      if (m.inheritance === VM_INHERIT.SHARE && m.wired === 0) {
+        if (!this.frames.ref(m.frame)) return { kr: KERN.RESOURCE_SHORTAGE, shared, copied };
+        child.pages.set(p, new PageMapping(m.frame, m.phys, m.prot, m.maxProt, 0, VM_INHERIT.SHARE));
+        shared++;
+        continue;
+      }
+      const f = this.frames.alloc();
+      if (f === undefined) return { kr: KERN.RESOURCE_SHORTAGE, shared, copied };
+      copyPage(m.frame, f);
+      child.pages.set(p, new PageMapping(f, f * PAGE_SIZE, m.prot, m.maxProt, 0, VM_INHERIT.COPY));
+      copied++;
+    }
+    return { kr: KERN.SUCCESS, shared, copied };
   }
 
   /** The mapping of a user address, if any. */

@@ -157,7 +157,7 @@ export function syscallScenario(d: Draw, c: Checks, o: SyscallOptions = {}): voi
   const answers: Answer[] = [];
   const tasks = programs.map((p, i) => k.spawn(`adversary${i}`, adversary(p.traps, p.prelude, answers)));
   world.sched.runFor(o.runNs ?? 50_000_000);
-  for (const t of tasks) if (t.alive) k.endTask(t, { kind: 'killed', by: 'campaign' });
+  for (const t of tasks) k.endTaskTree(t, { kind: 'killed', by: 'campaign' }); // with the tasks they created (task_create)
   world.sched.runFor(4 * MSL_NS + 50_000_000); // TIME-WAIT (2·MSL), AN1 quarantines, closes in flight
   c.check('syscall.adversaries-end', tasks.every((t) => !t.alive), () => 'an adversary is alive after being killed');
   for (const a of answers) {

@@ -40,6 +40,7 @@ import { UserClock } from './user-clock.ts';
 import { openRegistryLink, serviceRequest } from './service-link.ts';
 import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, type GrantWords } from './registry-proto.ts';
 import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
+import type { SharedFds } from './fork.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 
@@ -245,7 +246,9 @@ export class TcpLib {
   private readonly fds = new Map<number, { kind: 'new'; port: number } | { kind: 'listen'; port: number; pre?: PreAccept } | { kind: 'conn'; conn: LibConn }>();
   /** poll/select calls that started a pre-accept thread (a kernel thread blocked in ACCEPT). */
   preAcceptsTotal = 0;
-  private nextFd = 3;
+  nextFd = 3;
+  /** Descriptors of connections shared across fork, served by the registry (fork.ts; undefined until a fork). */
+  shared: SharedFds | undefined = undefined;
   framesSent = 0;
   /** Frames the engine refused as malformed (bad checksum, bad header): corruption between two libraries. */
   badFramesIn = 0;
@@ -262,9 +265,9 @@ export class TcpLib {
 
   private constructor(
     readonly ctx: GuestContext,
-    private readonly registry: PortName,
-    private readonly replyPort: PortName,
-    private readonly taskPort: PortName,
+    readonly registry: PortName,
+    readonly replyPort: PortName,
+    readonly taskPort: PortName,
   ) {
     const p = ctx.params;
     this.c = libCosts(p);
@@ -342,6 +345,26 @@ export class TcpLib {
     const fd = this.nextFd++;
     this.fds.set(fd, { kind: 'conn', conn });
     return fd;
+  }
+
+  /** The descriptors of established connections (fork: each is shared). */
+  connFds(): number[] {
+    return [...this.fds].flatMap(([fd, e]) => (e.kind === 'conn' ? [fd] : []));
+  }
+
+  /**
+   * Fork (fork.ts): take connection `fd` out of this table — its network thread stopped, the frames
+   * left in its ring run — and export its TCB; the caller hands both to the registry.
+   */
+  *detach(fd: number): G<{ conn: LibConn; snap: TcpSnapshot } | undefined> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return undefined;
+    yield* conn.stop();
+    if (!conn.dead) yield* conn.input(yield* this.now());
+    this.ctx.spend(this.c.tcbTransferCycles);
+    const snap = conn.stack.exportConnection(conn.sock);
+    this.fds.delete(fd);
+    return { conn, snap };
   }
 
   /**
@@ -549,6 +572,7 @@ export class TcpLib {
 
   /** Write all of `data` (blocking while the send buffer is full); bytes written or a negative error. */
   *write(fd: number, data: Uint8Array): G<number> {
+    if (this.shared?.has(fd) === true) return yield* this.shared.write(fd, data);
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
     this.ctx.spend(this.c.socketCallCycles, 'sosend');
@@ -573,6 +597,7 @@ export class TcpLib {
 
   /** Read up to `max` bytes (blocking until some arrive); empty at end of stream; a negative error. */
   *read(fd: number, max: number, timeoutNs = Number.POSITIVE_INFINITY): G<Uint8Array | number> {
+    if (this.shared?.has(fd) === true) return yield* this.shared.read(fd, max);
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
     this.ctx.spend(this.c.socketCallCycles, 'soreceive');
@@ -594,6 +619,7 @@ export class TcpLib {
   }
 
   *shutdown(fd: number): G<number> {
+    if (this.shared?.has(fd) === true) return yield* this.shared.shutdown(fd);
     const conn = this.conn(fd);
     if (conn === undefined) return SOCK_ERR.EBADF;
     const now = yield* this.now();
@@ -612,6 +638,7 @@ export class TcpLib {
    * TIME-WAIT — as a BSD kernel finishes a closed socket's output; the peer gets every byte.
    */
   *close(fd: number, lingerNs = 2_000_000_000): G<number> {
+    if (this.shared?.has(fd) === true) return yield* this.shared.close(fd);
     const e = this.fds.get(fd);
     if (e === undefined) return SOCK_ERR.EBADF;
     this.fds.delete(fd);

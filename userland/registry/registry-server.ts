@@ -47,6 +47,8 @@ import { tcpFrame, tcpTuple, xorshift } from '../netlib/frames.ts';
 import { RawChannel, TX_PAGE_POLL_NS } from '../netlib/raw-channel.ts';
 import { decodeSnapshot, grantItems, macHi, macJoin, macLo, REG_ERR, REG_MSG, REG_QUOTA, REGISTRY_SERVICE, BINDER_ANSWER, BINDER_QUERY, REGISTRY_BINDER_PORT, udpGrantItems, type GrantWords } from '../netlib/registry-proto.ts';
 import { registryLimits, validPort, validRemoteIp } from './limits.ts';
+import { sharedConnections } from './shared-conns.ts';
+import { SHARED_MSG } from '../netlib/shared-proto.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
 /** Transmit pages of the default channel, used round robin: an AN1 DMA reads a page after net_send returns. */
@@ -409,6 +411,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       if (r.reply !== undefined) replies++;
     }
     for (const o of bqiHoldOwner.values()) if (o === owner) bqis++;
+    bqis += shared.bqisOf(owner); // connections it shared across fork keep their BQI
     for (const u of udpBinds.values()) {
       if (u.owner !== owner) continue;
       channels++;
@@ -627,6 +630,16 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     yield* sys.mach_port_destroy({ name: owner }); // the dead name and every reference on it
   }
 
+  /** Connections shared across fork (issue 17 item 2; shared-conns.ts): the registry runs them for their holders. */
+  const shared = sharedConnections({
+    ctx, c, link, mslNs, stack, conns, timeWait, deadPeerBqi, flushOut, kickNetThread, sendReply, now, logStats: p['logStats'] === true, sharedPerTask: lim.channelsPerTask,
+    holdBqiUntil: (bqi, until) => {
+      if (bqi === 0) return;
+      holdsChanged = true;
+      bqiHold.set(bqi, until);
+    },
+  });
+
   /** Keep exactly one user reference on a watched client's task-port name (each request brings one). */
   /** The engine has a new deadline (a connection started or taken over): the network thread re-reads it. */
   function* kickNetThread(): G<void> {
@@ -732,6 +745,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         else yield* sys.mach_port_destroy({ name: owner });
         return;
       }
+      case SHARED_MSG.SHARE:
+        return yield* shared.share(m, rep, t);
       case REG_MSG.LISTEN: {
         const port = v[0] ?? 0;
         const backlog = v[1] ?? 5;
@@ -965,6 +980,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
       yield* flushOut();
       yield* progress();
       yield* flushOut();
+      yield* shared.progress();
       yield* expireBqiHolds(t);
       const pollAt = stack.pollAt();
       const holdAt = nextBqiDeadline();
