@@ -559,7 +559,7 @@ export class NetIo {
    * net_send on a rerouted channel, for a frame the current template refused (field `bad`): if it
    * passes the previous template (built, or checked and waiting, for the old route), write the new
    * route over its destination in the kernel's checked copy and check again. Returns the check's
-   * result (−1: send it).
+   * result (−1: send it; counted in `rerouteRewritten` once it has left).
    */
   private rewriteRoute(ch: Channel, hdr: Uint8Array, length: number, bad: number): number {
     const prev = ch.prevMatcher!;
@@ -567,12 +567,7 @@ export class NetIo {
     if (prev(hdr, length) !== -1) return bad;
     hdr.set(ch.route!, 0);
     this.cpu.charge(this.c.memcpySetup + ch.route!.length * this.c.memcpyPerByte + ch.matcher.words * this.c.txWord, 'netio');
-    const again = ch.matcher(hdr, length);
-    if (again === -1) {
-      ch.rerouteRewritten++;
-      this.rerouteStats.rewritten++;
-    }
-    return again;
+    return ch.matcher(hdr, length);
   }
 
   private svcReroute(t: Thread, req: SyscallArgs<'net_channel_reroute'>): SyscallResults['net_channel_reroute'] {
@@ -672,7 +667,11 @@ export class NetIo {
     let bad = ch.matcher(hdr, length);
     // Rerouted (cold path, never taken by a channel that was not): a frame for the route before the
     // last reroute gets the new route over its destination bytes, in the checked copy.
-    if (bad !== -1 && ch.prevMatcher !== undefined) bad = this.rewriteRoute(ch, hdr, length, bad);
+    let rewritten = false;
+    if (bad !== -1 && ch.prevMatcher !== undefined) {
+      bad = this.rewriteRoute(ch, hdr, length, bad);
+      rewritten = bad === -1;
+    }
     if (bad !== -1) {
       ch.counters.refusedTemplate++;
       this.stats.txRefusedTemplate++;
@@ -726,6 +725,10 @@ export class NetIo {
     if (!ok) return { kr: KERN.FAILURE };
     ch.counters.sent++;
     this.stats.txSent++;
+    if (rewritten) {
+      ch.rerouteRewritten++;
+      this.rerouteStats.rewritten++;
+    }
     // Transmit accounting in the control page: the library reuses a transmit page once TX_DONE has
     // reached the TX_SENT its frame got. Ethernet copied the frame into the board by PIO already.
     this.ctlWrite(ch, NETIO_CTL.TX_SENT, ch.counters.sent);

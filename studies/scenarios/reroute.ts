@@ -13,7 +13,8 @@
  * frames queued in the LANCE at the switch). Deterministic by seed.
  */
 import { logField, addNetioEthernetHost, macHex, type NetioEthernetHost } from './hosts.ts';
-import { buildLibPair } from './library-hosts.ts';
+import { buildLibPair, type LibPair } from './library-hosts.ts';
+import type { Task } from '../../kernel/kernel.ts';
 import { FAULT_PARAMS, faultsOf, paramReader, type ParamSpec } from './params.ts';
 import { msToNs } from '../../emulator/sim/time.ts';
 import { rerouteReceiver, rerouteSender, relayStation } from '../../userland/apps/reroute.ts';
@@ -57,7 +58,8 @@ export interface RerouteOptions {
 
 const macBytes = (m: number): Uint8Array => Uint8Array.from({ length: 6 }, (_, i) => Math.floor(m / 2 ** (8 * (5 - i))) % 256);
 
-export function runReroute(world: World, o: RerouteOptions): RerouteRun {
+/** The reroute world: the library pair on one segment, a's registry approving the relay, and the relay station g forwarding a's frames to b. */
+export function buildRerouteWorld(world: World, o: { readonly prefix?: string; readonly faults?: FaultConfig } = {}): { pair: LibPair; relay: NetioEthernetHost; relayTask: Task } {
   const pre = o.prefix ?? 'reroute';
   let relay: NetioEthernetHost | undefined;
   const pair = buildLibPair(world, 'ethernet', {
@@ -70,11 +72,16 @@ export function runReroute(world: World, o: RerouteOptions): RerouteRun {
   });
   const g = relay!;
   world.sched.runUntil(() => g.up, { nsMax: msToNs(20) });
-  const rt = g.kernel.spawn('relay', relayStation, {
+  const relayTask = g.kernel.spawn('relay', relayStation, {
     privileged: true,
     params: { fromMac: macHex(macBytes(pair.a.mac)), toMac: macHex(macBytes(pair.b.mac)), selfMac: macHex(macBytes(REROUTE_RELAY_MAC)) },
   });
-  world.sched.runUntil(() => rt.log.some((l) => l.startsWith('relay: up')), { nsMax: msToNs(10) });
+  world.sched.runUntil(() => relayTask.log.some((l) => l.startsWith('relay: up')), { nsMax: msToNs(10) });
+  return { pair, relay: g, relayTask };
+}
+
+export function runReroute(world: World, o: RerouteOptions): RerouteRun {
+  const { pair, relay: g } = buildRerouteWorld(world, { ...(o.prefix !== undefined ? { prefix: o.prefix } : {}), ...(o.faults !== undefined ? { faults: o.faults } : {}) });
   const hops = (o.hops ?? ['relay', 'direct']).map((h) => macHex(macBytes(h === 'relay' ? REROUTE_RELAY_MAC : pair.b.mac)));
   const common = { port: 5001, phaseBytes: o.phaseBytes };
   const srv = pair.spawn(pair.b, 'reroute-rx', rerouteReceiver, common);

@@ -74,7 +74,7 @@ export const relayStation: GuestProgram = function* (ctx) {
 };
 
 /**
- * Library client: connect to `peerIp`:`port`, then write `phases` × `phaseBytes` (in writes of
+ * Library client: connect to `peerIp`:`port` (from `localPort`, if given), then write `phases` × `phaseBytes` (in writes of
  * `writeSize`). When phase k ≥ 1 begins, a kernel thread of the task (thread_create) asks the
  * registry to REROUTE the connection to the k-th entry of `hops` (12-hex-digit station addresses,
  * comma-separated) while this thread goes on writing: the switch lands mid-stream, with frames in
@@ -89,6 +89,7 @@ export const rerouteSender: GuestProgram = function* (ctx) {
   const phaseBytes = num(p, 'phaseBytes', 256 * 1024);
   const ws = num(p, 'writeSize', 4096);
   const fd = lib.socket();
+  if (num(p, 'localPort', 0) !== 0) lib.bind(fd, num(p, 'localPort', 0));
   const kr = yield* lib.connect(fd, num(p, 'peerIp', 0), num(p, 'port', 5001));
   if (kr < 0) {
     yield* sys.debug_log({ text: `connect failed ${kr}` });
