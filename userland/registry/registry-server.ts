@@ -913,7 +913,7 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const hopHi = v[3] ?? -1;
         const hopLo = v[4] ?? 0;
         const hop = macJoin(hopHi, hopLo);
-        if (!shapeOk(5, 2, 0) || owner === 0 || !validPort(v[0] ?? 0) || !validRemoteIp(v[1] ?? 0) || !validPort(v[2] ?? 0) || hopHi < 0 || hopHi > 0xffff || hop === 0) {
+        if (!shapeOk(5, 2, 0) || owner === 0 || !validPort(v[0] ?? 0) || !validRemoteIp(v[1] ?? 0) || !validPort(v[2] ?? 0) || hopHi < 0 || hopHi > 0xffff || (link === 'ethernet' ? hop === 0 : hop > 0xffff)) {
           if (chName !== 0 && chName !== MACH_PORT_DEAD) yield* sys.mach_port_deallocate({ name: chName });
           reroutesRefused++;
           return yield* invalid();

@@ -21,6 +21,7 @@ import { registryStatsFromLog } from '../../../userland/registry/registry-server
 import { buildRerouteWorld, REROUTE_RELAY_MAC, rerouteScenario } from '../../../studies/scenarios/reroute.ts';
 import { resolveParams } from '../../../studies/scenarios/params.ts';
 import { World } from '../../../studies/world.ts';
+import { buildLibPair } from '../../../studies/scenarios/library-hosts.ts';
 
 const run = (seed: number, params: Record<string, number> = {}) => {
   const world = new World({ seed, traceOn: false });
@@ -91,6 +92,28 @@ const attacker: GuestProgram = function* (ctx) {
   yield* sys.debug_log({ text: `attack owner=${owner} route=${route} trap=${trap} valid=${valid}` });
   yield* lib.close(fd);
 };
+
+describe('REROUTE on AN1', () => {
+  it('moves a live connection to an approved DST_SHORT (a switch route) and back, byte-exact; an unapproved one is refused', () => {
+    const world = new World({ seed: 7, traceOn: false });
+    const pair = buildLibPair(world, 'an1', { prefix: 'rr-an1', registryParams: { an1Routes: '5' } });
+    const phaseBytes = 128 * 1024;
+    const rx = pair.spawn(pair.b, 'rx', rerouteReceiver, { port: 5001, phaseBytes });
+    // hops are parsed as hex station addresses: '5' is DST_SHORT 5, '6' is not approved, '0' is the point-to-point route.
+    const tx = pair.spawn(pair.a, 'tx', rerouteSender, { port: 5001, peerIp: pair.b.ip, phaseBytes, hops: '5,6,0' });
+    const wire: string[] = [];
+    world.sched.runUntil(() => {
+      const ch = [...pair.a.netio.channels.values()].find((c) => !c.isDefault);
+      if (ch !== undefined && wire.at(-1) !== `${ch.routeGen}`) wire.push(`${ch.routeGen}`);
+      return !rx.alive && !tx.alive;
+    }, { nsMax: msToNs(30_000) });
+    const sw = tx.log.filter((l) => l.startsWith('switch ')).map((l) => Number(/kr=(-?\d+)/.exec(l)![1]));
+    expect(sw).toEqual([KERN.SUCCESS, REG_ERR.NO_ROUTE, KERN.SUCCESS]);
+    expect(rx.log.find((l) => l.startsWith('received='))).toMatch(new RegExp(`^received=${4 * phaseBytes} bad=0 `));
+    expect(wire).toEqual(['0', '1', '2']);
+    expect(tx.log.find((l) => l.startsWith('sent='))).toMatch(/ reroutes=2$/);
+  });
+});
 
 describe('REROUTE protection', () => {
   it('a task cannot reroute another\'s connection, nor its own to an unapproved hop, nor bypass the registry; the victim is untouched', () => {
