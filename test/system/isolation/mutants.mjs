@@ -48,7 +48,7 @@ const MUTANTS = [
   // Demultiplexing and range checks.
   ['demux ignores IP options', 'kernel/netio/demux.ts', 'const tcp = ip + ihl;', 'const tcp = ip + 20;', [T.headers]],
   ['net_send range check on the offset only', NETIO, 'if (offset + length > ch.regionBytes) {', 'if (offset > ch.regionBytes) {', [T.headers]],
-  ['CONNECT local port not range-checked (F3)', REG, '(localPort !== 0 && !validPort(localPort))', 'false', [T.requests]],
+  ['CONNECT local port not range-checked (F3)', REG, '!validPort(remotePort) || (localPort !== 0 && !validPort(localPort))', '!validPort(remotePort) || false', [T.requests]],
   ['CONNECT remote port not range-checked', REG, 'validRemoteIp(v[0] ?? 0) || !validPort(remotePort)', 'validRemoteIp(v[0] ?? 0) || false', [T.requests]],
   ['CONNECT remote address not checked', REG, '!validRemoteIp(v[0] ?? 0) ||', '', [T.requests]],
   // Quotas.
