@@ -914,7 +914,8 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         const hopLo = v[4] ?? 0;
         const hop = macJoin(hopHi, hopLo);
         if (!shapeOk(5, 2, 0) || owner === 0 || !validPort(v[0] ?? 0) || !validRemoteIp(v[1] ?? 0) || !validPort(v[2] ?? 0) || hopHi < 0 || hopHi > 0xffff || (link === 'ethernet' ? hop === 0 : hop > 0xffff)) {
-          if (chName !== 0 && chName !== MACH_PORT_DEAD) yield* sys.mach_port_deallocate({ name: chName });
+          // Every right it brought besides the task port is given back (a malformed request keeps nothing).
+          for (const x of rights.slice(1)) if (x.type === 'port' && x.name !== 0 && x.name !== MACH_PORT_DEAD) yield* sys.mach_port_deallocate({ name: x.name });
           reroutesRefused++;
           return yield* invalid();
         }
