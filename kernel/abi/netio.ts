@@ -50,6 +50,14 @@ export const NETIO_CTL = {
    * after net_send returned; on Ethernet net_send copied it already (TX_DONE = TX_SENT on return).
    */
   TX_DONE: 0x2c,
+  /**
+   * Rerouting (issue 17 item 3, docs/reroute.md): times the registry changed the channel's route
+   * (net_channel_reroute), and the route now in force — the link header's destination bytes,
+   * NETIO_ROUTE_BYTES[link] of them (Ethernet: destination MAC; AN1: DST_SHORT, DST_BQI, DST_UID).
+   * 0 and zeros until the first reroute: a library sends as it was granted.
+   */
+  ROUTE_GEN: 0x30,
+  ROUTE: 0x34,
   /** Per-slot frame lengths: u32 at LENGTHS + 4·slot (bytes of the frame in the slot page). */
   LENGTHS: 0x100,
 } as const;
@@ -58,6 +66,13 @@ export const NETIO_CTL = {
 export const NETIO_RX_SLOTS_MAX = (NETIO_PAGE_SIZE - NETIO_CTL.LENGTHS) / 4;
 
 export const NETIO_LINK = { ethernet: 1, an1: 2 } as const;
+
+/**
+ * Bytes of a link header that say where a frame goes — its route, the only part of a template
+ * net_channel_reroute may change: Ethernet the destination MAC (bytes 0..5); AN1 DST_SHORT,
+ * DST_BQI and DST_UID (bytes 0..9, hw/an1-autonet.md §8.4).
+ */
+export const NETIO_ROUTE_BYTES = { ethernet: 6, an1: 10 } as const;
 
 /** Byte offset of receive slot `slot` within the region. */
 export function rxSlotOffset(slot: number): number {
@@ -98,6 +113,11 @@ export const NETIO_ERR = {
    * channel has received a frame from (SRC_UID, SPARE), and not BQI 0 (nothing left the host).
    */
   BQI_UNDISCOVERED: 2607,
+  /**
+   * net_channel_reroute: the channel cannot be rerouted — the default channel, a template that
+   * does not pin every byte of the route (a bound UDP socket's), or a route of the wrong length.
+   */
+  NOT_ROUTABLE: 2608,
 } as const;
 
 /** How inbound frames find a channel: a TCP 4-tuple or a raw (EtherType, source MAC) key on Ethernet; AN1 channels get a BQI. */

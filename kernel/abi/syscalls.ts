@@ -132,6 +132,12 @@ export const SYSCALL_TABLE = {
     args: { priv: 'u32', link: 'u32', port: 'u32' },
     doc: 'the link\'s default traffic as Mach messages to port (one frame inline each); name = a send right to the device, which sends the one inline frame of each message it gets (privileged: no template)',
   },
+  net_channel_reroute: {
+    module: 'netio',
+    number: 78,
+    args: { priv: 'u32', channel: 'u32', route: 'bytes' },
+    doc: 'change a live channel\'s route (privileged): the template\'s link-header destination (Ethernet: 6-byte MAC; AN1: DST_SHORT, DST_BQI, DST_UID, 10 bytes) becomes route, atomically between two frames; frames checked against the old route and still waiting in net_send leave with the new one',
+  },
   // In-kernel sockets of the monolithic (Ultrix-like) baseline (kernel/inkernel; module 'inkernel'). Results: `n` ≥ 0 or a negative SOCK_ERRNO (kernel/abi/socket.ts)
   socket: { module: 'inkernel', number: 80, args: {}, doc: 'a new TCP socket (a descriptor in the calling task)' },
   bind: { module: 'inkernel', number: 81, args: { fd: 'i32', port: 'u32' }, doc: 'set the local port of an unconnected socket' },
@@ -250,6 +256,7 @@ export interface SyscallResults {
   net_bqi_reserve: { readonly kr: KernReturn; readonly bqi: number };
   net_bqi_release: KrOnly;
   net_device_open: KrName;
+  net_channel_reroute: KrOnly;
   socket: KrN;
   bind: KrN;
   listen: KrN;

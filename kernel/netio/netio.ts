@@ -62,6 +62,7 @@ import {
   NETIO_LINK_BYTES_PER_SECOND,
   NETIO_MAGIC,
   NETIO_PAGE_SIZE,
+  NETIO_ROUTE_BYTES,
   NETIO_RX_SLOTS_MAX,
   netioWireBytes,
   txAreaOffset,
@@ -161,6 +162,17 @@ export class Channel implements KObject {
   /** Senders waiting for the token bucket (FIFO), and the event that runs them when it will hold the first one's frame. */
   readonly rateWaiters: SendWaiter[] = [];
   rateEvent: SimEvent | undefined = undefined;
+  /**
+   * Rerouting (net_channel_reroute, docs/reroute.md): reroutes so far, the route in force after the
+   * last one, and the matcher of the route before it — a frame that fails `matcher` but passes
+   * `prevMatcher` was built (or checked, and is waiting in net_send) for the old route, and leaves
+   * with the new one written over its destination (`rerouteRewritten`). Undefined until the first
+   * reroute: an unrerouted channel's send path is unchanged.
+   */
+  routeGen = 0;
+  route: Uint8Array | undefined = undefined;
+  prevMatcher: TemplateMatcher | undefined = undefined;
+  rerouteRewritten = 0;
 
   constructor(
     readonly id: number,
@@ -169,7 +181,8 @@ export class Channel implements KObject {
     /** Physical address of each region page (kept: the object forgets its frames when freed). */
     readonly phys: readonly number[],
     readonly rxSlots: number,
-    readonly matcher: TemplateMatcher,
+    /** The compiled template: replaced whole, between two frames, by a reroute (never edited in place). */
+    public matcher: TemplateMatcher,
     readonly key: string | undefined,
     readonly bqi: number,
     readonly isDefault: boolean,
@@ -257,6 +270,14 @@ export class NetIo {
     txRefusedLength: 0, txRefusedRate: 0, txRefusedBqi: 0, txBlocked: 0, txRateBlocked: 0, channelsCreated: 0, channelsClosed: 0,
   };
   readonly channels = new Map<number, Channel>();
+  /**
+   * Rerouting (docs/reroute.md), kept apart from `stats` (whose sums the accounting properties
+   * check): reroutes done and refused, frames given the new route in net_send (built or checked
+   * for the old one), and the frames already queued in the device at the last switch, which
+   * leave with the route they were checked against (AN1: this channel's DMAs, exactly; Ethernet:
+   * the LANCE's whole transmit ring, any channel's: an upper bound).
+   */
+  readonly rerouteStats = { reroutes: 0, refused: 0, rewritten: 0, queuedAtLastSwitch: 0 };
   private nextId = 1;
   private readonly table = new DemuxTable<Channel>();
   private readonly defaults: { ethernet: Channel | undefined; an1: Channel | undefined } = { ethernet: undefined, an1: undefined };
@@ -312,6 +333,7 @@ export class NetIo {
     kernel.registerService('net_rx_done', (th, req) => this.svcRxDone(th, req));
     kernel.registerService('net_bqi_reserve', (th, req) => this.svcBqiReserve(th, req));
     kernel.registerService('net_bqi_release', (th, req) => this.svcBqiRelease(th, req));
+    kernel.registerService('net_channel_reroute', (th, req) => this.svcReroute(th, req));
     this.deviceIpc = new DeviceIpc(kernel, {
       hasDevice: (l) => (l === 'ethernet' ? devices.lance !== undefined : devices.an1 !== undefined && this.an1Tx !== undefined),
       frameMin: (l) => LINK_FRAME_MIN[l],
@@ -489,6 +511,74 @@ export class NetIo {
     if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.close', ch.id, ch.bqi, reason);
   }
 
+  /**
+   * Reroute a live channel (P §3.4: "rerouting of packets from a connection might require changes
+   * to the template to be done on the fly"): the template's route bytes (NETIO_ROUTE_BYTES: the
+   * link header's destination) become `route`; every other field stays as it is, so a reroute
+   * cannot change who the channel's frames claim to be or which connection they belong to. The
+   * new matcher is compiled aside and replaces the old one in one assignment: a trap or an
+   * interrupt runs whole, so each frame is checked against exactly one of them (no frame ever
+   * meets a half-updated template). Frames already queued in the device leave as checked (the
+   * old route was valid when they were); frames waiting in net_send (device full, rate) and frames
+   * the library built before it saw the new route are given it (`rewriteRoute`). The control page
+   * gets the route and ROUTE_GEN, from which the library takes the route for its next frames.
+   * Refused: the default channel, a route of the wrong length, a template that does not pin every
+   * route byte (NOT_ROUTABLE). The inbound binding (key, BQI) is untouched: the route says where
+   * frames go, not where they come from.
+   */
+  reroute(ch: Channel, route: Uint8Array): number {
+    const n = NETIO_ROUTE_BYTES[ch.link];
+    const t = ch.matcher.template;
+    const pinned = new Uint8Array(n);
+    for (const f of t.fields) for (let i = 0; i < f.bytes.length; i++) if (f.offset + i < n) pinned[f.offset + i] = 1;
+    if (ch.closed || ch.isDefault || route.length !== n || pinned.includes(0)) {
+      this.rerouteStats.refused++;
+      return ch.closed ? KERN.INVALID_CAPABILITY : NETIO_ERR.NOT_ROUTABLE;
+    }
+    const fields = t.fields.map((f) => {
+      const bytes = f.bytes.slice();
+      for (let i = 0; i < bytes.length; i++) if (f.offset + i < n) bytes[i] = route[f.offset + i]!;
+      return { name: f.name, offset: f.offset, bytes };
+    });
+    const matcher = compileTemplate(makeTemplate(ch.link, fields));
+    const queued = ch.link === 'an1' ? this.an1Tx!.owners.filter((o) => o.ch === ch).length : this.devices.lance!.txInRing;
+    // The switch: one assignment each, nothing in between can send.
+    ch.prevMatcher = ch.matcher;
+    ch.matcher = matcher;
+    ch.route = route.slice();
+    ch.routeGen++;
+    for (let i = 0; i < n; i++) this.ram[ch.phys[0]! + NETIO_CTL.ROUTE + i] = route[i]!;
+    this.ctlWrite(ch, NETIO_CTL.ROUTE_GEN, ch.routeGen);
+    this.rerouteStats.reroutes++;
+    this.rerouteStats.queuedAtLastSwitch = queued;
+    if (this.kernel.host.trace.on) this.kernel.host.trace.record(this.source, 'netio.reroute', ch.id, ch.routeGen, `queued=${queued}`);
+    return KERN.SUCCESS;
+  }
+
+  /**
+   * net_send on a rerouted channel, for a frame the current template refused (field `bad`): if it
+   * passes the previous template (built, or checked and waiting, for the old route), write the new
+   * route over its destination in the kernel's checked copy and check again. Returns the check's
+   * result (−1: send it; counted in `rerouteRewritten` once it has left).
+   */
+  private rewriteRoute(ch: Channel, hdr: Uint8Array, length: number, bad: number): number {
+    const prev = ch.prevMatcher!;
+    this.cpu.charge(prev.words * this.c.txWord, 'netio');
+    if (prev(hdr, length) !== -1) return bad;
+    hdr.set(ch.route!, 0);
+    this.cpu.charge(this.c.memcpySetup + ch.route!.length * this.c.memcpyPerByte + ch.matcher.words * this.c.txWord, 'netio');
+    return ch.matcher(hdr, length);
+  }
+
+  private svcReroute(t: Thread, req: SyscallArgs<'net_channel_reroute'>): SyscallResults['net_channel_reroute'] {
+    this.cpu.charge(this.c.portOp, 'netio');
+    const p = this.kernel.lookupKernelObject(t.task, req.priv, 'netio-priv');
+    if (!p.ok) return { kr: p.kr };
+    const r = this.kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');
+    if (!r.ok) return { kr: r.kr };
+    return { kr: this.reroute(r.object, req.route) };
+  }
+
   /** The default channel of a link (the registry server's), if any. */
   defaultChannel(link: NetLink): Channel | undefined {
     return this.defaults[link];
@@ -574,7 +664,14 @@ export class NetIo {
     const hdr = this.txHeader.subarray(0, hlen);
     this.gather(ch, offset, hdr);
     cpu.charge(this.c.memcpySetup + hlen * this.c.memcpyPerByte + ch.matcher.words * this.c.txWord, 'netio');
-    const bad = ch.matcher(hdr, length);
+    let bad = ch.matcher(hdr, length);
+    // Rerouted (cold path, never taken by a channel that was not): a frame for the route before the
+    // last reroute gets the new route over its destination bytes, in the checked copy.
+    let rewritten = false;
+    if (bad !== -1 && ch.prevMatcher !== undefined) {
+      bad = this.rewriteRoute(ch, hdr, length, bad);
+      rewritten = bad === -1;
+    }
     if (bad !== -1) {
       ch.counters.refusedTemplate++;
       this.stats.txRefusedTemplate++;
@@ -628,6 +725,10 @@ export class NetIo {
     if (!ok) return { kr: KERN.FAILURE };
     ch.counters.sent++;
     this.stats.txSent++;
+    if (rewritten) {
+      ch.rerouteRewritten++;
+      this.rerouteStats.rewritten++;
+    }
     // Transmit accounting in the control page: the library reuses a transmit page once TX_DONE has
     // reached the TX_SENT its frame got. Ethernet copied the frame into the board by PIO already.
     this.ctlWrite(ch, NETIO_CTL.TX_SENT, ch.counters.sent);

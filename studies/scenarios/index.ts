@@ -19,6 +19,7 @@ import { paperTable3MachUxScenario } from './paper-table3-mach-ux.ts';
 import { paperTable4MachUxScenario } from './paper-table4-mach-ux.ts';
 import { tcpRoundTripScenario, tcpSetupScenario, tcpThroughputScenario } from './tcp.ts';
 import { udpRoundTripScenario } from './udp.ts';
+import { rerouteScenario } from './reroute.ts';
 import type { Scenario } from './types.ts';
 
-export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario, kernelPrimitivesScenario, mb93PrimitivesScenario, mb93LayersScenario, paperTable1Scenario, paperTable5Scenario, paperTable2LibraryScenario, paperTable3LibraryScenario, paperTable4LibraryScenario, paperTable2UltrixScenario, paperTable3UltrixScenario, paperTable4UltrixScenario, uxPrimitivesScenario, paperTable2MachUxScenario, paperTable3MachUxScenario, paperTable4MachUxScenario, tcpThroughputScenario, tcpRoundTripScenario, tcpSetupScenario, udpRoundTripScenario].map((s) => [s.name, s]));
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([helloScenario, rawEthernetScenario, rawAn1Scenario, kernelPrimitivesScenario, mb93PrimitivesScenario, mb93LayersScenario, paperTable1Scenario, paperTable5Scenario, paperTable2LibraryScenario, paperTable3LibraryScenario, paperTable4LibraryScenario, paperTable2UltrixScenario, paperTable3UltrixScenario, paperTable4UltrixScenario, uxPrimitivesScenario, paperTable2MachUxScenario, paperTable3MachUxScenario, paperTable4MachUxScenario, tcpThroughputScenario, tcpRoundTripScenario, tcpSetupScenario, udpRoundTripScenario, rerouteScenario].map((s) => [s.name, s]));

@@ -57,6 +57,8 @@ export interface LibPairOptions {
   readonly registryParams?: GuestParams;
   /** Ethernet only: a third host (c, 10.0.0.3) on the segment, e.g. a destination that is neither a nor b. */
   readonly thirdHost?: boolean;
+  /** Ethernet: more stations on the segment, added after the two hosts and before they boot (the reroute scenario's relay). */
+  readonly onSegment?: (segment: EthernetSegment) => void;
 }
 
 /** The library's cost constants as the cost table has them (a what-if override reaches the guests). */
@@ -100,6 +102,7 @@ export function buildLibPair(world: World, link: LinkName, o: LibPairOptions = {
       const clockPhys = addClockAn1(world, h.host, h.name, m);
       hosts.push({ name: h.name, kernel: h.kernel, netio: h.netio, ip: ip4(10, 0, 0, 1 + i), mac: m, registry: undefined, isUp: () => h.up, hostCpu: h.host.cpu, clockPhys });
     }
+    o.onSegment?.(seg);
   } else {
     const hs = [addNetioAn1Host(world, `${pre}-a`, macs[0]!), addNetioAn1Host(world, `${pre}-b`, macs[1]!)] as const;
     connectAn1(world, hs[0], hs[1], o.faults !== undefined ? [o.faults, o.faults] : undefined);

@@ -35,6 +35,7 @@ const SMALL: readonly [string, ParamValues, boolean][] = [
   ['tcp-round-trip', { organization: 'mach-ux', links: ['ethernet'], messageSizes: [64], rounds: 2, warmup: 0 }, true],
   ['tcp-setup', { opens: 1 }, true],
   ['udp-rtt', { messageSizes: [64], rounds: 2, warmup: 0 }, false],
+  ['reroute', { phaseBytes: 16_384 }, true],
 ];
 
 describe('--pcap: captures of every interface, every scenario', () => {

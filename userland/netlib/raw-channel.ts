@@ -137,6 +137,17 @@ export class RawChannel {
     return r.kr;
   }
 
+  /**
+   * Rerouting (docs/reroute.md): the control page's route generation (0: never rerouted) and the
+   * route in force, `bytes` long (NETIO_ROUTE_BYTES of the link). Plain loads of the mapped page.
+   */
+  routeGen(): number {
+    return this.ctx.mem.read32(this.grant.address + NETIO_CTL.ROUTE_GEN);
+  }
+  route(bytes: number): Uint8Array {
+    return this.ctx.mem.readBytes(this.grant.address + NETIO_CTL.ROUTE, bytes);
+  }
+
   /** Frames waiting in the receive ring. */
   available(): number {
     this.ctx.spend(RING_STEP_CYCLES);

@@ -29,6 +29,16 @@ export const REG_MSG = {
   /** int32 [port]: stop listening. Reply int32 [kr]. */
   UNLISTEN: 0x5404,
   /**
+   * Rerouting (issue 17 item 3, docs/reroute.md): int32 [localPort, remoteIp, remotePort, hopHi,
+   * hopLo], task port, channel right (the proof, as RELEASE's). Move the connection's frames to
+   * the next hop `hop` — Ethernet: a station address (the peer's own, or a gateway the registry
+   * was configured with); AN1: a DST_SHORT (0 or a route it was configured with). Reply int32
+   * [kr]: KERN_SUCCESS, REG_ERR.NOT_OWNER (no such live connection, or the right is not its
+   * channel's), REG_ERR.NO_ROUTE (a hop the registry does not approve), REG_ERR.INVALID, or the
+   * module's code.
+   */
+  REROUTE: 0x5405,
+  /**
    * Connection passing between applications (P §3.2), no registry or network I/O module involved:
    * the grant items (channel right, words, TCB), then the region's and the semaphore's send
    * rights, all moved (MOVE_SEND). The receiver vm_maps the region (`regionBytes` long).
@@ -71,6 +81,8 @@ export const REG_ERR = {
   NO_BQI: 2707,
   /** A rate reservation (CONNECT/ACCEPT) the link's reservable capacity cannot admit besides the reservations in force (limits.ts reservablePercent). */
   NO_BANDWIDTH: 2710,
+  /** REROUTE: the next hop asked for is not one the registry approves for the connection's peer. */
+  NO_ROUTE: 2711,
 } as const;
 
 /** Which quota a REG_ERR.QUOTA reply names (its second word). */

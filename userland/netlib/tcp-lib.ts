@@ -29,6 +29,7 @@ import { KERN } from '../../kernel/abi/errors.ts';
 import type { GuestContext } from '../../kernel/abi/guest.ts';
 import { MSG_TYPE, PORT_RIGHT, VM_PROT, type MsgItem, type PortName, type ReceivedMsg } from '../../kernel/abi/message.ts';
 import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { NETIO_ROUTE_BYTES } from '../../kernel/abi/netio.ts';
 import { HostStack, chargeInput, chargeOutput, type TcpSocket, type TcpSnapshot } from '../inet/index.ts';
 import { receive, rpc, send } from '../mach/ipc.ts';
 import { sys } from '../mach/syscalls.ts';
@@ -38,7 +39,7 @@ import { RawChannel } from './raw-channel.ts';
 import { CthreadPool, cthreadAware, PoolCondition, PoolMutex, type PoolThread } from '../cthreads/pool.ts';
 import { UserClock } from './user-clock.ts';
 import { openRegistryLink, serviceRequest } from './service-link.ts';
-import { encodeSnapshot, macJoin, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, type GrantWords } from './registry-proto.ts';
+import { encodeSnapshot, macHi, macJoin, macLo, parseGrant, parsePass, passItems, REG_ERR, REG_MSG, type GrantWords } from './registry-proto.ts';
 import { POLL, POLL_FDS_MAX, type PollFd } from './socket-api.ts';
 import type { SharedFds } from './fork.ts';
 
@@ -58,6 +59,15 @@ export class LibConn {
   readonly cond = new PoolCondition('conn');
   /** Conditions of poll/select calls watching this connection, broadcast with `cond`. */
   readonly watchers = new Set<PoolCondition>();
+  /**
+   * Rerouting (docs/reroute.md): the route generation this connection last took from its control
+   * page, and the route (link-header destination bytes) its frames carry since; undefined while
+   * the connection keeps the route it was granted.
+   */
+  private routeGen = 0;
+  private route: Uint8Array | undefined = undefined;
+  /** Reroutes this connection has taken up. */
+  reroutesSeen = 0;
   /** The connection's network C-thread (start()). */
   net: PoolThread | undefined = undefined;
   /** The network thread should exit (close, pass); the channel is gone (revoked). */
@@ -103,8 +113,17 @@ export class LibConn {
   *sendFrames(frames: readonly Uint8Array[]): G<number> {
     const c = this.lib.c;
     let kr: number = KERN.SUCCESS;
+    // The registry may have rerouted the channel (its control page says so): the new route goes
+    // over each frame's destination bytes before it is written (part of building the header).
+    const gen = frames.length > 0 ? this.ch.routeGen() : this.routeGen;
+    if (gen !== this.routeGen) {
+      this.routeGen = gen;
+      this.route = this.ch.route(NETIO_ROUTE_BYTES[this.lib.link]);
+      this.reroutesSeen++;
+    }
     for (const f of frames) {
       chargeOutput(this.lib.spendLayer, c, f, this.lib.link === 'an1' ? 20 : 14);
+      if (this.route !== undefined) f.set(this.route, 0);
       // A page no frame in flight still reads from (AN1 DMAs the body after net_send returns).
       const w0 = this.ch.txPageWaits;
       const at = yield* this.ch.claimTxPageWait();
@@ -616,6 +635,34 @@ export class TcpLib {
       if (timeoutNs !== Number.POSITIVE_INFINITY && now - start >= timeoutNs) return new Uint8Array(0);
       if (!(yield* conn.wait(timeoutNs === Number.POSITIVE_INFINITY ? timeoutNs : timeoutNs - (now - start)))) return conn.sock.error !== null ? this.errOf(conn) : SOCK_ERR.ECONNRESET;
     }
+  }
+
+  /**
+   * Rerouting (issue 17 item 3, docs/reroute.md): ask the registry to send this connection's
+   * frames to the next hop `hop` from now on (Ethernet: a station address, the peer's own or an
+   * approved gateway's; AN1: a DST_SHORT). The request carries the connection's channel right as
+   * proof (as RELEASE does); the registry checks it and the hop, and changes the channel's
+   * template in the network I/O module. The library takes the new route from the control page
+   * before its next frame. Returns 0, or the registry's / module's code (REG_ERR.NOT_OWNER,
+   * REG_ERR.NO_ROUTE, REG_ERR.INVALID, NETIO_ERR.*); EBADF for a descriptor that is no connection.
+   */
+  *reroute(fd: number, hop: number): G<number> {
+    const conn = this.conn(fd);
+    if (conn === undefined) return SOCK_ERR.EBADF;
+    this.ctx.spend(this.c.socketCallCycles);
+    const s = conn.sock;
+    const r = yield* rpc(this.registry, this.replyPort, REG_MSG.REROUTE, [
+      { type: 'int32', values: [s.localPort, s.remoteIp >>> 0, s.remotePort, macHi(hop), macLo(hop)] },
+      { type: 'port', name: this.taskPort, disposition: MSG_TYPE.COPY_SEND },
+      { type: 'port', name: conn.ch.grant.channel, disposition: MSG_TYPE.COPY_SEND }, // proves we hold the connection
+    ]);
+    const it = r.msg?.items[0];
+    return it?.type === 'int32' ? (it.values[0] ?? -1) : r.kr;
+  }
+
+  /** Reroutes the connection on `fd` has taken up (its frames carry the route of the last one), or −1. */
+  reroutesSeen(fd: number): number {
+    return this.conn(fd)?.reroutesSeen ?? -1;
   }
 
   *shutdown(fd: number): G<number> {

@@ -90,6 +90,28 @@ interface ConnRec {
   channel: PortName;
   /** Rate reservation of the connection's channel, wire bytes/s (0: best effort). Counted against the link while the connection lives. */
   rate: number;
+  /** Rerouting: the next hop the connection's frames go to after its last REROUTE (undefined: as granted, straight to the peer). */
+  hop?: number;
+}
+
+/**
+ * Rerouting (docs/reroute.md): the next hops the registry approves besides the peer itself, from
+ * its parameters — `gateways` (Ethernet: station addresses, 12 hex digits each, comma-separated:
+ * the routers of the segment, as an administrator's route table names them) and `an1Routes` (AN1:
+ * DST_SHORT values, decimal, comma-separated: switch routes to the peer). Malformed entries are
+ * ignored.
+ */
+export function approvedHops(p: GuestContext['params'], link: 'ethernet' | 'an1'): Set<number> {
+  const raw = p[link === 'ethernet' ? 'gateways' : 'an1Routes'];
+  const out = new Set<number>();
+  if (typeof raw !== 'string') return out;
+  for (const x of raw.split(',')) {
+    const t = x.trim().replace(/:/g, '');
+    const ok = link === 'ethernet' ? /^[0-9a-fA-F]{12}$/.test(t) : /^[0-9]{1,5}$/.test(t);
+    const v = ok ? (link === 'ethernet' ? parseInt(t, 16) : parseInt(t, 10)) : -1;
+    if (v > 0 && (link === 'ethernet' || v <= 0xffff)) out.add(v);
+  }
+  return out;
 }
 
 /** A UDP port granted to a task (issue 17): its channel, and the engine's socket that keeps the port (datagrams reaching the default channel for it are dropped, not answered by ICMP). */
@@ -132,6 +154,9 @@ export interface RegistryStats {
   /** UDP ports granted (issue 17) and freed (their channel died). */
   udpBinds?: number;
   udpReleased?: number;
+  /** Rerouting (issue 17 item 3): REROUTEs done, and refused (not the owner, no approved route, the module's refusal); present once one came. */
+  reroutes?: number;
+  reroutesRefused?: number;
   /** Requests refused as malformed or out of range (REG_ERR.INVALID), and for a quota (REG_ERR.QUOTA). */
   invalid: number;
   quota: number;
@@ -152,6 +177,9 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
   const c = libCosts(p);
   const stats: RegistryStats = { connects: 0, accepts: 0, handoffs: 0, refused: 0, inherited: 0, finishing: 0, probes: 0, released: 0, channelsCreated: 0, bqisReserved: 0, bqisReleased: 0, listenOverflows: 0, rstsForUnmatched: 0, invalid: 0, quota: 0, repliesDropped: 0 };
   const lim = registryLimits(p);
+  const hops = approvedHops(p, link);
+  let reroutes = 0;
+  let reroutesRefused = 0;
 
   const hp = yield* sys.task_get_special_port({ which: TASK_PORT.HOST_PRIV });
   const pr = yield* sys.net_priv_port({ hostPriv: hp.name });
@@ -892,6 +920,44 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
         if (m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
         return;
       }
+      case REG_MSG.REROUTE: {
+        // int32 [localPort, remoteIp, remotePort, hopHi, hopLo], task port, channel right (the proof).
+        const rights = m.items.filter((i) => i.type === 'port');
+        const chItem = rights[1];
+        const chName = chItem?.type === 'port' ? chItem.name : 0;
+        const hopHi = v[3] ?? -1;
+        const hopLo = v[4] ?? 0;
+        const hop = macJoin(hopHi, hopLo);
+        if (!shapeOk(5, 2, 0) || owner === 0 || !validPort(v[0] ?? 0) || !validRemoteIp(v[1] ?? 0) || !validPort(v[2] ?? 0) || hopHi < 0 || hopHi > 0xffff || (link === 'ethernet' ? hop === 0 : hop > 0xffff)) {
+          // Every right it brought besides the task port is given back (a malformed request keeps nothing).
+          for (const x of rights.slice(1)) if (x.type === 'port' && x.name !== 0 && x.name !== MACH_PORT_DEAD) yield* sys.mach_port_deallocate({ name: x.name });
+          reroutesRefused++;
+          return yield* invalid();
+        }
+        const r = conns.get(key4((v[1] ?? 0) >>> 0, v[2] ?? 0, v[0] ?? 0));
+        let kr: number = REG_ERR.NOT_OWNER;
+        // Ownership: only the holder of the connection's channel right may reroute it (a task's own
+        // live channel right is not enough: it must be this connection's).
+        if (r !== undefined && r.state === 'handed' && chName !== 0 && chName === r.channel) {
+          // The hop: the peer itself (its address from ARP; AN1: the point-to-point route) or one the registry was configured with.
+          const direct = link === 'ethernet' ? stack.arp.lookup(t, r.remoteIp) === hop : hop === AN1_DST_SHORT_P2P;
+          if (!direct && !hops.has(hop)) kr = REG_ERR.NO_ROUTE;
+          else {
+            const route =
+              link === 'ethernet'
+                ? Uint8Array.from({ length: 6 }, (_, i) => Math.floor(hop / 2 ** (8 * (5 - i))) % 256)
+                : Uint8Array.of(hop >>> 8, hop & 0xff, r.peerBqi >>> 8, r.peerBqi & 0xff, ...Uint8Array.from({ length: 6 }, (_, i) => Math.floor(r.peerMac / 2 ** (8 * (5 - i))) % 256));
+            kr = (yield* sys.net_channel_reroute({ priv, channel: r.channel, route })).kr;
+            if (kr === KERN.SUCCESS) r.hop = hop;
+          }
+        }
+        if (kr === KERN.SUCCESS) reroutes++;
+        else reroutesRefused++;
+        // The reference the request brought (merged with ours when it is the connection's): ours stays.
+        if (chName !== 0 && chName !== MACH_PORT_DEAD) yield* sys.mach_port_deallocate({ name: chName });
+        if (m.remote !== 0) yield* sendReply(rep, [{ type: 'int32', values: [kr] }]);
+        return;
+      }
       case REG_MSG.UDP_BIND: {
         let localPort = v[0] ?? 0;
         const remoteIp = (v[1] ?? 0) >>> 0;
@@ -1019,6 +1085,10 @@ export const registryServer: GuestProgram = function* (ctx: GuestContext) {
     if (udpBound > 0) {
       stats.udpBinds = udpBound;
       stats.udpReleased = udpReleased;
+    }
+    if (reroutes + reroutesRefused > 0) {
+      stats.reroutes = reroutes;
+      stats.reroutesRefused = reroutesRefused;
     }
     if (p['logStats'] === true) {
       // Two lines: one debug_log string is short (kernel/abi STRING_ARG_MAX).

@@ -242,6 +242,10 @@ export class LanceDriver {
     return this.running;
   }
   /** Transmit descriptors free now (a frame written with transmitFrom needs one). */
+  /** Frames in the transmit ring not yet completed (the network I/O module's reroute accounting). */
+  get txInRing(): number {
+    return this.txOutstanding;
+  }
   get txSlotsFree(): number {
     return this.nTx - this.txOutstanding;
   }

@@ -27,6 +27,8 @@ const T = {
   channel: 'test/netio/channel.test.ts',
   protection: 'test/netio/protection.property.test.ts',
   syscalls: 'test/property/kernel/syscall-fuzz.property.test.ts',
+  reroute: 'test/system/library/reroute.test.ts',
+  rerouteModule: 'test/netio/reroute.test.ts',
 };
 const REG = 'userland/registry/registry-server.ts';
 const SPEC = 'userland/netlib/conn-spec.ts';
@@ -79,6 +81,12 @@ const MUTANTS = [
   ['rate: registry sets no rate on the channel', REG, 'template: [...dstShort, ...base.template], rate });', 'template: [...dstShort, ...base.template] });', [T.rate]],
   ['rate: CONNECT reservation not admitted against the capacity', REG, "        if (!rateFits(rate)) {\n          yield* sendReply(rep, [{ type: 'int32', values: [REG_ERR.NO_BANDWIDTH] }]);\n          return;\n        }\n        if (localPort === 0)", '        if (localPort === 0)', [T.rate]],
   ['rate: ACCEPT reservation ignored', REG, 'r.rate = l.accepts[0]?.rate ?? 0;', 'r.rate = 0;', [T.rate]],
+  // Rerouting (issue 17 item 3, docs/reroute.md).
+  ['reroute: REROUTE ownership not checked (any live channel right will do)', REG, "r.state === 'handed' && chName !== 0 && chName === r.channel) {\n          // The hop", "r.state === 'handed') {\n          // The hop", [T.reroute]],
+  ['reroute: REROUTE hop not checked against the approved ones', REG, 'if (!direct && !hops.has(hop)) kr = REG_ERR.NO_ROUTE;', 'if (false) kr = REG_ERR.NO_ROUTE;', [T.reroute]],
+  ['reroute: net_channel_reroute without the privileged port', NETIO, "    const p = this.kernel.lookupKernelObject(t.task, req.priv, 'netio-priv');\n    if (!p.ok) return { kr: p.kr };\n    const r = this.kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');\n    if (!r.ok) return { kr: r.kr };\n    return { kr: this.reroute(", "    const r = this.kernel.lookupKernelObject<Channel>(t.task, req.channel, 'netio-channel');\n    if (!r.ok) return { kr: r.kr };\n    return { kr: this.reroute(", [T.rerouteModule, T.reroute]],
+  ['reroute: frames for the old route refused, not given the new one', NETIO, 'if (bad !== -1 && ch.prevMatcher !== undefined) {', 'if (false) {', [T.rerouteModule]],
+  ['reroute: a route that changes more than the destination', NETIO, 'if (f.offset + i < n) bytes[i] = route[f.offset + i]!;', 'bytes[i] = route[(f.offset + i) % n]!;', [T.rerouteModule]],
   // Latent.
   ['vm_protect(setMax) raises a maximum', 'kernel/vm/vm-map.ts', 'if ((prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', 'if (!setMax && (prot & ~m.maxProt) !== 0) return KERN.PROTECTION_FAILURE;', [T.latent]],
   ['endTask does not check ownership', 'kernel/kernel.ts', 'assert(this.tasks.get(task.id) === task,', 'assert(true,', [T.latent]],
