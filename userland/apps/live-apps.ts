@@ -1,0 +1,92 @@
+/**
+ * The applications `ulp live` runs on an emulated host (issue 17 item 4), written against
+ * SocketApi so the same code runs over the linked library (the live host's organization):
+ *
+ * - `echoServer`: listens on `port` and serves one connection at a time (the next waits in the
+ *   backlog): every byte read is written back, until the peer's FIN; then it closes and accepts
+ *   the next. Logs `echo: accepted`, `echo: closed bytes=N` per connection.
+ * - `echoClient`: connects to `peerIp:port` and does the same on that one connection (so the far
+ *   end drives the data and checks what comes back), then exits. Logs `connect: connected`,
+ *   `connect: closed bytes=N`, or `connect: failed <error>`.
+ *
+ * Bytes are moved through unchanged: a stream checked at the far end tests the whole path (TAP,
+ * segment, LANCE, network I/O module, library TCP) byte for byte.
+ */
+import type { GuestContext } from '../../kernel/abi/guest.ts';
+import type { TrapRequest, TrapResult } from '../../kernel/abi/syscalls.ts';
+import { sys } from '../mach/syscalls.ts';
+import type { SocketApi, SocketOpener } from '../netlib/socket-api.ts';
+import { num } from './params.ts';
+
+type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+/** Bytes asked for per read: a few segments, so a write follows each read without holding data back. */
+export const ECHO_READ_BYTES = 4096;
+
+const ipText = (ip: number): string => [24, 16, 8, 0].map((s) => (ip >>> s) & 0xff).join('.');
+
+/** Echo `fd` until the peer's end of stream (or an error): bytes echoed, or a negative error. */
+function* echoStream(api: SocketApi, fd: number): G<{ bytes: number; error: number }> {
+  let bytes = 0;
+  for (;;) {
+    const r = yield* api.read(fd, ECHO_READ_BYTES);
+    if (typeof r === 'number') return { bytes, error: r };
+    if (r.length === 0) return { bytes, error: 0 };
+    const w = yield* api.write(fd, r);
+    if (w < 0) return { bytes, error: w };
+    bytes += r.length;
+  }
+}
+
+export function echoServer(open: SocketOpener): (ctx: GuestContext) => G<void> {
+  return function* (ctx) {
+    const port = num(ctx.params, 'port', 7);
+    const api = yield* open(ctx);
+    if (api === undefined) {
+      yield* sys.debug_log({ text: 'echo: no sockets (registry not found)' });
+      return;
+    }
+    const ls = yield* api.socket();
+    const b = yield* api.bind(ls, port);
+    const l = b < 0 ? b : yield* api.listen(ls, 5);
+    if (ls < 0 || l < 0) {
+      yield* sys.debug_log({ text: `echo: cannot listen on port ${port} (error ${Math.min(ls, l)})` });
+      return;
+    }
+    yield* sys.debug_log({ text: `echo: listening port=${port}` });
+    for (let n = 1; ; n++) {
+      const fd = yield* api.accept(ls);
+      if (fd < 0) {
+        yield* sys.debug_log({ text: `echo: accept failed error=${fd}` });
+        yield* sys.thread_sleep_ns({ ns: 10_000_000 });
+        continue;
+      }
+      yield* sys.debug_log({ text: `echo: accepted conn=${n}` });
+      const r = yield* echoStream(api, fd);
+      yield* api.close(fd);
+      yield* sys.debug_log({ text: `echo: closed conn=${n} bytes=${r.bytes} error=${r.error}` });
+    }
+  };
+}
+
+export function echoClient(open: SocketOpener): (ctx: GuestContext) => G<void> {
+  return function* (ctx) {
+    const ip = num(ctx.params, 'peerIp', 0);
+    const port = num(ctx.params, 'port', 7);
+    const api = yield* open(ctx);
+    if (api === undefined) {
+      yield* sys.debug_log({ text: 'connect: no sockets (registry not found)' });
+      return;
+    }
+    const fd = yield* api.socket();
+    const kr = fd < 0 ? fd : yield* api.connect(fd, ip, port);
+    if (kr < 0) {
+      yield* sys.debug_log({ text: `connect: failed ${ipText(ip)}:${port} error=${kr}` });
+      return;
+    }
+    yield* sys.debug_log({ text: `connect: connected ${ipText(ip)}:${port}` });
+    const r = yield* echoStream(api, fd);
+    yield* api.close(fd);
+    yield* sys.debug_log({ text: `connect: closed bytes=${r.bytes} error=${r.error}` });
+  };
+}
