@@ -6,7 +6,8 @@
  *   backlog): every byte read is written back, until the peer's FIN; then it closes and accepts
  *   the next. Logs `echo: accepted`, `echo: closed bytes=N` per connection.
  * - `echoClient`: connects to `peerIp:port` and does the same on that one connection (so the far
- *   end drives the data and checks what comes back), then exits. Logs `connect: connected`,
+ *   end drives the data and checks what comes back), then exits; a refused or timed-out connect
+ *   is tried again 1 s later, `tries` times in all (default 10). Logs `connect: connected`,
  *   `connect: closed bytes=N`, or `connect: failed <error>`.
  *
  * Bytes are moved through unchanged: a stream checked at the far end tests the whole path (TAP,
@@ -19,6 +20,9 @@ import type { SocketApi, SocketOpener } from '../netlib/socket-api.ts';
 import { num } from './params.ts';
 
 type G<T> = Generator<TrapRequest, T, TrapResult>;
+
+/** Connection attempts of `echoClient` (1 s apart), so a client started before its listener still gets through. */
+export const CONNECT_TRIES = 10;
 
 /** Bytes asked for per read: a few segments, so a write follows each read without holding data back. */
 export const ECHO_READ_BYTES = 4096;
@@ -78,11 +82,19 @@ export function echoClient(open: SocketOpener): (ctx: GuestContext) => G<void> {
       yield* sys.debug_log({ text: 'connect: no sockets (registry not found)' });
       return;
     }
-    const fd = yield* api.socket();
-    const kr = fd < 0 ? fd : yield* api.connect(fd, ip, port);
-    if (kr < 0) {
-      yield* sys.debug_log({ text: `connect: failed ${ipText(ip)}:${port} error=${kr}` });
-      return;
+    const tries = num(ctx.params, 'tries', CONNECT_TRIES);
+    let fd = -1;
+    for (let i = 1; ; i++) {
+      fd = yield* api.socket();
+      const kr = fd < 0 ? fd : yield* api.connect(fd, ip, port);
+      if (kr >= 0) break;
+      if (fd >= 0) yield* api.close(fd);
+      if (i >= tries) {
+        yield* sys.debug_log({ text: `connect: failed ${ipText(ip)}:${port} error=${kr} tries=${i}` });
+        return;
+      }
+      yield* sys.debug_log({ text: `connect: ${ipText(ip)}:${port} error=${kr}, trying again in 1 s` });
+      yield* sys.thread_sleep_ns({ ns: 1_000_000_000 });
     }
     yield* sys.debug_log({ text: `connect: connected ${ipText(ip)}:${port}` });
     const r = yield* echoStream(api, fd);
