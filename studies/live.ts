@@ -16,10 +16,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EthernetSegment } from '../emulator/net/ethernet-segment.ts';
+import { attachPcap, EthernetSegment } from '../emulator/net/ethernet-segment.ts';
+import { LINKTYPE_ETHERNET, PcapWriter } from '../emulator/net/pcap.ts';
 import { ExternalStation } from '../emulator/net/external-station.ts';
 import type { Scheduler } from '../emulator/sim/scheduler.ts';
 import { msToNs } from '../emulator/sim/time.ts';
@@ -282,14 +283,15 @@ export class Pacer {
 // ---- the command ------------------------------------------------------------------------
 
 export const LIVE_USAGE = `  ulp live --tap NAME [--netns NS] --ip A.B.C.D[/24] --app echo:PORT|connect:A.B.C.D:PORT ...
-          [--mac XX:XX:XX:XX:XX:XX] [--seconds S] [--seed N] [--lag-report-ms MS]
+          [--mac XX:XX:XX:XX:XX:XX] [--seconds S] [--seed N] [--lag-report-ms MS] [--pcap FILE]
                                  an emulated DECstation (library TCP over its LANCE) on an
                                  Ethernet whose far end is the TAP device NAME, simulated time
                                  paced to the wall clock; says when it falls behind. Needs root
                                  (or the TAP's owner), /dev/net/tun and python3 (tools/tapbridge.py)
                                  apps: echo:PORT (echo server), connect:IP:PORT (connects, echoes)
                                  ends on SIGINT/SIGTERM, after --seconds, or 2 s after every
-                                 app has exited; docs/live.md`;
+                                 app has exited; --pcap: the frames between the TAP and the
+                                 emulated segment (classic pcap, simulated time); docs/live.md`;
 
 const TAPBRIDGE = fileURLToPath(new URL('../tools/tapbridge.py', import.meta.url));
 
@@ -315,6 +317,7 @@ export function cmdLive(args: string[]): Promise<number> {
       seconds: { type: 'string' },
       seed: { type: 'string' },
       'lag-report-ms': { type: 'string' },
+      pcap: { type: 'string' },
     },
   });
   if (values.tap === undefined) throw new UsageError('ulp live needs --tap NAME (the TAP device the emulated Ethernet is attached to)');
@@ -337,7 +340,8 @@ export function cmdLive(args: string[]): Promise<number> {
   const seed = num(values.seed, '--seed', 0, 2 ** 31 - 1, 1);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
   const lagReportMs = num(values['lag-report-ms'], '--lag-report-ms', 1, 60_000, DEFAULT_PACER.lagReportNs / 1e6);
-  return runLive({ tap: values.tap, netns: values.netns, ip, mac, apps, seconds, seed, lagReportNs: lagReportMs * 1e6 });
+  if (values.pcap === '') throw new UsageError('--pcap needs a file name');
+  return runLive({ tap: values.tap, netns: values.netns, ip, mac, apps, seconds, seed, lagReportNs: lagReportMs * 1e6, pcap: values.pcap });
 }
 
 interface LiveRun {
@@ -349,11 +353,15 @@ interface LiveRun {
   readonly seconds: number;
   readonly seed: number;
   readonly lagReportNs: number;
+  readonly pcap: string | undefined;
 }
 
 async function runLive(r: LiveRun): Promise<number> {
   const host = buildLiveHost({ seed: r.seed, ip: r.ip, mac: r.mac, apps: r.apps });
   const { world, station } = host;
+  // The outside station's view: frames from the TAP as they leave it, frames to the TAP as they reach it.
+  const capture = r.pcap !== undefined ? new PcapWriter(LINKTYPE_ETHERNET) : undefined;
+  if (capture !== undefined) attachPcap(host.segment, OUTSIDE, capture);
   const hr = (): number => Number(process.hrtime.bigint());
 
   // Bind first, then start the bridge: frames sent to an unbound port are lost (REAL-PEER.md pitfall 1).
@@ -447,7 +455,8 @@ async function runLive(r: LiveRun): Promise<number> {
     timer = setTimeout(tick, Math.max(0, Math.min(20, aheadMs)));
   }
 
-  function stop(why: string, code: number): void {
+  function stop(why: string, exitCode: number): void {
+    let code = exitCode;
     if (stopping) return;
     stopping = true;
     if (timer !== undefined) clearTimeout(timer);
@@ -461,6 +470,15 @@ async function runLive(r: LiveRun): Promise<number> {
       `(sent on the segment ${c.sent}, dropped ${c.droppedQueueFull + c.droppedBadLength}), to the TAP ${framesOut}; ` +
       `max lag ${(s.maxLagNs / 1e6).toFixed(0)} ms, fell behind ${s.behindEpisodes} times, slipped ${s.slips} times (${(s.slippedNs / 1e6).toFixed(0)} ms)`,
     );
+    if (capture !== undefined && r.pcap !== undefined) {
+      try {
+        writeFileSync(r.pcap, capture.bytes());
+        say(`live: wrote ${capture.recordsTotal} frames to ${r.pcap}${capture.recordsDropped > 0 ? ` (${capture.recordsDropped} beyond the capture's limit not kept)` : ''}`);
+      } catch (e) {
+        process.stderr.write(`ulp live: cannot write ${r.pcap}: ${(e as Error).message.split('\n')[0]}\n`);
+        code = code === 0 ? 1 : code;
+      }
+    }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (bridge.exitCode === null) bridge.kill('SIGTERM');

@@ -14,11 +14,13 @@
  * the test checks Linux's neighbour entry holds the emulated MAC.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINUX_PEER, PeerLab, PYTHON, waitExit, waitForLine, whyNoPeer } from './harness.ts';
+import { hasTshark, LINUX_PEER, PeerLab, PYTHON, waitExit, waitForLine, whyNoPeer } from './harness.ts';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -30,6 +32,33 @@ const NS = `ulpinet-${process.pid}-live`;
 
 const skipReason = whyNoPeer();
 if (skipReason !== null) console.log(`SKIP test/peer live mode (real Linux peer): ${skipReason}`);
+const tsharkOk = hasTshark();
+if (skipReason === null && !tsharkOk) console.log('SKIP live-mode capture checks: tshark not installed (apt-get install tshark)');
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ulp-live-peer-'));
+
+interface CaptureCheck { frames: number; badIp: number; badTcp: number; fromEmulated: number; retransmissions: number; lostFromEmulated: number }
+
+/** tshark over `ulp live --pcap`: checksums validated, per-direction counts. */
+async function checkCapture(file: string): Promise<CaptureCheck> {
+  const { stdout } = await execFileP('tshark', [
+    '-n', '-o', 'tcp.desegment_tcp_streams:FALSE', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-r', file,
+    '-Y', 'tcp', '-T', 'fields', '-E', 'separator=|',
+    '-e', 'ip.src', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status', '-e', 'tcp.analysis.retransmission', '-e', 'tcp.analysis.lost_segment', '-e', 'tcp.checksum',
+  ], { maxBuffer: 256 << 20, timeout: 120_000 });
+  const c: CaptureCheck = { frames: 0, badIp: 0, badTcp: 0, fromEmulated: 0, retransmissions: 0, lostFromEmulated: 0 };
+  for (const line of stdout.split('\n')) {
+    if (line === '') continue;
+    const [src, ipSt, tcpSt, retx, lost, sum] = line.split('|');
+    c.frames++;
+    if (src === EMULATED) c.fromEmulated++;
+    if (ipSt === '0') c.badIp++;
+    // Linux's incremental checksum update can give 0xFFFF, which verifies but tshark calls Bad (harness.ts).
+    if (tcpSt === '0' && !(src === LINUX && sum === '0xffff')) c.badTcp++;
+    if (retx !== undefined && retx !== '') c.retransmissions++;
+    if (lost !== undefined && lost !== '' && src === EMULATED) c.lostFromEmulated++;
+  }
+  return c;
+}
 
 async function ip(args: string[], allowFail = false): Promise<string> {
   try {
@@ -59,8 +88,8 @@ function track(c: ChildProcess): ChildProcess {
   return c;
 }
 
-function startLive(app: string): { proc: ChildProcess; output: () => string } {
-  const proc = track(spawn(process.execPath, [path.join(ROOT, 'bin', 'ulp.js'), 'live', '--tap', 'tap0', '--netns', NS, '--ip', `${EMULATED}/24`, '--app', app, '--seconds', '150'], {
+function startLive(app: string, pcap: string): { proc: ChildProcess; output: () => string } {
+  const proc = track(spawn(process.execPath, [path.join(ROOT, 'bin', 'ulp.js'), 'live', '--tap', 'tap0', '--netns', NS, '--ip', `${EMULATED}/24`, '--app', app, '--seconds', '150', '--pcap', pcap], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
   }));
   let out = '';
@@ -91,6 +120,16 @@ async function stopLive(live: { proc: ChildProcess; output: () => string }): Pro
   return live.output();
 }
 
+async function captureChecks(pcap: string, label: string): Promise<void> {
+  if (!tsharkOk) return;
+  const c = await checkCapture(pcap);
+  console.log(`live (${label}): ${pcap}: ${c.frames} TCP frames (${c.fromEmulated} from the emulated host), ${c.retransmissions} retransmissions, bad checksums IP ${c.badIp} TCP ${c.badTcp}, segments missing before the emulated host's ${c.lostFromEmulated}`);
+  expect(c.fromEmulated).toBeGreaterThan(BYTES / 1460);
+  expect(c.badIp).toBe(0);
+  expect(c.badTcp).toBe(0);
+  expect(c.lostFromEmulated).toBe(0);
+}
+
 describe.skipIf(skipReason !== null)('ulp live against the Linux kernel TCP (TAP in a test-owned namespace)', () => {
   beforeAll(makeNamespace);
   afterAll(async () => {
@@ -103,7 +142,8 @@ describe.skipIf(skipReason !== null)('ulp live against the Linux kernel TCP (TAP
   });
 
   it(`(a) a Linux client moves ${BYTES} bytes each way through an echo server on the emulated library TCP, byte-exact`, async () => {
-    const live = startLive('echo:7');
+    const pcap = path.join(outDir, 'echo.pcap');
+    const live = startLive('echo:7', pcap);
     const proc = live.proc;
     await waitForLine(proc, /echo: listening port=7/, 30_000);
     const client = peer('client', EMULATED, 7);
@@ -122,6 +162,7 @@ describe.skipIf(skipReason !== null)('ulp live against the Linux kernel TCP (TAP
     expect(out).toMatch(new RegExp(`echo: closed conn=1 bytes=${BYTES} error=0`));
     expect(out).toMatch(/live: stopped \(SIGTERM\)/);
     expect(neigh).toContain(EMULATED_MAC);
+    await captureChecks(pcap, 'a');
   });
 
   it(`(b) an emulated client (library TCP) connects to a Linux listener and moves ${BYTES} bytes each way, byte-exact`, async () => {
@@ -129,7 +170,8 @@ describe.skipIf(skipReason !== null)('ulp live against the Linux kernel TCP (TAP
     const server = peer('server', LINUX, 5001);
     await waitForLine(server, /LISTENING/, 10_000);
     const result = waitExit(server, 110_000);
-    const live = startLive(`connect:${LINUX}:5001`);
+    const pcap = path.join(outDir, 'connect.pcap');
+    const live = startLive(`connect:${LINUX}:5001`, pcap);
     const r = await result;
     const liveExit = await waitExit(live.proc, 20_000); // exits by itself 2 s after its app
     const out = live.output();
@@ -144,6 +186,7 @@ describe.skipIf(skipReason !== null)('ulp live against the Linux kernel TCP (TAP
     expect(out).toContain(`connect: closed bytes=${BYTES} error=0`);
     expect(out).toMatch(/live: stopped \(every app has exited\)/);
     expect(liveExit.code).toBe(0);
+    await captureChecks(pcap, 'b');
   });
 
   it('says when the bridge cannot attach (one line, exit 1)', async () => {
