@@ -19,12 +19,13 @@ import dgram from 'node:dgram';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { attachPcap, EthernetSegment } from '../emulator/net/ethernet-segment.ts';
+import { attachPcap, EthernetSegment, type EthernetPort } from '../emulator/net/ethernet-segment.ts';
 import { LINKTYPE_ETHERNET, PcapWriter } from '../emulator/net/pcap.ts';
 import { ExternalStation } from '../emulator/net/external-station.ts';
 import type { Scheduler } from '../emulator/sim/scheduler.ts';
 import { msToNs } from '../emulator/sim/time.ts';
 import type { GuestProgram } from '../kernel/abi/guest.ts';
+import type { LanceDriver } from '../kernel/dev/lance/lance-driver.ts';
 import type { Task } from '../kernel/kernel.ts';
 import { echoClient, echoServer } from '../userland/apps/live-apps.ts';
 import { librarySockets } from '../userland/netlib/lib-sockets.ts';
@@ -112,6 +113,9 @@ export interface LiveHost {
   readonly registry: Task;
   /** One task per app, in the order given. */
   readonly tasks: readonly Task[];
+  /** The host's LANCE driver (its counters) and the host's port on the segment. */
+  readonly driver: LanceDriver;
+  readonly port: EthernetPort;
 }
 
 /** The station name of the outside world on the segment. */
@@ -154,7 +158,9 @@ export function buildLiveHost(o: LiveHostOptions): LiveHost {
     p['clockPage'] = h.kernel.mapDevicePage(task, clockPhys).address;
     return task;
   });
-  return { world, segment, station, name, registry, tasks };
+  const port = segment.ports.find((p) => p.name === name);
+  if (port === undefined) throw new Error(`live host ${name}: not on the segment`);
+  return { world, segment, station, name, registry, tasks, driver: h.driver, port };
 }
 
 // ---- pacing simulated time to the wall clock ----------------------------------------------
@@ -470,6 +476,8 @@ async function runLive(r: LiveRun): Promise<number> {
       `(sent on the segment ${c.sent}, dropped ${c.droppedQueueFull + c.droppedBadLength}), to the TAP ${framesOut}; ` +
       `max lag ${(s.maxLagNs / 1e6).toFixed(0)} ms, fell behind ${s.behindEpisodes} times, slipped ${s.slips} times (${(s.slippedNs / 1e6).toFixed(0)} ms)`,
     );
+    const d = host.driver.counters;
+    say(`live: emulated LANCE: driver sent ${d.framesSent}, on the wire ${host.port.counters.framesSent}, received ${d.framesReceived}, missed ${d.rxMissed}, watchdog resets ${d.watchdogResets}, dropped on reset ${d.txDroppedOnReset}`);
     if (capture !== undefined && r.pcap !== undefined) {
       try {
         writeFileSync(r.pcap, capture.bytes());
