@@ -16,11 +16,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { attachPcap, EthernetSegment, type EthernetPort } from '../emulator/net/ethernet-segment.ts';
-import { LINKTYPE_ETHERNET, PcapWriter } from '../emulator/net/pcap.ts';
+import { LINKTYPE_ETHERNET, PCAP_MAGIC_NS, PCAP_SNAPLEN, PcapWriter } from '../emulator/net/pcap.ts';
 import { ExternalStation } from '../emulator/net/external-station.ts';
 import type { Scheduler } from '../emulator/sim/scheduler.ts';
 import { msToNs } from '../emulator/sim/time.ts';
@@ -193,6 +193,8 @@ export interface PacerStats {
 export class Pacer {
   readonly stats: PacerStats = { slices: 0, framesIn: 0, maxLagNs: 0, behindEpisodes: 0, slips: 0, slippedNs: 0 };
   private readonly inbox: { readonly frame: Uint8Array; readonly atNs: number }[] = [];
+  /** Called with each frame from outside as it enters the segment, and its simulated time (`--record`). */
+  onInject: (timeNs: number, frame: Uint8Array) => void = () => {};
   private wall0: number;
   private sim0: number;
   private behind = false;
@@ -251,6 +253,7 @@ export class Pacer {
         break;
       }
       if (f.atNs > goal) break;
+      this.onInject(this.sched.now, f.frame);
       this.station.inject(f.frame);
       this.inbox.shift();
     }
@@ -286,10 +289,57 @@ export class Pacer {
   }
 }
 
+// ---- record and replay -------------------------------------------------------------------
+
+/**
+ * The frames of a `--record` file: classic pcap, nanosecond (the format PcapWriter writes), each
+ * record a frame from outside and the simulated time it entered the segment. Strict: a file that
+ * is not whole, or whose times go backwards, is refused with one line.
+ */
+export function readRecord(bytes: Uint8Array, name: string): { timeNs: number; frame: Uint8Array }[] {
+  const bad = (why: string): never => {
+    throw new UsageError(`--replay ${name}: ${why}`);
+  };
+  if (bytes.length < 24) bad('not a pcap file (shorter than its header)');
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint32(0, true) !== PCAP_MAGIC_NS) bad('not a nanosecond pcap written by ulp live --record');
+  if (v.getUint32(20, true) !== LINKTYPE_ETHERNET) bad('not an Ethernet capture');
+  const out: { timeNs: number; frame: Uint8Array }[] = [];
+  let last = 0;
+  for (let at = 24; at < bytes.length; ) {
+    if (at + 16 > bytes.length) bad(`record header cut at byte ${at}`);
+    const timeNs = v.getUint32(at, true) * 1e9 + v.getUint32(at + 4, true);
+    const caplen = v.getUint32(at + 8, true);
+    if (v.getUint32(at + 4, true) >= 1e9 || caplen > PCAP_SNAPLEN) bad(`malformed record at byte ${at}`);
+    if (at + 16 + caplen > bytes.length) bad(`record data cut at byte ${at}`);
+    if (timeNs < last) bad(`record at byte ${at} goes back in time`);
+    last = timeNs;
+    out.push({ timeNs, frame: bytes.slice(at + 16, at + 16 + caplen) });
+    at += 16 + caplen;
+  }
+  return out;
+}
+
+/**
+ * Replay a recorded run without a TAP or the wall clock: the same host (same options and seed),
+ * every recorded frame handed to the external station at its recorded simulated time, then
+ * `afterNs` more. Deterministic: the host sends exactly what it sent in the live run.
+ */
+export function replayLive(host: LiveHost, frames: readonly { timeNs: number; frame: Uint8Array }[], afterNs: number): void {
+  const sched = host.world.sched;
+  for (const f of frames) {
+    if (f.timeNs > sched.now) sched.runFor(f.timeNs - sched.now);
+    host.station.inject(f.frame);
+  }
+  sched.runFor(afterNs);
+}
+
 // ---- the command ------------------------------------------------------------------------
 
 export const LIVE_USAGE = `  ulp live --tap NAME [--netns NS] --ip A.B.C.D[/24] --app echo:PORT|connect:A.B.C.D:PORT ...
           [--mac XX:XX:XX:XX:XX:XX] [--seconds S] [--seed N] [--lag-report-ms MS] [--pcap FILE]
+          [--record FILE]
+  ulp live --replay FILE --ip A.B.C.D[/24] --app ... [--mac ...] [--seed N] [--seconds S] [--pcap FILE]
                                  an emulated DECstation (library TCP over its LANCE) on an
                                  Ethernet whose far end is the TAP device NAME, simulated time
                                  paced to the wall clock; says when it falls behind. Needs root
@@ -297,7 +347,11 @@ export const LIVE_USAGE = `  ulp live --tap NAME [--netns NS] --ip A.B.C.D[/24] 
                                  apps: echo:PORT (echo server), connect:IP:PORT (connects, echoes)
                                  ends on SIGINT/SIGTERM, after --seconds, or 2 s after every
                                  app has exited; --pcap: the frames between the TAP and the
-                                 emulated segment (classic pcap, simulated time); docs/live.md`;
+                                 emulated segment (classic pcap, simulated time); --record: the
+                                 frames from the TAP with the simulated time each entered, which
+                                 --replay hands to the same host again, deterministically, without
+                                 a TAP or the wall clock (--seconds: simulated time after the last
+                                 frame, default 5); docs/live.md`;
 
 const TAPBRIDGE = fileURLToPath(new URL('../tools/tapbridge.py', import.meta.url));
 
@@ -324,10 +378,16 @@ export function cmdLive(args: string[]): Promise<number> {
       seed: { type: 'string' },
       'lag-report-ms': { type: 'string' },
       pcap: { type: 'string' },
+      record: { type: 'string' },
+      replay: { type: 'string' },
     },
   });
-  if (values.tap === undefined) throw new UsageError('ulp live needs --tap NAME (the TAP device the emulated Ethernet is attached to)');
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(values.tap)) throw new UsageError(`--tap needs an interface name (1..15 of A-Z a-z 0-9 _ . -), got '${values.tap}'`);
+  if (values.replay !== undefined) {
+    for (const o of ['tap', 'netns', 'record', 'lag-report-ms'] as const) if (values[o] !== undefined) throw new UsageError(`--replay runs without a TAP or the wall clock: --${o} does not apply`);
+  } else {
+    if (values.tap === undefined) throw new UsageError('ulp live needs --tap NAME (the TAP device the emulated Ethernet is attached to), or --replay FILE');
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(values.tap)) throw new UsageError(`--tap needs an interface name (1..15 of A-Z a-z 0-9 _ . -), got '${values.tap}'`);
+  }
   if (values.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(values.netns)) throw new UsageError(`--netns needs a namespace name, got '${values.netns}'`);
   if (values.ip === undefined) throw new UsageError('ulp live needs --ip A.B.C.D/24 (the emulated host\'s address)');
   const ip = parseHostIp(values.ip);
@@ -346,8 +406,18 @@ export function cmdLive(args: string[]): Promise<number> {
   const seed = num(values.seed, '--seed', 0, 2 ** 31 - 1, 1);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed needs an integer, got '${values.seed}'`);
   const lagReportMs = num(values['lag-report-ms'], '--lag-report-ms', 1, 60_000, DEFAULT_PACER.lagReportNs / 1e6);
-  if (values.pcap === '') throw new UsageError('--pcap needs a file name');
-  return runLive({ tap: values.tap, netns: values.netns, ip, mac, apps, seconds, seed, lagReportNs: lagReportMs * 1e6, pcap: values.pcap });
+  if (values.pcap === '' || values.record === '' || values.replay === '') throw new UsageError('--pcap, --record and --replay need a file name');
+  if (values.replay !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(values.replay);
+    } catch (e) {
+      throw new UsageError(`--replay ${values.replay}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const frames = readRecord(bytes, values.replay);
+    return Promise.resolve(runReplay({ ip, mac, apps, seed, pcap: values.pcap, frames, afterNs: Math.round((Number.isFinite(seconds) ? seconds : 5) * 1e9) }));
+  }
+  return runLive({ tap: values.tap!, netns: values.netns, ip, mac, apps, seconds, seed, lagReportNs: lagReportMs * 1e6, pcap: values.pcap, record: values.record });
 }
 
 interface LiveRun {
@@ -360,6 +430,50 @@ interface LiveRun {
   readonly seed: number;
   readonly lagReportNs: number;
   readonly pcap: string | undefined;
+  readonly record: string | undefined;
+}
+
+/** Print each app's new log lines. */
+function appLogPrinter(host: LiveHost, apps: readonly LiveApp[]): () => void {
+  const logged = host.tasks.map(() => 0);
+  return () => {
+    host.tasks.forEach((t, i) => {
+      while (logged[i]! < t.log.length) say(`[${appText(apps[i]!)}] ${t.log[logged[i]!++]}`);
+    });
+  };
+}
+
+function lanceLine(host: LiveHost): string {
+  const d = host.driver.counters;
+  return `live: emulated LANCE: driver sent ${d.framesSent}, on the wire ${host.port.counters.framesSent}, received ${d.framesReceived}, missed ${d.rxMissed}, watchdog resets ${d.watchdogResets}, dropped on reset ${d.txDroppedOnReset}`;
+}
+
+/** Write `w` to `file`: true, or one line on stderr and false. */
+function writeCapture(w: PcapWriter, file: string, what: string): boolean {
+  try {
+    writeFileSync(file, w.bytes());
+    say(`live: wrote ${w.recordsTotal} ${what} to ${file}${w.recordsDropped > 0 ? ` (${w.recordsDropped} beyond the capture's limit not kept)` : ''}`);
+    return true;
+  } catch (e) {
+    process.stderr.write(`ulp live: cannot write ${file}: ${(e as Error).message.split('\n')[0]}\n`);
+    return false;
+  }
+}
+
+function runReplay(r: { ip: number; mac: number; apps: readonly LiveApp[]; seed: number; pcap: string | undefined; frames: readonly { timeNs: number; frame: Uint8Array }[]; afterNs: number }): number {
+  const host = buildLiveHost({ seed: r.seed, ip: r.ip, mac: r.mac, apps: r.apps });
+  const capture = r.pcap !== undefined ? new PcapWriter(LINKTYPE_ETHERNET) : undefined;
+  if (capture !== undefined) attachPcap(host.segment, OUTSIDE, capture);
+  let framesOut = 0;
+  host.station.onFrame = () => { framesOut++; };
+  say(`live: replaying ${r.frames.length} frames ip=${ipText(r.ip)}/24 mac=${macText(r.mac)} apps=${r.apps.map(appText).join(',')} seed=${r.seed}`);
+  replayLive(host, r.frames, r.afterNs);
+  appLogPrinter(host, r.apps)();
+  const c = host.station.counters;
+  say(`live: replayed: simulated ${(host.world.sched.now / 1e9).toFixed(3)} s; frames in ${r.frames.length} (sent on the segment ${c.sent}, dropped ${c.droppedQueueFull + c.droppedBadLength}), out ${framesOut}`);
+  say(lanceLine(host));
+  if (capture !== undefined && r.pcap !== undefined && !writeCapture(capture, r.pcap, 'frames')) return 1;
+  return 0;
 }
 
 async function runLive(r: LiveRun): Promise<number> {
@@ -414,12 +528,9 @@ async function runLive(r: LiveRun): Promise<number> {
     pacer.receive(new Uint8Array(msg.buffer, msg.byteOffset, msg.length).slice());
     wake();
   });
-  const logged = host.tasks.map(() => 0);
-  const printLogs = (): void => {
-    host.tasks.forEach((t, i) => {
-      while (logged[i]! < t.log.length) say(`[${appText(r.apps[i]!)}] ${t.log[logged[i]!++]}`);
-    });
-  };
+  const printLogs = appLogPrinter(host, r.apps);
+  const recording = r.record !== undefined ? new PcapWriter(LINKTYPE_ETHERNET) : undefined;
+  if (recording !== undefined) pacer.onInject = (t, f) => recording.record(t, f);
 
   say(`live: ready ip=${ipText(r.ip)}/24 mac=${macText(r.mac)} tap=${r.tap}${r.netns !== undefined ? ` netns=${r.netns}` : ''} apps=${r.apps.map(appText).join(',')} (simulated ${(world.sched.now / 1e9).toFixed(3)} s at start)`);
   const wall0 = hr();
@@ -476,17 +587,9 @@ async function runLive(r: LiveRun): Promise<number> {
       `(sent on the segment ${c.sent}, dropped ${c.droppedQueueFull + c.droppedBadLength}), to the TAP ${framesOut}; ` +
       `max lag ${(s.maxLagNs / 1e6).toFixed(0)} ms, fell behind ${s.behindEpisodes} times, slipped ${s.slips} times (${(s.slippedNs / 1e6).toFixed(0)} ms)`,
     );
-    const d = host.driver.counters;
-    say(`live: emulated LANCE: driver sent ${d.framesSent}, on the wire ${host.port.counters.framesSent}, received ${d.framesReceived}, missed ${d.rxMissed}, watchdog resets ${d.watchdogResets}, dropped on reset ${d.txDroppedOnReset}`);
-    if (capture !== undefined && r.pcap !== undefined) {
-      try {
-        writeFileSync(r.pcap, capture.bytes());
-        say(`live: wrote ${capture.recordsTotal} frames to ${r.pcap}${capture.recordsDropped > 0 ? ` (${capture.recordsDropped} beyond the capture's limit not kept)` : ''}`);
-      } catch (e) {
-        process.stderr.write(`ulp live: cannot write ${r.pcap}: ${(e as Error).message.split('\n')[0]}\n`);
-        code = code === 0 ? 1 : code;
-      }
-    }
+    say(lanceLine(host));
+    if (capture !== undefined && r.pcap !== undefined && !writeCapture(capture, r.pcap, 'frames')) code = code === 0 ? 1 : code;
+    if (recording !== undefined && r.record !== undefined && !writeCapture(recording, r.record, 'frames from the TAP (with their simulated times)')) code = code === 0 ? 1 : code;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (bridge.exitCode === null) bridge.kill('SIGTERM');

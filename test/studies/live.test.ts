@@ -15,7 +15,8 @@ import { Rng } from '../../emulator/sim/rng.ts';
 import { Scheduler } from '../../emulator/sim/scheduler.ts';
 import { Trace } from '../../emulator/sim/trace.ts';
 import { HostStack, type TcpSocket } from '../../userland/inet/index.ts';
-import { buildLiveHost, defaultMac, Pacer, parseApp, parseHostIp, parseMac, type LiveApp, type LiveHost } from '../../studies/live.ts';
+import { buildLiveHost, defaultMac, Pacer, parseApp, parseHostIp, parseMac, readRecord, replayLive, type LiveApp, type LiveHost } from '../../studies/live.ts';
+import { LINKTYPE_ETHERNET, PcapWriter } from '../../emulator/net/pcap.ts';
 import { main } from '../../studies/cli.ts';
 
 const FAR_IP = 0x0a090001; // 10.9.0.1, "Linux"
@@ -155,6 +156,53 @@ describe('the live host in simulated time (an inet engine as the outside world)'
     const log = live.tasks[0]!.log;
     expect(log.at(-1)).toBe('connect: connected 10.9.0.1:5002');
     expect(log.slice(0, -1).every((l) => l.endsWith('trying again in 1 s'))).toBe(true);
+  });
+
+  it('a recorded run replays exactly: the frames handed in at their simulated times give the same frames out at the same times', () => {
+    const live = host([{ kind: 'echo', port: 7 }], 11);
+    const far = new FarEnd(live);
+    const rec = new PcapWriter(LINKTYPE_ETHERNET);
+    const inject = live.station.inject.bind(live.station);
+    live.station.inject = (f) => { rec.record(live.world.sched.now, f); return inject(f); };
+    const outLive: string[] = [];
+    const onFrame = live.station.onFrame;
+    live.station.onFrame = (f, t) => { outLive.push(`${t} ${Buffer.from(f).toString('hex')}`); onFrame(f, t); };
+    far.run(() => {}, () => live.tasks[0]!.log.some((l) => l.includes('listening')), 100e6);
+    const s = far.stack.connect(live.world.sched.now, LIVE_IP, 7);
+    if (typeof s === 'string') throw new Error(s);
+    far.flush();
+    const bulk = new Bulk(pattern(16384, 6), () => s);
+    far.run((now) => bulk.run(now), () => bulk.eof, 5e9);
+    expect(bulk.echoed()).toBe(true);
+    const endLive = live.world.sched.now;
+
+    const again = host([{ kind: 'echo', port: 7 }], 11);
+    const outReplay: string[] = [];
+    again.station.onFrame = (f, t) => { outReplay.push(`${t} ${Buffer.from(f).toString('hex')}`); };
+    const frames = readRecord(rec.bytes(), 'test');
+    expect(frames.length).toBeGreaterThan(20);
+    replayLive(again, frames, endLive - frames.at(-1)!.timeNs);
+    expect(outReplay).toEqual(outLive);
+    expect(again.tasks[0]!.log).toEqual(live.tasks[0]!.log);
+
+    // A different seed is a different host (ISNs): the replay no longer matches.
+    const other = host([{ kind: 'echo', port: 7 }], 12);
+    const outOther: string[] = [];
+    other.station.onFrame = (f, t) => { outOther.push(`${t} ${Buffer.from(f).toString('hex')}`); };
+    replayLive(other, frames, 1e9);
+    expect(outOther).not.toEqual(outLive);
+  });
+
+  it('refuses a record file that is not whole or goes back in time, with one line', () => {
+    const w = new PcapWriter(LINKTYPE_ETHERNET);
+    w.record(2e6, pattern(60, 1));
+    w.record(1e6, pattern(60, 2));
+    expect(() => readRecord(w.bytes(), 'f')).toThrow(/goes back in time/);
+    const ok = new PcapWriter(LINKTYPE_ETHERNET);
+    ok.record(1e6, pattern(60, 1));
+    expect(() => readRecord(ok.bytes().subarray(0, 30), 'f')).toThrow(/cut at byte 24/);
+    expect(() => readRecord(new Uint8Array(10), 'f')).toThrow(/not a pcap/);
+    expect(readRecord(ok.bytes(), 'f')).toHaveLength(1);
   });
 
   it('is deterministic: the same seed and the same outside frames at the same times give the same frames', () => {
@@ -311,6 +359,8 @@ describe('ulp live: arguments', () => {
     [['live', '--tap', 'bad/name', '--ip', '10.9.0.2', '--app', 'echo:7'], /interface name/],
     [['live', '--tap', 'tap0', '--ip', '10.9.0.2', '--app', 'echo:7', '--seconds', 'x'], /--seconds/],
     [['live', '--tap', 'tap0', '--ip', '10.9.0.2', '--app', 'echo:7', '--frobnicate'], /Unknown option/],
+    [['live', '--replay', '/nonexistent/x.pcap', '--ip', '10.9.0.2', '--app', 'echo:7'], /--replay \/nonexistent\/x\.pcap: ENOENT/],
+    [['live', '--replay', 'x.pcap', '--tap', 'tap0', '--ip', '10.9.0.2', '--app', 'echo:7'], /--tap does not apply/],
   ])('%j: one line, exit 2', async (argv, re) => {
     const errs: string[] = [];
     const orig = process.stderr.write.bind(process.stderr);
