@@ -127,6 +127,26 @@ describe('the live host in simulated time (an inet engine as the outside world)'
     expect(live.station.counters.rejected).toBe(0);
   });
 
+  it('the echo server serves three outside clients at once (poll), each byte-exact', () => {
+    const live = host([{ kind: 'echo', port: 7 }]);
+    const far = new FarEnd(live);
+    far.run(() => {}, () => live.tasks[0]!.log.some((l) => l.includes('listening')), 100e6);
+    const bulks = [0, 1, 2].map((i) => {
+      const s = far.stack.connect(live.world.sched.now, LIVE_IP, 7);
+      if (typeof s === 'string') throw new Error(s);
+      return new Bulk(pattern(128 * 1024 + i * 1000, 20 + i), () => s);
+    });
+    far.flush();
+    far.run((now) => bulks.forEach((b) => b.run(now)), () => bulks.every((b) => b.eof), 20e9);
+    expect(bulks.map((b) => b.echoed())).toEqual([true, true, true]);
+    const log = live.tasks[0]!.log;
+    // All three were accepted before the first finished: served together, not one after another.
+    const firstClose = log.findIndex((l) => l.startsWith('echo: closed'));
+    expect(log.slice(0, firstClose).filter((l) => l.startsWith('echo: accepted'))).toHaveLength(3);
+    far.run(() => {}, () => live.tasks[0]!.log.filter((l) => l.startsWith('echo: closed')).length === 3, 2e9);
+    expect(live.tasks[0]!.log.filter((l) => / bytes=\d+ error=0$/.test(l))).toHaveLength(3);
+  });
+
   it('connect:10.9.0.1:5001 opens from the library to an outside listener (the library host ARPs the outside) and echoes 96 KB byte-exact', () => {
     const live = host([{ kind: 'connect', ip: FAR_IP, port: 5001 }]);
     const far = new FarEnd(live);
