@@ -37,6 +37,7 @@ import { buildReport, prepareReportDir, writeReport } from './report/report.ts';
 import { registerLogText, traceRegisters, TRACE_EVENTS_MAX_DEFAULT, type TimelineSummary } from './trace/perfetto.ts';
 import { AccessLog } from '../emulator/devkit/access-log.ts';
 import { cmdFuzz, FUZZ_USAGE } from './campaign/cli.ts';
+import { cmdLive, LIVE_USAGE } from './live.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_RUN_FAILED = 3;
@@ -116,6 +117,7 @@ ${SWEEP_USAGE}
 ${PAPER_USAGE}
 ${BENCH_USAGE}
 ${FUZZ_USAGE}
+${LIVE_USAGE}
   ulp --help | --version
 
 ${OPTIONS}`;
@@ -131,6 +133,7 @@ const COMMAND_HELP: { readonly [command: string]: () => string } = {
   paper: () => `usage:\n${PAPER_USAGE}\n\n${OPTIONS}`,
   bench: () => `usage:\n${BENCH_USAGE}\n`,
   fuzz: () => `usage:\n${FUZZ_USAGE}\n`,
+  live: () => `usage:\n${LIVE_USAGE}\n`,
 };
 
 function parseSeed(text: string | undefined): number {
@@ -957,6 +960,8 @@ export function main(argv: string[]): number | Promise<number> {
         const r = cmdFuzz(rest);
         return typeof r === 'number' ? r : r.catch(cliError);
       }
+      case 'live':
+        return cmdLive(rest).catch(cliError);
       default:
         return runBench(rest);
     }

@@ -20,7 +20,7 @@ import { HostStack, type HostStackOptions, type RandomSource } from '../../userl
 const execFileP = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PYTHON = '/usr/bin/python3';
-export const TAPBRIDGE = path.join(HERE, 'tapbridge.py');
+export const TAPBRIDGE = path.join(HERE, '..', '..', 'tools', 'tapbridge.py');
 export const LINUX_PEER = path.join(HERE, 'linux-peer.py');
 
 /** 10.x addresses, only ever configured inside the namespace we create. */
