@@ -114,7 +114,7 @@ describe.each(['ethernet', 'an1'] as const)('rate control on %s', (link) => {
 describe('the victim keeps ≥ 80 % of its solo throughput next to a flooder (issue 13 item 3)', () => {
   const MB = 1 << 20;
   const cases = [
-    { link: 'ethernet', reservablePercent: 90, floodNs: 2.5e9, seeds: { 81: 0.852, 82: 0.852, 83: 0.837 } },
+    { link: 'ethernet', reservablePercent: 90, floodNs: 2.5e9, seeds: { 81: 0.852, 82: 0.855, 83: 0.837 } },
     { link: 'an1', reservablePercent: 98, floodNs: 1.5e9, seeds: { 81: 0.832, 82: 0.832, 83: 0.832 } },
   ] as const;
   for (const c of cases) {

@@ -36,7 +36,8 @@ describe('reroute scenario', () => {
     expect(r['switchKr']).toEqual([0, 0]);
     expect(r['reroutesTakenUp']).toBe(2);
     // The middle phase's ≈ 90 full segments went through the relay (the stream, not a few stray frames)...
-    expect(r['relayForwarded'] as number).toBeGreaterThanOrEqual(Math.floor((128 * 1024) / 1460));
+    // (at least 90 % of them: a window's worth may still leave direct before the switch is taken up)
+    expect(r['relayForwarded'] as number).toBeGreaterThanOrEqual(Math.floor((0.9 * 128 * 1024) / 1460));
     // ...and it is the slower path: store and forward doubles each frame's wire time.
     expect(r['mbpsViaRelay'] as number).toBeLessThan(r['mbpsDirect'] as number);
     expect(r['mbpsViaRelay'] as number).toBeLessThan(r['mbpsDirectAgain'] as number);
