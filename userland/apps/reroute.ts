@@ -22,6 +22,7 @@ import { RawChannel } from '../netlib/raw-channel.ts';
 import { TcpLib } from '../netlib/tcp-lib.ts';
 import { num, str } from './params.ts';
 import { macFromHex } from './raw-exchange.ts';
+import { streamByte } from './ttcp.ts';
 
 /**
  * User cycles the relay spends deciding and rewriting one frame besides its copies (≈ 60
@@ -30,8 +31,6 @@ import { macFromHex } from './raw-exchange.ts';
  */
 const RELAY_FRAME_CYCLES = 90;
 
-/** The byte at stream offset `i` (the ttcp programs' stream: the receiver checks it exactly). */
-const streamByte = (i: number): number => (i * 7 + (i >>> 8)) & 0xff;
 
 /**
  * Privileged: the host's default channel (inbound: every frame the station receives; template:

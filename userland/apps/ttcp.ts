@@ -14,9 +14,12 @@ import type { SocketOpener } from '../netlib/socket-api.ts';
 import { num } from './params.ts';
 
 
+/** The byte at stream offset `i` of a ttcp-style stream: a function of the offset, so a receiver checks it exactly. */
+export const streamByte = (i: number): number => (i * 7 + (i >>> 8)) & 0xff;
+
 function pattern(n: number, base: number): Uint8Array {
   const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (base + i * 7 + (i >>> 8)) & 0xff;
+  for (let i = 0; i < n; i++) b[i] = (base + streamByte(i)) & 0xff;
   return b;
 }
 
@@ -41,7 +44,7 @@ export const ttcpSenderWith = (open: SocketOpener): GuestProgram => function* (c
   while (sent < total) {
     const n = Math.min(ws, total - sent);
     // the byte stream is a function of the stream offset: the receiver checks it exactly
-    for (let i = 0; i < n; i++) buf[i] = ((sent + i) * 7 + ((sent + i) >>> 8)) & 0xff;
+    for (let i = 0; i < n; i++) buf[i] = streamByte(sent + i);
     const w = yield* lib.write(fd, n === ws ? buf : buf.subarray(0, n));
     if (w < 0) {
       yield* sys.debug_log({ text: `write failed ${w} sent=${sent}` });
@@ -86,7 +89,7 @@ export const ttcpReceiverWith = (open: SocketOpener): GuestProgram => function* 
     if (firstNs < 0) firstNs = t;
     else bytesAfterFirst += d.length;
     lastNs = t;
-    for (let i = 0; i < d.length; i++) if (d[i] !== (((received + i) * 7 + ((received + i) >>> 8)) & 0xff)) bad++;
+    for (let i = 0; i < d.length; i++) if (d[i] !== streamByte(received + i)) bad++;
     ctx.spend(d.length); // the check touches every byte
     received += d.length;
   }
