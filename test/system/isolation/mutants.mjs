@@ -29,13 +29,19 @@ const T = {
   syscalls: 'test/property/kernel/syscall-fuzz.property.test.ts',
   reroute: 'test/system/library/reroute.test.ts',
   rerouteModule: 'test/netio/reroute.test.ts',
+  fork: 'test/system/library/fork.test.ts',
 };
+const SHARED = 'userland/registry/shared-conns.ts';
 const REG = 'userland/registry/registry-server.ts';
 const SPEC = 'userland/netlib/conn-spec.ts';
 const NETIO = 'kernel/netio/netio.ts';
 
 /** [id, file, find (must occur exactly once), replace, tests]. */
 const MUTANTS = [
+  // Connections shared across fork (docs/fork.md): the registry's checks on SHARE and on READ/WRITE, and the last close.
+  ['fork: READ/WRITE trust the connection id alone (capability not compared)', SHARED, 'return s !== undefined && cap !== undefined && cap !== 0 && cap === s.port ? s : undefined;', 'return s;', [T.fork]],
+  ['fork: SHARE does not compare the channel right', SHARED, "r.state !== 'handed' || chName === 0 || chName !== r.channel)", "r.state !== 'handed')", [T.fork]],
+  ['fork: last close while a fork ticket still names the connection', SHARED, 'if (s.closed || !s.noSenders || s.tickets > 0) return;', 'if (s.closed || !s.noSenders) return;', [T.fork]],
   // Template fields, each in turn (the registry's connection template).
   ['template: AN1 DST_BQI unchecked', SPEC, '{ offset: 2, bytes: Uint8Array.of(...u16(e.peerBqi ?? 0), ...mac6(e.peerMac), ...mac6(e.localMac)) }', '{ offset: 4, bytes: Uint8Array.of(...mac6(e.peerMac), ...mac6(e.localMac)) }', [T.templates]],
   ['template: AN1 DST_SHORT unchecked', REG, "const dstShort = link === 'an1' ? [{", "const dstShort = link === 'none' ? [{", [T.templates]],
